@@ -1,0 +1,261 @@
+#include "storage/encoding.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace codebook::storage {
+namespace {
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("corrupt ", what, " record"));
+}
+
+bool GetByte(absl::string_view* in, uint8_t* b) {
+  if (in->empty()) return false;
+  *b = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  return true;
+}
+
+bool GetString(absl::string_view* in, std::string* s) {
+  absl::string_view v;
+  if (!GetLengthPrefixed(in, &v)) return false;
+  s->assign(v.data(), v.size());
+  return true;
+}
+
+bool GetPairs(absl::string_view* in, std::vector<std::pair<std::string, std::string>>* out) {
+  uint64_t n;
+  if (!GetVarint64(in, &n)) return false;
+  // Each pair takes at least two bytes: a count beyond that is garbage, not a reason to allocate.
+  if (n > in->size() / 2) return false;
+  out->clear();
+  out->reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::pair<std::string, std::string> p;
+    if (!GetString(in, &p.first) || !GetString(in, &p.second)) return false;
+    out->push_back(std::move(p));
+  }
+  return true;
+}
+
+void PutPairs(std::string* dst, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  PutVarint64(dst, pairs.size());
+  for (const auto& [a, b] : pairs) {
+    PutLengthPrefixed(dst, a);
+    PutLengthPrefixed(dst, b);
+  }
+}
+
+}  // namespace
+
+void PutVarint64(std::string* dst, uint64_t v) {
+  while (v >= 0x80) {
+    dst->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  dst->push_back(static_cast<char>(v));
+}
+
+void PutLengthPrefixed(std::string* dst, absl::string_view s) {
+  PutVarint64(dst, s.size());
+  dst->append(s.data(), s.size());
+}
+
+void PutBigEndian64(std::string* dst, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) dst->push_back(static_cast<char>(v >> shift));
+}
+
+bool GetVarint64(absl::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
+    uint64_t byte = static_cast<uint8_t>((*in)[0]);
+    in->remove_prefix(1);
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool GetLengthPrefixed(absl::string_view* in, absl::string_view* s) {
+  uint64_t len;
+  if (!GetVarint64(in, &len) || len > in->size()) return false;
+  *s = in->substr(0, len);
+  in->remove_prefix(len);
+  return true;
+}
+
+bool GetBigEndian64(absl::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  uint64_t r = 0;
+  for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<uint8_t>((*in)[i]);
+  in->remove_prefix(8);
+  *v = r;
+  return true;
+}
+
+std::string SystemPrefix(absl::string_view system) {
+  std::string k(system);
+  k.push_back('\0');
+  return k;
+}
+
+std::string ReleaseKey(absl::string_view system, absl::string_view version) {
+  return absl::StrCat(SystemPrefix(system), version);
+}
+
+std::string ConceptCodePrefix(absl::string_view system, absl::string_view code) {
+  std::string k = SystemPrefix(system);
+  k.append(code.data(), code.size());
+  k.push_back('\0');
+  return k;
+}
+
+std::string ConceptKey(absl::string_view system, absl::string_view code, uint64_t sequence) {
+  std::string k = ConceptCodePrefix(system, code);
+  PutBigEndian64(&k, ~sequence);
+  return k;
+}
+
+bool DecodeConceptKey(absl::string_view key, size_t system_prefix_len, absl::string_view* code,
+                      uint64_t* sequence) {
+  // code 0x00 BE64(~seq): the code ends 9 bytes before the end.
+  if (key.size() < system_prefix_len + 1 + 1 + 8) return false;
+  absl::string_view rest = key.substr(system_prefix_len);
+  size_t code_len = rest.size() - 9;
+  if (rest[code_len] != '\0') return false;
+  *code = rest.substr(0, code_len);
+  absl::string_view seq_bytes = rest.substr(code_len + 1);
+  uint64_t inverted;
+  if (!GetBigEndian64(&seq_bytes, &inverted)) return false;
+  *sequence = ~inverted;
+  return true;
+}
+
+std::string ChangePrefix(absl::string_view system, uint64_t sequence) {
+  std::string k = SystemPrefix(system);
+  PutBigEndian64(&k, sequence);
+  return k;
+}
+
+std::string ChangeKey(absl::string_view system, uint64_t sequence, absl::string_view code) {
+  return absl::StrCat(ChangePrefix(system, sequence), code);
+}
+
+std::string StagingPrefix(absl::string_view system, absl::string_view version) {
+  std::string k = SystemPrefix(system);
+  k.append(version.data(), version.size());
+  k.push_back('\0');
+  return k;
+}
+
+std::string StagingKey(absl::string_view system, absl::string_view version, absl::string_view code) {
+  return absl::StrCat(StagingPrefix(system, version), code);
+}
+
+void EncodeConceptRecord(const ConceptRecord& r, std::string* dst) {
+  dst->push_back(static_cast<char>((r.billable ? 1 : 0) | (r.active ? 2 : 0)));
+  dst->push_back(static_cast<char>(r.kind));
+  PutLengthPrefixed(dst, r.display);
+  PutPairs(dst, r.designations);
+  PutLengthPrefixed(dst, r.parent);
+  PutLengthPrefixed(dst, r.added_date);
+  PutLengthPrefixed(dst, r.action_effective_date);
+  PutLengthPrefixed(dst, r.termination_date);
+  PutLengthPrefixed(dst, r.action_code);
+  PutPairs(dst, r.properties);
+}
+
+absl::Status DecodeConceptRecord(absl::string_view in, ConceptRecord* r) {
+  uint8_t flags, kind;
+  if (!GetByte(&in, &flags) || !GetByte(&in, &kind) || flags > 3 || kind < 1 || kind > 3) {
+    return Corrupt("concept");
+  }
+  r->billable = flags & 1;
+  r->active = flags & 2;
+  r->kind = static_cast<ConceptKind>(kind);
+  if (!GetString(&in, &r->display) || !GetPairs(&in, &r->designations) ||
+      !GetString(&in, &r->parent) || !GetString(&in, &r->added_date) ||
+      !GetString(&in, &r->action_effective_date) || !GetString(&in, &r->termination_date) ||
+      !GetString(&in, &r->action_code) || !GetPairs(&in, &r->properties) || !in.empty()) {
+    return Corrupt("concept");
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodePresentEntry(const ConceptRecord& r) {
+  std::string v(1, static_cast<char>(EntryTag::kPresent));
+  EncodeConceptRecord(r, &v);
+  return v;
+}
+
+std::string EncodeDeletedEntry() { return std::string(1, static_cast<char>(EntryTag::kDeleted)); }
+
+absl::Status DecodeConceptEntry(absl::string_view in, bool* deleted, ConceptRecord* r) {
+  uint8_t tag;
+  if (!GetByte(&in, &tag)) return Corrupt("concept entry");
+  if (tag == static_cast<uint8_t>(EntryTag::kDeleted)) {
+    if (!in.empty()) return Corrupt("concept entry");
+    *deleted = true;
+    return absl::OkStatus();
+  }
+  if (tag != static_cast<uint8_t>(EntryTag::kPresent)) return Corrupt("concept entry");
+  *deleted = false;
+  return r == nullptr ? absl::OkStatus() : DecodeConceptRecord(in, r);
+}
+
+namespace {
+constexpr uint8_t kReleaseFormat = 1;
+}
+
+std::string EncodeRelease(const ReleaseRecord& r) {
+  std::string v(1, static_cast<char>(kReleaseFormat));
+  PutLengthPrefixed(&v, r.system);
+  PutLengthPrefixed(&v, r.version);
+  PutLengthPrefixed(&v, r.effective_date);
+  v.push_back(static_cast<char>(r.state));
+  PutVarint64(&v, r.sequence);
+  const ReleaseCounts& c = r.counts;
+  for (int64_t n : {c.added, c.deleted, c.changed, c.total_active, c.total, c.billable_added,
+                    c.billable_removed, c.headers_added, c.headers_removed}) {
+    PutVarint64(&v, static_cast<uint64_t>(n));
+  }
+  PutLengthPrefixed(&v, r.checksum);
+  PutLengthPrefixed(&v, r.description);
+  PutVarint64(&v, static_cast<uint64_t>(r.create_time_micros));
+  PutVarint64(&v, static_cast<uint64_t>(r.publish_time_micros));
+  PutVarint64(&v, static_cast<uint64_t>(r.staged_concepts));
+  return v;
+}
+
+absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r) {
+  uint8_t format, state;
+  if (!GetByte(&in, &format) || format != kReleaseFormat || !GetString(&in, &r->system) ||
+      !GetString(&in, &r->version) || !GetString(&in, &r->effective_date) ||
+      !GetByte(&in, &state) || state < 1 || state > 3 || !GetVarint64(&in, &r->sequence)) {
+    return Corrupt("release");
+  }
+  r->state = static_cast<ReleaseState>(state);
+  ReleaseCounts& c = r->counts;
+  for (int64_t* n : {&c.added, &c.deleted, &c.changed, &c.total_active, &c.total,
+                     &c.billable_added, &c.billable_removed, &c.headers_added,
+                     &c.headers_removed}) {
+    uint64_t u;
+    if (!GetVarint64(&in, &u)) return Corrupt("release");
+    *n = static_cast<int64_t>(u);
+  }
+  uint64_t create, publish, staged;
+  if (!GetString(&in, &r->checksum) || !GetString(&in, &r->description) ||
+      !GetVarint64(&in, &create) || !GetVarint64(&in, &publish) || !GetVarint64(&in, &staged) ||
+      !in.empty()) {
+    return Corrupt("release");
+  }
+  r->create_time_micros = static_cast<int64_t>(create);
+  r->publish_time_micros = static_cast<int64_t>(publish);
+  r->staged_concepts = static_cast<int64_t>(staged);
+  return absl::OkStatus();
+}
+
+}  // namespace codebook::storage

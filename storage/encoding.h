@@ -1,0 +1,88 @@
+// Every key and value byte layout of the store, in one place.
+//
+// Column families and their keys ("|" only separates fields in these diagrams; 0x00 bytes are
+// real). System ids, codes and version labels never contain 0x00 (the domain layer checks).
+//
+//   default   "schema_version"                           -> decimal text, currently "1"
+//   releases  system 0x00 version                        -> ReleaseValue
+//   concepts  system 0x00 code 0x00 BE64(~sequence)      -> ConceptEntry
+//   changes   system 0x00 BE64(sequence) code            -> 1 byte ChangeKind
+//   staging   system 0x00 version 0x00 code              -> ConceptRecord body (no tag)
+//
+// concepts keys sort by system, then code, then by *decreasing* sequence (the one's complement
+// of a big-endian number), so one Seek(system|code|~R) lands on the newest entry at or before
+// release R: the pattern of LevelDB's internal keys. A code that is a prefix of another ("E11",
+// "E119") sorts first because 0x00 is below every code byte.
+//
+// ConceptEntry:   tag:u8  (1 = present, followed by the record body; 2 = deleted, nothing else)
+// Record body:    flags:u8 (bit0 billable, bit1 active) | kind:u8 | str display
+//                 | varint32 n | n x (str use | str text)
+//                 | str parent | str added_date | str action_effective_date
+//                 | str termination_date | str action_code
+//                 | varint32 m | m x (str name | str value)
+// str:            varint32 length | bytes
+// ReleaseValue:   format:u8 (=1) | str system | str version | str effective_date | state:u8
+//                 | varint64 sequence | 9 x varint64 counts (added, deleted, changed,
+//                 total_active, total, billable_added, billable_removed, headers_added,
+//                 headers_removed) | str checksum | str description
+//                 | varint64 create_time_micros | varint64 publish_time_micros
+//                 | varint64 staged_concepts
+//
+// Decoders never read past their input: truncated or garbled bytes give a DATA_LOSS status.
+// Record bodies are canonical (same record -> same bytes), which the release checksum relies on.
+#ifndef CODEBOOK_STORAGE_ENCODING_H_
+#define CODEBOOK_STORAGE_ENCODING_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "storage/records.h"
+
+namespace codebook::storage {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr absl::string_view kSchemaVersionKey = "schema_version";
+
+// --- primitive coding ---
+void PutVarint64(std::string* dst, uint64_t v);
+void PutLengthPrefixed(std::string* dst, absl::string_view s);
+void PutBigEndian64(std::string* dst, uint64_t v);
+// Each Get* consumes from the front of *in; false if *in is too short or malformed.
+bool GetVarint64(absl::string_view* in, uint64_t* v);
+bool GetLengthPrefixed(absl::string_view* in, absl::string_view* s);
+bool GetBigEndian64(absl::string_view* in, uint64_t* v);
+
+// --- keys ---
+// "system 0x00": prefix of every key of a system in releases, concepts and changes.
+std::string SystemPrefix(absl::string_view system);
+std::string ReleaseKey(absl::string_view system, absl::string_view version);
+std::string ConceptKey(absl::string_view system, absl::string_view code, uint64_t sequence);
+// "system 0x00 code 0x00": prefix of every entry of one code.
+std::string ConceptCodePrefix(absl::string_view system, absl::string_view code);
+// Splits a concepts key that starts with SystemPrefix(system) into code and sequence.
+bool DecodeConceptKey(absl::string_view key, size_t system_prefix_len, absl::string_view* code,
+                      uint64_t* sequence);
+std::string ChangeKey(absl::string_view system, uint64_t sequence, absl::string_view code);
+std::string ChangePrefix(absl::string_view system, uint64_t sequence);
+std::string StagingPrefix(absl::string_view system, absl::string_view version);
+std::string StagingKey(absl::string_view system, absl::string_view version, absl::string_view code);
+
+// --- values ---
+void EncodeConceptRecord(const ConceptRecord& r, std::string* dst);  // record body
+absl::Status DecodeConceptRecord(absl::string_view in, ConceptRecord* r);
+
+enum class EntryTag : uint8_t { kPresent = 1, kDeleted = 2 };
+std::string EncodePresentEntry(const ConceptRecord& r);
+std::string EncodeDeletedEntry();
+// Sets *deleted, and *r when present (r may be null to skip decoding the body).
+absl::Status DecodeConceptEntry(absl::string_view in, bool* deleted, ConceptRecord* r);
+
+std::string EncodeRelease(const ReleaseRecord& r);
+absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r);
+
+}  // namespace codebook::storage
+
+#endif  // CODEBOOK_STORAGE_ENCODING_H_

@@ -1,0 +1,148 @@
+#include "storage/encoding.h"
+
+#include <gtest/gtest.h>
+
+namespace codebook::storage {
+namespace {
+
+ConceptRecord Sample() {
+  ConceptRecord r;
+  r.display = "Type 2 diabetes mellitus without complications";
+  r.designations = {{"short", "Type 2 diabetes mellitus w/o complications"},
+                    {"long", "Type 2 diabetes mellitus without complications"}};
+  r.kind = ConceptKind::kCode;
+  r.billable = true;
+  r.active = true;
+  r.parent = "E11";
+  r.added_date = "2015-10-01";
+  r.termination_date = "";
+  r.action_code = "N";
+  r.properties = {{"betos", "M5C"}, {"coverage", "C"}};
+  return r;
+}
+
+TEST(EncodingTest, ConceptRecordRoundTrip) {
+  ConceptRecord in = Sample(), out;
+  std::string bytes;
+  EncodeConceptRecord(in, &bytes);
+  ASSERT_TRUE(DecodeConceptRecord(bytes, &out).ok());
+  EXPECT_EQ(in, out);
+}
+
+TEST(EncodingTest, ConceptRecordIsCanonical) {
+  std::string a, b;
+  EncodeConceptRecord(Sample(), &a);
+  EncodeConceptRecord(Sample(), &b);
+  EXPECT_EQ(a, b);
+  ConceptRecord other = Sample();
+  other.billable = false;
+  std::string c;
+  EncodeConceptRecord(other, &c);
+  EXPECT_NE(a, c);
+}
+
+TEST(EncodingTest, EveryTruncationOfARecordIsDataLoss) {
+  std::string bytes;
+  EncodeConceptRecord(Sample(), &bytes);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    ConceptRecord out;
+    absl::Status s = DecodeConceptRecord(absl::string_view(bytes).substr(0, n), &out);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << "prefix length " << n;
+  }
+  ConceptRecord out;
+  EXPECT_EQ(DecodeConceptRecord(bytes + "x", &out).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(EncodingTest, GarbledKindIsDataLoss) {
+  std::string bytes;
+  EncodeConceptRecord(Sample(), &bytes);
+  bytes[1] = 9;
+  ConceptRecord out;
+  EXPECT_EQ(DecodeConceptRecord(bytes, &out).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(EncodingTest, EntriesCarryPresenceTag) {
+  bool deleted = true;
+  ConceptRecord out;
+  ASSERT_TRUE(DecodeConceptEntry(EncodePresentEntry(Sample()), &deleted, &out).ok());
+  EXPECT_FALSE(deleted);
+  EXPECT_EQ(out, Sample());
+  ASSERT_TRUE(DecodeConceptEntry(EncodeDeletedEntry(), &deleted, &out).ok());
+  EXPECT_TRUE(deleted);
+  EXPECT_EQ(DecodeConceptEntry("", &deleted, &out).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeConceptEntry("\x07", &deleted, &out).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(EncodingTest, ConceptKeysSortNewestFirstWithinCode) {
+  // Sequence 256 must sort before 255, and 255 before 1: one's complement, big-endian.
+  EXPECT_LT(ConceptKey("ICD10CM", "E11", 256), ConceptKey("ICD10CM", "E11", 255));
+  EXPECT_LT(ConceptKey("ICD10CM", "E11", 255), ConceptKey("ICD10CM", "E11", 1));
+  EXPECT_LT(ConceptKey("ICD10CM", "E11", 1 << 20), ConceptKey("ICD10CM", "E11", 1));
+}
+
+TEST(EncodingTest, ConceptKeysSortCodePrefixFirst) {
+  // Every entry of E11 sorts before any entry of E119 and of E12.
+  EXPECT_LT(ConceptKey("ICD10CM", "E11", 1), ConceptKey("ICD10CM", "E119", 1000));
+  EXPECT_LT(ConceptKey("ICD10CM", "E119", 1), ConceptKey("ICD10CM", "E12", 1000));
+  // Systems do not interleave, even when one id is a prefix of another.
+  EXPECT_LT(ConceptKey("ICD10", "ZZZZ", 1), ConceptKey("ICD10CM", "A00", 1));
+}
+
+TEST(EncodingTest, ConceptKeyRoundTrip) {
+  for (uint64_t seq : {uint64_t{1}, uint64_t{255}, uint64_t{256}, ~uint64_t{0} - 1}) {
+    std::string key = ConceptKey("HCPCS", "G0505", seq);
+    absl::string_view code;
+    uint64_t got;
+    ASSERT_TRUE(DecodeConceptKey(key, SystemPrefix("HCPCS").size(), &code, &got));
+    EXPECT_EQ(code, "G0505");
+    EXPECT_EQ(got, seq);
+  }
+  absl::string_view code;
+  uint64_t got;
+  EXPECT_FALSE(DecodeConceptKey(std::string("HCPCS\0G", 7), 6, &code, &got));
+}
+
+TEST(EncodingTest, ReleaseRoundTripAndTruncation) {
+  ReleaseRecord r;
+  r.system = "ICD10CM";
+  r.version = "FY2025";
+  r.effective_date = "2024-10-01";
+  r.state = ReleaseState::kPublished;
+  r.sequence = 300;
+  r.counts = {252, 36, 14, 74260, 97584, 252, 36, 72, 0};
+  r.checksum = "sha256:00ff";
+  r.description = "icd10cm_order_2025.txt";
+  r.create_time_micros = 1700000000000000;
+  r.publish_time_micros = 1700000000000001;
+  r.staged_concepts = 97584;
+  std::string bytes = EncodeRelease(r);
+  ReleaseRecord out;
+  ASSERT_TRUE(DecodeRelease(bytes, &out).ok());
+  EXPECT_EQ(out.version, "FY2025");
+  EXPECT_EQ(out.sequence, 300u);
+  EXPECT_EQ(out.counts, r.counts);
+  EXPECT_EQ(out.publish_time_micros, r.publish_time_micros);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_EQ(DecodeRelease(absl::string_view(bytes).substr(0, n), &out).code(),
+              absl::StatusCode::kDataLoss);
+  }
+}
+
+TEST(EncodingTest, VarintBoundaries) {
+  for (uint64_t v : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{16383}, uint64_t{16384},
+                     ~uint64_t{0}}) {
+    std::string s;
+    PutVarint64(&s, v);
+    absl::string_view in = s;
+    uint64_t got;
+    ASSERT_TRUE(GetVarint64(&in, &got));
+    EXPECT_EQ(got, v);
+    EXPECT_TRUE(in.empty());
+  }
+  absl::string_view bad = "\x80\x80";
+  uint64_t got;
+  EXPECT_FALSE(GetVarint64(&bad, &got));
+}
+
+}  // namespace
+}  // namespace codebook::storage

@@ -1,0 +1,101 @@
+// Records the storage layer keeps: concepts, releases and their counts.
+//
+// These are storage's own types; the public API messages (proto/) never reach the disk. Every
+// enum value here is written to disk: values are frozen, never reused, and retired values stay
+// listed as comments.
+#ifndef CODEBOOK_STORAGE_RECORDS_H_
+#define CODEBOOK_STORAGE_RECORDS_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace codebook::storage {
+
+// What a concept is (mirrors codebook.v1.ConceptKind; on disk as one byte).
+enum class ConceptKind : uint8_t {
+  kCode = 1,
+  kHeader = 2,
+  kModifier = 3,
+};
+
+// Life-cycle state of a release (on disk as one byte).
+enum class ReleaseState : uint8_t {
+  kStaged = 1,
+  kPublished = 2,
+  kRetracted = 3,
+};
+
+// What happened to a code in a release, as recorded in the change index (one byte).
+enum class ChangeKind : uint8_t {
+  kAdded = 1,        // not present in the predecessor and never before
+  kDeleted = 2,      // present in the predecessor, absent here
+  kChanged = 3,      // present in both, record differs
+  kReactivated = 4,  // deleted by an earlier release, present again here
+};
+
+// One code's content in one release. The code itself is part of the key, not of the record.
+struct ConceptRecord {
+  std::string display;
+  // (use, text) pairs in the publisher's order.
+  std::vector<std::pair<std::string, std::string>> designations;
+  ConceptKind kind = ConceptKind::kCode;
+  bool billable = false;
+  bool active = true;
+  std::string parent;  // storage form of the parent code, empty at the top
+  std::string added_date;             // "YYYY-MM-DD" or empty
+  std::string action_effective_date;  // "YYYY-MM-DD" or empty
+  std::string termination_date;       // "YYYY-MM-DD" or empty
+  std::string action_code;
+  // (name, value) pairs sorted by name, names unique: the encoding is canonical.
+  std::vector<std::pair<std::string, std::string>> properties;
+
+  friend bool operator==(const ConceptRecord& a, const ConceptRecord& b) {
+    return a.display == b.display && a.designations == b.designations && a.kind == b.kind &&
+           a.billable == b.billable && a.active == b.active && a.parent == b.parent &&
+           a.added_date == b.added_date && a.action_effective_date == b.action_effective_date &&
+           a.termination_date == b.termination_date && a.action_code == b.action_code &&
+           a.properties == b.properties;
+  }
+  friend bool operator!=(const ConceptRecord& a, const ConceptRecord& b) { return !(a == b); }
+};
+
+// Change counts of a published release against its predecessor; see codebook.v1.ReleaseCounts.
+struct ReleaseCounts {
+  int64_t added = 0;
+  int64_t deleted = 0;
+  int64_t changed = 0;
+  int64_t total_active = 0;
+  int64_t total = 0;
+  int64_t billable_added = 0;
+  int64_t billable_removed = 0;
+  int64_t headers_added = 0;
+  int64_t headers_removed = 0;
+
+  friend bool operator==(const ReleaseCounts& a, const ReleaseCounts& b) {
+    return a.added == b.added && a.deleted == b.deleted && a.changed == b.changed &&
+           a.total_active == b.total_active && a.total == b.total &&
+           a.billable_added == b.billable_added && a.billable_removed == b.billable_removed &&
+           a.headers_added == b.headers_added && a.headers_removed == b.headers_removed;
+  }
+};
+
+// One release of one code system.
+struct ReleaseRecord {
+  std::string system;
+  std::string version;
+  std::string effective_date;  // "YYYY-MM-DD"
+  ReleaseState state = ReleaseState::kStaged;
+  uint64_t sequence = 0;  // 0 while staged; 1, 2, ... in publish order within the system
+  ReleaseCounts counts;
+  std::string checksum;  // "sha256:<hex>", set at publish
+  std::string description;
+  int64_t create_time_micros = 0;   // Unix epoch, microseconds
+  int64_t publish_time_micros = 0;  // 0 while staged
+  int64_t staged_concepts = 0;
+};
+
+}  // namespace codebook::storage
+
+#endif  // CODEBOOK_STORAGE_RECORDS_H_

@@ -1,0 +1,598 @@
+#include "storage/store.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/options_util.h"
+#include "storage/encoding.h"
+
+namespace codebook::storage {
+namespace {
+
+constexpr const char* kReleasesCf = "releases";
+constexpr const char* kConceptsCf = "concepts";
+constexpr const char* kChangesCf = "changes";
+constexpr const char* kStagingCf = "staging";
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::FailedPreconditionError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+std::string StateName(ReleaseState s) {
+  switch (s) {
+    case ReleaseState::kStaged: return "staged";
+    case ReleaseState::kPublished: return "published";
+    case ReleaseState::kRetracted: return "retracted";
+  }
+  return "unknown";
+}
+
+// The smallest key greater than every key that starts with `prefix` (prefix ends below 0xff).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
+  return s.size() >= prefix.size() && absl::string_view(s.data(), prefix.size()) == prefix;
+}
+
+absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+// SHA-256 over the canonical records of a release, in code order.
+class ReleaseDigest {
+ public:
+  ReleaseDigest() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~ReleaseDigest() { EVP_MD_CTX_free(ctx_); }
+  void Add(absl::string_view code, absl::string_view body) {
+    buf_.clear();
+    PutLengthPrefixed(&buf_, code);
+    PutVarint64(&buf_, body.size());
+    EVP_DigestUpdate(ctx_, buf_.data(), buf_.size());
+    EVP_DigestUpdate(ctx_, body.data(), body.size());
+  }
+  std::string Finish() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, md, &len);
+    std::string hex = "sha256:";
+    for (unsigned int i = 0; i < len; ++i) absl::StrAppendFormat(&hex, "%02x", md[i]);
+    return hex;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+  std::string buf_;
+};
+
+// Flags of an encoded record body, read without decoding it all.
+struct BodyFlags {
+  bool present = false;
+  bool billable = false;
+  bool active = false;
+  bool header = false;
+};
+
+BodyFlags FlagsOf(absl::string_view body) {
+  BodyFlags f;
+  if (body.size() < 2) return f;
+  f.present = true;
+  f.billable = body[0] & 1;
+  f.active = body[0] & 2;
+  f.header = static_cast<uint8_t>(body[1]) == static_cast<uint8_t>(ConceptKind::kHeader);
+  return f;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Catalog
+
+const std::vector<ReleaseRecord>& Catalog::Releases(absl::string_view system) const {
+  static const std::vector<ReleaseRecord> kEmpty;
+  auto it = releases_.find(system);
+  return it == releases_.end() ? kEmpty : it->second;
+}
+
+const ReleaseRecord* Catalog::Find(absl::string_view system, absl::string_view version) const {
+  for (const ReleaseRecord& r : Releases(system)) {
+    if (r.version == version) return &r;
+  }
+  return nullptr;
+}
+
+const ReleaseRecord* Catalog::FindBySequence(absl::string_view system, uint64_t sequence) const {
+  for (const ReleaseRecord& r : Releases(system)) {
+    if (r.sequence == sequence && sequence != 0) return &r;
+  }
+  return nullptr;
+}
+
+const ReleaseRecord* Catalog::LatestPublished(absl::string_view system) const {
+  const ReleaseRecord* latest = nullptr;
+  for (const ReleaseRecord& r : Releases(system)) {
+    if (r.state == ReleaseState::kPublished) latest = &r;
+  }
+  return latest;
+}
+
+void Catalog::Add(ReleaseRecord r) { releases_[r.system].push_back(std::move(r)); }
+
+void Catalog::Sort() {
+  for (auto& [system, list] : releases_) {
+    std::stable_sort(list.begin(), list.end(), [](const ReleaseRecord& a, const ReleaseRecord& b) {
+      bool a_staged = a.sequence == 0, b_staged = b.sequence == 0;
+      if (a_staged != b_staged) return !a_staged;
+      if (!a_staged) return a.sequence < b.sequence;
+      return a.create_time_micros < b.create_time_micros;
+    });
+  }
+}
+
+// ---------------------------------------------------------------- Reader
+
+Reader::Reader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* concepts,
+               std::shared_ptr<const Catalog> catalog)
+    : db_(db), concepts_(concepts), catalog_(std::move(catalog)), snapshot_(db->GetSnapshot()) {}
+
+Reader::~Reader() {
+  iter_.reset();
+  db_->ReleaseSnapshot(snapshot_);
+}
+
+rocksdb::Iterator* Reader::iterator() {
+  if (!iter_) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    iter_.reset(db_->NewIterator(ro, concepts_));
+  }
+  return iter_.get();
+}
+
+absl::Status Reader::Read(absl::string_view system, absl::string_view code, uint64_t sequence,
+                          CodeState* out) {
+  rocksdb::Iterator* it = iterator();
+  it->Seek(ConceptKey(system, code, sequence));
+  *out = CodeState();
+  std::string prefix = ConceptCodePrefix(system, code);
+  if (!it->Valid() || !StartsWith(it->key(), prefix)) {
+    return FromRocks(it->status(), "reading concepts");
+  }
+  absl::string_view found_code;
+  uint64_t entry_seq;
+  if (!DecodeConceptKey(View(it->key()), system.size() + 1, &found_code, &entry_seq)) {
+    return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
+  }
+  bool deleted = false;
+  absl::Status s = DecodeConceptEntry(View(it->value()), &deleted, &out->record);
+  if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
+  out->kind = deleted ? CodeState::Kind::kDeleted : CodeState::Kind::kPresent;
+  out->entry_sequence = entry_seq;
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ReadMany(absl::string_view system, const std::vector<std::string>& codes,
+                              uint64_t sequence, std::vector<CodeState>* out) {
+  out->assign(codes.size(), CodeState());
+  // Seeking in key order keeps the iterator's blocks warm.
+  std::vector<size_t> order(codes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return codes[a] < codes[b]; });
+  for (size_t k = 0; k < order.size(); ++k) {
+    size_t i = order[k];
+    if (k > 0 && codes[order[k - 1]] == codes[i]) {
+      (*out)[i] = (*out)[order[k - 1]];
+      continue;
+    }
+    absl::Status s = Read(system, codes[i], sequence, &(*out)[i]);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Reader::NextPresentSequence(absl::string_view system,
+                                                     absl::string_view code, uint64_t sequence) {
+  rocksdb::Iterator* it = iterator();
+  std::string prefix = ConceptCodePrefix(system, code);
+  uint64_t best = 0;
+  // Entries run newest first; the last present one above `sequence` is the earliest.
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    absl::string_view c;
+    uint64_t seq;
+    if (!DecodeConceptKey(View(it->key()), system.size() + 1, &c, &seq)) {
+      return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
+    }
+    if (seq <= sequence) break;
+    bool deleted = false;
+    absl::Status s = DecodeConceptEntry(View(it->value()), &deleted, nullptr);
+    if (!s.ok()) return s;
+    if (!deleted) best = seq;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading concepts");
+  return best;
+}
+
+// ---------------------------------------------------------------- Store
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   const StoreOptions& options) {
+  auto store = std::unique_ptr<Store>(new Store());
+  store->path_ = path;
+  store->sync_writes_ = options.sync_writes;
+
+  rocksdb::Options db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  db_opts.keep_log_file_num = 5;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = false;
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  auto supported = rocksdb::GetSupportedCompressions();
+  auto has = [&](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  cf_opts.compression = has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
+                                                       : rocksdb::kNoCompression;
+  if (has(rocksdb::kZSTD)) cf_opts.bottommost_compression = rocksdb::kZSTD;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name :
+       {rocksdb::kDefaultColumnFamilyName.c_str(), kReleasesCf, kConceptsCf, kChangesCf,
+        kStagingCf}) {
+    cfs.emplace_back(name, cf_opts);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_opts), path, cfs, &store->handles_,
+                                        &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening database ", path));
+  store->db_.reset(raw);
+  store->releases_ = store->handles_[1];
+  store->concepts_ = store->handles_[2];
+  store->changes_ = store->handles_[3];
+  store->staging_ = store->handles_[4];
+
+  std::string version;
+  s = raw->Get(rocksdb::ReadOptions(), std::string(kSchemaVersionKey), &version);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = raw->Put(wo, std::string(kSchemaVersionKey), std::to_string(kSchemaVersion));
+    if (!s.ok()) return FromRocks(s, "writing schema version");
+  } else if (!s.ok()) {
+    return FromRocks(s, "reading schema version");
+  } else if (version != std::to_string(kSchemaVersion)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path, " has schema version ", version,
+                     "; this server reads schema version ", kSchemaVersion));
+  }
+  absl::Status loaded = store->LoadCatalog();
+  if (!loaded.ok()) return loaded;
+  return store;
+}
+
+Store::~Store() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+absl::Status Store::LoadCatalog() {
+  auto catalog = std::make_shared<Catalog>();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), releases_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ReleaseRecord r;
+    absl::Status s = DecodeRelease(View(it->value()), &r);
+    if (!s.ok()) return s;
+    catalog->Add(std::move(r));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading releases");
+  catalog->Sort();
+  absl::MutexLock l(&catalog_mu_);
+  catalog_ = std::move(catalog);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const Catalog> Store::catalog() const {
+  absl::MutexLock l(&catalog_mu_);
+  return catalog_;
+}
+
+std::unique_ptr<Reader> Store::NewReader() const {
+  // Catalog first: every release it lists was fully written before it was installed, so the
+  // snapshot taken after it holds all of their data.
+  std::shared_ptr<const Catalog> catalog = this->catalog();
+  return std::unique_ptr<Reader>(new Reader(db_.get(), concepts_, std::move(catalog)));
+}
+
+void Store::ReplaceRelease(const ReleaseRecord& r, bool erase) {
+  auto next = std::make_shared<Catalog>(*catalog());
+  auto& list = next->releases_[r.system];
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [&](const ReleaseRecord& x) { return x.version == r.version; }),
+             list.end());
+  if (!erase) list.push_back(r);
+  if (list.empty()) next->releases_.erase(r.system);
+  next->Sort();
+  absl::MutexLock l(&catalog_mu_);
+  catalog_ = std::move(next);
+}
+
+absl::StatusOr<ReleaseRecord> Store::StagedRelease(absl::string_view system,
+                                                   absl::string_view version) {
+  const ReleaseRecord* r = catalog()->Find(system, version);
+  if (r == nullptr) {
+    return absl::NotFoundError(absl::StrCat(system, " has no release ", version));
+  }
+  if (r->state != ReleaseState::kStaged) {
+    return absl::FailedPreconditionError(absl::StrCat(system, " release ", version, " is ",
+                                                      StateName(r->state), ", not staged"));
+  }
+  return *r;
+}
+
+absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,
+                                                   absl::string_view version,
+                                                   absl::string_view effective_date,
+                                                   absl::string_view description,
+                                                   int64_t now_micros) {
+  absl::MutexLock l(&write_mu_);
+  if (const ReleaseRecord* existing = catalog()->Find(system, version)) {
+    return absl::AlreadyExistsError(absl::StrCat(system, " already has a release ", version, " (",
+                                                 StateName(existing->state), ")"));
+  }
+  ReleaseRecord r;
+  r.system = std::string(system);
+  r.version = std::string(version);
+  r.effective_date = std::string(effective_date);
+  r.state = ReleaseState::kStaged;
+  r.description = std::string(description);
+  r.create_time_micros = now_micros;
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  rocksdb::Status s = db_->Put(wo, releases_, ReleaseKey(system, version), EncodeRelease(r));
+  if (!s.ok()) return FromRocks(s, "creating release");
+  ReplaceRelease(r, /*erase=*/false);
+  return r;
+}
+
+absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
+                                                       absl::string_view version,
+                                                       std::vector<StagedConcept> concepts) {
+  absl::MutexLock l(&write_mu_);
+  absl::StatusOr<ReleaseRecord> release = StagedRelease(system, version);
+  if (!release.ok()) return release.status();
+  std::sort(concepts.begin(), concepts.end(),
+            [](const StagedConcept& a, const StagedConcept& b) { return a.code < b.code; });
+  for (size_t i = 1; i < concepts.size(); ++i) {
+    if (concepts[i].code == concepts[i - 1].code) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("code ", concepts[i].code, " is given twice for ", system, " ", version));
+    }
+  }
+  rocksdb::WriteBatch batch;
+  std::string key, value;
+  for (const StagedConcept& c : concepts) {
+    key = StagingKey(system, version, c.code);
+    if (release->staged_concepts > 0) {
+      std::string existing;
+      rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), staging_, key, &existing);
+      if (g.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("code ", c.code, " was already uploaded to ",
+                                                       system, " ", version));
+      }
+      if (!g.IsNotFound()) return FromRocks(g, "reading staged concepts");
+    }
+    value.clear();
+    EncodeConceptRecord(c.record, &value);
+    batch.Put(staging_, key, value);
+  }
+  release->staged_concepts += static_cast<int64_t>(concepts.size());
+  batch.Put(releases_, ReleaseKey(system, version), EncodeRelease(*release));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "staging concepts");
+  ReplaceRelease(*release, /*erase=*/false);
+  return release;
+}
+
+absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::string_view version,
+                                             int64_t now_micros) {
+  absl::MutexLock l(&write_mu_);
+  absl::StatusOr<ReleaseRecord> release = StagedRelease(system, version);
+  if (!release.ok()) return release.status();
+  if (release->staged_concepts == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(system, " release ", version, " has no concepts; upload some first"));
+  }
+  std::shared_ptr<const Catalog> catalog = this->catalog();
+  const ReleaseRecord* latest = catalog->LatestPublished(system);
+  if (latest != nullptr && release->effective_date <= latest->effective_date) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        system, " ", version, " (effective ", release->effective_date,
+        ") cannot be published after ", latest->version, " (effective ", latest->effective_date,
+        "): releases of a system are published in effective-date order"));
+  }
+  uint64_t sequence = 1;
+  for (const ReleaseRecord& r : catalog->Releases(system)) {
+    sequence = std::max(sequence, r.sequence + 1);
+  }
+
+  rocksdb::ReadOptions ro;
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  ro.snapshot = snap;
+  std::string staged_prefix = StagingPrefix(system, version);
+  std::string system_prefix = SystemPrefix(system);
+  std::unique_ptr<rocksdb::Iterator> staged(db_->NewIterator(ro, staging_));
+  std::unique_ptr<rocksdb::Iterator> current(db_->NewIterator(ro, concepts_));
+  staged->Seek(staged_prefix);
+  current->Seek(system_prefix);
+
+  // Moves `current` to the newest entry of the next code (entries of a code run newest first,
+  // and no entry is newer than the latest published release).
+  std::string last_code;
+  auto current_code = [&](absl::string_view* code, absl::string_view* value) -> absl::Status {
+    while (current->Valid() && StartsWith(current->key(), system_prefix)) {
+      uint64_t seq;
+      if (!DecodeConceptKey(View(current->key()), system_prefix.size(), code, &seq)) {
+        return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
+      }
+      if (*code != last_code) {
+        *value = View(current->value());
+        return absl::OkStatus();
+      }
+      current->Next();
+    }
+    *code = absl::string_view();
+    return FromRocks(current->status(), "reading concepts");
+  };
+
+  rocksdb::WriteBatch batch;
+  ReleaseCounts counts;
+  ReleaseDigest digest;
+  absl::string_view cur_code, cur_value;
+  absl::Status st = current_code(&cur_code, &cur_value);
+  bool cur_valid = st.ok() && !cur_code.empty();
+  const std::string deleted_entry = EncodeDeletedEntry();
+  auto change = [&](absl::string_view code, ChangeKind kind) {
+    batch.Put(changes_, ChangeKey(system, sequence, code),
+              std::string(1, static_cast<char>(kind)));
+  };
+
+  while (st.ok()) {
+    bool staged_valid = staged->Valid() && StartsWith(staged->key(), staged_prefix);
+    if (!staged_valid && !cur_valid) break;
+    absl::string_view new_code =
+        staged_valid ? View(staged->key()).substr(staged_prefix.size()) : absl::string_view();
+    int cmp = !staged_valid ? 1 : !cur_valid ? -1 : new_code.compare(cur_code);
+    absl::string_view code = cmp <= 0 ? new_code : cur_code;
+    absl::string_view new_body = cmp <= 0 ? View(staged->value()) : absl::string_view();
+    absl::string_view old_body;
+    bool old_deleted = false;
+    if (cmp >= 0) {
+      if (cur_value.empty()) return absl::DataLossError("empty concept entry");
+      old_deleted = static_cast<uint8_t>(cur_value[0]) == static_cast<uint8_t>(EntryTag::kDeleted);
+      if (!old_deleted) old_body = cur_value.substr(1);
+    }
+    BodyFlags o = FlagsOf(old_body), n = FlagsOf(new_body);
+    if (n.present) {
+      counts.total++;
+      if (n.active) counts.total_active++;
+      digest.Add(code, new_body);
+    }
+    if (n.present && !o.present) {
+      counts.added++;
+      batch.Put(concepts_, ConceptKey(system, code, sequence),
+                absl::StrCat(std::string(1, static_cast<char>(EntryTag::kPresent)), new_body));
+      change(code, old_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
+    } else if (n.present && o.present && new_body != old_body) {
+      counts.changed++;
+      batch.Put(concepts_, ConceptKey(system, code, sequence),
+                absl::StrCat(std::string(1, static_cast<char>(EntryTag::kPresent)), new_body));
+      change(code, ChangeKind::kChanged);
+    } else if (!n.present && o.present) {
+      counts.deleted++;
+      batch.Put(concepts_, ConceptKey(system, code, sequence), deleted_entry);
+      change(code, ChangeKind::kDeleted);
+    }
+    bool nb = n.present && n.billable, ob = o.present && o.billable;
+    bool nh = n.present && n.header, oh = o.present && o.header;
+    counts.billable_added += nb && !ob;
+    counts.billable_removed += ob && !nb;
+    counts.headers_added += nh && !oh;
+    counts.headers_removed += oh && !nh;
+
+    if (cmp <= 0) staged->Next();
+    if (cmp >= 0) {
+      last_code.assign(cur_code.data(), cur_code.size());
+      current->Next();
+      st = current_code(&cur_code, &cur_value);
+      cur_valid = st.ok() && !cur_code.empty();
+    }
+  }
+  if (st.ok()) st = FromRocks(staged->status(), "reading staged concepts");
+  staged.reset();
+  current.reset();
+  db_->ReleaseSnapshot(snap);
+  if (!st.ok()) return st;
+  if (counts.total != release->staged_concepts) {
+    return absl::DataLossError(absl::StrCat("staged concept count mismatch for ", system, " ",
+                                            version, ": ", counts.total, " read, ",
+                                            release->staged_concepts, " recorded"));
+  }
+
+  release->state = ReleaseState::kPublished;
+  release->sequence = sequence;
+  release->counts = counts;
+  release->checksum = digest.Finish();
+  release->publish_time_micros = now_micros;
+  batch.Put(releases_, ReleaseKey(system, version), EncodeRelease(*release));
+  batch.DeleteRange(staging_, staged_prefix, PrefixEnd(staged_prefix));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "publishing release");
+  ReplaceRelease(*release, /*erase=*/false);
+  return release;
+}
+
+absl::Status Store::Discard(absl::string_view system, absl::string_view version) {
+  absl::MutexLock l(&write_mu_);
+  absl::StatusOr<ReleaseRecord> release = StagedRelease(system, version);
+  if (!release.ok()) return release.status();
+  rocksdb::WriteBatch batch;
+  std::string prefix = StagingPrefix(system, version);
+  batch.DeleteRange(staging_, prefix, PrefixEnd(prefix));
+  batch.Delete(releases_, ReleaseKey(system, version));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "discarding release");
+  ReplaceRelease(*release, /*erase=*/true);
+  return absl::OkStatus();
+}
+
+absl::Status Store::CompactAll() {
+  rocksdb::CompactRangeOptions opts;
+  opts.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : handles_) {
+    rocksdb::Status s = db_->CompactRange(opts, h, nullptr, nullptr);
+    if (!s.ok()) return FromRocks(s, "compacting");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Store::SizeOnDisk() const {
+  uint64_t total = 0;
+  for (auto* h : handles_) {
+    uint64_t v = 0;
+    if (!db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) {
+      return absl::InternalError("cannot read rocksdb.total-sst-files-size");
+    }
+    total += v;
+  }
+  return total;
+}
+
+}  // namespace codebook::storage

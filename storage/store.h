@@ -1,0 +1,184 @@
+// Store: every release of every code system, kept as deltas in one RocksDB database.
+//
+// Layout (see encoding.h for the bytes): the first release of a system writes one entry per
+// concept; each later release writes only what changed since its predecessor (a new record for
+// an added or changed code, a deletion marker for a removed one) plus a change-index row per
+// changed code. "Code X as of release R" is one seek. Releases are created STAGED; concepts
+// uploaded to a staged release sit in the staging column family, invisible to readers, until
+// Publish moves the computed delta, the change index, the counts and the checksum into place in
+// one atomic, synced write batch.
+//
+// Thread safety: all methods are safe to call concurrently. Writers (CreateRelease,
+// AddStagedConcepts, Publish, Discard) are serialized by an internal mutex; readers never block
+// on writers. A Reader sees one consistent point in time: a RocksDB snapshot plus the release
+// catalog that was current when it was made.
+//
+// Storage knows nothing of gRPC or the public API: systems, versions and codes are opaque byte
+// strings (without 0x00) that the domain layer has already validated and normalized.
+#ifndef CODEBOOK_STORAGE_STORE_H_
+#define CODEBOOK_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/records.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Snapshot;
+class Iterator;
+}  // namespace rocksdb
+
+namespace codebook::storage {
+
+// An immutable picture of every release of every system. Shared by readers; replaced as a
+// whole (never modified) after each write.
+class Catalog {
+ public:
+  // Releases of one system: published and retracted ones by ascending sequence, then staged
+  // ones by creation time. Empty if the system has none.
+  const std::vector<ReleaseRecord>& Releases(absl::string_view system) const;
+  // nullptr if absent.
+  const ReleaseRecord* Find(absl::string_view system, absl::string_view version) const;
+  // The release with this sequence number; nullptr if absent.
+  const ReleaseRecord* FindBySequence(absl::string_view system, uint64_t sequence) const;
+  // The published release with the highest sequence; nullptr if none.
+  const ReleaseRecord* LatestPublished(absl::string_view system) const;
+
+ private:
+  friend class Store;
+  void Add(ReleaseRecord r);
+  void Sort();
+  std::map<std::string, std::vector<ReleaseRecord>, std::less<>> releases_;
+};
+
+// What one code looks like as of a release.
+struct CodeState {
+  enum class Kind {
+    kAbsent,   // no entry at or before the release: never existed up to it
+    kPresent,  // `record` holds the concept
+    kDeleted,  // deleted by release `entry_sequence`
+  };
+  Kind kind = Kind::kAbsent;
+  // Sequence of the release that wrote the entry found (0 when absent).
+  uint64_t entry_sequence = 0;
+  ConceptRecord record;
+};
+
+// A consistent read view. Not thread-safe: use one per thread or request. Must not outlive the
+// Store that made it.
+class Reader {
+ public:
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  const Catalog& catalog() const { return *catalog_; }
+
+  // The state of `code` as of release `sequence` of `system`. DATA_LOSS on a corrupt entry.
+  absl::Status Read(absl::string_view system, absl::string_view code, uint64_t sequence,
+                    CodeState* out);
+  // The same for many codes (any order, duplicates allowed); out[i] answers codes[i]. Faster
+  // than calling Read in a loop.
+  absl::Status ReadMany(absl::string_view system, const std::vector<std::string>& codes,
+                        uint64_t sequence, std::vector<CodeState>* out);
+  // The sequence of the earliest release after `sequence` in which `code` is present; 0 if none.
+  absl::StatusOr<uint64_t> NextPresentSequence(absl::string_view system, absl::string_view code,
+                                               uint64_t sequence);
+
+ private:
+  friend class Store;
+  Reader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* concepts,
+         std::shared_ptr<const Catalog> catalog);
+  rocksdb::Iterator* iterator();
+
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* concepts_;
+  std::shared_ptr<const Catalog> catalog_;
+  const rocksdb::Snapshot* snapshot_;
+  std::unique_ptr<rocksdb::Iterator> iter_;  // created on first use
+};
+
+struct StoreOptions {
+  // RocksDB block cache; the whole working set of several releases fits in the default.
+  size_t block_cache_bytes = 256 << 20;
+  // Sync the WAL on every write (publish is always synced).
+  bool sync_writes = true;
+};
+
+// A concept to stage: storage-form code plus its record.
+struct StagedConcept {
+  std::string code;
+  ConceptRecord record;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) the database at `path`. FAILED_PRECONDITION if it was written
+  // with another schema version; INTERNAL/IO errors from RocksDB otherwise.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const StoreOptions& options = {});
+  ~Store();
+
+  // The current catalog (cheap: a shared pointer copy).
+  std::shared_ptr<const Catalog> catalog() const;
+  // A consistent read view of the data and the catalog at this moment.
+  std::unique_ptr<Reader> NewReader() const;
+
+  // Creates a staged release. ALREADY_EXISTS if the version exists in any state.
+  absl::StatusOr<ReleaseRecord> CreateRelease(absl::string_view system, absl::string_view version,
+                                              absl::string_view effective_date,
+                                              absl::string_view description, int64_t now_micros);
+  // Adds concepts to a staged release: all of them or, on error, none. INVALID_ARGUMENT for a
+  // code given twice (in this call or an earlier one); NOT_FOUND for an unknown release;
+  // FAILED_PRECONDITION if the release is not staged.
+  absl::StatusOr<ReleaseRecord> AddStagedConcepts(absl::string_view system,
+                                                  absl::string_view version,
+                                                  std::vector<StagedConcept> concepts);
+  // Publishes a staged release in one atomic write: assigns the next sequence, writes the delta
+  // against the latest published release, the change index, counts and checksum, and drops the
+  // staged copy. FAILED_PRECONDITION if not staged, empty, or not later (by effective date) than
+  // the latest published release of the system.
+  absl::StatusOr<ReleaseRecord> Publish(absl::string_view system, absl::string_view version,
+                                        int64_t now_micros);
+  // Drops a staged release and its staged concepts. FAILED_PRECONDITION if not staged.
+  absl::Status Discard(absl::string_view system, absl::string_view version);
+
+  // Compacts every column family fully (for size measurements and after bulk loads).
+  absl::Status CompactAll();
+  // Bytes of live SST files plus WAL/manifest: what the database takes on disk.
+  absl::StatusOr<uint64_t> SizeOnDisk() const;
+
+ private:
+  Store() = default;
+  absl::Status LoadCatalog();
+  absl::StatusOr<ReleaseRecord> StagedRelease(absl::string_view system, absl::string_view version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void ReplaceRelease(const ReleaseRecord& r, bool erase) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
+  rocksdb::ColumnFamilyHandle* releases_ = nullptr;
+  rocksdb::ColumnFamilyHandle* concepts_ = nullptr;
+  rocksdb::ColumnFamilyHandle* changes_ = nullptr;
+  rocksdb::ColumnFamilyHandle* staging_ = nullptr;
+  bool sync_writes_ = true;
+
+  absl::Mutex write_mu_;  // serializes writers
+  mutable absl::Mutex catalog_mu_;
+  std::shared_ptr<const Catalog> catalog_ ABSL_GUARDED_BY(catalog_mu_);
+};
+
+}  // namespace codebook::storage
+
+#endif  // CODEBOOK_STORAGE_STORE_H_

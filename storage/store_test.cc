@@ -1,0 +1,199 @@
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace codebook::storage {
+namespace {
+
+ConceptRecord Rec(std::string display, bool billable = true,
+                  ConceptKind kind = ConceptKind::kCode) {
+  ConceptRecord r;
+  r.display = std::move(display);
+  r.billable = billable;
+  r.kind = kind;
+  return r;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/codebook-store-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = Store::Open(dir_ + "/db");
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  ReleaseRecord Load(const std::string& version, const std::string& date,
+                     std::vector<StagedConcept> concepts) {
+    EXPECT_TRUE(store_->CreateRelease("SYS", version, date, "", 1).ok());
+    auto staged = store_->AddStagedConcepts("SYS", version, std::move(concepts));
+    EXPECT_TRUE(staged.ok()) << staged.status();
+    auto published = store_->Publish("SYS", version, 2);
+    EXPECT_TRUE(published.ok()) << published.status();
+    return published.ok() ? *published : ReleaseRecord();
+  }
+  CodeState Read(const std::string& code, uint64_t seq) {
+    CodeState st;
+    auto reader = store_->NewReader();
+    EXPECT_TRUE(reader->Read("SYS", code, seq, &st).ok());
+    return st;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, DeltaReleasesAnswerAsOfEachRelease) {
+  ReleaseRecord r1 = Load("V1", "2020-01-01",
+                          {{"A1", Rec("alpha")}, {"B1", Rec("beta")}, {"C1", Rec("gamma")}});
+  EXPECT_EQ(r1.sequence, 1u);
+  EXPECT_EQ(r1.counts.added, 3);
+  EXPECT_EQ(r1.counts.total, 3);
+  ReleaseRecord r2 = Load("V2", "2021-01-01",
+                          {{"A1", Rec("alpha")}, {"B1", Rec("beta, revised")}, {"D1", Rec("d")}});
+  EXPECT_EQ(r2.sequence, 2u);
+  EXPECT_EQ(r2.counts.added, 1);
+  EXPECT_EQ(r2.counts.deleted, 1);
+  EXPECT_EQ(r2.counts.changed, 1);
+  EXPECT_EQ(r2.counts.total, 3);
+  ReleaseRecord r3 = Load("V3", "2022-01-01", {{"A1", Rec("alpha")}, {"C1", Rec("gamma")}});
+  EXPECT_EQ(r3.counts.added, 1);  // C1 came back
+  EXPECT_EQ(r3.counts.deleted, 2);
+
+  EXPECT_EQ(Read("B1", 1).record.display, "beta");
+  EXPECT_EQ(Read("B1", 2).record.display, "beta, revised");
+  CodeState c1 = Read("C1", 2);
+  EXPECT_EQ(c1.kind, CodeState::Kind::kDeleted);
+  EXPECT_EQ(c1.entry_sequence, 2u);
+  EXPECT_EQ(Read("C1", 3).kind, CodeState::Kind::kPresent);
+  EXPECT_EQ(Read("D1", 1).kind, CodeState::Kind::kAbsent);
+  EXPECT_EQ(Read("D1", 2).kind, CodeState::Kind::kPresent);
+  EXPECT_EQ(Read("ZZ", 3).kind, CodeState::Kind::kAbsent);
+  // A code that is a prefix of another is not confused with it.
+  EXPECT_EQ(Read("A", 3).kind, CodeState::Kind::kAbsent);
+
+  auto reader = store_->NewReader();
+  auto next = reader->NextPresentSequence("SYS", "D1", 1);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 2u);
+}
+
+TEST_F(StoreTest, UnchangedReleaseWritesNoEntriesAndSameChecksum) {
+  ReleaseRecord r1 = Load("V1", "2020-01-01", {{"A1", Rec("alpha")}});
+  ReleaseRecord r2 = Load("V2", "2021-01-01", {{"A1", Rec("alpha")}});
+  EXPECT_EQ(r2.counts.added + r2.counts.deleted + r2.counts.changed, 0);
+  EXPECT_EQ(r1.checksum, r2.checksum);
+  EXPECT_EQ(r1.checksum.rfind("sha256:", 0), 0u);
+  EXPECT_EQ(r1.checksum.size(), 7u + 64u);
+}
+
+TEST_F(StoreTest, BillableAndHeaderCounts) {
+  Load("V1", "2020-01-01", {{"Z28", Rec("h", false, ConceptKind::kHeader)}, {"Z283", Rec("c")}});
+  ReleaseRecord r2 = Load("V2", "2021-01-01",
+                          {{"Z28", Rec("h", false, ConceptKind::kHeader)},
+                           {"Z283", Rec("c", false, ConceptKind::kHeader)},
+                           {"Z2831", Rec("h2", false, ConceptKind::kHeader)},
+                           {"Z28310", Rec("x")}, {"Z28311", Rec("y")}});
+  EXPECT_EQ(r2.counts.billable_added, 2);
+  EXPECT_EQ(r2.counts.billable_removed, 1);
+  EXPECT_EQ(r2.counts.headers_added, 2);
+  EXPECT_EQ(r2.counts.headers_removed, 0);
+}
+
+TEST_F(StoreTest, StagedReleaseIsInvisibleUntilPublished) {
+  Load("V1", "2020-01-01", {{"A1", Rec("alpha")}});
+  ASSERT_TRUE(store_->CreateRelease("SYS", "V2", "2021-01-01", "", 1).ok());
+  ASSERT_TRUE(store_->AddStagedConcepts("SYS", "V2", {{"A1", Rec("changed")}}).ok());
+  EXPECT_EQ(store_->catalog()->LatestPublished("SYS")->version, "V1");
+  EXPECT_EQ(Read("A1", 1).record.display, "alpha");
+  EXPECT_EQ(Read("A1", 2).record.display, "alpha");  // nothing at sequence 2 yet
+  auto reader_before = store_->NewReader();
+  ASSERT_TRUE(store_->Publish("SYS", "V2", 3).ok());
+  // An old reader keeps its catalog; a new one sees V2.
+  EXPECT_EQ(reader_before->catalog().LatestPublished("SYS")->version, "V1");
+  EXPECT_EQ(store_->NewReader()->catalog().LatestPublished("SYS")->version, "V2");
+  EXPECT_EQ(Read("A1", 2).record.display, "changed");
+}
+
+TEST_F(StoreTest, WriteErrors) {
+  Load("V2", "2021-01-01", {{"A1", Rec("alpha")}});
+  EXPECT_EQ(store_->CreateRelease("SYS", "V2", "2022-01-01", "", 1).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->Publish("SYS", "V2", 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Publish("SYS", "NOPE", 1).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->AddStagedConcepts("SYS", "V2", {{"B", Rec("b")}}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Discard("SYS", "V2").code(), absl::StatusCode::kFailedPrecondition);
+
+  // Older effective date than the latest published: refused.
+  ASSERT_TRUE(store_->CreateRelease("SYS", "V1", "2020-01-01", "", 1).ok());
+  ASSERT_TRUE(store_->AddStagedConcepts("SYS", "V1", {{"A1", Rec("a")}}).ok());
+  EXPECT_EQ(store_->Publish("SYS", "V1", 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->Discard("SYS", "V1").ok());
+  EXPECT_EQ(store_->catalog()->Find("SYS", "V1"), nullptr);
+
+  // Empty and duplicate uploads.
+  ASSERT_TRUE(store_->CreateRelease("SYS", "V3", "2023-01-01", "", 1).ok());
+  EXPECT_EQ(store_->Publish("SYS", "V3", 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->AddStagedConcepts("SYS", "V3", {{"X", Rec("x")}, {"X", Rec("y")}})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->AddStagedConcepts("SYS", "V3", {{"X", Rec("x")}}).ok());
+  EXPECT_EQ(store_->AddStagedConcepts("SYS", "V3", {{"X", Rec("x")}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The failed uploads left nothing behind.
+  EXPECT_EQ(store_->catalog()->Find("SYS", "V3")->staged_concepts, 1);
+  auto r3 = store_->Publish("SYS", "V3", 1);
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_EQ(r3->counts.total, 1);
+}
+
+TEST_F(StoreTest, SurvivesReopen) {
+  ReleaseRecord r1 = Load("V1", "2020-01-01", {{"A1", Rec("alpha")}, {"B1", Rec("beta")}});
+  ASSERT_TRUE(store_->CreateRelease("SYS", "V2", "2021-01-01", "", 1).ok());
+  ASSERT_TRUE(store_->AddStagedConcepts("SYS", "V2", {{"A1", Rec("a2")}}).ok());
+  Reopen();
+  auto catalog = store_->catalog();
+  ASSERT_NE(catalog->Find("SYS", "V1"), nullptr);
+  EXPECT_EQ(catalog->Find("SYS", "V1")->checksum, r1.checksum);
+  EXPECT_EQ(catalog->Find("SYS", "V2")->state, ReleaseState::kStaged);
+  EXPECT_EQ(catalog->Find("SYS", "V2")->staged_concepts, 1);
+  auto r2 = store_->Publish("SYS", "V2", 5);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->counts.deleted, 1);
+}
+
+TEST_F(StoreTest, ReadManyKeepsOrderAndDuplicates) {
+  Load("V1", "2020-01-01", {{"A1", Rec("a")}, {"B1", Rec("b")}});
+  auto reader = store_->NewReader();
+  std::vector<CodeState> out;
+  ASSERT_TRUE(reader->ReadMany("SYS", {"B1", "Q", "A1", "B1"}, 1, &out).ok());
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].record.display, "b");
+  EXPECT_EQ(out[1].kind, CodeState::Kind::kAbsent);
+  EXPECT_EQ(out[2].record.display, "a");
+  EXPECT_EQ(out[3].record.display, "b");
+}
+
+TEST_F(StoreTest, SecondOpenOfALockedDatabaseFails) {
+  auto second = Store::Open(dir_ + "/db");
+  EXPECT_FALSE(second.ok());
+}
+
+}  // namespace
+}  // namespace codebook::storage
