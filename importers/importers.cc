@@ -1,0 +1,306 @@
+#include "importers/importers.h"
+
+#include <cctype>
+#include <memory>
+#include <unordered_set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "importers/line_reader.h"
+
+namespace codebook::importers {
+namespace {
+
+using codebook::v1::Concept;
+
+absl::Status LineError(const LineReader& r, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(r.path(), ":", r.line_number(), ": ", what));
+}
+
+// Column slice, 1-based inclusive start, as in the publishers' layouts; short lines give "".
+absl::string_view Col(absl::string_view line, size_t pos, size_t len) {
+  if (pos - 1 >= line.size()) return absl::string_view();
+  return line.substr(pos - 1, len);
+}
+
+absl::string_view Trim(absl::string_view s) { return absl::StripAsciiWhitespace(s); }
+
+bool AllDigits(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool AllUpperAlnum(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) &&
+        !absl::ascii_isupper(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Printable ASCII only: data records of the publishers' files are plain ASCII.
+bool PrintableAscii(absl::string_view s) {
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) return false;
+  }
+  return true;
+}
+
+// Collapses runs of whitespace to one space and trims the ends.
+std::string CollapseSpaces(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool space = false;
+  for (char c : s) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+    } else {
+      if (space) out.push_back(' ');
+      space = false;
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void AddDesignation(Concept* c, const char* use, absl::string_view value) {
+  if (value.empty()) return;
+  auto* d = c->add_designations();
+  d->set_use(use);
+  d->set_value(std::string(value));
+}
+
+absl::Status EndOfFile(const LineReader& r, bool saw_records) {
+  if (!r.status().ok()) return r.status();
+  if (!saw_records) {
+    return absl::InvalidArgumentError(absl::StrCat(r.path(), ": no records found"));
+  }
+  return absl::OkStatus();
+}
+
+// Publishers' files end every line with CRLF; a last line without one was cut short.
+absl::Status CheckTerminated(const LineReader& r) {
+  if (r.last_line_terminated()) return absl::OkStatus();
+  return LineError(r, "last line has no end of line: the file looks truncated");
+}
+
+}  // namespace
+
+absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  LineReader& r = **opened;
+  Concepts concepts;
+  concepts.reserve(100000);
+  std::unordered_set<std::string> codes;
+  std::string line;
+  while (r.Next(&line)) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    if (!PrintableAscii(line)) return LineError(r, "unexpected control or non-ASCII byte");
+    // 5-digit order number, code in 7-13, flag in 15, short text 17-76, long text from 78.
+    if (line.size() < 79) {
+      return LineError(r, absl::StrCat("line is ", line.size(),
+                                       " characters; an order-file record has at least 79"));
+    }
+    if (!AllDigits(Col(line, 1, 5)) || line[5] != ' ' || line[13] != ' ' || line[15] != ' ' ||
+        line[76] != ' ') {
+      return LineError(r, "not an order-file record (order number, code, flag, text columns)");
+    }
+    absl::string_view code = Trim(Col(line, 7, 7));
+    if (code.size() < 3 || !AllUpperAlnum(code)) {
+      return LineError(r, absl::StrCat("malformed code '", Col(line, 7, 7), "'"));
+    }
+    char flag = line[14];
+    if (flag != '0' && flag != '1') {
+      return LineError(r, absl::StrCat("flag is '", std::string(1, flag), "', expected 0 or 1"));
+    }
+    absl::string_view short_text = Trim(Col(line, 17, 60));
+    absl::string_view long_text = Trim(absl::string_view(line).substr(77));
+    if (short_text.empty() || long_text.empty()) return LineError(r, "missing description");
+    if (!codes.insert(std::string(code)).second) {
+      return LineError(r, absl::StrCat("code ", code, " appears twice"));
+    }
+    Concept& c = concepts.emplace_back();
+    c.set_code(std::string(code));
+    c.set_display(std::string(long_text));
+    AddDesignation(&c, "short", short_text);
+    AddDesignation(&c, "long", long_text);
+    c.set_kind(flag == '1' ? v1::CONCEPT_KIND_CODE : v1::CONCEPT_KIND_HEADER);
+    c.set_billable(flag == '1');
+    c.set_status(v1::CONCEPT_STATUS_ACTIVE);
+  }
+  if (absl::Status s = EndOfFile(r, !concepts.empty()); !s.ok()) return s;
+  if (absl::Status s = CheckTerminated(r); !s.ok()) return s;
+  for (Concept& c : concepts) {
+    const std::string& code = c.code();
+    for (size_t len = code.size() - 1; len >= 3; --len) {
+      std::string prefix = code.substr(0, len);
+      if (codes.count(prefix)) {
+        c.set_parent(prefix);
+        break;
+      }
+    }
+  }
+  return concepts;
+}
+
+namespace {
+
+// "CCYYMMDD" or blanks -> "YYYY-MM-DD" or "".
+bool HcpcsDate(absl::string_view field, std::string* out) {
+  field = Trim(field);
+  out->clear();
+  if (field.empty()) return true;
+  if (field.size() != 8 || !AllDigits(field)) return false;
+  int month = (field[4] - '0') * 10 + (field[5] - '0');
+  int day = (field[6] - '0') * 10 + (field[7] - '0');
+  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+  *out = absl::StrCat(field.substr(0, 4), "-", field.substr(4, 2), "-", field.substr(6, 2));
+  return true;
+}
+
+// Joins the non-blank fields of `count` repeats of `width` columns from `pos`.
+std::string Repeated(absl::string_view rec, size_t pos, size_t width, int count) {
+  std::vector<std::string> parts;
+  for (int i = 0; i < count; ++i) {
+    absl::string_view v = Trim(Col(rec, pos + i * width, width));
+    if (!v.empty()) parts.emplace_back(v);
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+void SetProperty(Concept* c, const char* name, absl::string_view value) {
+  if (!value.empty()) (*c->mutable_properties())[name] = std::string(value);
+}
+
+bool IsHcpcsRecord(absl::string_view line) {
+  if (line.size() < 11 || !AllDigits(Col(line, 6, 5))) return false;
+  char ric = line[10];
+  return ric == '3' || ric == '4' || ric == '7' || ric == '8';
+}
+
+}  // namespace
+
+absl::StatusOr<Concepts> ParseHcpcs(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  LineReader& r = **opened;
+  Concepts concepts;
+  std::unordered_set<std::string> codes;
+  std::string line, long_text;
+  Concept* current = nullptr;
+  char current_ric = 0;
+  int last_seq = 0;
+  auto finish = [&]() {
+    if (current == nullptr) return;
+    std::string text = CollapseSpaces(long_text);
+    current->set_display(text);
+    // Long text goes after the short one, as for the other systems.
+    AddDesignation(current, "long", text);
+  };
+  while (r.Next(&line)) {
+    if (!IsHcpcsRecord(line)) {
+      // Disclaimer and free-text lines come before the first record; after it, only blank
+      // lines may appear.
+      if (concepts.empty() || Trim(line).empty()) continue;
+      return LineError(r, "not a HCPCS record (columns 6-10 sequence number, 11 record id)");
+    }
+    if (!PrintableAscii(line)) return LineError(r, "unexpected control or non-ASCII byte");
+    std::string rec = line;
+    rec.resize(320, ' ');
+    char ric = rec[10];
+    bool modifier = ric == '7' || ric == '8';
+    absl::string_view code_field = Col(rec, 1, 5);
+    absl::string_view code;
+    if (modifier) {
+      code = Col(rec, 4, 2);
+      if (!Trim(Col(rec, 1, 3)).empty() || !AllUpperAlnum(code)) {
+        return LineError(r, absl::StrCat("malformed modifier '", code_field, "'"));
+      }
+    } else {
+      code = code_field;
+      if (!AllUpperAlnum(code) || !absl::ascii_isupper(static_cast<unsigned char>(code[0]))) {
+        return LineError(r, absl::StrCat("malformed HCPCS code '", code_field, "'"));
+      }
+    }
+    int seq = std::stoi(std::string(Col(rec, 6, 5)));
+    absl::string_view chunk = Col(rec, 12, 80);
+    if (ric == '4' || ric == '8') {
+      char expected = ric == '4' ? '3' : '7';
+      if (current == nullptr || current->code() != code ||
+          (current_ric != expected && current_ric != ric) || seq <= last_seq) {
+        return LineError(r, absl::StrCat("continuation record for ", code,
+                                         " does not follow a record of the same code"));
+      }
+      long_text.append(chunk.data(), chunk.size());
+      current_ric = ric;
+      last_seq = seq;
+      continue;
+    }
+    // A first record: it carries every field.
+    finish();
+    if (!codes.insert(std::string(code)).second) {
+      return LineError(r, absl::StrCat("code ", code, " appears twice"));
+    }
+    std::string added, action_effective, termination;
+    if (!HcpcsDate(Col(rec, 269, 8), &added) ||
+        !HcpcsDate(Col(rec, 277, 8), &action_effective) ||
+        !HcpcsDate(Col(rec, 285, 8), &termination)) {
+      return LineError(r, absl::StrCat("malformed date for ", code, " (expected CCYYMMDD)"));
+    }
+    Concept& c = concepts.emplace_back();
+    current = &c;
+    current_ric = ric;
+    last_seq = seq;
+    long_text.assign(chunk.data(), chunk.size());
+    c.set_code(std::string(code));
+    AddDesignation(&c, "short", Trim(Col(rec, 92, 28)));
+    c.set_kind(modifier ? v1::CONCEPT_KIND_MODIFIER : v1::CONCEPT_KIND_CODE);
+    c.set_billable(!modifier);
+    // Status is left unset: the server derives it from the termination date and the release's
+    // effective date.
+    c.set_added_date(added);
+    c.set_action_effective_date(action_effective);
+    c.set_termination_date(termination);
+    c.set_action_code(std::string(Trim(Col(rec, 293, 1))));
+    SetProperty(&c, "pricing_indicator", Repeated(rec, 120, 2, 4));
+    SetProperty(&c, "multiple_pricing_indicator", Trim(Col(rec, 128, 1)));
+    SetProperty(&c, "coverage_issues_manual", Repeated(rec, 129, 6, 3));
+    SetProperty(&c, "carriers_manual", Repeated(rec, 147, 8, 3));
+    SetProperty(&c, "statute", Trim(Col(rec, 171, 10)));
+    SetProperty(&c, "lab_certification", Repeated(rec, 181, 3, 8));
+    SetProperty(&c, "cross_reference", Repeated(rec, 205, 5, 5));
+    SetProperty(&c, "coverage", Trim(Col(rec, 230, 1)));
+    SetProperty(&c, "asc_payment_group", Trim(Col(rec, 231, 2)));
+    // Kept as written: the 2018 file shifts this field by one column.
+    SetProperty(&c, "asc_effective_date", Trim(Col(rec, 233, 8)));
+    SetProperty(&c, "processing_note", Trim(Col(rec, 253, 4)));
+    SetProperty(&c, "betos", Trim(Col(rec, 257, 3)));
+    SetProperty(&c, "type_of_service", Repeated(rec, 261, 1, 5));
+    SetProperty(&c, "anesthesia_base_units", Trim(Col(rec, 266, 3)));
+  }
+  finish();
+  if (absl::Status s = EndOfFile(r, !concepts.empty()); !s.ok()) return s;
+  if (absl::Status s = CheckTerminated(r); !s.ok()) return s;
+  return concepts;
+}
+
+absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path) {
+  if (format == "icd10cm-order" || format == "icd10pcs-order") return ParseIcd10Order(path);
+  if (format == "hcpcs") return ParseHcpcs(path);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown format '", format, "'; known formats: ", FormatNames()));
+}
+
+std::string FormatNames() { return "icd10cm-order, icd10pcs-order, hcpcs"; }
+
+}  // namespace codebook::importers

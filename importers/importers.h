@@ -1,0 +1,46 @@
+// Parsers for publishers' release files. Each turns one file into API concept records
+// (codebook.v1.Concept), ready to upload with ReleaseAdmin.UploadConcepts.
+//
+// Contract for every parser:
+//  - the whole file is read and checked before anything is returned, so a caller that uploads
+//    only on success writes nothing of a bad file;
+//  - a malformed, garbled or truncated file gives INVALID_ARGUMENT whose message starts with
+//    "<path>:<line>: " and says what is wrong; a missing file gives NOT_FOUND;
+//  - files may be gzip-compressed (detected by content, not by name);
+//  - codes are returned as they stand in the file (ICD codes without the dot); the server
+//    normalizes them.
+// The parsers depend only on the API messages: the CLI, tests and benchmarks share them.
+#ifndef CODEBOOK_IMPORTERS_IMPORTERS_H_
+#define CODEBOOK_IMPORTERS_IMPORTERS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codebook/v1/types.pb.h"
+
+namespace codebook::importers {
+
+using Concepts = std::vector<codebook::v1::Concept>;
+
+// ICD-10-CM or ICD-10-PCS order file (icd10cm_order_YYYY.txt): fixed columns, one code or header
+// per line. Flag 1 rows become billable CODE concepts, flag 0 rows HEADER concepts; each
+// concept's parent is the longest shorter code of the file that prefixes it. The order number is
+// not kept (publishers renumber every release).
+absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path);
+
+// CMS HCPCS Level II alpha-numeric fixed-width file (HCPC*_ANWEB*.txt): skips the disclaimer
+// lines before the first record, joins long descriptions spread over continuation records,
+// reads procedure codes (CODE) and modifiers (MODIFIER), add / action-effective / termination
+// dates, the action code and the other fields as properties.
+absl::StatusOr<Concepts> ParseHcpcs(const std::string& path);
+
+// File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs".
+absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
+// The names ParseFile accepts, comma-separated, for help and error messages.
+std::string FormatNames();
+
+}  // namespace codebook::importers
+
+#endif  // CODEBOOK_IMPORTERS_IMPORTERS_H_

@@ -1,0 +1,228 @@
+#include "importers/importers.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace codebook::importers {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kSample = CODEBOOK_SAMPLE_DIR;
+const std::string kShared = CODEBOOK_SHARED_DATA_DIR;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/codebook-importers-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& content) {
+    std::string p = path_ + "/" + name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  std::string WriteGz(const std::string& name, const std::string& content) {
+    std::string p = path_ + "/" + name;
+    gzFile gz = gzopen(p.c_str(), "wb");
+    gzwrite(gz, content.data(), content.size());
+    gzclose(gz);
+    return p;
+  }
+
+ private:
+  std::string path_;
+};
+
+std::map<std::string, v1::Concept> ByCode(const Concepts& concepts) {
+  std::map<std::string, v1::Concept> m;
+  for (const auto& c : concepts) m[c.code()] = c;
+  return m;
+}
+
+std::string Designation(const v1::Concept& c, const std::string& use) {
+  for (const auto& d : c.designations()) {
+    if (d.use() == use) return d.value();
+  }
+  return "";
+}
+
+TEST(Icd10OrderTest, ParsesSampleWithHeadersAndParents) {
+  auto parsed = ParseIcd10Order(kSample + "/icd10cm/2022-04/icd10cm_order_2022.txt");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto m = ByCode(*parsed);
+  ASSERT_TRUE(m.count("E119"));
+  EXPECT_EQ(m["E119"].kind(), v1::CONCEPT_KIND_CODE);
+  EXPECT_TRUE(m["E119"].billable());
+  EXPECT_EQ(m["E119"].parent(), "E11");
+  EXPECT_EQ(m["E11"].kind(), v1::CONCEPT_KIND_HEADER);
+  EXPECT_FALSE(m["E11"].billable());
+  EXPECT_EQ(m["E11"].parent(), "");
+  EXPECT_EQ(m["Z28310"].parent(), "Z2831");
+  EXPECT_EQ(Designation(m["E119"], "short"), "Type 2 diabetes mellitus without complications");
+  EXPECT_EQ(m["S52501A"].display(),
+            "Unspecified fracture of the lower end of the right radius, first encounter for "
+            "closed fracture");
+}
+
+TEST(Icd10OrderTest, ReadsGzipByContent) {
+  TempDir dir;
+  std::string plain = ReadAll(kSample + "/icd10cm/2025/icd10cm_order_2025.txt");
+  // Named .txt on purpose: detection is by content.
+  std::string gz = dir.WriteGz("order.txt", plain);
+  auto a = ParseIcd10Order(kSample + "/icd10cm/2025/icd10cm_order_2025.txt");
+  auto b = ParseIcd10Order(gz);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ((*a)[i].SerializeAsString(), (*b)[i].SerializeAsString());
+  }
+}
+
+TEST(Icd10OrderTest, MalformedFilesNameFileAndLine) {
+  TempDir dir;
+  std::string good = ReadAll(kSample + "/icd10cm/2025/icd10cm_order_2025.txt");
+  struct Case {
+    std::string name, content, expect;
+  };
+  std::string line3 = "00003 A009    1 Cholera, unspecified";
+  std::string bad_flag = good;
+  bad_flag[good.find("00003 A009") + 14] = '7';
+  std::vector<Case> cases = {
+      {"badflag", bad_flag, ":3: flag is '7'"},
+      {"badcode", "00001 a0!     0 Cholera" + std::string(53, ' ') + " Cholera\r\n",
+       ":1: malformed code"},
+      {"short", good.substr(0, good.find("00003")) + line3 + "\r\n", ":3: line is"},
+      {"truncated", good.substr(0, good.size() - 10), "truncated"},
+      {"garbage", "\x01\x02 hello\r\n", ":1: unexpected control"},
+      {"empty", "", "no records"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir.Write(c.name, c.content);
+    auto parsed = ParseIcd10Order(path);
+    ASSERT_FALSE(parsed.ok()) << c.name;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_NE(parsed.status().message().find(path), std::string::npos) << parsed.status();
+    EXPECT_NE(parsed.status().message().find(c.expect), std::string::npos) << parsed.status();
+  }
+}
+
+TEST(Icd10OrderTest, TruncatedGzipIsInvalidArgument) {
+  TempDir dir;
+  std::string plain = ReadAll(kSample + "/icd10cm/2025/icd10cm_order_2025.txt");
+  std::string gz = dir.WriteGz("full.gz", plain);
+  std::string bytes = ReadAll(gz);
+  std::string cut = dir.Write("cut.gz", bytes.substr(0, bytes.size() / 2));
+  auto parsed = ParseIcd10Order(cut);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(parsed.status().message().find("cut.gz"), std::string::npos) << parsed.status();
+}
+
+TEST(Icd10OrderTest, MissingFileIsNotFound) {
+  EXPECT_EQ(ParseIcd10Order("/nonexistent/file.txt").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ParseFile("nope", "/x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HcpcsTest, ParsesSampleWithContinuationsModifiersAndDates) {
+  auto parsed = ParseHcpcs(kSample + "/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto m = ByCode(*parsed);
+  ASSERT_EQ(m.size(), 6u);
+  const v1::Concept& g0505 = m["G0505"];
+  EXPECT_EQ(g0505.display(),
+            "Assessment of cognition and function with standardized instruments, with a "
+            "recorded care plan for a patient with cognitive impairment, history from patient "
+            "or caregiver, in office, outpatient or home setting");
+  EXPECT_EQ(Designation(g0505, "short"), "Cog/func assessment outpt");
+  EXPECT_EQ(g0505.termination_date(), "2017-12-31");
+  EXPECT_EQ(g0505.added_date(), "2017-01-01");
+  EXPECT_EQ(g0505.action_code(), "D");
+  EXPECT_EQ(g0505.properties().at("betos"), "M5D");
+  EXPECT_EQ(m["LT"].kind(), v1::CONCEPT_KIND_MODIFIER);
+  EXPECT_FALSE(m["LT"].billable());
+  EXPECT_EQ(m["A4206"].kind(), v1::CONCEPT_KIND_CODE);
+  EXPECT_EQ(m["A4206"].termination_date(), "");
+}
+
+TEST(HcpcsTest, MalformedFilesNameFileAndLine) {
+  TempDir dir;
+  std::string good = ReadAll(kSample + "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt");
+  std::string bad_date = good;
+  size_t pos = bad_date.find("G2010001003");
+  bad_date.replace(pos + 268, 8, "20191399");
+  std::string orphan = good;
+  orphan.insert(orphan.find("G2010001003"), "Q1234002004continued text\r\n");
+  std::string junk = good + "this line is not a record\r\n";
+  struct Case {
+    std::string name, content, expect;
+  };
+  std::vector<Case> cases = {
+      {"date", bad_date, "malformed date for G2010"},
+      {"orphan", orphan, "continuation record for Q1234"},
+      {"junk", junk, "not a HCPCS record"},
+      {"truncated", good.substr(0, good.size() - 7), "truncated"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir.Write(c.name, c.content);
+    auto parsed = ParseHcpcs(path);
+    ASSERT_FALSE(parsed.ok()) << c.name;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_NE(parsed.status().message().find(path + ":"), std::string::npos) << parsed.status();
+    EXPECT_NE(parsed.status().message().find(c.expect), std::string::npos) << parsed.status();
+  }
+}
+
+// The official files, when ../shared/data is beside the repo (SOURCES.md sections 3.1, 3.4).
+TEST(RealDataTest, Icd10cmOrderFileCounts) {
+  std::string path = kShared + "/icd10cm/2025/icd10cm_order_2025.txt.gz";
+  if (!fs::exists(path)) GTEST_SKIP() << "official data not present: " << path;
+  auto parsed = ParseIcd10Order(path);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  size_t valid = 0;
+  for (const auto& c : *parsed) valid += c.billable();
+  EXPECT_EQ(parsed->size(), 97584u);
+  EXPECT_EQ(valid, 74260u);
+}
+
+TEST(RealDataTest, HcpcsFileCounts) {
+  struct Expect {
+    std::string file;
+    size_t codes, procedures, modifiers, no_term;
+  };
+  for (const Expect& e : std::vector<Expect>{
+           {"/hcpcs/2017/HCPC17_CONTR_ANWEB.txt.gz", 6498, 6155, 343, 5968},
+           {"/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt.gz", 6559, 6205, 354, 6093},
+           {"/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt.gz", 6800, 6440, 360, 6285}}) {
+    std::string path = kShared + e.file;
+    if (!fs::exists(path)) GTEST_SKIP() << "official data not present: " << path;
+    auto parsed = ParseHcpcs(path);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    size_t mods = 0, no_term = 0;
+    for (const auto& c : *parsed) {
+      mods += c.kind() == v1::CONCEPT_KIND_MODIFIER;
+      no_term += c.termination_date().empty();
+    }
+    EXPECT_EQ(parsed->size(), e.codes) << e.file;
+    EXPECT_EQ(parsed->size() - mods, e.procedures) << e.file;
+    EXPECT_EQ(mods, e.modifiers) << e.file;
+    EXPECT_EQ(no_term, e.no_term) << e.file;
+  }
+}
+
+}  // namespace
+}  // namespace codebook::importers

@@ -1,0 +1,91 @@
+#include "importers/line_reader.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace codebook::importers {
+
+absl::StatusOr<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a file"));
+  }
+  // gzopen reads plain files transparently, so one code path serves both.
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (gz == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  }
+  gzbuffer(gz, 1 << 17);
+  auto reader = std::unique_ptr<LineReader>(new LineReader());
+  reader->path_ = path;
+  reader->gz_ = gz;
+  return reader;
+}
+
+LineReader::~LineReader() {
+  if (gz_ != nullptr) gzclose(static_cast<gzFile>(gz_));
+}
+
+bool LineReader::Fill() {
+  if (eof_) return false;
+  if (pos_ > 0) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  char chunk[1 << 16];
+  int n = gzread(static_cast<gzFile>(gz_), chunk, sizeof(chunk));
+  if (n < 0) {
+    int err;
+    const char* msg = gzerror(static_cast<gzFile>(gz_), &err);
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat(path_, ": unreadable or corrupt compressed data: ", msg));
+    eof_ = true;
+    return false;
+  }
+  if (n == 0) {
+    int err;
+    const char* msg = gzerror(static_cast<gzFile>(gz_), &err);
+    if (err != Z_OK && err != Z_STREAM_END) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(path_, ": compressed data cut short or corrupt: ", msg));
+    }
+    eof_ = true;
+    return false;
+  }
+  buf_.append(chunk, n);
+  return true;
+}
+
+bool LineReader::Next(std::string* line) {
+  while (true) {
+    size_t nl = buf_.find('\n', pos_);
+    if (nl != std::string::npos) {
+      size_t end = nl;
+      if (end > pos_ && buf_[end - 1] == '\r') --end;
+      line->assign(buf_, pos_, end - pos_);
+      pos_ = nl + 1;
+      terminated_ = true;
+      ++line_number_;
+      return true;
+    }
+    if (!Fill()) break;
+  }
+  if (!status_.ok() || pos_ >= buf_.size()) return false;
+  // A last line without a newline.
+  line->assign(buf_, pos_, std::string::npos);
+  if (!line->empty() && line->back() == '\r') line->pop_back();
+  pos_ = buf_.size();
+  terminated_ = false;
+  ++line_number_;
+  return true;
+}
+
+}  // namespace codebook::importers

@@ -1,0 +1,51 @@
+// LineReader: reads a text file line by line, plain or gzip-compressed (detected by its magic
+// bytes, whatever the file name), with the line number of every line for error messages.
+//
+// Lines come without their "\n" or "\r\n". A gzip stream that is corrupt or cut short is an
+// INVALID_ARGUMENT error naming the file. Not thread-safe.
+#ifndef CODEBOOK_IMPORTERS_LINE_READER_H_
+#define CODEBOOK_IMPORTERS_LINE_READER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace codebook::importers {
+
+class LineReader {
+ public:
+  // NOT_FOUND if the file does not exist, INVALID_ARGUMENT if it cannot be read.
+  static absl::StatusOr<std::unique_ptr<LineReader>> Open(const std::string& path);
+  ~LineReader();
+
+  // Reads the next line into *line. Returns false at the end of the file or on error; then
+  // status() tells which.
+  bool Next(std::string* line);
+  // OK at a clean end of file, the error otherwise.
+  const absl::Status& status() const { return status_; }
+  // 1-based number of the line last returned.
+  int line_number() const { return line_number_; }
+  // True if the line last returned ended with a newline (false for a final unterminated line,
+  // the mark of a text file cut short).
+  bool last_line_terminated() const { return terminated_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  LineReader() = default;
+  bool Fill();
+
+  std::string path_;
+  void* gz_ = nullptr;  // gzFile
+  std::string buf_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+  bool terminated_ = true;
+  int line_number_ = 0;
+  absl::Status status_;
+};
+
+}  // namespace codebook::importers
+
+#endif  // CODEBOOK_IMPORTERS_LINE_READER_H_
