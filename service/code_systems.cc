@@ -1,0 +1,116 @@
+#include "service/code_systems.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace codebook::service {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsAlnum(char c) { return IsDigit(c) || IsUpper(c); }
+
+bool AllAlnum(absl::string_view s) {
+  for (char c : s) {
+    if (!IsAlnum(c)) return false;
+  }
+  return true;
+}
+
+bool ValidShape(CodeFormat format, absl::string_view c) {
+  switch (format) {
+    case CodeFormat::kIcd10Cm:
+      // Category: letter, digit, letter-or-digit; then up to four more.
+      return c.size() >= 3 && c.size() <= 7 && IsUpper(c[0]) && IsDigit(c[1]) && IsAlnum(c[2]) &&
+             AllAlnum(c);
+    case CodeFormat::kIcd10Pcs:
+      return c.size() >= 1 && c.size() <= 7 && AllAlnum(c);
+    case CodeFormat::kHcpcs:
+      if (c.size() == 2) return AllAlnum(c);
+      return c.size() == 5 && IsUpper(c[0]) && IsDigit(c[1]) && IsDigit(c[2]) && IsDigit(c[3]) &&
+             IsDigit(c[4]);
+    case CodeFormat::kCpt:
+      if (c.size() == 2) return AllAlnum(c);
+      return c.size() == 5 && IsDigit(c[0]) && IsDigit(c[1]) && IsDigit(c[2]) && IsDigit(c[3]) &&
+             (IsDigit(c[4]) || c[4] == 'F' || c[4] == 'T' || c[4] == 'U' || c[4] == 'A');
+  }
+  return false;
+}
+
+}  // namespace
+
+const std::vector<CodeSystemInfo>& KnownSystems() {
+  static const auto* systems = new std::vector<CodeSystemInfo>{
+      {"CPT", "http://www.ama-assn.org/go/cpt", "CPT (Current Procedural Terminology)",
+       "American Medical Association", CodeFormat::kCpt},
+      {"HCPCS", "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+       "HCPCS Level II", "Centers for Medicare & Medicaid Services", CodeFormat::kHcpcs},
+      {"ICD10CM", "http://hl7.org/fhir/sid/icd-10-cm", "ICD-10-CM", "CDC/NCHS and CMS",
+       CodeFormat::kIcd10Cm},
+      {"ICD10PCS", "http://www.cms.gov/Medicare/Coding/ICD10", "ICD-10-PCS",
+       "Centers for Medicare & Medicaid Services", CodeFormat::kIcd10Pcs},
+  };
+  return *systems;
+}
+
+absl::StatusOr<const CodeSystemInfo*> FindSystem(absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("a code system is required (e.g. ICD10CM)");
+  std::vector<std::string> ids;
+  for (const CodeSystemInfo& s : KnownSystems()) {
+    if (s.id == id) return &s;
+    ids.push_back(s.id);
+  }
+  return absl::NotFoundError(absl::StrCat("unknown code system '", id,
+                                          "'; known systems: ", absl::StrJoin(ids, ", ")));
+}
+
+absl::StatusOr<std::string> NormalizeCode(const CodeSystemInfo& system, absl::string_view input) {
+  std::string code = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(input));
+  if (system.format == CodeFormat::kIcd10Cm && code.size() > 4 && code[3] == '.') {
+    code.erase(3, 1);
+  } else if (system.format == CodeFormat::kIcd10Cm && code.size() == 4 && code[3] == '.') {
+    code.erase(3, 1);  // "E11." is E11
+  }
+  if (code.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("an empty code is not a ", system.id, " code"));
+  }
+  if (!ValidShape(system.format, code)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", absl::CEscape(input), "' is not a valid ",
+                                                   system.id, " code"));
+  }
+  return code;
+}
+
+std::string PrintedCode(const CodeSystemInfo& system, absl::string_view code) {
+  if (system.format == CodeFormat::kIcd10Cm && code.size() > 3) {
+    return absl::StrCat(code.substr(0, 3), ".", code.substr(3));
+  }
+  return std::string(code);
+}
+
+bool IsValidDate(absl::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!IsDigit(d[i])) return false;
+  }
+  int year = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+  int month = (d[5] - '0') * 10 + (d[6] - '0');
+  int day = (d[8] - '0') * 10 + (d[9] - '0');
+  if (year < 1900 || month < 1 || month > 12 || day < 1) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  int max = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+  return day <= max;
+}
+
+bool IsValidVersion(absl::string_view v) {
+  if (v.empty() || v.size() > 32) return false;
+  for (char c : v) {
+    if (!IsAlnum(c) && !(c >= 'a' && c <= 'z') && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+}  // namespace codebook::service

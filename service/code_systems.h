@@ -1,0 +1,50 @@
+// The code systems Codebook knows, and how each writes its codes.
+//
+// Every code is kept in a "storage form" (ICD-10-CM without its dot, upper case) and shown in
+// its "printed form" (ICD-10-CM dotted after the third character). NormalizeCode accepts any
+// form a person types; PrintedCode turns a storage form back. Thread-safe: all data is static.
+#ifndef CODEBOOK_SERVICE_CODE_SYSTEMS_H_
+#define CODEBOOK_SERVICE_CODE_SYSTEMS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace codebook::service {
+
+enum class CodeFormat {
+  kIcd10Cm,   // A00-Z99 category, up to 4 more characters, dot after the third
+  kIcd10Pcs,  // 3 to 7 letters/digits, no dot
+  kHcpcs,     // letter + 4 digits, or a 2-character modifier
+  kCpt,       // 4 digits + digit/F/T/U/A, or a 2-character modifier
+};
+
+struct CodeSystemInfo {
+  std::string id;
+  std::string uri;
+  std::string title;
+  std::string publisher;
+  CodeFormat format;
+};
+
+// All known systems, ordered by id.
+const std::vector<CodeSystemInfo>& KnownSystems();
+// NOT_FOUND naming the known ids if `id` is unknown; INVALID_ARGUMENT if empty.
+absl::StatusOr<const CodeSystemInfo*> FindSystem(absl::string_view id);
+
+// Storage form of `input` (trimmed, upper-cased, ICD-10-CM dot removed), or INVALID_ARGUMENT
+// saying that it is not a code of the system.
+absl::StatusOr<std::string> NormalizeCode(const CodeSystemInfo& system, absl::string_view input);
+// Printed form of a storage-form code.
+std::string PrintedCode(const CodeSystemInfo& system, absl::string_view code);
+
+// True for "YYYY-MM-DD" naming a real calendar day.
+bool IsValidDate(absl::string_view date);
+// True for a version label: 1-32 characters of A-Z a-z 0-9 . _ -
+bool IsValidVersion(absl::string_view version);
+
+}  // namespace codebook::service
+
+#endif  // CODEBOOK_SERVICE_CODE_SYSTEMS_H_

@@ -1,0 +1,109 @@
+// codebookd: the Codebook server. Serves every release of every code system from one RocksDB
+// database over gRPC (Terminology and ReleaseAdmin services, the standard health service and
+// server reflection). Stops gracefully on SIGTERM or SIGINT: in-flight calls get up to 5 s.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/clock.h"
+#include "service/grpc_services.h"
+#include "storage/store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "address to serve on, host:port (port 0 picks a free port)");
+ABSL_FLAG(std::string, db, "var/codebook-db", "folder of the RocksDB database (created if absent)");
+ABSL_FLAG(std::string, port_file, "",
+          "if set, write the port actually bound to this file once serving (for tests/scripts)");
+ABSL_FLAG(int, max_message_mb, 64, "largest request or response message, in MiB");
+
+namespace {
+
+constexpr char kServerVersion[] = "codebookd 0.1.0";
+
+int Run() {
+  // Block the stop signals in every thread gRPC and RocksDB start; the main thread waits for
+  // them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const std::string db_path = absl::GetFlag(FLAGS_db);
+  auto store = codebook::storage::Store::Open(db_path);
+  if (!store.ok()) {
+    std::cerr << "codebookd: cannot open database: " << store.status().message() << "\n";
+    return 1;
+  }
+  codebook::service::Clock clock = [] { return absl::Now(); };
+  codebook::service::TerminologyImpl terminology(store->get(), clock, kServerVersion);
+  codebook::service::ReleaseAdminImpl admin(store->get(), clock);
+  codebook::service::TerminologyHandler terminology_handler(&terminology);
+  codebook::service::ReleaseAdminHandler admin_handler(&admin);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  const int max_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
+  builder.RegisterService(&terminology_handler);
+  builder.RegisterService(&admin_handler);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "codebookd: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+    return 1;
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("codebook.v1.Terminology", true);
+  health->SetServingStatus("codebook.v1.ReleaseAdmin", true);
+
+  int releases = 0;
+  auto catalog = (*store)->catalog();
+  for (const auto& s : {"CPT", "HCPCS", "ICD10CM", "ICD10PCS"}) {
+    releases += static_cast<int>(catalog->Releases(s).size());
+  }
+  std::string listen = absl::GetFlag(FLAGS_listen);
+  std::string host = listen.substr(0, listen.rfind(':'));
+  std::cerr << "codebookd: serving on " << host << ":" << port << ", database " << db_path << " ("
+            << releases << " releases)" << std::endl;
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
+  }
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::cerr << "codebookd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+            << " received, shutting down" << std::endl;
+  health->Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  store->reset();
+  std::cerr << "codebookd: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Codebook terminology server.\n\n"
+      "  codebookd --listen=127.0.0.1:50051 --db=var/codebook-db\n\n"
+      "Serves the codebook.v1.Terminology and codebook.v1.ReleaseAdmin gRPC services, the\n"
+      "standard grpc.health.v1.Health service and server reflection. Stops on SIGTERM/SIGINT.");
+  absl::ParseCommandLine(argc, argv);
+  return Run();
+}

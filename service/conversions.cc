@@ -1,0 +1,183 @@
+#include "service/conversions.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace codebook::service {
+namespace {
+
+void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t) {
+  t->set_seconds(micros / 1000000);
+  t->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+v1::ReleaseState ToApi(storage::ReleaseState s) {
+  switch (s) {
+    case storage::ReleaseState::kStaged: return v1::RELEASE_STATE_STAGED;
+    case storage::ReleaseState::kPublished: return v1::RELEASE_STATE_PUBLISHED;
+    case storage::ReleaseState::kRetracted: return v1::RELEASE_STATE_RETRACTED;
+  }
+  return v1::RELEASE_STATE_UNSPECIFIED;
+}
+
+absl::Status ConceptError(absl::string_view code, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("concept ", code, ": ", what));
+}
+
+}  // namespace
+
+void ToApi(const storage::ReleaseRecord& r, v1::Release* out) {
+  out->set_system(r.system);
+  out->set_version(r.version);
+  out->set_effective_date(r.effective_date);
+  out->set_state(ToApi(r.state));
+  out->set_sequence(static_cast<int64_t>(r.sequence));
+  out->set_checksum(r.checksum);
+  out->set_description(r.description);
+  out->set_staged_concepts(r.staged_concepts);
+  SetTimestamp(r.create_time_micros, out->mutable_create_time());
+  if (r.publish_time_micros != 0) SetTimestamp(r.publish_time_micros, out->mutable_publish_time());
+  if (r.state != storage::ReleaseState::kStaged) {
+    v1::ReleaseCounts* c = out->mutable_counts();
+    c->set_added(r.counts.added);
+    c->set_deleted(r.counts.deleted);
+    c->set_changed(r.counts.changed);
+    c->set_total_active(r.counts.total_active);
+    c->set_total(r.counts.total);
+    c->set_billable_added(r.counts.billable_added);
+    c->set_billable_removed(r.counts.billable_removed);
+    c->set_headers_added(r.counts.headers_added);
+    c->set_headers_removed(r.counts.headers_removed);
+  }
+}
+
+void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out) {
+  out->set_system(r.system);
+  out->set_version(r.version);
+  out->set_sequence(static_cast<int64_t>(r.sequence));
+  out->set_effective_date(r.effective_date);
+}
+
+void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,
+           v1::Concept* out) {
+  out->set_code(PrintedCode(system, code));
+  out->set_display(r.display);
+  for (const auto& [use, value] : r.designations) {
+    v1::Designation* d = out->add_designations();
+    d->set_use(use);
+    d->set_value(value);
+  }
+  out->set_status(r.active ? v1::CONCEPT_STATUS_ACTIVE : v1::CONCEPT_STATUS_INACTIVE);
+  out->set_kind(static_cast<v1::ConceptKind>(static_cast<int>(r.kind)));
+  out->set_billable(r.billable);
+  if (!r.parent.empty()) out->set_parent(PrintedCode(system, r.parent));
+  out->set_added_date(r.added_date);
+  out->set_action_effective_date(r.action_effective_date);
+  out->set_termination_date(r.termination_date);
+  out->set_action_code(r.action_code);
+  for (const auto& [name, value] : r.properties) (*out->mutable_properties())[name] = value;
+}
+
+std::string Describe(const storage::ReleaseRecord& r) {
+  return absl::StrCat(r.system, " ", r.version, " (effective ", r.effective_date, ")");
+}
+
+absl::StatusOr<storage::StagedConcept> FromApi(const CodeSystemInfo& system,
+                                               absl::string_view effective_date,
+                                               const v1::Concept& c) {
+  storage::StagedConcept out;
+  absl::StatusOr<std::string> code = NormalizeCode(system, c.code());
+  if (!code.ok()) return absl::InvalidArgumentError(absl::StrCat("concept: ", code.status().message()));
+  out.code = *std::move(code);
+  storage::ConceptRecord& r = out.record;
+  if (c.display().empty()) return ConceptError(c.code(), "display text is empty");
+  r.display = c.display();
+  for (const v1::Designation& d : c.designations()) {
+    if (d.use().empty()) return ConceptError(c.code(), "designation without a use");
+    r.designations.emplace_back(d.use(), d.value());
+  }
+  switch (c.kind()) {
+    case v1::CONCEPT_KIND_UNSPECIFIED:
+    case v1::CONCEPT_KIND_CODE: r.kind = storage::ConceptKind::kCode; break;
+    case v1::CONCEPT_KIND_HEADER: r.kind = storage::ConceptKind::kHeader; break;
+    case v1::CONCEPT_KIND_MODIFIER: r.kind = storage::ConceptKind::kModifier; break;
+    default: return ConceptError(c.code(), absl::StrCat("unknown kind ", c.kind()));
+  }
+  r.billable = c.billable();
+  if (!c.parent().empty()) {
+    absl::StatusOr<std::string> parent = NormalizeCode(system, c.parent());
+    if (!parent.ok()) return ConceptError(c.code(), parent.status().message());
+    r.parent = *std::move(parent);
+  }
+  for (const std::string* date :
+       {&c.added_date(), &c.action_effective_date(), &c.termination_date()}) {
+    if (!date->empty() && !IsValidDate(*date)) {
+      return ConceptError(c.code(), absl::StrCat("'", *date, "' is not a YYYY-MM-DD date"));
+    }
+  }
+  r.added_date = c.added_date();
+  r.action_effective_date = c.action_effective_date();
+  r.termination_date = c.termination_date();
+  r.action_code = c.action_code();
+  r.active = c.status() != v1::CONCEPT_STATUS_INACTIVE &&
+             (r.termination_date.empty() || r.termination_date >= effective_date);
+  r.properties.assign(c.properties().begin(), c.properties().end());
+  std::sort(r.properties.begin(), r.properties.end());
+  return out;
+}
+
+const storage::ReleaseRecord* ReleaseInForce(const storage::Catalog& catalog,
+                                             absl::string_view system, absl::string_view date) {
+  const storage::ReleaseRecord* best = nullptr;
+  for (const storage::ReleaseRecord& r : catalog.Releases(system)) {
+    if (r.state == storage::ReleaseState::kPublished && r.effective_date <= date &&
+        (best == nullptr || r.effective_date > best->effective_date)) {
+      best = &r;
+    }
+  }
+  return best;
+}
+
+absl::StatusOr<const storage::ReleaseRecord*> SelectRelease(const storage::Catalog& catalog,
+                                                            const CodeSystemInfo& system,
+                                                            const v1::ReleaseSelector& selector,
+                                                            absl::string_view today) {
+  switch (selector.selector_case()) {
+    case v1::ReleaseSelector::kVersion: {
+      const storage::ReleaseRecord* r = catalog.Find(system.id, selector.version());
+      if (r == nullptr) {
+        return absl::NotFoundError(
+            absl::StrCat(system.id, " has no release ", selector.version()));
+      }
+      if (r->state == storage::ReleaseState::kStaged) {
+        return absl::NotFoundError(absl::StrCat(system.id, " release ", selector.version(),
+                                                " is staged, not published"));
+      }
+      return r;
+    }
+    case v1::ReleaseSelector::kDateOfService: {
+      const std::string& date = selector.date_of_service();
+      if (!IsValidDate(date)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("date of service '", date, "' is not a YYYY-MM-DD date"));
+      }
+      const storage::ReleaseRecord* r = ReleaseInForce(catalog, system.id, date);
+      if (r == nullptr) {
+        return absl::NotFoundError(
+            absl::StrCat(system.id, " has no published release in effect on ", date));
+      }
+      return r;
+    }
+    case v1::ReleaseSelector::SELECTOR_NOT_SET:
+      break;
+  }
+  const storage::ReleaseRecord* r = ReleaseInForce(catalog, system.id, today);
+  if (r == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(system.id, " has no published release in effect today (", today, ")"));
+  }
+  return r;
+}
+
+}  // namespace codebook::service

@@ -1,0 +1,44 @@
+// Translation between storage records and API messages, and release selection: the pieces the
+// read and admin domain services share. No gRPC here.
+#ifndef CODEBOOK_SERVICE_CONVERSIONS_H_
+#define CODEBOOK_SERVICE_CONVERSIONS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codebook/v1/types.pb.h"
+#include "service/code_systems.h"
+#include "storage/records.h"
+#include "storage/store.h"
+
+namespace codebook::service {
+
+void ToApi(const storage::ReleaseRecord& r, v1::Release* out);
+void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out);
+void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,
+           v1::Concept* out);
+// "ICD10CM FY2025 (effective 2024-10-01)"
+std::string Describe(const storage::ReleaseRecord& r);
+
+// Checks and converts an uploaded concept for a release effective on `effective_date`:
+// normalizes its code and parent, requires a display text, checks dates, sorts properties,
+// defaults the kind to CODE, and derives the status (INACTIVE when a termination date falls
+// before the release took effect, or when the uploader says so).
+absl::StatusOr<storage::StagedConcept> FromApi(const CodeSystemInfo& system,
+                                               absl::string_view effective_date,
+                                               const v1::Concept& c);
+
+// Picks the published release a selector names (see codebook.v1.ReleaseSelector). `today` is
+// "YYYY-MM-DD". NOT_FOUND when there is none, INVALID_ARGUMENT for a malformed date.
+absl::StatusOr<const storage::ReleaseRecord*> SelectRelease(const storage::Catalog& catalog,
+                                                            const CodeSystemInfo& system,
+                                                            const v1::ReleaseSelector& selector,
+                                                            absl::string_view today);
+// The release in force on `date` ("YYYY-MM-DD"), or nullptr.
+const storage::ReleaseRecord* ReleaseInForce(const storage::Catalog& catalog,
+                                             absl::string_view system, absl::string_view date);
+
+}  // namespace codebook::service
+
+#endif  // CODEBOOK_SERVICE_CONVERSIONS_H_

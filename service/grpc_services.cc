@@ -1,0 +1,124 @@
+#include "service/grpc_services.h"
+
+#include <utility>
+#include <vector>
+
+namespace codebook::service {
+
+grpc::Status ToGrpcStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  // absl::StatusCode and grpc::StatusCode share their numbering (google.rpc.Code).
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+namespace {
+
+// Runs a domain call inline and finishes the unary rpc with its status.
+template <typename Impl, typename Req, typename Resp>
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Impl* impl,
+                                absl::Status (Impl::*method)(const Req&, Resp*) const,
+                                const Req* req, Resp* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus((impl->*method)(*req, resp)));
+  return reactor;
+}
+
+// Collects a whole upload stream, then hands it to the domain in one call, so that a stream
+// is stored entirely or not at all. A cancelled stream stores nothing.
+class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsRequest> {
+ public:
+  UploadReactor(grpc::CallbackServerContext* ctx, const ReleaseAdminImpl* impl,
+                v1::UploadConceptsResponse* resp)
+      : ctx_(ctx), impl_(impl), resp_(resp) {
+    StartRead(&msg_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      const v1::UploadConceptsRequest& first = stream_.empty() ? msg_ : stream_.front();
+      absl::Status s = impl_->CheckUploadMessage(first, msg_);
+      if (!s.ok()) {
+        Finish(ToGrpcStatus(s));
+        return;
+      }
+      stream_.push_back(std::move(msg_));
+      msg_.Clear();
+      StartRead(&msg_);
+      return;
+    }
+    if (ctx_->IsCancelled()) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled; nothing was stored"));
+      return;
+    }
+    Finish(ToGrpcStatus(impl_->UploadConcepts(stream_, resp_)));
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  grpc::CallbackServerContext* ctx_;
+  const ReleaseAdminImpl* impl_;
+  v1::UploadConceptsResponse* resp_;
+  v1::UploadConceptsRequest msg_;
+  std::vector<v1::UploadConceptsRequest> stream_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* TerminologyHandler::ListCodeSystems(
+    grpc::CallbackServerContext* ctx, const v1::ListCodeSystemsRequest* req,
+    v1::ListCodeSystemsResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::ListCodeSystems, req, resp);
+}
+grpc::ServerUnaryReactor* TerminologyHandler::ListReleases(grpc::CallbackServerContext* ctx,
+                                                           const v1::ListReleasesRequest* req,
+                                                           v1::ListReleasesResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::ListReleases, req, resp);
+}
+grpc::ServerUnaryReactor* TerminologyHandler::GetRelease(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetReleaseRequest* req,
+                                                         v1::GetReleaseResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::GetRelease, req, resp);
+}
+grpc::ServerUnaryReactor* TerminologyHandler::Lookup(grpc::CallbackServerContext* ctx,
+                                                     const v1::LookupRequest* req,
+                                                     v1::LookupResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::Lookup, req, resp);
+}
+grpc::ServerUnaryReactor* TerminologyHandler::BatchLookup(grpc::CallbackServerContext* ctx,
+                                                          const v1::BatchLookupRequest* req,
+                                                          v1::BatchLookupResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::BatchLookup, req, resp);
+}
+grpc::ServerUnaryReactor* TerminologyHandler::ValidateCode(grpc::CallbackServerContext* ctx,
+                                                           const v1::ValidateCodeRequest* req,
+                                                           v1::ValidateCodeResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::ValidateCode, req, resp);
+}
+grpc::ServerUnaryReactor* TerminologyHandler::Ping(grpc::CallbackServerContext* ctx,
+                                                   const v1::PingRequest* req,
+                                                   v1::PingResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::Ping, req, resp);
+}
+
+grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateRelease(grpc::CallbackServerContext* ctx,
+                                                             const v1::CreateReleaseRequest* req,
+                                                             v1::CreateReleaseResponse* resp) {
+  return Unary(ctx, impl_, &ReleaseAdminImpl::CreateRelease, req, resp);
+}
+grpc::ServerReadReactor<v1::UploadConceptsRequest>* ReleaseAdminHandler::UploadConcepts(
+    grpc::CallbackServerContext* ctx, v1::UploadConceptsResponse* resp) {
+  return new UploadReactor(ctx, impl_, resp);
+}
+grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
+    grpc::CallbackServerContext* ctx, const v1::PublishReleaseRequest* req,
+    v1::PublishReleaseResponse* resp) {
+  return Unary(ctx, impl_, &ReleaseAdminImpl::PublishRelease, req, resp);
+}
+grpc::ServerUnaryReactor* ReleaseAdminHandler::DiscardRelease(
+    grpc::CallbackServerContext* ctx, const v1::DiscardReleaseRequest* req,
+    v1::DiscardReleaseResponse* resp) {
+  return Unary(ctx, impl_, &ReleaseAdminImpl::DiscardRelease, req, resp);
+}
+
+}  // namespace codebook::service

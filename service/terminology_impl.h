@@ -1,0 +1,53 @@
+// TerminologyImpl: the domain logic behind the Terminology service (read-only queries).
+//
+// Each method takes an API request, fills the response and returns a status; the gRPC handlers
+// only convert that status. Every read goes through one storage::Reader, so one request sees
+// one consistent catalog and data snapshot. Thread-safe; does not own the store.
+#ifndef CODEBOOK_SERVICE_TERMINOLOGY_IMPL_H_
+#define CODEBOOK_SERVICE_TERMINOLOGY_IMPL_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "codebook/v1/terminology.pb.h"
+#include "storage/store.h"
+
+namespace codebook::service {
+
+// Maximum codes in one BatchLookup request (documented in terminology.proto).
+inline constexpr int kMaxBatchCodes = 10000;
+
+// Where "today" comes from; tests substitute a fixed clock.
+using Clock = std::function<absl::Time()>;
+// "YYYY-MM-DD" of `t` in UTC.
+std::string DateOf(absl::Time t);
+
+class TerminologyImpl {
+ public:
+  TerminologyImpl(storage::Store* store, Clock clock, std::string server_version);
+
+  absl::Status ListCodeSystems(const v1::ListCodeSystemsRequest& req,
+                               v1::ListCodeSystemsResponse* resp) const;
+  absl::Status ListReleases(const v1::ListReleasesRequest& req,
+                            v1::ListReleasesResponse* resp) const;
+  absl::Status GetRelease(const v1::GetReleaseRequest& req, v1::GetReleaseResponse* resp) const;
+  absl::Status Lookup(const v1::LookupRequest& req, v1::LookupResponse* resp) const;
+  absl::Status BatchLookup(const v1::BatchLookupRequest& req,
+                           v1::BatchLookupResponse* resp) const;
+  absl::Status ValidateCode(const v1::ValidateCodeRequest& req,
+                            v1::ValidateCodeResponse* resp) const;
+  absl::Status Ping(const v1::PingRequest& req, v1::PingResponse* resp) const;
+
+ private:
+  std::string Today() const { return DateOf(clock_()); }
+
+  storage::Store* store_;
+  Clock clock_;
+  std::string server_version_;
+};
+
+}  // namespace codebook::service
+
+#endif  // CODEBOOK_SERVICE_TERMINOLOGY_IMPL_H_

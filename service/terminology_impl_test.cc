@@ -1,0 +1,222 @@
+#include "service/terminology_impl.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "absl/time/civil_time.h"
+#include "service/release_admin_impl.h"
+
+namespace codebook::service {
+namespace {
+
+v1::Concept C(const std::string& code, const std::string& display, bool billable = true) {
+  v1::Concept c;
+  c.set_code(code);
+  c.set_display(display);
+  c.set_billable(billable);
+  c.set_kind(billable ? v1::CONCEPT_KIND_CODE : v1::CONCEPT_KIND_HEADER);
+  return c;
+}
+
+class DomainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/codebook-domain-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    store_ = *storage::Store::Open(dir_ + "/db");
+    Clock clock = [this] { return now_; };
+    read_ = std::make_unique<TerminologyImpl>(store_.get(), clock, "test");
+    admin_ = std::make_unique<ReleaseAdminImpl>(store_.get(), clock);
+    SetToday(2026, 1, 1);
+  }
+  void TearDown() override {
+    read_.reset();
+    admin_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void SetToday(int y, int m, int d) {
+    now_ = absl::FromCivil(absl::CivilDay(y, m, d), absl::UTCTimeZone());
+  }
+  absl::Status Load(const std::string& system, const std::string& version,
+                    const std::string& date, std::vector<v1::Concept> concepts) {
+    v1::CreateReleaseRequest create;
+    create.set_system(system);
+    create.set_version(version);
+    create.set_effective_date(date);
+    v1::CreateReleaseResponse created;
+    if (auto s = admin_->CreateRelease(create, &created); !s.ok()) return s;
+    std::vector<v1::UploadConceptsRequest> stream(1);
+    stream[0].set_system(system);
+    stream[0].set_version(version);
+    for (auto& c : concepts) *stream[0].add_concepts() = c;
+    v1::UploadConceptsResponse uploaded;
+    if (auto s = admin_->UploadConcepts(stream, &uploaded); !s.ok()) return s;
+    v1::PublishReleaseRequest publish;
+    publish.set_system(system);
+    publish.set_version(version);
+    v1::PublishReleaseResponse published;
+    return admin_->PublishRelease(publish, &published);
+  }
+  void LoadIcd() {
+    ASSERT_TRUE(Load("ICD10CM", "FY2022", "2021-10-01",
+                     {C("E11", "Type 2 diabetes", false), C("E11.9", "T2DM w/o comp"),
+                      C("Z283", "Underimmunization"), C("T8132XA", "Wound disruption")})
+                    .ok());
+    ASSERT_TRUE(Load("ICD10CM", "FY2022-04", "2022-04-01",
+                     {C("E11", "Type 2 diabetes", false), C("E11.9", "T2DM w/o comp"),
+                      C("Z283", "Underimmunization", false), C("Z28310", "Unvaccinated"),
+                      C("T8132XA", "Wound disruption")})
+                    .ok());
+    ASSERT_TRUE(Load("ICD10CM", "FY2025", "2024-10-01",
+                     {C("E11", "Type 2 diabetes", false), C("E11.9", "T2DM w/o comp"),
+                      C("Z283", "Underimmunization", false), C("Z28310", "Unvaccinated")})
+                    .ok());
+  }
+  v1::ValidateCodeResponse Validate(const std::string& code, const std::string& date) {
+    v1::ValidateCodeRequest req;
+    req.set_system("ICD10CM");
+    req.set_code(code);
+    req.set_date_of_service(date);
+    v1::ValidateCodeResponse resp;
+    absl::Status s = read_->ValidateCode(req, &resp);
+    EXPECT_TRUE(s.ok()) << s;
+    return resp;
+  }
+
+  std::string dir_;
+  absl::Time now_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<TerminologyImpl> read_;
+  std::unique_ptr<ReleaseAdminImpl> admin_;
+};
+
+TEST_F(DomainTest, DateOfServiceEdges) {
+  LoadIcd();
+  EXPECT_EQ(Validate("Z28.310", "2022-03-31").outcome(), v1::VALIDATION_OUTCOME_UNKNOWN_CODE);
+  EXPECT_NE(Validate("Z28.310", "2022-03-31").message().find("added in ICD10CM FY2022-04"),
+            std::string::npos);
+  EXPECT_TRUE(Validate("Z28.310", "2022-04-01").valid());
+  EXPECT_TRUE(Validate("T81.32XA", "2024-09-30").valid());
+  v1::ValidateCodeResponse deleted = Validate("T81.32XA", "2024-10-01");
+  EXPECT_EQ(deleted.outcome(), v1::VALIDATION_OUTCOME_DELETED);
+  EXPECT_EQ(deleted.deleted_in().version(), "FY2025");
+  EXPECT_NE(deleted.message().find("deleted in ICD10CM FY2025"), std::string::npos);
+  v1::ValidateCodeResponse header = Validate("E11", "2024-11-01");
+  EXPECT_EQ(header.outcome(), v1::VALIDATION_OUTCOME_NOT_BILLABLE);
+  EXPECT_EQ(header.concept().code(), "E11");
+  EXPECT_EQ(Validate("E11..9", "2024-11-01").outcome(), v1::VALIDATION_OUTCOME_MALFORMED_CODE);
+  EXPECT_EQ(Validate("E11.9", "2024-11-01").release().version(), "FY2025");
+}
+
+TEST_F(DomainTest, DefaultReleaseIsTheOneInEffectToday) {
+  LoadIcd();
+  ASSERT_TRUE(Load("ICD10CM", "FY2027", "2026-10-01", {C("E11.9", "future text")}).ok());
+  v1::LookupRequest req;
+  req.set_system("ICD10CM");
+  req.set_code("E119");
+  v1::LookupResponse resp;
+  ASSERT_TRUE(read_->Lookup(req, &resp).ok());
+  EXPECT_EQ(resp.release().version(), "FY2025");  // FY2027 is published but not yet in effect
+  EXPECT_EQ(resp.concept().code(), "E11.9");
+  EXPECT_EQ(resp.concept().parent(), "");
+  SetToday(2026, 10, 1);
+  resp.Clear();
+  ASSERT_TRUE(read_->Lookup(req, &resp).ok());
+  EXPECT_EQ(resp.release().version(), "FY2027");
+}
+
+TEST_F(DomainTest, LookupErrors) {
+  LoadIcd();
+  v1::LookupRequest req;
+  v1::LookupResponse resp;
+  req.set_system("ICD10CM");
+  req.set_code("E11.9");
+  req.mutable_selector()->set_version("FY2019");
+  absl::Status s = read_->Lookup(req, &resp);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "ICD10CM has no release FY2019");
+  req.mutable_selector()->set_date_of_service("2019-01-01");
+  EXPECT_EQ(read_->Lookup(req, &resp).code(), absl::StatusCode::kNotFound);
+  req.mutable_selector()->set_date_of_service("2019-02-30");
+  EXPECT_EQ(read_->Lookup(req, &resp).code(), absl::StatusCode::kInvalidArgument);
+  req.mutable_selector()->set_version("FY2025");
+  req.set_code("T81.32XA");
+  s = read_->Lookup(req, &resp);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "code T81.32XA was deleted in ICD10CM FY2025 (effective 2024-10-01)");
+  req.set_code("E11..9");
+  EXPECT_EQ(read_->Lookup(req, &resp).code(), absl::StatusCode::kInvalidArgument);
+  req.set_system("NOPE");
+  EXPECT_EQ(read_->Lookup(req, &resp).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DomainTest, BatchKeepsOrderWithAStatusPerCode) {
+  LoadIcd();
+  v1::BatchLookupRequest req;
+  req.set_system("ICD10CM");
+  req.mutable_selector()->set_version("FY2025");
+  for (const char* c : {"Z28310", "bad!", "T81.32XA", "E11.9", "A00", "E119"}) req.add_codes(c);
+  v1::BatchLookupResponse resp;
+  ASSERT_TRUE(read_->BatchLookup(req, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 6);
+  EXPECT_EQ(resp.release().version(), "FY2025");
+  EXPECT_EQ(resp.results(0).outcome(), v1::LOOKUP_OUTCOME_FOUND);
+  EXPECT_EQ(resp.results(0).concept().code(), "Z28.310");
+  EXPECT_EQ(resp.results(1).outcome(), v1::LOOKUP_OUTCOME_MALFORMED);
+  EXPECT_EQ(resp.results(2).outcome(), v1::LOOKUP_OUTCOME_DELETED);
+  EXPECT_EQ(resp.results(3).concept().display(), "T2DM w/o comp");
+  EXPECT_EQ(resp.results(4).outcome(), v1::LOOKUP_OUTCOME_UNKNOWN);
+  EXPECT_EQ(resp.results(5).requested_code(), "E119");
+  EXPECT_EQ(resp.results(5).concept().code(), "E11.9");
+
+  req.clear_codes();
+  EXPECT_EQ(read_->BatchLookup(req, &resp).code(), absl::StatusCode::kInvalidArgument);
+  for (int i = 0; i <= kMaxBatchCodes; ++i) req.add_codes("E119");
+  absl::Status s = read_->BatchLookup(req, &resp);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("limit is 10000"), std::string::npos);
+}
+
+TEST_F(DomainTest, HcpcsTerminationDate) {
+  v1::Concept g = C("G0505", "Cognition assessment");
+  g.set_added_date("2017-01-01");
+  ASSERT_TRUE(Load("HCPCS", "2017", "2017-01-01", {g}).ok());
+  g.set_termination_date("2017-12-31");
+  ASSERT_TRUE(Load("HCPCS", "2018", "2018-01-01", {g}).ok());
+  v1::ValidateCodeRequest req;
+  req.set_system("HCPCS");
+  req.set_code("G0505");
+  v1::ValidateCodeResponse resp;
+  req.set_date_of_service("2017-12-31");
+  ASSERT_TRUE(read_->ValidateCode(req, &resp).ok());
+  EXPECT_TRUE(resp.valid());
+  req.set_date_of_service("2018-01-01");
+  resp.Clear();
+  ASSERT_TRUE(read_->ValidateCode(req, &resp).ok());
+  EXPECT_EQ(resp.outcome(), v1::VALIDATION_OUTCOME_TERMINATED);
+  EXPECT_EQ(resp.concept().status(), v1::CONCEPT_STATUS_INACTIVE);
+  req.set_date_of_service("2016-12-31");
+  EXPECT_EQ(read_->ValidateCode(req, &resp).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DomainTest, AdminRejectsBadInput) {
+  EXPECT_EQ(Load("ICD10CM", "bad version", "2024-10-01", {C("E119", "x")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Load("ICD10CM", "FY2025", "2024-13-01", {C("E119", "x")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Load("ICD10CM", "FY2024", "2023-10-01", {C("E11..9", "x")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Load("ICD10CM", "FY2023", "2022-10-01", {C("E119", "")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Load("ICD10CM", "FY2022", "2021-10-01", {C("E119", "a"), C("E11.9", "b")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Load("XYZ", "1", "2021-10-01", {C("E119", "a")}).code(),
+            absl::StatusCode::kNotFound);
+  // Nothing was published by any of these.
+  EXPECT_EQ(store_->catalog()->LatestPublished("ICD10CM"), nullptr);
+}
+
+}  // namespace
+}  // namespace codebook::service
