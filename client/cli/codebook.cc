@@ -1,0 +1,569 @@
+// codebook: the command-line client of a Codebook server, built on codebook::Client.
+//
+// Usage: codebook [--server=HOST:PORT] [--json] [--timeout=SECONDS] COMMAND [FLAGS] [ARGS]
+// Run `codebook --help` for the commands. Exit status: 0 success, 1 an error (printed on
+// stderr), 2 a usage error, 3 `validate` found a code that is not valid.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/client.h"
+#include "google/protobuf/util/json_util.h"
+#include "importers/importers.h"
+
+namespace codebook::cli {
+namespace {
+
+constexpr int kOk = 0, kError = 1, kUsage = 2, kInvalid = 3;
+
+const char kUsageText[] = R"(codebook: command-line client for a Codebook terminology server
+
+Usage: codebook [--server=HOST:PORT] [--json] [--timeout=SECONDS] COMMAND [FLAGS] [ARGS]
+
+Global flags:
+  --server=HOST:PORT   server address (default $CODEBOOK_SERVER or 127.0.0.1:50051)
+  --json               print each response as protobuf's JSON mapping, one object per line
+  --timeout=SECONDS    deadline of each read call (default 10)
+
+Release selection (lookup, batch, release): --version=LABEL picks a release; --date=YYYY-MM-DD
+picks the release in force on that date of service; neither picks the release in effect today.
+
+Commands:
+  systems                                   list the code systems
+  releases --system=S                       list the releases of a system
+  release  --system=S [--version=V|--date=D]
+                                            show one release (counts, checksum)
+  lookup   --system=S [--version=V|--date=D] CODE...
+                                            look up codes (ICD-10-CM with or without the dot)
+  batch    --system=S [--version=V|--date=D] [FILE]
+                                            look up the codes in FILE or on stdin (one per line
+                                            or separated by spaces; '#' starts a comment)
+  validate --system=S [--date=D] CODE...   is each code valid for the date of service (today
+                                            by default)? exit status 3 if any is not
+  import   --system=S --version=V --effective=YYYY-MM-DD --format=F FILE [--publish]
+           [--skip-existing] [--description=TEXT]
+                                            parse FILE (plain or .gz) and load it as a staged
+                                            release; --publish publishes it; --skip-existing
+                                            does nothing if the version is already published.
+                                            Formats: icd10cm-order, icd10pcs-order, hcpcs
+  publish  --system=S --version=V           publish a staged release
+  discard  --system=S --version=V           drop a staged release
+  ping                                      check that the server answers
+
+Examples:
+  codebook lookup --system=ICD10CM E11.9 Z28.310
+  codebook lookup --system=ICD10CM --date=2022-05-01 Z28.310
+  codebook validate --system=ICD10CM --date=2024-11-01 T81.32XA E11
+  cat codes.txt | codebook batch --system=HCPCS --version=2019
+)";
+
+struct Args {
+  std::map<std::string, std::string> flags;  // "--name=value" or "--name" (value "")
+  std::vector<std::string> positional;
+};
+
+class Cli {
+ public:
+  Cli(Args args, std::string command) : args_(std::move(args)), command_(std::move(command)) {}
+
+  int Run();
+
+ private:
+  // Usage checks.
+  bool CheckFlags(const std::set<std::string>& allowed);
+  std::string Flag(const std::string& name, const std::string& def = "") const {
+    auto it = args_.flags.find(name);
+    return it == args_.flags.end() ? def : it->second;
+  }
+  bool Has(const std::string& name) const { return args_.flags.count(name) > 0; }
+  bool Require(const std::string& name);
+  bool SelectorFromFlags(v1::ReleaseSelector* selector);
+  int UsageError(const std::string& msg) {
+    std::cerr << "codebook " << command_ << ": " << msg << "\n(run codebook --help for usage)\n";
+    return kUsage;
+  }
+  int Error(const absl::Status& s) {
+    std::cerr << "codebook: " << Explain(s) << "\n";
+    return kError;
+  }
+  std::string Explain(const absl::Status& s) const {
+    if (s.code() == absl::StatusCode::kUnavailable ||
+        s.code() == absl::StatusCode::kDeadlineExceeded) {
+      return absl::StrCat("cannot reach the server at ", server_, " (",
+                          absl::StatusCodeToString(s.code()), ": ", s.message(), ")");
+    }
+    return std::string(s.message());
+  }
+  void PrintJson(const google::protobuf::Message& m) {
+    std::string out;
+    google::protobuf::util::JsonPrintOptions opts;
+    opts.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
+    std::cout << out << "\n";
+  }
+
+  int Systems();
+  int Releases();
+  int Release();
+  int Lookup();
+  int Batch();
+  int Validate();
+  int Import();
+  int Publish();
+  int Discard();
+  int Ping();
+
+  Args args_;
+  std::string command_;
+  std::string server_;
+  bool json_ = false;
+  std::unique_ptr<Client> client_;
+};
+
+std::string Thousands(int64_t n) {
+  std::string s = std::to_string(n < 0 ? -n : n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(i, ",");
+  return n < 0 ? "-" + s : s;
+}
+
+std::string StateName(v1::ReleaseState s) {
+  switch (s) {
+    case v1::RELEASE_STATE_STAGED: return "staged";
+    case v1::RELEASE_STATE_PUBLISHED: return "published";
+    case v1::RELEASE_STATE_RETRACTED: return "retracted";
+    default: return "?";
+  }
+}
+
+std::string KindName(const v1::Concept& c) {
+  switch (c.kind()) {
+    case v1::CONCEPT_KIND_HEADER: return "header (not billable)";
+    case v1::CONCEPT_KIND_MODIFIER: return "modifier";
+    default: return c.billable() ? "billable code" : "code (not billable)";
+  }
+}
+
+std::string RefText(const v1::ReleaseRef& r) {
+  return absl::StrCat(r.system(), " ", r.version(), " (effective ", r.effective_date(), ")");
+}
+
+void PrintConcept(const v1::Concept& c, const v1::ReleaseRef& release) {
+  std::cout << c.code() << "  " << c.display() << "\n";
+  std::vector<std::string> facts = {
+      KindName(c), c.status() == v1::CONCEPT_STATUS_INACTIVE ? "inactive" : "active"};
+  if (!c.parent().empty()) facts.push_back("parent " + c.parent());
+  if (!c.added_date().empty()) facts.push_back("added " + c.added_date());
+  if (!c.termination_date().empty()) facts.push_back("terminated " + c.termination_date());
+  if (!c.action_code().empty()) facts.push_back("action " + c.action_code());
+  std::cout << "    " << absl::StrJoin(facts, ", ") << "\n";
+  for (const auto& d : c.designations()) {
+    if (d.value() != c.display()) std::cout << "    " << d.use() << ": " << d.value() << "\n";
+  }
+  std::cout << "    release: " << RefText(release) << "\n";
+}
+
+void PrintReleaseDetail(const v1::Release& r) {
+  const v1::ReleaseCounts& c = r.counts();
+  std::cout << r.system() << " " << r.version() << "  effective " << r.effective_date() << "  "
+            << StateName(r.state());
+  if (r.sequence() > 0) std::cout << "  sequence " << r.sequence();
+  std::cout << "\n";
+  if (r.state() == v1::RELEASE_STATE_STAGED) {
+    std::cout << "  staged concepts: " << Thousands(r.staged_concepts()) << "\n";
+  } else {
+    std::cout << "  concepts: " << Thousands(c.total()) << " (" << Thousands(c.total_active())
+              << " active)\n"
+              << "  vs. previous release: " << Thousands(c.added()) << " added, "
+              << Thousands(c.deleted()) << " deleted, " << Thousands(c.changed()) << " changed\n"
+              << "  billable codes: +" << Thousands(c.billable_added()) << " / -"
+              << Thousands(c.billable_removed()) << ";  headers: +"
+              << Thousands(c.headers_added()) << " / -" << Thousands(c.headers_removed()) << "\n"
+              << "  checksum: " << r.checksum() << "\n";
+  }
+  if (!r.description().empty()) std::cout << "  source: " << r.description() << "\n";
+}
+
+bool Cli::CheckFlags(const std::set<std::string>& allowed) {
+  for (const auto& [name, value] : args_.flags) {
+    if (!allowed.count(name)) {
+      UsageError(absl::StrCat("unknown flag --", name));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Cli::Require(const std::string& name) {
+  if (!Flag(name).empty()) return true;
+  UsageError(absl::StrCat("--", name, " is required"));
+  return false;
+}
+
+bool Cli::SelectorFromFlags(v1::ReleaseSelector* selector) {
+  if (Has("version") && Has("date")) {
+    UsageError("give --version or --date, not both");
+    return false;
+  }
+  if (Has("version")) *selector = Selector::Version(Flag("version"));
+  if (Has("date")) *selector = Selector::DateOfService(Flag("date"));
+  return true;
+}
+
+int Cli::Run() {
+  server_ = Flag("server");
+  if (server_.empty()) {
+    const char* env = std::getenv("CODEBOOK_SERVER");
+    server_ = env && *env ? env : "127.0.0.1:50051";
+  }
+  json_ = Has("json");
+  ClientOptions options;
+  options.target = server_;
+  if (Has("timeout")) {
+    double seconds;
+    if (!absl::SimpleAtod(Flag("timeout"), &seconds) || seconds <= 0) {
+      return UsageError("--timeout takes a positive number of seconds");
+    }
+    options.deadline = absl::Seconds(seconds);
+  }
+  args_.flags.erase("server");
+  args_.flags.erase("json");
+  args_.flags.erase("timeout");
+  client_ = std::make_unique<Client>(options);
+
+  if (command_ == "systems") return Systems();
+  if (command_ == "releases") return Releases();
+  if (command_ == "release") return Release();
+  if (command_ == "lookup") return Lookup();
+  if (command_ == "batch") return Batch();
+  if (command_ == "validate") return Validate();
+  if (command_ == "import") return Import();
+  if (command_ == "publish") return Publish();
+  if (command_ == "discard") return Discard();
+  if (command_ == "ping") return Ping();
+  std::cerr << "codebook: unknown command '" << command_ << "' (run codebook --help)\n";
+  return kUsage;
+}
+
+int Cli::Systems() {
+  if (!CheckFlags({})) return kUsage;
+  auto systems = client_->ListCodeSystems();
+  if (!systems.ok()) return Error(systems.status());
+  if (json_) {
+    v1::ListCodeSystemsResponse resp;
+    for (const auto& s : *systems) *resp.add_systems() = s;
+    PrintJson(resp);
+    return kOk;
+  }
+  std::cout << absl::StrFormat("%-9s %-38s %8s  %-10s %s\n", "SYSTEM", "TITLE", "RELEASES",
+                               "CURRENT", "URI");
+  for (const auto& s : *systems) {
+    std::cout << absl::StrFormat("%-9s %-38s %8d  %-10s %s\n", s.id(), s.title(),
+                                 s.published_releases(),
+                                 s.current_version().empty() ? "-" : s.current_version(), s.uri());
+  }
+  return kOk;
+}
+
+int Cli::Releases() {
+  if (!CheckFlags({"system"}) || !Require("system")) return kUsage;
+  auto releases = client_->ListReleases(Flag("system"));
+  if (!releases.ok()) return Error(releases.status());
+  if (json_) {
+    v1::ListReleasesResponse resp;
+    for (const auto& r : *releases) *resp.add_releases() = r;
+    PrintJson(resp);
+    return kOk;
+  }
+  if (releases->empty()) {
+    std::cout << Flag("system") << " has no releases yet\n";
+    return kOk;
+  }
+  std::cout << absl::StrFormat("%-10s %-10s %-9s %4s %8s %8s %7s %7s %7s  %s\n", "VERSION",
+                               "EFFECTIVE", "STATE", "SEQ", "TOTAL", "ACTIVE", "ADDED", "DELETED",
+                               "CHANGED", "CHECKSUM");
+  for (const auto& r : *releases) {
+    const auto& c = r.counts();
+    std::cout << absl::StrFormat("%-10s %-10s %-9s %4d %8d %8d %7d %7d %7d  %s\n", r.version(),
+                                 r.effective_date(), StateName(r.state()), r.sequence(),
+                                 r.state() == v1::RELEASE_STATE_STAGED ? r.staged_concepts()
+                                                                       : c.total(),
+                                 c.total_active(), c.added(), c.deleted(), c.changed(),
+                                 r.checksum().substr(0, 19));
+  }
+  return kOk;
+}
+
+int Cli::Release() {
+  if (!CheckFlags({"system", "version", "date"}) || !Require("system")) return kUsage;
+  v1::ReleaseSelector selector;
+  if (!SelectorFromFlags(&selector)) return kUsage;
+  auto r = client_->GetRelease(Flag("system"), selector);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    v1::GetReleaseResponse resp;
+    *resp.mutable_release() = *r;
+    PrintJson(resp);
+  } else {
+    PrintReleaseDetail(*r);
+  }
+  return kOk;
+}
+
+int Cli::Lookup() {
+  if (!CheckFlags({"system", "version", "date"}) || !Require("system")) return kUsage;
+  v1::ReleaseSelector selector;
+  if (!SelectorFromFlags(&selector)) return kUsage;
+  if (args_.positional.empty()) return UsageError("give one or more codes");
+  int rc = kOk;
+  for (const std::string& code : args_.positional) {
+    auto r = client_->Lookup(Flag("system"), code, selector);
+    if (!r.ok()) {
+      rc = Error(r.status());
+      if (r.status().code() != absl::StatusCode::kNotFound &&
+          r.status().code() != absl::StatusCode::kInvalidArgument) {
+        return rc;  // the server, system or release is the problem: other codes fare no better
+      }
+      continue;
+    }
+    if (json_) {
+      PrintJson(*r);
+    } else {
+      PrintConcept(r->concept(), r->release());
+    }
+  }
+  return rc;
+}
+
+int Cli::Batch() {
+  if (!CheckFlags({"system", "version", "date"}) || !Require("system")) return kUsage;
+  v1::ReleaseSelector selector;
+  if (!SelectorFromFlags(&selector)) return kUsage;
+  if (args_.positional.size() > 1) return UsageError("give at most one FILE");
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (!args_.positional.empty() && args_.positional[0] != "-") {
+    file.open(args_.positional[0]);
+    if (!file) return Error(absl::NotFoundError(absl::StrCat(args_.positional[0], ": cannot open")));
+    in = &file;
+  }
+  std::vector<std::string> codes;
+  std::string line;
+  while (std::getline(*in, line)) {
+    line = std::string(absl::StripAsciiWhitespace(line.substr(0, line.find('#'))));
+    for (absl::string_view code : absl::StrSplit(line, absl::ByAnyChar(" \t,"), absl::SkipEmpty())) {
+      codes.emplace_back(code);
+    }
+  }
+  if (codes.empty()) return UsageError("no codes given (one per line on stdin or in FILE)");
+  constexpr size_t kChunk = 10000;  // the server's per-request limit
+  int64_t found = 0;
+  for (size_t start = 0; start < codes.size(); start += kChunk) {
+    std::vector<std::string> chunk(codes.begin() + start,
+                                   codes.begin() + std::min(codes.size(), start + kChunk));
+    auto r = client_->BatchLookup(Flag("system"), chunk, selector);
+    if (!r.ok()) return Error(r.status());
+    if (json_) {
+      PrintJson(*r);
+      continue;
+    }
+    if (start == 0) std::cerr << "# answered by " << RefText(r->release()) << "\n";
+    for (const auto& res : r->results()) {
+      if (res.outcome() == v1::LOOKUP_OUTCOME_FOUND) {
+        ++found;
+        std::cout << res.requested_code() << "\tfound\t" << res.concept().code() << "\t"
+                  << KindName(res.concept()) << "\t" << res.concept().display() << "\n";
+      } else {
+        std::string outcome = v1::LookupOutcome_Name(res.outcome());
+        outcome = absl::AsciiStrToLower(absl::StripPrefix(outcome, "LOOKUP_OUTCOME_"));
+        std::cout << res.requested_code() << "\t" << outcome << "\t\t\t" << res.message() << "\n";
+      }
+    }
+  }
+  if (!json_) {
+    std::cerr << "# " << Thousands(found) << " of " << Thousands(codes.size()) << " codes found\n";
+  }
+  return kOk;
+}
+
+int Cli::Validate() {
+  if (!CheckFlags({"system", "date"}) || !Require("system")) return kUsage;
+  if (args_.positional.empty()) return UsageError("give one or more codes");
+  int rc = kOk;
+  for (const std::string& code : args_.positional) {
+    auto r = client_->ValidateCode(Flag("system"), code, Flag("date"));
+    if (!r.ok()) return Error(r.status());
+    if (!r->valid()) rc = kInvalid;
+    if (json_) {
+      PrintJson(*r);
+      continue;
+    }
+    std::string outcome = v1::ValidationOutcome_Name(r->outcome());
+    outcome = absl::AsciiStrToLower(absl::StripPrefix(outcome, "VALIDATION_OUTCOME_"));
+    absl::StrReplaceAll({{"_", " "}}, &outcome);
+    std::cout << absl::StrFormat("%-10s %-7s %-20s %s\n", code, r->valid() ? "VALID" : "INVALID",
+                                 r->valid() ? "" : outcome, r->message());
+  }
+  return rc;
+}
+
+int Cli::Import() {
+  if (!CheckFlags({"system", "version", "effective", "format", "publish", "skip-existing",
+                   "description"}) ||
+      !Require("system") || !Require("version") || !Require("effective") || !Require("format")) {
+    return kUsage;
+  }
+  if (args_.positional.size() != 1) return UsageError("give exactly one FILE to import");
+  const std::string system = Flag("system"), version = Flag("version"), path = args_.positional[0];
+  const bool tty = isatty(STDERR_FILENO);
+
+  if (Has("skip-existing")) {
+    auto existing = client_->GetRelease(system, Selector::Version(version));
+    if (existing.ok() && existing->state() != v1::RELEASE_STATE_STAGED) {
+      std::cerr << system << " " << version << " is already " << StateName(existing->state())
+                << " (" << existing->checksum() << "); skipped\n";
+      if (json_) PrintJson(*existing);
+      return kOk;
+    }
+    if (existing.ok()) {  // left staged by an interrupted import: start again
+      std::cerr << system << " " << version << " was left staged; discarding it and importing again\n";
+      if (absl::Status d = client_->DiscardRelease(system, version); !d.ok()) return Error(d);
+    } else if (existing.status().code() != absl::StatusCode::kNotFound) {
+      return Error(existing.status());
+    }
+  }
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  std::cerr << "parsing " << path << " (" << Flag("format") << ") ... " << std::flush;
+  absl::StatusOr<importers::Concepts> concepts = importers::ParseFile(Flag("format"), path);
+  if (!concepts.ok()) {
+    std::cerr << "failed\n";
+    return Error(concepts.status());
+  }
+  std::cerr << Thousands(concepts->size()) << " concepts in "
+            << absl::StrFormat("%.2f s", seconds_since(t0)) << "\n";
+  auto t1 = std::chrono::steady_clock::now();
+  int last_percent = -1;
+  ProgressFn progress = [&](int64_t done, int64_t total) {
+    int percent = static_cast<int>(100 * done / std::max<int64_t>(1, total));
+    if (tty && percent != last_percent) {
+      std::cerr << "\ruploading " << Thousands(done) << " / " << Thousands(total) << " ("
+                << percent << "%)" << std::flush;
+      last_percent = percent;
+    }
+  };
+  std::string description = Flag("description");
+  if (description.empty()) {
+    description = absl::StrCat(Flag("format"), " file ", path.substr(path.rfind('/') + 1));
+  }
+  std::cerr << (tty ? "" : "uploading ...");
+  auto release = client_->ImportRelease(system, version, Flag("effective"), description,
+                                        *concepts, Has("publish"), progress);
+  std::cerr << (tty ? "\r" : " ");
+  if (!release.ok()) {
+    std::cerr << "failed\n";
+    return Error(release.status());
+  }
+  std::cerr << (Has("publish") ? "uploaded and published" : "uploaded (staged)") << " in "
+            << absl::StrFormat("%.2f s", seconds_since(t1)) << "; total "
+            << absl::StrFormat("%.2f s", seconds_since(t0)) << "                \n";
+  if (json_) {
+    PrintJson(*release);
+  } else {
+    PrintReleaseDetail(*release);
+  }
+  return kOk;
+}
+
+int Cli::Publish() {
+  if (!CheckFlags({"system", "version"}) || !Require("system") || !Require("version")) {
+    return kUsage;
+  }
+  auto r = client_->PublishRelease(Flag("system"), Flag("version"));
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+  } else {
+    PrintReleaseDetail(*r);
+  }
+  return kOk;
+}
+
+int Cli::Discard() {
+  if (!CheckFlags({"system", "version"}) || !Require("system") || !Require("version")) {
+    return kUsage;
+  }
+  absl::Status s = client_->DiscardRelease(Flag("system"), Flag("version"));
+  if (!s.ok()) return Error(s);
+  if (!json_) std::cout << "discarded " << Flag("system") << " " << Flag("version") << "\n";
+  if (json_) PrintJson(v1::DiscardReleaseResponse());
+  return kOk;
+}
+
+int Cli::Ping() {
+  if (!CheckFlags({})) return kUsage;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client_->Ping();
+  if (!r.ok()) return Error(r.status());
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                  .count();
+  if (json_) {
+    PrintJson(*r);
+  } else {
+    std::cout << r->server_version() << " at " << server_ << " answered in "
+              << absl::StrFormat("%.2f ms", ms) << "\n";
+  }
+  return kOk;
+}
+
+}  // namespace
+}  // namespace codebook::cli
+
+int main(int argc, char** argv) {
+  using codebook::cli::Args;
+  Args args;
+  std::string command;
+  bool flags_done = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (!flags_done && a == "--") {
+      flags_done = true;
+    } else if (!flags_done && a.rfind("--", 0) == 0) {
+      size_t eq = a.find('=');
+      std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      args.flags[name] = eq == std::string::npos ? "" : a.substr(eq + 1);
+    } else if (a == "-h" || a == "help") {
+      args.flags["help"] = "";
+    } else if (command.empty()) {
+      command = a;
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  if (args.flags.count("help")) {
+    std::cout << codebook::cli::kUsageText;
+    return 0;
+  }
+  if (command.empty()) {
+    std::cerr << codebook::cli::kUsageText;
+    return codebook::cli::kUsage;
+  }
+  return codebook::cli::Cli(std::move(args), command).Run();
+}

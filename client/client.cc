@@ -1,0 +1,217 @@
+#include "client/client.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace codebook {
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+v1::ReleaseSelector Selector::Version(const std::string& version) {
+  v1::ReleaseSelector s;
+  s.set_version(version);
+  return s;
+}
+
+v1::ReleaseSelector Selector::DateOfService(const std::string& date) {
+  v1::ReleaseSelector s;
+  s.set_date_of_service(date);
+  return s;
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  grpc::ChannelArguments args = options_.channel_args;
+  args.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  args.SetMaxSendMessageSize(options_.max_message_bytes);
+  channel_ = grpc::CreateCustomChannel(options_.target, options_.credentials, args);
+  terminology_ = v1::Terminology::NewStub(channel_);
+  admin_ = v1::ReleaseAdmin::NewStub(channel_);
+}
+
+void Client::SetDeadline(grpc::ClientContext* ctx, bool admin) const {
+  absl::Duration d = admin ? options_.admin_deadline : options_.deadline;
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::microseconds(absl::ToInt64Microseconds(d)));
+}
+
+namespace {
+
+// One unary call with a deadline; the response on success.
+template <typename Stub, typename Req, typename Resp>
+absl::StatusOr<Resp> Call(Stub* stub,
+                          grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                          const Req& req, std::chrono::system_clock::time_point deadline) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(deadline);
+  Resp resp;
+  grpc::Status s = (stub->*method)(&ctx, req, &resp);
+  if (!s.ok()) return FromGrpc(s);
+  return resp;
+}
+
+std::chrono::system_clock::time_point After(absl::Duration d) {
+  return std::chrono::system_clock::now() +
+         std::chrono::microseconds(absl::ToInt64Microseconds(d));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::CodeSystem>> Client::ListCodeSystems() {
+  auto r = Call(terminology_.get(), &v1::Terminology::Stub::ListCodeSystems,
+                v1::ListCodeSystemsRequest(), After(options_.deadline));
+  if (!r.ok()) return r.status();
+  return std::vector<v1::CodeSystem>(r->systems().begin(), r->systems().end());
+}
+
+absl::StatusOr<std::vector<v1::Release>> Client::ListReleases(const std::string& system) {
+  v1::ListReleasesRequest req;
+  req.set_system(system);
+  auto r = Call(terminology_.get(), &v1::Terminology::Stub::ListReleases, req,
+                After(options_.deadline));
+  if (!r.ok()) return r.status();
+  return std::vector<v1::Release>(r->releases().begin(), r->releases().end());
+}
+
+absl::StatusOr<v1::Release> Client::GetRelease(const std::string& system,
+                                               const v1::ReleaseSelector& selector) {
+  v1::GetReleaseRequest req;
+  req.set_system(system);
+  *req.mutable_selector() = selector;
+  auto r = Call(terminology_.get(), &v1::Terminology::Stub::GetRelease, req,
+                After(options_.deadline));
+  if (!r.ok()) return r.status();
+  return r->release();
+}
+
+absl::StatusOr<v1::LookupResponse> Client::Lookup(const std::string& system,
+                                                  const std::string& code,
+                                                  const v1::ReleaseSelector& selector) {
+  v1::LookupRequest req;
+  req.set_system(system);
+  req.set_code(code);
+  *req.mutable_selector() = selector;
+  return Call(terminology_.get(), &v1::Terminology::Stub::Lookup, req, After(options_.deadline));
+}
+
+absl::StatusOr<v1::BatchLookupResponse> Client::BatchLookup(
+    const std::string& system, const std::vector<std::string>& codes,
+    const v1::ReleaseSelector& selector) {
+  v1::BatchLookupRequest req;
+  req.set_system(system);
+  *req.mutable_selector() = selector;
+  req.mutable_codes()->Reserve(static_cast<int>(codes.size()));
+  for (const std::string& c : codes) req.add_codes(c);
+  return Call(terminology_.get(), &v1::Terminology::Stub::BatchLookup, req,
+              After(options_.deadline));
+}
+
+absl::StatusOr<v1::ValidateCodeResponse> Client::ValidateCode(const std::string& system,
+                                                              const std::string& code,
+                                                              const std::string& date) {
+  v1::ValidateCodeRequest req;
+  req.set_system(system);
+  req.set_code(code);
+  req.set_date_of_service(date);
+  return Call(terminology_.get(), &v1::Terminology::Stub::ValidateCode, req,
+              After(options_.deadline));
+}
+
+absl::StatusOr<v1::PingResponse> Client::Ping() {
+  return Call(terminology_.get(), &v1::Terminology::Stub::Ping, v1::PingRequest(),
+              After(options_.deadline));
+}
+
+absl::StatusOr<v1::Release> Client::CreateRelease(const std::string& system,
+                                                  const std::string& version,
+                                                  const std::string& effective_date,
+                                                  const std::string& description) {
+  v1::CreateReleaseRequest req;
+  req.set_system(system);
+  req.set_version(version);
+  req.set_effective_date(effective_date);
+  req.set_description(description);
+  auto r = Call(admin_.get(), &v1::ReleaseAdmin::Stub::CreateRelease, req,
+                After(options_.admin_deadline));
+  if (!r.ok()) return r.status();
+  return r->release();
+}
+
+absl::StatusOr<v1::UploadConceptsResponse> Client::UploadConcepts(
+    const std::string& system, const std::string& version,
+    const std::vector<v1::Concept>& concepts, int chunk, ProgressFn progress) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, /*admin=*/true);
+  v1::UploadConceptsResponse resp;
+  std::unique_ptr<grpc::ClientWriter<v1::UploadConceptsRequest>> writer =
+      admin_->UploadConcepts(&ctx, &resp);
+  const int64_t total = static_cast<int64_t>(concepts.size());
+  chunk = std::max(1, chunk);
+  bool sent_any = false;
+  for (int64_t start = 0; start < total || !sent_any; start += chunk) {
+    v1::UploadConceptsRequest msg;
+    msg.set_system(system);
+    msg.set_version(version);
+    int64_t end = std::min(total, start + chunk);
+    msg.mutable_concepts()->Reserve(static_cast<int>(end - start));
+    for (int64_t i = start; i < end; ++i) *msg.add_concepts() = concepts[i];
+    sent_any = true;
+    if (!writer->Write(msg)) break;  // the server ended the stream; Finish says why
+    if (progress) progress(end, total);
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  if (!s.ok()) return FromGrpc(s);
+  return resp;
+}
+
+absl::StatusOr<v1::Release> Client::PublishRelease(const std::string& system,
+                                                   const std::string& version) {
+  v1::PublishReleaseRequest req;
+  req.set_system(system);
+  req.set_version(version);
+  auto r = Call(admin_.get(), &v1::ReleaseAdmin::Stub::PublishRelease, req,
+                After(options_.admin_deadline));
+  if (!r.ok()) return r.status();
+  return r->release();
+}
+
+absl::Status Client::DiscardRelease(const std::string& system, const std::string& version) {
+  v1::DiscardReleaseRequest req;
+  req.set_system(system);
+  req.set_version(version);
+  return Call(admin_.get(), &v1::ReleaseAdmin::Stub::DiscardRelease, req,
+              After(options_.admin_deadline))
+      .status();
+}
+
+absl::StatusOr<v1::Release> Client::ImportRelease(const std::string& system,
+                                                  const std::string& version,
+                                                  const std::string& effective_date,
+                                                  const std::string& description,
+                                                  const std::vector<v1::Concept>& concepts,
+                                                  bool publish, ProgressFn progress) {
+  absl::StatusOr<v1::Release> created = CreateRelease(system, version, effective_date, description);
+  if (!created.ok()) return created.status();
+  auto discard_on_error = [&](absl::Status s) {
+    absl::Status d = DiscardRelease(system, version);
+    if (!d.ok()) {
+      return absl::Status(s.code(), absl::StrCat(s.message(), " (and discarding the staged release ",
+                                                 version, " failed: ", d.message(), ")"));
+    }
+    return s;
+  };
+  absl::StatusOr<v1::UploadConceptsResponse> uploaded =
+      UploadConcepts(system, version, concepts, 2000, progress);
+  if (!uploaded.ok()) return discard_on_error(uploaded.status());
+  if (!publish) return uploaded->release();
+  absl::StatusOr<v1::Release> published = PublishRelease(system, version);
+  if (!published.ok()) return discard_on_error(published.status());
+  return published;
+}
+
+}  // namespace codebook

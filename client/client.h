@@ -1,0 +1,111 @@
+// codebook::Client: the C++ SDK for a Codebook server.
+//
+// Wraps the generated stubs with absl::StatusOr results, a default deadline on every call, and
+// convenience for the common flows (selectors, uploading a whole release in chunks). Errors keep
+// the server's status code and message ("ICD10CM has no release FY2019"); a server that cannot
+// be reached gives UNAVAILABLE or DEADLINE_EXCEEDED.
+//
+// Thread-safe: one Client (one channel) may serve many threads at once. Depends only on the
+// generated API.
+#ifndef CODEBOOK_CLIENT_CLIENT_H_
+#define CODEBOOK_CLIENT_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "codebook/v1/release_admin.grpc.pb.h"
+#include "codebook/v1/terminology.grpc.pb.h"
+
+namespace codebook {
+
+struct ClientOptions {
+  // "host:port" of the server.
+  std::string target = "127.0.0.1:50051";
+  // Deadline of each read call.
+  absl::Duration deadline = absl::Seconds(10);
+  // Deadline of each admin call (uploads and publishes of large releases take longer).
+  absl::Duration admin_deadline = absl::Minutes(5);
+  // Largest message sent or received.
+  int max_message_bytes = 64 << 20;
+  // Transport credentials; plaintext by default.
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  // Extra channel arguments (load-balancing policy, keepalive, ...).
+  grpc::ChannelArguments channel_args;
+};
+
+// Builders for codebook.v1.ReleaseSelector.
+struct Selector {
+  static v1::ReleaseSelector Today() { return v1::ReleaseSelector(); }
+  static v1::ReleaseSelector Version(const std::string& version);
+  static v1::ReleaseSelector DateOfService(const std::string& yyyy_mm_dd);
+};
+
+// Progress of a long upload: concepts sent so far, and in all.
+using ProgressFn = std::function<void(int64_t done, int64_t total)>;
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  // Terminology.
+  absl::StatusOr<std::vector<v1::CodeSystem>> ListCodeSystems();
+  absl::StatusOr<std::vector<v1::Release>> ListReleases(const std::string& system);
+  absl::StatusOr<v1::Release> GetRelease(const std::string& system,
+                                         const v1::ReleaseSelector& selector = {});
+  absl::StatusOr<v1::LookupResponse> Lookup(const std::string& system, const std::string& code,
+                                            const v1::ReleaseSelector& selector = {});
+  // Order kept; at most 10,000 codes per call (see BatchLookupAll for more).
+  absl::StatusOr<v1::BatchLookupResponse> BatchLookup(const std::string& system,
+                                                      const std::vector<std::string>& codes,
+                                                      const v1::ReleaseSelector& selector = {});
+  // An empty `date_of_service` means today.
+  absl::StatusOr<v1::ValidateCodeResponse> ValidateCode(const std::string& system,
+                                                        const std::string& code,
+                                                        const std::string& date_of_service = "");
+  absl::StatusOr<v1::PingResponse> Ping();
+
+  // ReleaseAdmin.
+  absl::StatusOr<v1::Release> CreateRelease(const std::string& system, const std::string& version,
+                                            const std::string& effective_date,
+                                            const std::string& description = "");
+  // Sends `concepts` in one stream, `chunk` concepts per message; all are stored or none.
+  absl::StatusOr<v1::UploadConceptsResponse> UploadConcepts(
+      const std::string& system, const std::string& version,
+      const std::vector<v1::Concept>& concepts, int chunk = 2000, ProgressFn progress = nullptr);
+  absl::StatusOr<v1::Release> PublishRelease(const std::string& system,
+                                             const std::string& version);
+  absl::Status DiscardRelease(const std::string& system, const std::string& version);
+  // Create + upload (+ publish when `publish`); a failed upload or publish discards the staged
+  // release, so nothing of a failed import stays behind.
+  absl::StatusOr<v1::Release> ImportRelease(const std::string& system, const std::string& version,
+                                            const std::string& effective_date,
+                                            const std::string& description,
+                                            const std::vector<v1::Concept>& concepts,
+                                            bool publish, ProgressFn progress = nullptr);
+
+  // The generated stubs, for calls the wrapper does not cover.
+  v1::Terminology::Stub* terminology() { return terminology_.get(); }
+  v1::ReleaseAdmin::Stub* admin() { return admin_.get(); }
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
+ private:
+  void SetDeadline(grpc::ClientContext* ctx, bool admin) const;
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Terminology::Stub> terminology_;
+  std::unique_ptr<v1::ReleaseAdmin::Stub> admin_;
+};
+
+// grpc::Status -> absl::Status (same code, same message).
+absl::Status FromGrpc(const grpc::Status& s);
+
+}  // namespace codebook
+
+#endif  // CODEBOOK_CLIENT_CLIENT_H_

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Imports and publishes the default data into a running codebookd, in effective-date order.
+#
+#   deploy/load-default-data.sh [--server=HOST:PORT] [DATA_DIR]
+#
+# DATA_DIR defaults to ../shared/data beside the repo when it exists (the official ICD-10-CM and
+# HCPCS releases), else the repo's own sample (data/sample). Folder names give versions:
+#   ICD-10-CM  YYYY    -> FY<YYYY>,    effective (YYYY-1)-10-01
+#              YYYY-MM -> FY<YYYY>-MM, effective YYYY-MM-01
+#   HCPCS      YYYY    -> <YYYY>,      effective YYYY-01-01
+# Releases already published are skipped, so running it again imports nothing twice.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+server="127.0.0.1:50051"
+data=""
+for arg in "$@"; do
+  case "$arg" in
+    --server=*) server="${arg#--server=}" ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) data="$arg" ;;
+  esac
+done
+if [[ -z "$data" ]]; then
+  if [[ -d "$here/../shared/data/icd10cm" ]]; then data="$(cd "$here/../shared/data" && pwd)"
+  else data="$here/data/sample"; fi
+fi
+cli="${CODEBOOK_CLI:-$here/build/client/codebook}"
+echo "loading default data from $data into $server"
+
+# Lines "effective<TAB>system<TAB>version<TAB>format<TAB>file", sorted by effective date.
+plan=$(
+  for dir in "$data"/icd10cm/*/; do
+    folder=$(basename "$dir")
+    [[ "$folder" =~ ^([0-9]{4})(-([0-9]{2}))?$ ]] || continue
+    year=${BASH_REMATCH[1]} month=${BASH_REMATCH[3]}
+    if [[ -n "$month" ]]; then version="FY$year-$month" effective="$year-$month-01"
+    else version="FY$year" effective="$((year - 1))-10-01"; fi
+    file=$(ls "$dir" | grep -E '^icd10cm[-_]order[-_].*\.txt(\.gz)?$' | grep -v addenda | head -1 || true)
+    [[ -n "$file" ]] && printf '%s\tICD10CM\t%s\ticd10cm-order\t%s\n' "$effective" "$version" "$dir$file"
+  done
+  for dir in "$data"/hcpcs/*/; do
+    folder=$(basename "$dir")
+    [[ "$folder" =~ ^[0-9]{4}$ ]] || continue
+    file=$(ls "$dir" | grep -E '^HCPC.*ANWEB.*\.txt(\.gz)?$' | head -1 || true)
+    [[ -n "$file" ]] && printf '%s-01-01\tHCPCS\t%s\thcpcs\t%s\n' "$folder" "$folder" "$dir$file"
+  done | cat
+)
+plan=$(sort <<<"$plan")
+[[ -n "$plan" ]] || { echo "no release files found under $data" >&2; exit 1; }
+while IFS=$'\t' read -r effective system version format file; do
+  echo "== $system $version (effective $effective): $(basename "$file")"
+  "$cli" --server="$server" import --system="$system" --version="$version" \
+    --effective="$effective" --format="$format" --publish --skip-existing "$file" >/dev/null
+done <<<"$plan"
