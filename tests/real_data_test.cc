@@ -1,0 +1,155 @@
+// Integration test on the official releases in ../shared/data (skipped when absent): imports all
+// ICD-10-CM and HCPCS releases in effective-date order through a real codebookd, then checks the
+// change counts against the official addenda (SOURCES.md section 3.2) and the date-of-service
+// edges named in the core issue.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "importers/importers.h"
+#include "tests/test_server.h"
+
+namespace codebook::testing {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kData = CODEBOOK_SHARED_DATA_DIR;
+
+struct ReleaseFile {
+  std::string system, version, effective, format, path;
+};
+
+const std::vector<ReleaseFile> kReleases = {
+    {"HCPCS", "2017", "2017-01-01", "hcpcs", "/hcpcs/2017/HCPC17_CONTR_ANWEB.txt.gz"},
+    {"HCPCS", "2018", "2018-01-01", "hcpcs", "/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt.gz"},
+    {"HCPCS", "2019", "2019-01-01", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt.gz"},
+    {"ICD10CM", "FY2021-01", "2021-01-01", "icd10cm-order",
+     "/icd10cm/2021-01/icd10cm-order-Jan-2021.txt.gz"},
+    {"ICD10CM", "FY2022", "2021-10-01", "icd10cm-order", "/icd10cm/2022/icd10cm-order-2022.txt.gz"},
+    {"ICD10CM", "FY2022-04", "2022-04-01", "icd10cm-order",
+     "/icd10cm/2022-04/icd10cm_order_2022.txt.gz"},
+    {"ICD10CM", "FY2023", "2022-10-01", "icd10cm-order", "/icd10cm/2023/icd10cm-order-2023.txt.gz"},
+    {"ICD10CM", "FY2023-04", "2023-04-01", "icd10cm-order",
+     "/icd10cm/2023-04/icd10cm_order_2023.txt.gz"},
+    {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order", "/icd10cm/2024/icd10cm-order-2024.txt.gz"},
+    {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order", "/icd10cm/2025/icd10cm_order_2025.txt.gz"},
+};
+
+class RealDataTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(kData + "/icd10cm")) return;
+    server_ = new TestServer();
+    auto client = server_->NewClient();
+    for (const ReleaseFile& f : kReleases) {
+      auto concepts = importers::ParseFile(f.format, kData + f.path);
+      ASSERT_TRUE(concepts.ok()) << concepts.status();
+      auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
+      ASSERT_TRUE(r.ok()) << f.version << ": " << r.status();
+      releases_[f.system + " " + f.version] = *r;
+    }
+  }
+  static void TearDownTestSuite() { delete server_; }
+  void SetUp() override {
+    if (server_ == nullptr) GTEST_SKIP() << "official data not present in " << kData;
+    client_ = server_->NewClient();
+  }
+  v1::ValidateCodeResponse Validate(const std::string& system, const std::string& code,
+                                    const std::string& date) {
+    auto r = client_->ValidateCode(system, code, date);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::ValidateCodeResponse();
+  }
+
+  static TestServer* server_;
+  static std::map<std::string, v1::Release> releases_;
+  std::unique_ptr<Client> client_;
+};
+TestServer* RealDataTest::server_ = nullptr;
+std::map<std::string, v1::Release> RealDataTest::releases_;
+
+TEST_F(RealDataTest, Icd10cmChangeCountsEqualTheOfficialAddenda) {
+  // SOURCES.md 3.2: valid codes added / removed (including code->header) and headers added, from
+  // the summary block of each newer release's order-addenda file.
+  struct Official {
+    std::string version;
+    int64_t valid_added, valid_removed, headers_added;
+  };
+  for (const Official& o : std::vector<Official>{{"FY2022", 159, 32, 46},
+                                                 {"FY2022-04", 3, 1, 2},
+                                                 {"FY2023", 1176, 287, 328},
+                                                 {"FY2023-04", 42, 7, 15},
+                                                 {"FY2024", 395, 25, 131},
+                                                 {"FY2025", 252, 36, 72}}) {
+    const v1::ReleaseCounts& c = releases_.at("ICD10CM " + o.version).counts();
+    EXPECT_EQ(c.billable_added(), o.valid_added) << o.version;
+    EXPECT_EQ(c.billable_removed(), o.valid_removed) << o.version;
+    EXPECT_EQ(c.headers_added(), o.headers_added) << o.version;
+  }
+  // SOURCES.md 3.1 totals.
+  EXPECT_EQ(releases_.at("ICD10CM FY2025").counts().total(), 97584);
+  EXPECT_EQ(releases_.at("ICD10CM FY2021-01").counts().total(), 95358);
+}
+
+TEST_F(RealDataTest, HcpcsCountsMatchTheFiles) {
+  // SOURCES.md 3.4: codes in the file, those without a termination date, and step changes.
+  EXPECT_EQ(releases_.at("HCPCS 2017").counts().total(), 6498);
+  EXPECT_EQ(releases_.at("HCPCS 2017").counts().total_active(), 5968);
+  EXPECT_EQ(releases_.at("HCPCS 2018").counts().total_active(), 6093);
+  EXPECT_EQ(releases_.at("HCPCS 2019").counts().total_active(), 6285);
+  EXPECT_EQ(releases_.at("HCPCS 2018").counts().added(), 168);
+  EXPECT_EQ(releases_.at("HCPCS 2018").counts().deleted(), 107);
+  EXPECT_EQ(releases_.at("HCPCS 2019").counts().added(), 244);
+  EXPECT_EQ(releases_.at("HCPCS 2019").counts().deleted(), 3);
+}
+
+TEST_F(RealDataTest, ReleasesAreInEffectiveDateOrder) {
+  auto list = client_->ListReleases("ICD10CM");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 7u);
+  for (size_t i = 1; i < list->size(); ++i) {
+    EXPECT_LT((*list)[i - 1].effective_date(), (*list)[i].effective_date());
+    EXPECT_EQ((*list)[i].sequence(), (*list)[i - 1].sequence() + 1);
+  }
+}
+
+TEST_F(RealDataTest, DateOfServiceEdges) {
+  EXPECT_EQ(Validate("ICD10CM", "Z28.310", "2022-03-31").outcome(),
+            v1::VALIDATION_OUTCOME_UNKNOWN_CODE);
+  EXPECT_TRUE(Validate("ICD10CM", "Z28.310", "2022-04-01").valid());
+  EXPECT_TRUE(Validate("ICD10CM", "Z28310", "2022-04-01").valid());
+  EXPECT_TRUE(Validate("ICD10CM", "T81.32XA", "2024-09-30").valid());
+  auto deleted = Validate("ICD10CM", "T81.32XA", "2024-10-01");
+  EXPECT_EQ(deleted.outcome(), v1::VALIDATION_OUTCOME_DELETED);
+  EXPECT_EQ(deleted.deleted_in().version(), "FY2025");
+  EXPECT_NE(deleted.message().find("deleted in ICD10CM FY2025"), std::string::npos);
+  EXPECT_TRUE(Validate("HCPCS", "G0505", "2017-12-31").valid());
+  auto terminated = Validate("HCPCS", "G0505", "2018-01-01");
+  EXPECT_EQ(terminated.outcome(), v1::VALIDATION_OUTCOME_TERMINATED);
+  EXPECT_EQ(terminated.concept().termination_date(), "2017-12-31");
+  auto header = Validate("ICD10CM", "E11", "2024-11-01");
+  EXPECT_EQ(header.outcome(), v1::VALIDATION_OUTCOME_NOT_BILLABLE);
+  EXPECT_EQ(header.concept().display(), "Type 2 diabetes mellitus");
+}
+
+TEST_F(RealDataTest, LookupsFromTheIssue) {
+  auto r = client_->Lookup("ICD10CM", "T40.7X1A", Selector::Version("FY2022"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("deleted in ICD10CM FY2022"), std::string::npos);
+  r = client_->Lookup("ICD10CM", "T40.7X1A", Selector::Version("FY2021-01"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->concept().code(), "T40.7X1A");
+  auto h = client_->Lookup("HCPCS", "G0506", Selector::DateOfService("2019-03-01"));
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->release().version(), "2019");
+  EXPECT_NE(h->concept().display().find("chronic care management"), std::string::npos);
+  auto batch = client_->BatchLookup("HCPCS", {"G0506", "LT", "A4206", "ZZZZZ"},
+                                    Selector::Version("2019"));
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->results(1).concept().kind(), v1::CONCEPT_KIND_MODIFIER);
+  EXPECT_EQ(batch->results(3).outcome(), v1::LOOKUP_OUTCOME_MALFORMED);
+}
+
+}  // namespace
+}  // namespace codebook::testing

@@ -1,0 +1,382 @@
+// Integration tests: a real codebookd on a real RocksDB in a fresh temporary folder, driven
+// through the C++ client SDK and the codebook CLI, on the repo's sample releases.
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "importers/importers.h"
+#include "tests/test_server.h"
+
+namespace codebook::testing {
+namespace {
+
+const std::string kSample = CODEBOOK_SAMPLE_DIR;
+const std::string kCli = CODEBOOK_CLI_PATH;
+
+struct ReleaseFile {
+  std::string system, version, effective, format, path;
+};
+
+const std::vector<ReleaseFile>& SampleReleases() {
+  static const std::vector<ReleaseFile> files = {
+      {"HCPCS", "2017", "2017-01-01", "hcpcs", "/hcpcs/2017/HCPC17_CONTR_ANWEB.txt"},
+      {"HCPCS", "2018", "2018-01-01", "hcpcs", "/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt"},
+      {"HCPCS", "2019", "2019-01-01", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt"},
+      {"ICD10CM", "FY2021-01", "2021-01-01", "icd10cm-order",
+       "/icd10cm/2021-01/icd10cm-order-Jan-2021.txt"},
+      {"ICD10CM", "FY2022", "2021-10-01", "icd10cm-order", "/icd10cm/2022/icd10cm-order-2022.txt"},
+      {"ICD10CM", "FY2022-04", "2022-04-01", "icd10cm-order",
+       "/icd10cm/2022-04/icd10cm_order_2022.txt"},
+      {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order", "/icd10cm/2024/icd10cm-order-2024.txt"},
+      {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order", "/icd10cm/2025/icd10cm_order_2025.txt"},
+  };
+  return files;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new TestServer();
+    ASSERT_TRUE(server_->Alive());
+    auto client = server_->NewClient();
+    for (const ReleaseFile& f : SampleReleases()) {
+      auto concepts = importers::ParseFile(f.format, kSample + f.path);
+      ASSERT_TRUE(concepts.ok()) << concepts.status();
+      auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
+      ASSERT_TRUE(r.ok()) << r.status();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { client_ = server_->NewClient(); }
+
+  // Checksums of every published release, to prove that failures change nothing.
+  std::map<std::string, std::string> Checksums() {
+    std::map<std::string, std::string> out;
+    for (const char* system : {"ICD10CM", "HCPCS"}) {
+      auto releases = client_->ListReleases(system);
+      EXPECT_TRUE(releases.ok());
+      for (const auto& r : *releases) out[r.system() + " " + r.version()] = r.checksum();
+    }
+    return out;
+  }
+  std::string Cli(const std::string& args, int* rc) {
+    std::string out;
+    *rc = RunCommand(kCli + " --server=" + server_->address() + " " + args, &out);
+    return out;
+  }
+
+  static TestServer* server_;
+  std::unique_ptr<Client> client_;
+};
+TestServer* ServerTest::server_ = nullptr;
+
+TEST_F(ServerTest, ListsSystemsAndReleasesInOrder) {
+  auto systems = client_->ListCodeSystems();
+  ASSERT_TRUE(systems.ok());
+  std::vector<std::string> ids;
+  for (const auto& s : *systems) ids.push_back(s.id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"CPT", "HCPCS", "ICD10CM", "ICD10PCS"}));
+  auto releases = client_->ListReleases("ICD10CM");
+  ASSERT_TRUE(releases.ok());
+  ASSERT_EQ(releases->size(), 5u);
+  for (size_t i = 0; i < releases->size(); ++i) {
+    EXPECT_EQ((*releases)[i].sequence(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ((*releases)[i].state(), v1::RELEASE_STATE_PUBLISHED);
+    EXPECT_EQ((*releases)[i].checksum().size(), 71u);
+  }
+  EXPECT_EQ((*releases)[2].version(), "FY2022-04");
+  EXPECT_EQ((*releases)[2].counts().billable_added(), 3);
+  EXPECT_EQ((*releases)[2].counts().billable_removed(), 1);
+  EXPECT_EQ((*releases)[2].counts().headers_added(), 2);
+}
+
+TEST_F(ServerTest, LookupNamesTheAnsweringRelease) {
+  auto r = client_->Lookup("ICD10CM", "E119");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->concept().code(), "E11.9");
+  EXPECT_EQ(r->release().version(), "FY2025");
+  EXPECT_EQ(r->release().sequence(), 5);
+  r = client_->Lookup("ICD10CM", "Z28.310", Selector::DateOfService("2022-05-01"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->release().version(), "FY2022-04");
+  EXPECT_EQ(r->concept().parent(), "Z28.31");
+  r = client_->Lookup("HCPCS", "G0506", Selector::DateOfService("2019-03-01"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->release().version(), "2019");
+  r = client_->Lookup("ICD10CM", "T40.7X1A", Selector::Version("FY2022"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(),
+            "code T40.7X1A was deleted in ICD10CM FY2022 (effective 2021-10-01)");
+}
+
+TEST_F(ServerTest, DateOfServiceEdges) {
+  auto v = [&](const std::string& system, const std::string& code, const std::string& date) {
+    auto r = client_->ValidateCode(system, code, date);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::ValidateCodeResponse();
+  };
+  EXPECT_EQ(v("ICD10CM", "Z28.310", "2022-03-31").outcome(), v1::VALIDATION_OUTCOME_UNKNOWN_CODE);
+  EXPECT_TRUE(v("ICD10CM", "Z28.310", "2022-04-01").valid());
+  EXPECT_TRUE(v("ICD10CM", "T81.32XA", "2024-09-30").valid());
+  auto deleted = v("ICD10CM", "T81.32XA", "2024-10-01");
+  EXPECT_EQ(deleted.outcome(), v1::VALIDATION_OUTCOME_DELETED);
+  EXPECT_EQ(deleted.deleted_in().version(), "FY2025");
+  EXPECT_TRUE(v("HCPCS", "G0505", "2017-12-31").valid());
+  EXPECT_EQ(v("HCPCS", "G0505", "2018-01-01").outcome(), v1::VALIDATION_OUTCOME_TERMINATED);
+  auto header = v("ICD10CM", "E11", "2024-11-01");
+  EXPECT_EQ(header.outcome(), v1::VALIDATION_OUTCOME_NOT_BILLABLE);
+  EXPECT_FALSE(header.valid());
+  EXPECT_EQ(header.concept().code(), "E11");
+}
+
+TEST_F(ServerTest, BadRequestsGetClearStatusesAndChangeNothing) {
+  auto before = Checksums();
+  auto r = client_->Lookup("ICD9", "E119");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("unknown code system 'ICD9'"), std::string::npos);
+  r = client_->Lookup("ICD10CM", "E119", Selector::Version("FY2019"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(), "ICD10CM has no release FY2019");
+  r = client_->Lookup("ICD10CM", "E11..9");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->BatchLookup("ICD10CM", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> many(10001, "E119");
+  auto big = client_->BatchLookup("ICD10CM", many);
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(big.status().message().find("limit is 10000"), std::string::npos);
+  std::vector<std::string> limit(10000, "E119");
+  EXPECT_TRUE(client_->BatchLookup("ICD10CM", limit).ok());
+  // Admin errors.
+  EXPECT_EQ(client_->CreateRelease("ICD10CM", "FY2025", "2024-10-01").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(client_->PublishRelease("ICD10CM", "FY2025").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(client_->CreateRelease("ICD10CM", "FY2026", "2025-13-01").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(client_->Ping().ok());
+  EXPECT_EQ(Checksums(), before);
+}
+
+TEST_F(ServerTest, OutOfOrderOrInvalidUploadsLeaveNothingBehind) {
+  auto before = Checksums();
+  v1::Concept c;
+  c.set_code("E11.9");
+  c.set_display("text");
+  // Older than the latest published release: refused at publish, discarded by the SDK.
+  auto r = client_->ImportRelease("ICD10CM", "FY2020", "2019-10-01", "", {c}, true);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  // A malformed concept and a duplicate code: the upload is refused whole.
+  v1::Concept bad = c;
+  bad.set_code("not a code");
+  r = client_->ImportRelease("ICD10CM", "FY2026", "2025-10-01", "", {c, bad}, true);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("not a valid ICD10CM code"), std::string::npos);
+  r = client_->ImportRelease("ICD10CM", "FY2026", "2025-10-01", "", {c, c}, true);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  // A stream mixing two releases.
+  ASSERT_TRUE(client_->CreateRelease("ICD10CM", "FY2026", "2025-10-01").ok());
+  {
+    grpc::ClientContext ctx;
+    v1::UploadConceptsResponse resp;
+    auto writer = client_->admin()->UploadConcepts(&ctx, &resp);
+    v1::UploadConceptsRequest m1, m2;
+    m1.set_system("ICD10CM");
+    m1.set_version("FY2026");
+    *m1.add_concepts() = c;
+    m2 = m1;
+    m2.set_version("FY2027");
+    writer->Write(m1);
+    writer->Write(m2);
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // A cancelled stream stores nothing.
+  {
+    grpc::ClientContext ctx;
+    v1::UploadConceptsResponse resp;
+    auto writer = client_->admin()->UploadConcepts(&ctx, &resp);
+    v1::UploadConceptsRequest m;
+    m.set_system("ICD10CM");
+    m.set_version("FY2026");
+    *m.add_concepts() = c;
+    writer->Write(m);
+    ctx.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  auto staged = client_->GetRelease("ICD10CM", Selector::Version("FY2026"));
+  ASSERT_TRUE(staged.ok());
+  EXPECT_EQ(staged->state(), v1::RELEASE_STATE_STAGED);
+  EXPECT_EQ(staged->staged_concepts(), 0);
+  // Staged releases are invisible to reads.
+  EXPECT_EQ(client_->Lookup("ICD10CM", "E119", Selector::Version("FY2026")).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(client_->DiscardRelease("ICD10CM", "FY2026").ok());
+  EXPECT_EQ(client_->GetRelease("ICD10CM", Selector::Version("FY2026")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->GetRelease("ICD10CM", Selector::Version("FY2020")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Checksums(), before);
+}
+
+TEST_F(ServerTest, CliImportOfBadFilesNamesFileAndLineAndWritesNothing) {
+  auto before = Checksums();
+  char tmpl[] = "/tmp/codebook-cli-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::ifstream in(kSample + "/icd10cm/2025/icd10cm_order_2025.txt", std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string good = ss.str();
+  std::string truncated = dir + "/truncated.txt", garbled = dir + "/garbled.txt";
+  std::ofstream(truncated, std::ios::binary) << good.substr(0, good.size() / 2);
+  std::string g = good;
+  g.replace(g.find("00005 "), 6, "0000X ");
+  std::ofstream(garbled, std::ios::binary) << g;
+  int rc;
+  for (const std::string& path : {truncated, garbled}) {
+    std::string out = Cli("import --system=ICD10CM --version=FY2026 --effective=2025-10-01 "
+                          "--format=icd10cm-order --publish " + path, &rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find(path + ":"), std::string::npos) << out;
+  }
+  std::string out = Cli("import --system=ICD10CM --version=FY2026 --effective=2025-10-01 "
+                        "--format=icd10cm-order --publish /no/such/file.txt", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("/no/such/file.txt: no such file"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(client_->GetRelease("ICD10CM", Selector::Version("FY2026")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Checksums(), before);
+  EXPECT_TRUE(server_->Alive());
+}
+
+TEST_F(ServerTest, CliCommandsAndExitCodes) {
+  int rc;
+  std::string out = Cli("lookup --system=ICD10CM --version=FY2019 E11.9", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("ICD10CM has no release FY2019"), std::string::npos) << out;
+  out = Cli("lookup --system=ICD10CM --version=FY2022 E119", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("E11.9  Type 2 diabetes mellitus without complications"), std::string::npos);
+  out = Cli("validate --system=ICD10CM --date=2024-11-01 T81.32XA E11", &rc);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("deleted in ICD10CM FY2025"), std::string::npos) << out;
+  out = Cli("--json lookup --system=HCPCS --date=2019-03-01 G0506", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.rfind("{\"release\":{\"system\":\"HCPCS\",\"version\":\"2019\"", 0), 0u) << out;
+  out = Cli("--json validate --system=ICD10CM --date=2024-09-30 T81.32XA", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"valid\":true"), std::string::npos) << out;
+  out = Cli("lookup --system=ICD10CM --bogus E119", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("unknown flag --bogus"), std::string::npos) << out;
+  RunCommand("printf 'G0506 LT\\nA9999 # comment\\nbad!\\n' | " + kCli + " --server=" +
+                 server_->address() + " batch --system=HCPCS --version=2019",
+             &out);
+  rc = 0;
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("G0506\tfound\tG0506"), std::string::npos) << out;
+  EXPECT_NE(out.find("A9999\tunknown"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad!\tmalformed"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 of 4 codes found"), std::string::npos) << out;
+  // Importing a published release again with --skip-existing is a no-op.
+  out = Cli("import --system=ICD10CM --version=FY2025 --effective=2024-10-01 "
+            "--format=icd10cm-order --publish --skip-existing " + kSample +
+            "/icd10cm/2025/icd10cm_order_2025.txt", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("already published"), std::string::npos) << out;
+  std::string unreachable;
+  rc = RunCommand(kCli + " --server=127.0.0.1:1 --timeout=2 systems", &unreachable);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(unreachable.find("cannot reach the server"), std::string::npos) << unreachable;
+}
+
+TEST_F(ServerTest, HealthAndReflectionServicesAnswer) {
+  // grpc.health.v1.Health/Check with an empty request: SERVING is field 1 = 1.
+  grpc::GenericStub stub(server_->NewClient()->channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::CompletionQueue cq;
+  grpc::Status status;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+
+  // grpc.reflection.v1alpha.ServerReflection: list_services (field 7) names our services.
+  grpc::ClientContext rctx;
+  rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto stream = stub.PrepareCall(&rctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                 &cq);
+  stream->StartCall(reinterpret_cast<void*>(2));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::Slice list(std::string("\x3a\x00", 2));
+  grpc::ByteBuffer req(&list, 1);
+  stream->Write(req, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::ByteBuffer reply;
+  stream->Read(&reply, reinterpret_cast<void*>(4));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  slices.clear();
+  ASSERT_TRUE(reply.Dump(&slices).ok());
+  bytes.clear();
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_NE(bytes.find("codebook.v1.Terminology"), std::string::npos);
+  EXPECT_NE(bytes.find("codebook.v1.ReleaseAdmin"), std::string::npos);
+  rctx.TryCancel();
+  stream->Finish(&status, reinterpret_cast<void*>(5));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+TEST(ServerLifecycleTest, RestartKeepsReleasesAndSigtermStopsCleanly) {
+  char tmpl[] = "/tmp/codebook-life-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  {
+    TestServer server(dir);
+    auto client = server.NewClient();
+    auto concepts = importers::ParseFile("icd10cm-order", kSample + SampleReleases()[3].path);
+    ASSERT_TRUE(concepts.ok());
+    auto published = client->ImportRelease("ICD10CM", "FY2021-01", "2021-01-01", "", *concepts,
+                                            true);
+    ASSERT_TRUE(published.ok()) << published.status();
+    // Leave one release staged across the restart.
+    ASSERT_TRUE(client->ImportRelease("ICD10CM", "FY2022", "2021-10-01", "", *concepts, false).ok());
+    client.reset();  // idle connections hold a graceful shutdown up to its 5 s grace period
+    server.Restart();
+    client = server.NewClient();
+    auto again = client->GetRelease("ICD10CM", Selector::Version("FY2021-01"));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->checksum(), published->checksum());
+    auto staged = client->GetRelease("ICD10CM", Selector::Version("FY2022"));
+    ASSERT_TRUE(staged.ok());
+    EXPECT_EQ(staged->staged_concepts(), static_cast<int64_t>(concepts->size()));
+    auto p = client->PublishRelease("ICD10CM", "FY2022");
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(p->counts().added(), 0);
+    client.reset();
+    EXPECT_EQ(server.Stop(), 0);  // SIGTERM: graceful, exit status 0
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace codebook::testing
