@@ -1,0 +1,425 @@
+// codebook_bench: Codebook's benchmark. Prints every figure and the ratios between them, each a
+// median over --repeat runs, all measured in this one process so that ratios compare like with
+// like on a shared, noisy machine.
+//
+//   codebook_bench --server=127.0.0.1:50051 --data=../shared/data [--repeat=3]
+//
+// Phases:
+//  storage  in-process, on a fresh temporary RocksDB: import time of each ICD-10-CM release
+//           through the domain layer; database size after compaction with all releases vs. the
+//           latest alone; storage-layer lookups/s (one Reader, one thread).
+//  rpc      against a running server holding the same releases: Ping (the empty-call ceiling)
+//           and Lookup calls/s with p50/p99 at --concurrency, on gRPC's callback client API;
+//           BatchLookup codes/s with --batch_size codes per call.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "client/client.h"
+#include "importers/importers.h"
+#include "service/release_admin_impl.h"
+#include "storage/store.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server for the rpc phase (empty: skip it)");
+ABSL_FLAG(std::string, data, "", "data folder with icd10cm/<version>/ order files "
+                                 "(default ../shared/data, else data/sample)");
+ABSL_FLAG(std::string, phases, "storage,rpc", "phases to run");
+ABSL_FLAG(int, repeat, 3, "runs of each measurement; medians are reported");
+ABSL_FLAG(int, calls, 100000, "unary calls per Ping/Lookup run");
+ABSL_FLAG(int, concurrency, 32, "calls in flight for Ping/Lookup");
+ABSL_FLAG(int, batch_size, 1000, "codes per BatchLookup call");
+ABSL_FLAG(int, batch_calls, 300, "BatchLookup calls per run");
+ABSL_FLAG(int, batch_concurrency, 2, "BatchLookup calls in flight");
+ABSL_FLAG(int, storage_lookups, 500000, "in-process lookups per run");
+
+namespace codebook::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+struct IcdRelease {
+  std::string version, effective, path;
+};
+
+// The ICD-10-CM order files of a data folder, in effective-date order (the layout rules of
+// deploy/load-default-data.sh).
+std::vector<IcdRelease> FindIcdReleases(const std::string& data) {
+  std::vector<IcdRelease> out;
+  std::regex folder_re("^([0-9]{4})(-([0-9]{2}))?$");
+  std::regex file_re("^icd10cm[-_]order[-_].*\\.txt(\\.gz)?$");
+  for (const auto& dir : fs::directory_iterator(data + "/icd10cm")) {
+    std::smatch m;
+    std::string name = dir.path().filename().string();
+    if (!dir.is_directory() || !std::regex_match(name, m, folder_re)) continue;
+    IcdRelease r;
+    int year = std::stoi(m[1]);
+    if (m[3].matched) {
+      r.version = absl::StrFormat("FY%d-%s", year, m[3].str());
+      r.effective = absl::StrFormat("%d-%s-01", year, m[3].str());
+    } else {
+      r.version = absl::StrFormat("FY%d", year);
+      r.effective = absl::StrFormat("%d-10-01", year - 1);
+    }
+    for (const auto& f : fs::directory_iterator(dir.path())) {
+      std::string fname = f.path().filename().string();
+      if (std::regex_match(fname, file_re) && fname.find("addenda") == std::string::npos) {
+        r.path = f.path().string();
+      }
+    }
+    if (!r.path.empty()) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const IcdRelease& a, const IcdRelease& b) { return a.effective < b.effective; });
+  return out;
+}
+
+// Loads releases into a fresh store through the domain layer; returns seconds per release.
+std::vector<double> LoadInProcess(storage::Store* store, const std::vector<IcdRelease>& releases,
+                                  const std::vector<importers::Concepts>& parsed) {
+  service::ReleaseAdminImpl admin(store, [] { return absl::Now(); });
+  std::vector<double> seconds;
+  for (size_t i = 0; i < releases.size(); ++i) {
+    auto t0 = Clock::now();
+    v1::CreateReleaseRequest create;
+    create.set_system("ICD10CM");
+    create.set_version(releases[i].version);
+    create.set_effective_date(releases[i].effective);
+    v1::CreateReleaseResponse created;
+    std::vector<v1::UploadConceptsRequest> stream(1);
+    stream[0].set_system("ICD10CM");
+    stream[0].set_version(releases[i].version);
+    for (const auto& c : parsed[i]) *stream[0].add_concepts() = c;
+    v1::UploadConceptsResponse uploaded;
+    v1::PublishReleaseRequest publish;
+    publish.set_system("ICD10CM");
+    publish.set_version(releases[i].version);
+    v1::PublishReleaseResponse published;
+    absl::Status s = admin.CreateRelease(create, &created);
+    if (s.ok()) s = admin.UploadConcepts(stream, &uploaded);
+    if (s.ok()) s = admin.PublishRelease(publish, &published);
+    if (!s.ok()) {
+      std::cerr << "load failed: " << s << "\n";
+      std::exit(1);
+    }
+    seconds.push_back(Seconds(t0));
+  }
+  return seconds;
+}
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/codebook-bench-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+struct Figures {
+  std::map<std::string, std::vector<double>> runs;
+  void Add(const std::string& name, double v) { runs[name].push_back(v); }
+  double Get(const std::string& name) const {
+    auto it = runs.find(name);
+    return it == runs.end() ? 0 : Median(it->second);
+  }
+};
+
+std::vector<std::string> CodesOf(const importers::Concepts& concepts) {
+  std::vector<std::string> codes;
+  for (const auto& c : concepts) codes.push_back(c.code());
+  return codes;
+}
+
+void StoragePhase(const std::vector<IcdRelease>& releases,
+                  const std::vector<importers::Concepts>& parsed, Figures* f) {
+  int repeat = absl::GetFlag(FLAGS_repeat);
+  const std::vector<std::string> codes = CodesOf(parsed.back());
+  for (int run = 0; run < repeat; ++run) {
+    std::string dir = TempDir();
+    {
+      auto all = storage::Store::Open(dir + "/all");
+      auto latest = storage::Store::Open(dir + "/latest");
+      if (!all.ok() || !latest.ok()) {
+        std::cerr << "cannot open temp stores\n";
+        std::exit(1);
+      }
+      std::vector<double> s = LoadInProcess(all->get(), releases, parsed);
+      for (size_t i = 0; i < s.size(); ++i) f->Add("import " + releases[i].version + " s", s[i]);
+      std::vector<double> one = LoadInProcess(latest->get(), {releases.back()}, {parsed.back()});
+      f->Add("import latest alone s", one[0]);
+      (void)(*all)->CompactAll();
+      (void)(*latest)->CompactAll();
+      f->Add("db size all releases MB", *(*all)->SizeOnDisk() / 1e6);
+      f->Add("db size latest alone MB", *(*latest)->SizeOnDisk() / 1e6);
+
+      // Storage-layer lookups: one reader, random codes of the latest release, one thread.
+      uint64_t seq = (*all)->catalog()->LatestPublished("ICD10CM")->sequence;
+      std::mt19937 rng(run);
+      std::uniform_int_distribution<size_t> pick(0, codes.size() - 1);
+      std::vector<std::string> sample;
+      int n = absl::GetFlag(FLAGS_storage_lookups);
+      sample.reserve(n);
+      for (int i = 0; i < n; ++i) sample.push_back(codes[pick(rng)]);
+      auto reader = (*all)->NewReader();
+      storage::CodeState st;
+      auto t0 = Clock::now();
+      int found = 0;
+      for (const std::string& code : sample) {
+        (void)reader->Read("ICD10CM", code, seq, &st);
+        found += st.kind == storage::CodeState::Kind::kPresent;
+      }
+      f->Add("storage lookups/s", n / Seconds(t0));
+      if (found != n) std::cerr << "warning: " << n - found << " lookups missed\n";
+    }
+    fs::remove_all(dir);
+  }
+}
+
+// Runs `total` calls with `concurrency` in flight; `start(i, done)` starts call i and must call
+// done(ok) when it completes. Returns calls/s and fills latencies (microseconds).
+double RunClosedLoop(int total, int concurrency,
+                     const std::function<void(int, std::function<void(bool)>)>& start,
+                     std::vector<double>* latencies_us, int* errors) {
+  std::atomic<int> next{0};
+  std::atomic<int> failed{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished_slots = 0;
+  std::vector<std::vector<double>> per_slot(concurrency);
+  std::function<void(int)> issue = [&](int slot) {
+    int i = next.fetch_add(1);
+    if (i >= total) {
+      std::lock_guard<std::mutex> l(mu);
+      if (++finished_slots == concurrency) cv.notify_all();
+      return;
+    }
+    auto t0 = Clock::now();
+    start(i, [&, slot, t0](bool ok) {
+      per_slot[slot].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      if (!ok) failed.fetch_add(1);
+      issue(slot);
+    });
+  };
+  auto t0 = Clock::now();
+  for (int s = 0; s < concurrency; ++s) issue(s);
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return finished_slots == concurrency; });
+  }
+  double rate = total / Seconds(t0);
+  latencies_us->clear();
+  for (auto& v : per_slot) latencies_us->insert(latencies_us->end(), v.begin(), v.end());
+  std::sort(latencies_us->begin(), latencies_us->end());
+  *errors = failed.load();
+  return rate;
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
+}
+
+void RpcPhase(const std::string& version, const std::vector<std::string>& codes, Figures* f) {
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  Client client(options);
+  auto probe = client.Lookup("ICD10CM", codes.front(), Selector::Version(version));
+  if (!probe.ok()) {
+    std::cerr << "rpc phase: the server at " << options.target << " cannot answer "
+              << codes.front() << " in ICD10CM " << version << ": " << probe.status() << "\n";
+    std::exit(1);
+  }
+  v1::Terminology::Stub* stub = client.terminology();
+  const int calls = absl::GetFlag(FLAGS_calls);
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<size_t> pick(0, codes.size() - 1);
+  std::vector<std::string> lookup_codes(calls);
+  for (auto& c : lookup_codes) c = codes[pick(rng)];
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
+  std::vector<double> lat;
+  int errors = 0, total_errors = 0;
+
+  for (int run = 0; run < absl::GetFlag(FLAGS_repeat); ++run) {
+    // The empty call: the ceiling any unary rpc on this server and client can reach.
+    double ping_rate = RunClosedLoop(
+        calls, concurrency,
+        [&](int, std::function<void(bool)> done) {
+          struct Call {
+            grpc::ClientContext ctx;
+            v1::PingRequest req;
+            v1::PingResponse resp;
+          };
+          auto* call = new Call;
+          call->ctx.set_deadline(deadline());
+          stub->async()->Ping(&call->ctx, &call->req, &call->resp,
+                              [call, done](grpc::Status s) {
+                                delete call;
+                                done(s.ok());
+                              });
+        },
+        &lat, &errors);
+    total_errors += errors;
+    f->Add("ping calls/s", ping_rate);
+    f->Add("ping p50 us", Percentile(lat, 0.5));
+    f->Add("ping p99 us", Percentile(lat, 0.99));
+
+    double lookup_rate = RunClosedLoop(
+        calls, concurrency,
+        [&](int i, std::function<void(bool)> done) {
+          struct Call {
+            grpc::ClientContext ctx;
+            v1::LookupRequest req;
+            v1::LookupResponse resp;
+          };
+          auto* call = new Call;
+          call->ctx.set_deadline(deadline());
+          call->req.set_system("ICD10CM");
+          call->req.mutable_selector()->set_version(version);
+          call->req.set_code(lookup_codes[i]);
+          stub->async()->Lookup(&call->ctx, &call->req, &call->resp,
+                                [call, done](grpc::Status s) {
+                                  delete call;
+                                  done(s.ok());
+                                });
+        },
+        &lat, &errors);
+    total_errors += errors;
+    f->Add("lookup calls/s", lookup_rate);
+    f->Add("lookup p50 us", Percentile(lat, 0.5));
+    f->Add("lookup p99 us", Percentile(lat, 0.99));
+
+    const int batch_size = absl::GetFlag(FLAGS_batch_size);
+    const int batch_calls = absl::GetFlag(FLAGS_batch_calls);
+    std::vector<v1::BatchLookupRequest> batches(8);
+    for (auto& b : batches) {
+      b.set_system("ICD10CM");
+      b.mutable_selector()->set_version(version);
+      for (int k = 0; k < batch_size; ++k) b.add_codes(codes[pick(rng)]);
+    }
+    double batch_rate = RunClosedLoop(
+        batch_calls, absl::GetFlag(FLAGS_batch_concurrency),
+        [&](int i, std::function<void(bool)> done) {
+          struct Call {
+            grpc::ClientContext ctx;
+            v1::BatchLookupResponse resp;
+          };
+          auto* call = new Call;
+          call->ctx.set_deadline(deadline());
+          stub->async()->BatchLookup(&call->ctx, &batches[i % batches.size()], &call->resp,
+                                     [call, done, batch_size](grpc::Status s) {
+                                       bool ok = s.ok() && call->resp.results_size() == batch_size;
+                                       delete call;
+                                       done(ok);
+                                     });
+        },
+        &lat, &errors);
+    total_errors += errors;
+    f->Add("batch codes/s", batch_rate * batch_size);
+    f->Add("batch p50 ms", Percentile(lat, 0.5) / 1000);
+  }
+  f->Add("rpc errors", total_errors);
+}
+
+int Main() {
+  std::string data = absl::GetFlag(FLAGS_data);
+  if (data.empty()) {
+    data = fs::exists("../shared/data/icd10cm") ? "../shared/data" : "data/sample";
+  }
+  std::vector<IcdRelease> releases = FindIcdReleases(data);
+  if (releases.empty()) {
+    std::cerr << "no ICD-10-CM order files under " << data << "/icd10cm\n";
+    return 1;
+  }
+  std::vector<importers::Concepts> parsed;
+  for (const auto& r : releases) {
+    auto c = importers::ParseFile("icd10cm-order", r.path);
+    if (!c.ok()) {
+      std::cerr << c.status() << "\n";
+      return 1;
+    }
+    parsed.push_back(*std::move(c));
+  }
+  std::string phases = absl::GetFlag(FLAGS_phases);
+  Figures f;
+  std::cout << absl::StrFormat("codebook_bench: data %s (%d ICD-10-CM releases, latest %s with %d "
+                               "concepts), %d runs, medians; %d cores\n",
+                               data, releases.size(), releases.back().version,
+                               parsed.back().size(), absl::GetFlag(FLAGS_repeat),
+                               std::thread::hardware_concurrency());
+  if (phases.find("storage") != std::string::npos) StoragePhase(releases, parsed, &f);
+  bool rpc = phases.find("rpc") != std::string::npos && !absl::GetFlag(FLAGS_server).empty();
+  if (rpc) RpcPhase(releases.back().version, CodesOf(parsed.back()), &f);
+
+  auto line = [&](const std::string& name, const std::string& fmt) {
+    if (f.runs.count(name)) {
+      char value[64];
+      std::snprintf(value, sizeof(value), fmt.c_str(), f.Get(name));
+      std::cout << absl::StrFormat("  %-34s %s\n", name, value);
+    }
+  };
+  std::cout << "storage (in-process)\n";
+  for (const auto& r : releases) line("import " + r.version + " s", "%.3f");
+  line("import latest alone s", "%.3f");
+  line("db size all releases MB", "%.2f");
+  line("db size latest alone MB", "%.2f");
+  line("storage lookups/s", "%.0f");
+  if (rpc) {
+    std::cout << absl::StrFormat("rpc (server %s, concurrency %d, %d calls a run)\n",
+                                 absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_concurrency),
+                                 absl::GetFlag(FLAGS_calls));
+    for (const char* n : {"ping calls/s", "ping p50 us", "ping p99 us", "lookup calls/s",
+                          "lookup p50 us", "lookup p99 us", "batch codes/s", "batch p50 ms",
+                          "rpc errors"}) {
+      line(n, "%.0f");
+    }
+  }
+  std::cout << "ratios\n";
+  if (f.runs.count("db size all releases MB")) {
+    std::cout << absl::StrFormat("  %-34s %.3f  (target <= 1.5)\n", "db size all / latest alone",
+                                 f.Get("db size all releases MB") /
+                                     f.Get("db size latest alone MB"));
+  }
+  if (rpc) {
+    std::cout << absl::StrFormat("  %-34s %.3f  (target >= 0.8)\n", "lookup / ping calls/s",
+                                 f.Get("lookup calls/s") / f.Get("ping calls/s"));
+    if (f.runs.count("storage lookups/s")) {
+      std::cout << absl::StrFormat("  %-34s %.3f  (target >= 0.4)\n",
+                                   "batch codes/s / storage lookups/s",
+                                   f.Get("batch codes/s") / f.Get("storage lookups/s"));
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace codebook::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Codebook benchmark; see bench/README.md and bench/run.sh.");
+  absl::ParseCommandLine(argc, argv);
+  return codebook::bench::Main();
+}
