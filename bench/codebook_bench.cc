@@ -122,7 +122,9 @@ std::vector<double> LoadInProcess(storage::Store* store, const std::vector<IcdRe
     publish.set_version(releases[i].version);
     v1::PublishReleaseResponse published;
     absl::Status s = admin.CreateRelease(create, &created);
-    if (s.ok()) s = admin.UploadConcepts(stream, &uploaded);
+    auto upload = admin.StartUpload();
+    if (s.ok()) s = upload->Add(&stream[0]);
+    if (s.ok()) s = upload->Commit(&uploaded);
     if (s.ok()) s = admin.PublishRelease(publish, &published);
     if (!s.ok()) {
       std::cerr << "load failed: " << s << "\n";

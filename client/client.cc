@@ -142,8 +142,8 @@ absl::StatusOr<v1::Release> Client::CreateRelease(const std::string& system,
 }
 
 absl::StatusOr<v1::UploadConceptsResponse> Client::UploadConcepts(
-    const std::string& system, const std::string& version,
-    const std::vector<v1::Concept>& concepts, int chunk, ProgressFn progress) {
+    const std::string& system, const std::string& version, std::vector<v1::Concept> concepts,
+    int chunk, ProgressFn progress) {
   grpc::ClientContext ctx;
   SetDeadline(&ctx, /*admin=*/true);
   v1::UploadConceptsResponse resp;
@@ -158,7 +158,7 @@ absl::StatusOr<v1::UploadConceptsResponse> Client::UploadConcepts(
     msg.set_version(version);
     int64_t end = std::min(total, start + chunk);
     msg.mutable_concepts()->Reserve(static_cast<int>(end - start));
-    for (int64_t i = start; i < end; ++i) *msg.add_concepts() = concepts[i];
+    for (int64_t i = start; i < end; ++i) msg.add_concepts()->Swap(&concepts[i]);
     sent_any = true;
     if (!writer->Write(msg)) break;  // the server ended the stream; Finish says why
     if (progress) progress(end, total);
@@ -193,7 +193,7 @@ absl::StatusOr<v1::Release> Client::ImportRelease(const std::string& system,
                                                   const std::string& version,
                                                   const std::string& effective_date,
                                                   const std::string& description,
-                                                  const std::vector<v1::Concept>& concepts,
+                                                  std::vector<v1::Concept> concepts,
                                                   bool publish, ProgressFn progress) {
   absl::StatusOr<v1::Release> created = CreateRelease(system, version, effective_date, description);
   if (!created.ok()) return created.status();
@@ -206,7 +206,7 @@ absl::StatusOr<v1::Release> Client::ImportRelease(const std::string& system,
     return s;
   };
   absl::StatusOr<v1::UploadConceptsResponse> uploaded =
-      UploadConcepts(system, version, concepts, 2000, progress);
+      UploadConcepts(system, version, std::move(concepts), 5000, progress);
   if (!uploaded.ok()) return discard_on_error(uploaded.status());
   if (!publish) return uploaded->release();
   absl::StatusOr<v1::Release> published = PublishRelease(system, version);

@@ -75,9 +75,10 @@ class Client {
                                             const std::string& effective_date,
                                             const std::string& description = "");
   // Sends `concepts` in one stream, `chunk` concepts per message; all are stored or none.
+  // Pass the vector with std::move to spare a copy of a large release.
   absl::StatusOr<v1::UploadConceptsResponse> UploadConcepts(
-      const std::string& system, const std::string& version,
-      const std::vector<v1::Concept>& concepts, int chunk = 2000, ProgressFn progress = nullptr);
+      const std::string& system, const std::string& version, std::vector<v1::Concept> concepts,
+      int chunk = 5000, ProgressFn progress = nullptr);
   absl::StatusOr<v1::Release> PublishRelease(const std::string& system,
                                              const std::string& version);
   absl::Status DiscardRelease(const std::string& system, const std::string& version);
@@ -86,8 +87,8 @@ class Client {
   absl::StatusOr<v1::Release> ImportRelease(const std::string& system, const std::string& version,
                                             const std::string& effective_date,
                                             const std::string& description,
-                                            const std::vector<v1::Concept>& concepts,
-                                            bool publish, ProgressFn progress = nullptr);
+                                            std::vector<v1::Concept> concepts, bool publish,
+                                            ProgressFn progress = nullptr);
 
   // The generated stubs, for calls the wrapper does not cover.
   v1::Terminology::Stub* terminology() { return terminology_.get(); }

@@ -2,11 +2,12 @@
 
 #include <cctype>
 #include <memory>
-#include <unordered_set>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "importers/line_reader.h"
 
@@ -101,7 +102,9 @@ absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path) {
   LineReader& r = **opened;
   Concepts concepts;
   concepts.reserve(100000);
-  std::unordered_set<std::string> codes;
+  absl::flat_hash_set<std::string> codes;
+  codes.reserve(100000);
+  std::vector<std::string> ancestors;  // the chain of codes above the current line
   std::string line;
   while (r.Next(&line)) {
     if (absl::StripAsciiWhitespace(line).empty()) continue;
@@ -137,19 +140,14 @@ absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path) {
     c.set_kind(flag == '1' ? v1::CONCEPT_KIND_CODE : v1::CONCEPT_KIND_HEADER);
     c.set_billable(flag == '1');
     c.set_status(v1::CONCEPT_STATUS_ACTIVE);
+    // The file is in tabular order, every code below its ancestors: the parent is the nearest
+    // code above whose code prefixes this one.
+    while (!ancestors.empty() && !absl::StartsWith(code, ancestors.back())) ancestors.pop_back();
+    if (!ancestors.empty()) c.set_parent(ancestors.back());
+    ancestors.emplace_back(code);
   }
   if (absl::Status s = EndOfFile(r, !concepts.empty()); !s.ok()) return s;
   if (absl::Status s = CheckTerminated(r); !s.ok()) return s;
-  for (Concept& c : concepts) {
-    const std::string& code = c.code();
-    for (size_t len = code.size() - 1; len >= 3; --len) {
-      std::string prefix = code.substr(0, len);
-      if (codes.count(prefix)) {
-        c.set_parent(prefix);
-        break;
-      }
-    }
-  }
   return concepts;
 }
 
@@ -195,7 +193,7 @@ absl::StatusOr<Concepts> ParseHcpcs(const std::string& path) {
   if (!opened.ok()) return opened.status();
   LineReader& r = **opened;
   Concepts concepts;
-  std::unordered_set<std::string> codes;
+  absl::flat_hash_set<std::string> codes;
   std::string line, long_text;
   Concept* current = nullptr;
   char current_ric = 0;

@@ -26,7 +26,7 @@ using Concepts = std::vector<codebook::v1::Concept>;
 
 // ICD-10-CM or ICD-10-PCS order file (icd10cm_order_YYYY.txt): fixed columns, one code or header
 // per line. Flag 1 rows become billable CODE concepts, flag 0 rows HEADER concepts; each
-// concept's parent is the longest shorter code of the file that prefixes it. The order number is
+// concept's parent is the nearest code above it in the file (tabular order) that prefixes it. The order number is
 // not kept (publishers renumber every release).
 absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path);
 

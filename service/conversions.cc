@@ -85,17 +85,19 @@ std::string Describe(const storage::ReleaseRecord& r) {
 
 absl::StatusOr<storage::StagedConcept> FromApi(const CodeSystemInfo& system,
                                                absl::string_view effective_date,
-                                               const v1::Concept& c) {
+                                               v1::Concept* concept) {
+  v1::Concept& c = *concept;
   storage::StagedConcept out;
   absl::StatusOr<std::string> code = NormalizeCode(system, c.code());
   if (!code.ok()) return absl::InvalidArgumentError(absl::StrCat("concept: ", code.status().message()));
   out.code = *std::move(code);
   storage::ConceptRecord& r = out.record;
   if (c.display().empty()) return ConceptError(c.code(), "display text is empty");
-  r.display = c.display();
-  for (const v1::Designation& d : c.designations()) {
+  r.display = std::move(*c.mutable_display());
+  r.designations.reserve(c.designations_size());
+  for (v1::Designation& d : *c.mutable_designations()) {
     if (d.use().empty()) return ConceptError(c.code(), "designation without a use");
-    r.designations.emplace_back(d.use(), d.value());
+    r.designations.emplace_back(std::move(*d.mutable_use()), std::move(*d.mutable_value()));
   }
   switch (c.kind()) {
     case v1::CONCEPT_KIND_UNSPECIFIED:

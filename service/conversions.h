@@ -25,9 +25,9 @@ std::string Describe(const storage::ReleaseRecord& r);
 // normalizes its code and parent, requires a display text, checks dates, sorts properties,
 // defaults the kind to CODE, and derives the status (INACTIVE when a termination date falls
 // before the release took effect, or when the uploader says so).
+// Moves the texts out of *c.
 absl::StatusOr<storage::StagedConcept> FromApi(const CodeSystemInfo& system,
-                                               absl::string_view effective_date,
-                                               const v1::Concept& c);
+                                               absl::string_view effective_date, v1::Concept* c);
 
 // Picks the published release a selector names (see codebook.v1.ReleaseSelector). `today` is
 // "YYYY-MM-DD". NOT_FOUND when there is none, INVALID_ARGUMENT for a malformed date.

@@ -23,25 +23,24 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Impl* im
   return reactor;
 }
 
-// Collects a whole upload stream, then hands it to the domain in one call, so that a stream
-// is stored entirely or not at all. A cancelled stream stores nothing.
+// Feeds an upload stream to the domain message by message, and commits it only when the client
+// ends the stream normally, so that a stream is stored entirely or not at all. A cancelled or
+// failed stream stores nothing.
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsRequest> {
  public:
   UploadReactor(grpc::CallbackServerContext* ctx, const ReleaseAdminImpl* impl,
                 v1::UploadConceptsResponse* resp)
-      : ctx_(ctx), impl_(impl), resp_(resp) {
+      : ctx_(ctx), upload_(impl->StartUpload()), resp_(resp) {
     StartRead(&msg_);
   }
 
   void OnReadDone(bool ok) override {
     if (ok) {
-      const v1::UploadConceptsRequest& first = stream_.empty() ? msg_ : stream_.front();
-      absl::Status s = impl_->CheckUploadMessage(first, msg_);
+      absl::Status s = upload_->Add(&msg_);
       if (!s.ok()) {
         Finish(ToGrpcStatus(s));
         return;
       }
-      stream_.push_back(std::move(msg_));
       msg_.Clear();
       StartRead(&msg_);
       return;
@@ -50,17 +49,16 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled; nothing was stored"));
       return;
     }
-    Finish(ToGrpcStatus(impl_->UploadConcepts(stream_, resp_)));
+    Finish(ToGrpcStatus(upload_->Commit(resp_)));
   }
 
   void OnDone() override { delete this; }
 
  private:
   grpc::CallbackServerContext* ctx_;
-  const ReleaseAdminImpl* impl_;
+  std::unique_ptr<ReleaseAdminImpl::Upload> upload_;
   v1::UploadConceptsResponse* resp_;
   v1::UploadConceptsRequest msg_;
-  std::vector<v1::UploadConceptsRequest> stream_;
 };
 
 }  // namespace

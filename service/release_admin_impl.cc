@@ -1,5 +1,6 @@
 #include "service/release_admin_impl.h"
 
+#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -40,56 +41,55 @@ absl::Status ReleaseAdminImpl::CreateRelease(const v1::CreateReleaseRequest& req
   return absl::OkStatus();
 }
 
-absl::Status ReleaseAdminImpl::CheckUploadMessage(const v1::UploadConceptsRequest& first,
-                                                  const v1::UploadConceptsRequest& msg) const {
-  if (msg.system().empty() || msg.version().empty()) {
-    return absl::InvalidArgumentError("every upload message must name its system and version");
+absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
+  if (system_ == nullptr) {
+    start_ = absl::Now();
+    if (msg->system().empty() || msg->version().empty()) {
+      return absl::InvalidArgumentError("every upload message must name its system and version");
+    }
+    absl::StatusOr<const CodeSystemInfo*> system = FindSystem(msg->system());
+    if (!system.ok()) return system.status();
+    const storage::ReleaseRecord* release =
+        admin_->store_->catalog()->Find((*system)->id, msg->version());
+    if (release == nullptr) {
+      return absl::NotFoundError(absl::StrCat((*system)->id, " has no release ", msg->version()));
+    }
+    system_ = *system;
+    version_ = msg->version();
+    effective_date_ = release->effective_date;
+  } else if (msg->system() != system_->id || msg->version() != version_) {
+    return absl::InvalidArgumentError(absl::StrCat("upload stream mixes releases: ", system_->id,
+                                                   " ", version_, " and ", msg->system(), " ",
+                                                   msg->version()));
   }
-  if (msg.system() != first.system() || msg.version() != first.version()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "upload stream mixes releases: ", first.system(), " ", first.version(), " and ",
-        msg.system(), " ", msg.version()));
-  }
-  if (msg.concepts_size() > kMaxConceptsPerMessage) {
+  if (msg->concepts_size() > kMaxConceptsPerMessage) {
     return absl::InvalidArgumentError(absl::StrCat("an upload message carries ",
-                                                   msg.concepts_size(), " concepts; the limit is ",
+                                                   msg->concepts_size(), " concepts; the limit is ",
                                                    kMaxConceptsPerMessage));
+  }
+  for (v1::Concept& c : *msg->mutable_concepts()) {
+    absl::StatusOr<storage::StagedConcept> sc = FromApi(*system_, effective_date_, &c);
+    if (!sc.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("uploaded concept #", staged_.size() + 1, ": ", sc.status().message()));
+    }
+    staged_.push_back(*std::move(sc));
   }
   return absl::OkStatus();
 }
 
-absl::Status ReleaseAdminImpl::UploadConcepts(
-    const std::vector<v1::UploadConceptsRequest>& stream, v1::UploadConceptsResponse* resp) const {
-  if (stream.empty()) return absl::InvalidArgumentError("the upload stream carried no message");
-  const v1::UploadConceptsRequest& first = stream.front();
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(first.system());
-  if (!system.ok()) return system.status();
-  const storage::ReleaseRecord* release = store_->catalog()->Find((*system)->id, first.version());
-  if (release == nullptr) {
-    return absl::NotFoundError(absl::StrCat((*system)->id, " has no release ", first.version()));
-  }
-  std::string effective_date = release->effective_date;
-  std::vector<storage::StagedConcept> staged;
-  size_t total = 0;
-  for (const auto& msg : stream) total += msg.concepts_size();
-  staged.reserve(total);
-  int64_t index = 0;
-  for (const v1::UploadConceptsRequest& msg : stream) {
-    for (const v1::Concept& c : msg.concepts()) {
-      absl::StatusOr<storage::StagedConcept> sc = FromApi(**system, effective_date, c);
-      if (!sc.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("uploaded concept #", index + 1, ": ", sc.status().message()));
-      }
-      staged.push_back(*std::move(sc));
-      ++index;
-    }
-  }
+absl::Status ReleaseAdminImpl::Upload::Commit(v1::UploadConceptsResponse* resp) {
+  if (system_ == nullptr) return absl::InvalidArgumentError("the upload stream carried no message");
+  absl::Time received = absl::Now();
+  int64_t n = static_cast<int64_t>(staged_.size());
   absl::StatusOr<storage::ReleaseRecord> r =
-      store_->AddStagedConcepts((*system)->id, first.version(), std::move(staged));
+      admin_->store_->AddStagedConcepts(system_->id, version_, std::move(staged_));
   if (!r.ok()) return r.status();
   ToApi(*r, resp->mutable_release());
-  resp->set_accepted(index);
+  resp->set_accepted(n);
+  std::cerr << "codebookd: staged " << n << " concepts for " << Describe(*r) << " (receive "
+            << absl::FormatDuration(received - start_) << ", write "
+            << absl::FormatDuration(absl::Now() - received) << ")" << std::endl;
   return absl::OkStatus();
 }
 
@@ -97,10 +97,16 @@ absl::Status ReleaseAdminImpl::PublishRelease(const v1::PublishReleaseRequest& r
                                               v1::PublishReleaseResponse* resp) const {
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
+  absl::Time start = absl::Now();
   absl::StatusOr<storage::ReleaseRecord> r =
       store_->Publish((*system)->id, req.version(), NowMicros());
   if (!r.ok()) return r.status();
   ToApi(*r, resp->mutable_release());
+  const storage::ReleaseCounts& c = r->counts;
+  std::cerr << "codebookd: published " << Describe(*r) << " as sequence " << r->sequence << ": "
+            << c.total << " concepts, " << c.added << " added, " << c.deleted << " deleted, "
+            << c.changed << " changed, " << r->checksum << " ("
+            << absl::FormatDuration(absl::Now() - start) << ")" << std::endl;
   return absl::OkStatus();
 }
 

@@ -4,10 +4,13 @@
 #ifndef CODEBOOK_SERVICE_RELEASE_ADMIN_IMPL_H_
 #define CODEBOOK_SERVICE_RELEASE_ADMIN_IMPL_H_
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "codebook/v1/release_admin.pb.h"
+#include "service/code_systems.h"
 #include "service/terminology_impl.h"
 #include "storage/store.h"
 
@@ -22,13 +25,29 @@ class ReleaseAdminImpl {
 
   absl::Status CreateRelease(const v1::CreateReleaseRequest& req,
                              v1::CreateReleaseResponse* resp) const;
-  // Checks one message of an upload stream as it arrives: system and version present, equal to
-  // the first message's, and the batch within its size limit.
-  absl::Status CheckUploadMessage(const v1::UploadConceptsRequest& first,
-                                  const v1::UploadConceptsRequest& msg) const;
-  // Stores every concept of a whole upload stream, or none.
-  absl::Status UploadConcepts(const std::vector<v1::UploadConceptsRequest>& stream,
-                              v1::UploadConceptsResponse* resp) const;
+  // One upload stream in progress. Each message is checked and converted as it arrives (so the
+  // work overlaps the transfer); Commit stores every concept of the stream, or none. Not
+  // thread-safe: one stream, one thread at a time.
+  class Upload {
+   public:
+    // Checks and converts one message: system and version as in the first message, at most
+    // kMaxConceptsPerMessage concepts, every concept valid. Moves the texts out of *msg.
+    absl::Status Add(v1::UploadConceptsRequest* msg);
+    // Stores everything added so far in one write.
+    absl::Status Commit(v1::UploadConceptsResponse* resp);
+
+   private:
+    friend class ReleaseAdminImpl;
+    Upload(const ReleaseAdminImpl* admin) : admin_(admin) {}
+    const ReleaseAdminImpl* admin_;
+    const CodeSystemInfo* system_ = nullptr;
+    std::string version_;
+    std::string effective_date_;
+    std::vector<storage::StagedConcept> staged_;
+    absl::Time start_;
+  };
+  std::unique_ptr<Upload> StartUpload() const { return std::unique_ptr<Upload>(new Upload(this)); }
+
   absl::Status PublishRelease(const v1::PublishReleaseRequest& req,
                               v1::PublishReleaseResponse* resp) const;
   absl::Status DiscardRelease(const v1::DiscardReleaseRequest& req,

@@ -52,7 +52,9 @@ class DomainTest : public ::testing::Test {
     stream[0].set_version(version);
     for (auto& c : concepts) *stream[0].add_concepts() = c;
     v1::UploadConceptsResponse uploaded;
-    if (auto s = admin_->UploadConcepts(stream, &uploaded); !s.ok()) return s;
+    auto upload = admin_->StartUpload();
+    if (auto s = upload->Add(&stream[0]); !s.ok()) return s;
+    if (auto s = upload->Commit(&uploaded); !s.ok()) return s;
     v1::PublishReleaseRequest publish;
     publish.set_system(system);
     publish.set_version(version);

@@ -138,7 +138,8 @@ class Store {
   absl::StatusOr<ReleaseRecord> CreateRelease(absl::string_view system, absl::string_view version,
                                               absl::string_view effective_date,
                                               absl::string_view description, int64_t now_micros);
-  // Adds concepts to a staged release: all of them or, on error, none. INVALID_ARGUMENT for a
+  // Adds concepts to a staged release: all of them or, on error, none. Not synced on its own: a
+  // crash may lose a whole upload (never part of one); Publish syncs. INVALID_ARGUMENT for a
   // code given twice (in this call or an earlier one); NOT_FOUND for an unknown release;
   // FAILED_PRECONDITION if the release is not staged.
   absl::StatusOr<ReleaseRecord> AddStagedConcepts(absl::string_view system,

@@ -475,7 +475,7 @@ int Cli::Import() {
   }
   std::cerr << (tty ? "" : "uploading ...");
   auto release = client_->ImportRelease(system, version, Flag("effective"), description,
-                                        *concepts, Has("publish"), progress);
+                                        *std::move(concepts), Has("publish"), progress);
   std::cerr << (tty ? "\r" : " ");
   if (!release.ok()) {
     std::cerr << "failed\n";
