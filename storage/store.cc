@@ -53,7 +53,7 @@ bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
   return s.size() >= prefix.size() && absl::string_view(s.data(), prefix.size()) == prefix;
 }
 
-absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view AsView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 // SHA-256 over the canonical records of a release, in code order.
 class ReleaseDigest {
@@ -146,25 +146,46 @@ void Catalog::Sort() {
 
 // ---------------------------------------------------------------- Reader
 
-Reader::Reader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* concepts,
-               std::shared_ptr<const Catalog> catalog)
-    : db_(db), concepts_(concepts), catalog_(std::move(catalog)), snapshot_(db->GetSnapshot()) {}
+Reader::Reader(const Store* store, std::shared_ptr<const Catalog> catalog)
+    : store_(store), catalog_(std::move(catalog)) {}
 
 Reader::~Reader() {
   iter_.reset();
-  db_->ReleaseSnapshot(snapshot_);
+  if (snapshot_ != nullptr) store_->db_->ReleaseSnapshot(snapshot_);
 }
 
 rocksdb::Iterator* Reader::iterator() {
   if (!iter_) {
+    // Taken after the catalog: every release the catalog lists is fully in the snapshot.
+    snapshot_ = store_->db_->GetSnapshot();
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
-    iter_.reset(db_->NewIterator(ro, concepts_));
+    iter_.reset(store_->db_->NewIterator(ro, store_->concepts_));
   }
   return iter_.get();
 }
 
 absl::Status Reader::Read(absl::string_view system, absl::string_view code, uint64_t sequence,
+                          CodeState* out) {
+  if (!view_ || view_sequence_ != sequence || view_system_ != system) {
+    view_ = store_->View(system, sequence);
+    view_system_ = std::string(system);
+    view_sequence_ = sequence;
+  }
+  if (view_) {
+    if (const ReleaseView::Entry* e = view_->Find(code)) {
+      out->kind = CodeState::Kind::kPresent;
+      out->entry_sequence = e->sequence;
+      absl::Status s = DecodeConceptRecord(e->body, &out->record);
+      if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
+      return absl::OkStatus();
+    }
+  }
+  // Not in the release (or no view yet): the entry found tells deleted from never present.
+  return Seek(system, code, sequence, out);
+}
+
+absl::Status Reader::Seek(absl::string_view system, absl::string_view code, uint64_t sequence,
                           CodeState* out) {
   rocksdb::Iterator* it = iterator();
   it->Seek(ConceptKey(system, code, sequence));
@@ -175,11 +196,11 @@ absl::Status Reader::Read(absl::string_view system, absl::string_view code, uint
   }
   absl::string_view found_code;
   uint64_t entry_seq;
-  if (!DecodeConceptKey(View(it->key()), system.size() + 1, &found_code, &entry_seq)) {
+  if (!DecodeConceptKey(AsView(it->key()), system.size() + 1, &found_code, &entry_seq)) {
     return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
   }
   bool deleted = false;
-  absl::Status s = DecodeConceptEntry(View(it->value()), &deleted, &out->record);
+  absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &out->record);
   if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
   out->kind = deleted ? CodeState::Kind::kDeleted : CodeState::Kind::kPresent;
   out->entry_sequence = entry_seq;
@@ -214,12 +235,12 @@ absl::StatusOr<uint64_t> Reader::NextPresentSequence(absl::string_view system,
   for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
     absl::string_view c;
     uint64_t seq;
-    if (!DecodeConceptKey(View(it->key()), system.size() + 1, &c, &seq)) {
+    if (!DecodeConceptKey(AsView(it->key()), system.size() + 1, &c, &seq)) {
       return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
     }
     if (seq <= sequence) break;
     bool deleted = false;
-    absl::Status s = DecodeConceptEntry(View(it->value()), &deleted, nullptr);
+    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, nullptr);
     if (!s.ok()) return s;
     if (!deleted) best = seq;
   }
@@ -266,6 +287,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                         &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening database ", path));
   store->db_.reset(raw);
+  store->cached_releases_ = options.cached_releases;
   store->releases_ = store->handles_[1];
   store->concepts_ = store->handles_[2];
   store->changes_ = store->handles_[3];
@@ -287,10 +309,28 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   absl::Status loaded = store->LoadCatalog();
   if (!loaded.ok()) return loaded;
+  if (store->cached_releases_ > 0) {
+    Store* raw_store = store.get();
+    store->view_builder_ = std::thread([raw_store] { raw_store->ViewBuilderLoop(); });
+    // Warm up the release each system serves by default.
+    auto catalog = store->catalog();
+    for (const auto& [system, releases] : catalog->releases_) {
+      if (const ReleaseRecord* r = catalog->LatestPublished(system)) {
+        (void)store->View(system, r->sequence);
+      }
+    }
+  }
   return store;
 }
 
 Store::~Store() {
+  if (view_builder_.joinable()) {
+    {
+      absl::MutexLock l(&view_mu_);
+      stopping_ = true;
+    }
+    view_builder_.join();
+  }
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
@@ -302,7 +342,7 @@ absl::Status Store::LoadCatalog() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), releases_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ReleaseRecord r;
-    absl::Status s = DecodeRelease(View(it->value()), &r);
+    absl::Status s = DecodeRelease(AsView(it->value()), &r);
     if (!s.ok()) return s;
     catalog->Add(std::move(r));
   }
@@ -319,10 +359,100 @@ std::shared_ptr<const Catalog> Store::catalog() const {
 }
 
 std::unique_ptr<Reader> Store::NewReader() const {
-  // Catalog first: every release it lists was fully written before it was installed, so the
-  // snapshot taken after it holds all of their data.
-  std::shared_ptr<const Catalog> catalog = this->catalog();
-  return std::unique_ptr<Reader>(new Reader(db_.get(), concepts_, std::move(catalog)));
+  return std::unique_ptr<Reader>(new Reader(this, catalog()));
+}
+
+std::shared_ptr<const ReleaseView> Store::View(absl::string_view system,
+                                               uint64_t sequence) const {
+  if (cached_releases_ <= 0) return nullptr;
+  // Only published releases have views: data at an unpublished sequence may still change.
+  const ReleaseRecord* r = catalog()->FindBySequence(system, sequence);
+  if (r == nullptr || r->state == ReleaseState::kStaged) return nullptr;
+  ViewKey key(std::string(system), sequence);
+  absl::MutexLock l(&view_mu_);
+  auto it = views_.find(key);
+  if (it != views_.end()) {
+    view_lru_.splice(view_lru_.begin(), view_lru_, it->second.second);
+    return it->second.first;
+  }
+  if (std::find(view_queue_.begin(), view_queue_.end(), key) == view_queue_.end()) {
+    view_queue_.push_back(std::move(key));
+  }
+  return nullptr;
+}
+
+void Store::InsertView(const std::string& system, uint64_t sequence,
+                       std::shared_ptr<const ReleaseView> view) const {
+  ViewKey key(system, sequence);
+  absl::MutexLock l(&view_mu_);
+  if (views_.count(key)) return;
+  view_lru_.push_front(key);
+  views_[key] = {std::move(view), view_lru_.begin()};
+  while (static_cast<int>(views_.size()) > cached_releases_) {
+    views_.erase(view_lru_.back());
+    view_lru_.pop_back();
+  }
+}
+
+void Store::ViewBuilderLoop() const {
+  while (true) {
+    ViewKey key;
+    {
+      absl::MutexLock l(&view_mu_);
+      view_mu_.Await(absl::Condition(
+          +[](const Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->view_mu_) {
+            return s->stopping_ || !s->view_queue_.empty();
+          },
+          this));
+      if (stopping_) return;
+      key = view_queue_.front();
+    }
+    (void)BuildView(key.first, key.second);
+    absl::MutexLock l(&view_mu_);
+    view_queue_.erase(std::remove(view_queue_.begin(), view_queue_.end(), key),
+                      view_queue_.end());
+  }
+}
+
+absl::Status Store::BuildView(absl::string_view system, uint64_t sequence) const {
+  const ReleaseRecord* r = catalog()->FindBySequence(system, sequence);
+  if (r == nullptr || r->state == ReleaseState::kStaged) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(system, " has no published release with sequence ", sequence));
+  }
+  absl::StatusOr<std::shared_ptr<ReleaseView>> view = LoadView(system, sequence);
+  if (!view.ok()) return view.status();
+  InsertView(std::string(system), sequence, *std::move(view));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view system,
+                                                             uint64_t sequence) const {
+  auto view = std::make_shared<ReleaseView>();
+  std::string prefix = SystemPrefix(system);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
+  std::string last_code;
+  bool have_last = false;
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    absl::string_view code;
+    uint64_t seq;
+    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
+      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
+    }
+    // Entries of a code run newest first: take the first one at or before `sequence`.
+    if (seq > sequence || (have_last && code == last_code)) continue;
+    last_code.assign(code.data(), code.size());
+    have_last = true;
+    absl::string_view value = AsView(it->value());
+    if (value.empty()) return absl::DataLossError("empty concept entry");
+    if (static_cast<uint8_t>(value[0]) != static_cast<uint8_t>(EntryTag::kPresent)) continue;
+    view->entries_.emplace(std::string(code),
+                           ReleaseView::Entry{seq, std::string(value.substr(1))});
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "building release view");
+  return view;
 }
 
 void Store::ReplaceRelease(const ReleaseRecord& r, bool erase) {
@@ -469,11 +599,11 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   auto current_code = [&](absl::string_view* code, absl::string_view* value) -> absl::Status {
     while (current->Valid() && StartsWith(current->key(), system_prefix)) {
       uint64_t seq;
-      if (!DecodeConceptKey(View(current->key()), system_prefix.size(), code, &seq)) {
+      if (!DecodeConceptKey(AsView(current->key()), system_prefix.size(), code, &seq)) {
         return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
       }
       if (*code != last_code) {
-        *value = View(current->value());
+        *value = AsView(current->value());
         return absl::OkStatus();
       }
       current->Next();
@@ -505,10 +635,10 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
     bool staged_valid = staged->Valid() && StartsWith(staged->key(), staged_prefix);
     if (!staged_valid && !cur_valid) break;
     absl::string_view new_code =
-        staged_valid ? View(staged->key()).substr(staged_prefix.size()) : absl::string_view();
+        staged_valid ? AsView(staged->key()).substr(staged_prefix.size()) : absl::string_view();
     int cmp = !staged_valid ? 1 : !cur_valid ? -1 : new_code.compare(cur_code);
     absl::string_view code = cmp <= 0 ? new_code : cur_code;
-    absl::string_view new_body = cmp <= 0 ? View(staged->value()) : absl::string_view();
+    absl::string_view new_body = cmp <= 0 ? AsView(staged->value()) : absl::string_view();
     absl::string_view old_body;
     bool old_deleted = false;
     if (cmp >= 0) {
@@ -573,6 +703,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "publishing release");
   ReplaceRelease(*release, /*erase=*/false);
+  (void)View(system, sequence);  // queue its view: a new release is usually read next
   return release;
 }
 

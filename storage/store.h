@@ -25,7 +25,13 @@
 #include "absl/strings/string_view.h"
 #include <vector>
 
+#include <deque>
+#include <list>
+#include <thread>
+#include <utility>
+
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -74,8 +80,33 @@ struct CodeState {
   ConceptRecord record;
 };
 
-// A consistent read view. Not thread-safe: use one per thread or request. Must not outlive the
-// Store that made it.
+// The concepts present in one published release, held in memory: code -> (entry sequence,
+// record body). Built from RocksDB in the background; immutable once built, so it never needs
+// invalidating (a published release never changes).
+class ReleaseView {
+ public:
+  struct Entry {
+    uint64_t sequence;
+    std::string body;
+  };
+  // nullptr if the code is not present in the release.
+  const Entry* Find(absl::string_view code) const {
+    auto it = entries_.find(code);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  friend class Store;
+  absl::flat_hash_map<std::string, Entry> entries_;
+};
+
+class Store;
+
+// A consistent read view: the catalog current when it was made, and the data of every release
+// in it (which never change once published). Reads of a release whose ReleaseView is built are
+// answered from memory; other reads, and codes absent from the view, seek in RocksDB. Not
+// thread-safe: use one per thread or request. Must not outlive the Store that made it.
 class Reader {
  public:
   ~Reader();
@@ -97,15 +128,20 @@ class Reader {
 
  private:
   friend class Store;
-  Reader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* concepts,
-         std::shared_ptr<const Catalog> catalog);
+  Reader(const Store* store, std::shared_ptr<const Catalog> catalog);
   rocksdb::Iterator* iterator();
+  absl::Status Seek(absl::string_view system, absl::string_view code, uint64_t sequence,
+                    CodeState* out);
 
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* concepts_;
+  const Store* store_;
   std::shared_ptr<const Catalog> catalog_;
-  const rocksdb::Snapshot* snapshot_;
-  std::unique_ptr<rocksdb::Iterator> iter_;  // created on first use
+  // Created on first use: most reads are served by a ReleaseView and never need them.
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  std::unique_ptr<rocksdb::Iterator> iter_;
+  // The view last used, and which release it is for.
+  std::shared_ptr<const ReleaseView> view_;
+  std::string view_system_;
+  uint64_t view_sequence_ = 0;
 };
 
 struct StoreOptions {
@@ -113,6 +149,9 @@ struct StoreOptions {
   size_t block_cache_bytes = 256 << 20;
   // Sync the WAL on every write (publish is always synced).
   bool sync_writes = true;
+  // Published releases kept in memory as ReleaseViews (least recently used dropped first); 0
+  // serves every read from RocksDB. About 40 MB per ICD-10-CM release.
+  int cached_releases = 4;
 };
 
 // A concept to stage: storage-form code plus its record.
@@ -159,8 +198,21 @@ class Store {
   // Bytes of live SST files plus WAL/manifest: what the database takes on disk.
   absl::StatusOr<uint64_t> SizeOnDisk() const;
 
+  // The in-memory view of a published release, or nullptr if it is not built yet, in which case
+  // a build is queued (when views are enabled). nullptr, and nothing queued, for a sequence the
+  // catalog does not list as published. Thread-safe.
+  std::shared_ptr<const ReleaseView> View(absl::string_view system, uint64_t sequence) const;
+  // Builds a view now, on the calling thread (tests and benchmarks use it to warm up).
+  absl::Status BuildView(absl::string_view system, uint64_t sequence) const;
+
  private:
+  friend class Reader;
   Store() = default;
+  void ViewBuilderLoop() const;
+  absl::StatusOr<std::shared_ptr<ReleaseView>> LoadView(absl::string_view system,
+                                                        uint64_t sequence) const;
+  void InsertView(const std::string& system, uint64_t sequence,
+                  std::shared_ptr<const ReleaseView> view) const;
   absl::Status LoadCatalog();
   absl::StatusOr<ReleaseRecord> StagedRelease(absl::string_view system, absl::string_view version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -174,6 +226,18 @@ class Store {
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* staging_ = nullptr;
   bool sync_writes_ = true;
+
+  // Release views: an LRU cache filled by one background thread.
+  using ViewKey = std::pair<std::string, uint64_t>;
+  int cached_releases_ = 0;
+  mutable absl::Mutex view_mu_;
+  mutable std::list<ViewKey> view_lru_ ABSL_GUARDED_BY(view_mu_);  // most recent first
+  mutable absl::flat_hash_map<ViewKey, std::pair<std::shared_ptr<const ReleaseView>,
+                                                 std::list<ViewKey>::iterator>>
+      views_ ABSL_GUARDED_BY(view_mu_);
+  mutable std::deque<ViewKey> view_queue_ ABSL_GUARDED_BY(view_mu_);
+  mutable bool stopping_ ABSL_GUARDED_BY(view_mu_) = false;
+  mutable std::thread view_builder_;
 
   absl::Mutex write_mu_;  // serializes writers
   mutable absl::Mutex catalog_mu_;

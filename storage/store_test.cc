@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 namespace codebook::storage {
 namespace {
@@ -188,6 +189,44 @@ TEST_F(StoreTest, ReadManyKeepsOrderAndDuplicates) {
   EXPECT_EQ(out[1].kind, CodeState::Kind::kAbsent);
   EXPECT_EQ(out[2].record.display, "a");
   EXPECT_EQ(out[3].record.display, "b");
+}
+
+TEST_F(StoreTest, ReleaseViewsAnswerLikeRocksDb) {
+  Load("V1", "2020-01-01", {{"A1", Rec("a")}, {"B1", Rec("b")}, {"C1", Rec("c")}});
+  Load("V2", "2021-01-01", {{"A1", Rec("a2")}, {"C1", Rec("c")}, {"D1", Rec("d")}});
+  std::vector<std::string> codes = {"A1", "B1", "C1", "D1", "E1"};
+  std::map<std::pair<uint64_t, std::string>, std::pair<CodeState::Kind, std::string>> seek;
+  {
+    // Without views every read seeks.
+    store_.reset();
+    StoreOptions no_views;
+    no_views.cached_releases = 0;
+    store_ = *Store::Open(dir_ + "/db", no_views);
+    auto reader = store_->NewReader();
+    for (uint64_t seq : {1, 2}) {
+      for (const auto& c : codes) {
+        CodeState st;
+        ASSERT_TRUE(reader->Read("SYS", c, seq, &st).ok());
+        seek[{seq, c}] = {st.kind, st.record.display};
+      }
+    }
+    EXPECT_EQ(store_->View("SYS", 1), nullptr);
+  }
+  Reopen();
+  ASSERT_TRUE(store_->BuildView("SYS", 1).ok());
+  ASSERT_TRUE(store_->BuildView("SYS", 2).ok());
+  EXPECT_EQ(store_->BuildView("SYS", 3).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_NE(store_->View("SYS", 2), nullptr);
+  EXPECT_EQ(store_->View("SYS", 2)->size(), 3u);
+  auto reader = store_->NewReader();
+  for (uint64_t seq : {1, 2}) {
+    for (const auto& c : codes) {
+      CodeState st;
+      ASSERT_TRUE(reader->Read("SYS", c, seq, &st).ok());
+      auto got = std::make_pair(st.kind, st.record.display);
+      EXPECT_EQ(seek[std::make_pair(seq, c)], got) << seq << " " << c;
+    }
+  }
 }
 
 TEST_F(StoreTest, SecondOpenOfALockedDatabaseFails) {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs Codebook's benchmark end to end on this machine and prints every figure:
+#   1. import time of one ICD-10-CM release through the CLI (parse + upload + publish) into a
+#      fresh server and database, median of 3;
+#   2. codebook_bench: in-process storage figures (import per release, database size with all
+#      releases vs. the latest alone after compaction, storage lookups/s), then Ping, Lookup and
+#      BatchLookup against a server holding the default data, with the ratios.
+# Usage: bench/run.sh [extra codebook_bench flags, e.g. --repeat=5 --concurrency=32]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/deploy/build.sh" >/dev/null
+bin="$root/build"
+data="$root/../shared/data"
+[[ -d "$data/icd10cm" ]] || data="$root/data/sample"
+work=$(mktemp -d /tmp/codebook-bench-run-XXXXXX)
+pid=""
+cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_server() {  # $1: database folder; sets pid and addr
+  rm -f "$work/port"
+  "$bin/service/codebookd" --listen=127.0.0.1:0 --db="$1" --port_file="$work/port" \
+    2>>"$work/server.log" &
+  pid=$!
+  for _ in $(seq 1 200); do [[ -s "$work/port" ]] && break; sleep 0.05; done
+  addr="127.0.0.1:$(cat "$work/port")"
+}
+stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+
+latest=$(ls -d "$data"/icd10cm/[0-9]*/ | sort | tail -1)
+latest_file=$(ls "$latest" | grep -E '^icd10cm[-_]order[-_].*\.txt(\.gz)?$' | grep -v addenda | head -1)
+echo "== import of one ICD-10-CM release ($latest_file) into a fresh server, CLI end to end"
+times=()
+for run in 1 2 3; do
+  start_server "$work/import-$run"
+  line=$("$bin/client/codebook" --server="$addr" import --system=ICD10CM --version=BENCH \
+    --effective=2024-10-01 --format=icd10cm-order --publish "$latest$latest_file" 2>&1 >/dev/null |
+    grep -o 'total [0-9.]* s')
+  echo "  run $run: $line"
+  times+=("$(awk '{print $2}' <<<"$line")")
+  stop_server
+done
+printf '  median: %s s (target < 2 s)\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)"
+
+echo "== loading the default data into a fresh server"
+start_server "$work/db"
+"$root/deploy/load-default-data.sh" --server="$addr" "$data" 2>&1 | grep -E '^==|total' | paste - - |
+  sed -E 's/^== ([^ ]+ [^ ]+).*total ([0-9.]+ s).*/  \1: \2/'
+echo "== codebook_bench"
+"$bin/bench/codebook_bench" --server="$addr" --data="$data" "$@"
