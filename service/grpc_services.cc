@@ -63,6 +63,16 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
 
 }  // namespace
 
+TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl) : impl_(impl) {
+  SetMessageAllocatorFor_ListCodeSystems(&list_systems_);
+  SetMessageAllocatorFor_ListReleases(&list_releases_);
+  SetMessageAllocatorFor_GetRelease(&get_release_);
+  SetMessageAllocatorFor_Lookup(&lookup_);
+  SetMessageAllocatorFor_BatchLookup(&batch_lookup_);
+  SetMessageAllocatorFor_ValidateCode(&validate_);
+  SetMessageAllocatorFor_Ping(&ping_);
+}
+
 grpc::ServerUnaryReactor* TerminologyHandler::ListCodeSystems(
     grpc::CallbackServerContext* ctx, const v1::ListCodeSystemsRequest* req,
     v1::ListCodeSystemsResponse* resp) {

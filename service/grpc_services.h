@@ -6,7 +6,9 @@
 #ifndef CODEBOOK_SERVICE_GRPC_SERVICES_H_
 #define CODEBOOK_SERVICE_GRPC_SERVICES_H_
 
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/message_allocator.h>
 
 #include "absl/status/status.h"
 #include "codebook/v1/release_admin.grpc.pb.h"
@@ -19,9 +21,37 @@ namespace codebook::service {
 // The one place where internal status becomes gRPC status (codes map one to one).
 grpc::Status ToGrpcStatus(const absl::Status& s);
 
+// Allocates the request and response of each call in one protobuf Arena, freed in one go when
+// the call ends: far fewer mallocs for answers with many strings. Thread-safe.
+template <typename Req, typename Resp>
+class ArenaMessageAllocator final : public grpc::MessageAllocator<Req, Resp> {
+ public:
+  grpc::MessageHolder<Req, Resp>* AllocateMessages() override { return new Holder(); }
+
+ private:
+  class Holder final : public grpc::MessageHolder<Req, Resp> {
+   public:
+    Holder() : arena_(Options()) {
+      this->set_request(google::protobuf::Arena::CreateMessage<Req>(&arena_));
+      this->set_response(google::protobuf::Arena::CreateMessage<Resp>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options() {
+      google::protobuf::ArenaOptions o;
+      o.start_block_size = 4096;
+      return o;
+    }
+    google::protobuf::Arena arena_;
+  };
+};
+
 class TerminologyHandler final : public v1::Terminology::CallbackService {
  public:
-  explicit TerminologyHandler(const TerminologyImpl* impl) : impl_(impl) {}
+  // Every unary method gets the arena allocator, the trivial Ping included, so that the
+  // benchmark's empty-call ceiling is measured the same way.
+  explicit TerminologyHandler(const TerminologyImpl* impl);
 
   grpc::ServerUnaryReactor* ListCodeSystems(grpc::CallbackServerContext* ctx,
                                             const v1::ListCodeSystemsRequest* req,
@@ -45,6 +75,13 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
 
  private:
   const TerminologyImpl* impl_;
+  ArenaMessageAllocator<v1::ListCodeSystemsRequest, v1::ListCodeSystemsResponse> list_systems_;
+  ArenaMessageAllocator<v1::ListReleasesRequest, v1::ListReleasesResponse> list_releases_;
+  ArenaMessageAllocator<v1::GetReleaseRequest, v1::GetReleaseResponse> get_release_;
+  ArenaMessageAllocator<v1::LookupRequest, v1::LookupResponse> lookup_;
+  ArenaMessageAllocator<v1::BatchLookupRequest, v1::BatchLookupResponse> batch_lookup_;
+  ArenaMessageAllocator<v1::ValidateCodeRequest, v1::ValidateCodeResponse> validate_;
+  ArenaMessageAllocator<v1::PingRequest, v1::PingResponse> ping_;
 };
 
 class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
