@@ -28,6 +28,10 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   grpc::ChannelArguments args = options_.channel_args;
   args.SetMaxReceiveMessageSize(options_.max_message_bytes);
   args.SetMaxSendMessageSize(options_.max_message_bytes);
+  if (options_.stream_window_bytes > 0) {
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, options_.stream_window_bytes);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
+  }
   channel_ = grpc::CreateCustomChannel(options_.target, options_.credentials, args);
   terminology_ = v1::Terminology::NewStub(channel_);
   admin_ = v1::ReleaseAdmin::NewStub(channel_);

@@ -33,6 +33,9 @@ struct ClientOptions {
   absl::Duration admin_deadline = absl::Minutes(5);
   // Largest message sent or received.
   int max_message_bytes = 64 << 20;
+  // HTTP/2 receive window per call: a large one lets a batch answer of hundreds of KB arrive
+  // without waiting for window updates. 0 keeps gRPC's default.
+  int stream_window_bytes = 4 << 20;
   // Transport credentials; plaintext by default.
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   // Extra channel arguments (load-balancing policy, keepalive, ...).

@@ -136,7 +136,6 @@ absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path) {
     c.set_code(std::string(code));
     c.set_display(std::string(long_text));
     AddDesignation(&c, "short", short_text);
-    AddDesignation(&c, "long", long_text);
     c.set_kind(flag == '1' ? v1::CONCEPT_KIND_CODE : v1::CONCEPT_KIND_HEADER);
     c.set_billable(flag == '1');
     c.set_status(v1::CONCEPT_STATUS_ACTIVE);
@@ -200,10 +199,7 @@ absl::StatusOr<Concepts> ParseHcpcs(const std::string& path) {
   int last_seq = 0;
   auto finish = [&]() {
     if (current == nullptr) return;
-    std::string text = CollapseSpaces(long_text);
-    current->set_display(text);
-    // Long text goes after the short one, as for the other systems.
-    AddDesignation(current, "long", text);
+    current->set_display(CollapseSpaces(long_text));
   };
   while (r.Next(&line)) {
     if (!IsHcpcsRecord(line)) {

@@ -8,7 +8,8 @@
 //    "<path>:<line>: " and says what is wrong; a missing file gives NOT_FOUND;
 //  - files may be gzip-compressed (detected by content, not by name);
 //  - codes are returned as they stand in the file (ICD codes without the dot); the server
-//    normalizes them.
+//    normalizes them;
+//  - `display` is the full (long) description; `designations` hold the other texts ("short").
 // The parsers depend only on the API messages: the CLI, tests and benchmarks share them.
 #ifndef CODEBOOK_IMPORTERS_IMPORTERS_H_
 #define CODEBOOK_IMPORTERS_IMPORTERS_H_

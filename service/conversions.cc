@@ -61,6 +61,7 @@ void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out) {
 
 void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,
            v1::Concept* out) {
+  // Hot path of every lookup: empty fields are left unset rather than set to "".
   out->set_code(PrintedCode(system, code));
   out->set_display(r.display);
   for (const auto& [use, value] : r.designations) {
@@ -72,10 +73,10 @@ void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::
   out->set_kind(static_cast<v1::ConceptKind>(static_cast<int>(r.kind)));
   out->set_billable(r.billable);
   if (!r.parent.empty()) out->set_parent(PrintedCode(system, r.parent));
-  out->set_added_date(r.added_date);
-  out->set_action_effective_date(r.action_effective_date);
-  out->set_termination_date(r.termination_date);
-  out->set_action_code(r.action_code);
+  if (!r.added_date.empty()) out->set_added_date(r.added_date);
+  if (!r.action_effective_date.empty()) out->set_action_effective_date(r.action_effective_date);
+  if (!r.termination_date.empty()) out->set_termination_date(r.termination_date);
+  if (!r.action_code.empty()) out->set_action_code(r.action_code);
   for (const auto& [name, value] : r.properties) (*out->mutable_properties())[name] = value;
 }
 

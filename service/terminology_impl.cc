@@ -134,6 +134,7 @@ absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
   std::vector<int> positions;  // codes[k] answers request position positions[k]
   codes.reserve(req.codes_size());
   positions.reserve(req.codes_size());
+  resp->mutable_results()->Reserve(req.codes_size());
   for (int i = 0; i < req.codes_size(); ++i) {
     v1::CodeResult* result = resp->add_results();
     result->set_requested_code(req.codes(i));
@@ -146,7 +147,8 @@ absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
     codes.push_back(*std::move(code));
     positions.push_back(i);
   }
-  std::vector<storage::CodeState> states;
+  // Per-thread scratch: its decoded strings keep their buffers from one batch to the next.
+  thread_local std::vector<storage::CodeState> states;
   absl::Status s = reader->ReadMany((*system)->id, codes, (*release)->sequence, &states);
   if (!s.ok()) return s;
   for (size_t k = 0; k < codes.size(); ++k) {

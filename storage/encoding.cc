@@ -28,12 +28,11 @@ bool GetPairs(absl::string_view* in, std::vector<std::pair<std::string, std::str
   if (!GetVarint64(in, &n)) return false;
   // Each pair takes at least two bytes: a count beyond that is garbage, not a reason to allocate.
   if (n > in->size() / 2) return false;
-  out->clear();
-  out->reserve(n);
-  for (uint64_t i = 0; i < n; ++i) {
-    std::pair<std::string, std::string> p;
-    if (!GetString(in, &p.first) || !GetString(in, &p.second)) return false;
-    out->push_back(std::move(p));
+  // Assigning into existing elements reuses their buffers when a record object is decoded into
+  // again and again (the batch read path does that).
+  out->resize(n);
+  for (auto& [a, b] : *out) {
+    if (!GetString(in, &a) || !GetString(in, &b)) return false;
   }
   return true;
 }

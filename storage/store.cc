@@ -189,7 +189,8 @@ absl::Status Reader::Seek(absl::string_view system, absl::string_view code, uint
                           CodeState* out) {
   rocksdb::Iterator* it = iterator();
   it->Seek(ConceptKey(system, code, sequence));
-  *out = CodeState();
+  out->kind = CodeState::Kind::kAbsent;
+  out->entry_sequence = 0;
   std::string prefix = ConceptCodePrefix(system, code);
   if (!it->Valid() || !StartsWith(it->key(), prefix)) {
     return FromRocks(it->status(), "reading concepts");
@@ -209,7 +210,15 @@ absl::Status Reader::Seek(absl::string_view system, absl::string_view code, uint
 
 absl::Status Reader::ReadMany(absl::string_view system, const std::vector<std::string>& codes,
                               uint64_t sequence, std::vector<CodeState>* out) {
-  out->assign(codes.size(), CodeState());
+  // Existing elements are reused: their buffers spare allocations when *out is a scratch vector.
+  out->resize(codes.size());
+  if (store_->View(system, sequence) != nullptr) {
+    for (size_t i = 0; i < codes.size(); ++i) {
+      absl::Status s = Read(system, codes[i], sequence, &(*out)[i]);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
   // Seeking in key order keeps the iterator's blocks warm.
   std::vector<size_t> order(codes.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;

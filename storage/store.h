@@ -77,6 +77,7 @@ struct CodeState {
   Kind kind = Kind::kAbsent;
   // Sequence of the release that wrote the entry found (0 when absent).
   uint64_t entry_sequence = 0;
+  // The concept when kPresent; otherwise unspecified (reads reuse its buffers).
   ConceptRecord record;
 };
 
@@ -119,7 +120,7 @@ class Reader {
   absl::Status Read(absl::string_view system, absl::string_view code, uint64_t sequence,
                     CodeState* out);
   // The same for many codes (any order, duplicates allowed); out[i] answers codes[i]. Faster
-  // than calling Read in a loop.
+  // than calling Read in a loop. Reuses the elements already in *out.
   absl::Status ReadMany(absl::string_view system, const std::vector<std::string>& codes,
                         uint64_t sequence, std::vector<CodeState>* out);
   // The sequence of the earliest release after `sequence` in which `code` is present; 0 if none.
