@@ -16,10 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kData = CODEBOOK_SHARED_DATA_DIR;
 
-struct ReleaseFile {
-  std::string system, version, effective, format, path;
-};
-
 const std::vector<ReleaseFile> kReleases = {
     {"HCPCS", "2017", "2017-01-01", "hcpcs", "/hcpcs/2017/HCPC17_CONTR_ANWEB.txt.gz"},
     {"HCPCS", "2018", "2018-01-01", "hcpcs", "/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt.gz"},

@@ -15,10 +15,6 @@ namespace {
 const std::string kSample = CODEBOOK_SAMPLE_DIR;
 const std::string kCli = CODEBOOK_CLI_PATH;
 
-struct ReleaseFile {
-  std::string system, version, effective, format, path;
-};
-
 const std::vector<ReleaseFile>& SampleReleases() {
   static const std::vector<ReleaseFile> files = {
       {"HCPCS", "2017", "2017-01-01", "hcpcs", "/hcpcs/2017/HCPC17_CONTR_ANWEB.txt"},

@@ -103,6 +103,11 @@ class TestServer {
   int exit_status_ = 0;
 };
 
+// One publisher file to import as a release (paths relative to a data folder).
+struct ReleaseFile {
+  std::string system, version, effective, format, path;
+};
+
 // Runs a shell command, returns its exit status and fills *out with its stdout and stderr.
 inline int RunCommand(const std::string& cmd, std::string* out) {
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");

@@ -386,7 +386,9 @@ int Cli::Batch() {
       if (res.outcome() == v1::LOOKUP_OUTCOME_FOUND) {
         ++found;
         std::cout << res.requested_code() << "\tfound\t" << res.concept().code() << "\t"
-                  << KindName(res.concept()) << "\t" << res.concept().display() << "\n";
+                  << KindName(res.concept())
+                  << (res.concept().status() == v1::CONCEPT_STATUS_INACTIVE ? ", inactive" : "")
+                  << "\t" << res.concept().display() << "\n";
       } else {
         std::string outcome = v1::LookupOutcome_Name(res.outcome());
         outcome = absl::AsciiStrToLower(absl::StripPrefix(outcome, "LOOKUP_OUTCOME_"));
