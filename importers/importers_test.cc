@@ -78,6 +78,28 @@ TEST(Icd10OrderTest, ParsesSampleWithHeadersAndParents) {
             "closed fracture");
 }
 
+TEST(Icd10OrderTest, ParsesAnIcd10PcsOrderFile) {
+  // ICD-10-PCS order files share the layout: 3-character table headers, 7-character codes.
+  TempDir dir;
+  auto row = [](int n, const std::string& code, char flag, const std::string& text) {
+    char buf[400];
+    std::snprintf(buf, sizeof(buf), "%05d %-7s %c %-60s %s\r\n", n, code.c_str(), flag,
+                  text.c_str(), text.c_str());
+    return std::string(buf);
+  };
+  std::string path = dir.Write("icd10pcs_order_2025.txt",
+                               row(1, "001", '0', "Central Nervous System, Bypass") +
+                                   row(2, "00160J0", '1', "Bypass Cereb Vent to Nasophar, Open") +
+                                   row(3, "00160J1", '1', "Bypass Cereb Vent to Mastoid, Open"));
+  auto parsed = ParseFile("icd10pcs-order", path);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 3u);
+  EXPECT_EQ((*parsed)[0].kind(), v1::CONCEPT_KIND_HEADER);
+  EXPECT_EQ((*parsed)[1].code(), "00160J0");
+  EXPECT_EQ((*parsed)[1].parent(), "001");
+  EXPECT_TRUE((*parsed)[2].billable());
+}
+
 TEST(Icd10OrderTest, ReadsGzipByContent) {
   TempDir dir;
   std::string plain = ReadAll(kSample + "/icd10cm/2025/icd10cm_order_2025.txt");
