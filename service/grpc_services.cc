@@ -1,5 +1,6 @@
 #include "service/grpc_services.h"
 
+#include <iostream>
 #include <utility>
 #include <vector>
 
@@ -30,7 +31,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
  public:
   UploadReactor(grpc::CallbackServerContext* ctx, const ReleaseAdminImpl* impl,
                 v1::UploadConceptsResponse* resp)
-      : ctx_(ctx), upload_(impl->StartUpload()), resp_(resp) {
+      : ctx_(ctx), upload_(impl->StartUpload()), resp_(resp), start_(absl::Now()) {
     StartRead(&msg_);
   }
 
@@ -49,7 +50,13 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled; nothing was stored"));
       return;
     }
-    Finish(ToGrpcStatus(upload_->Commit(resp_)));
+    absl::Status s = upload_->Commit(resp_);
+    if (s.ok()) {
+      std::cerr << "codebookd: staged " << resp_->accepted() << " concepts for "
+                << resp_->release().system() << " " << resp_->release().version() << " in "
+                << absl::FormatDuration(absl::Now() - start_) << std::endl;
+    }
+    Finish(ToGrpcStatus(s));
   }
 
   void OnDone() override { delete this; }
@@ -59,6 +66,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
   std::unique_ptr<ReleaseAdminImpl::Upload> upload_;
   v1::UploadConceptsResponse* resp_;
   v1::UploadConceptsRequest msg_;
+  absl::Time start_;
 };
 
 }  // namespace
@@ -121,7 +129,20 @@ grpc::ServerReadReactor<v1::UploadConceptsRequest>* ReleaseAdminHandler::UploadC
 grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
     grpc::CallbackServerContext* ctx, const v1::PublishReleaseRequest* req,
     v1::PublishReleaseResponse* resp) {
-  return Unary(ctx, impl_, &ReleaseAdminImpl::PublishRelease, req, resp);
+  absl::Time start = absl::Now();
+  absl::Status s = impl_->PublishRelease(*req, resp);
+  if (s.ok()) {
+    const v1::Release& r = resp->release();
+    const v1::ReleaseCounts& c = r.counts();
+    std::cerr << "codebookd: published " << r.system() << " " << r.version() << " (effective "
+              << r.effective_date() << ") as sequence " << r.sequence() << ": " << c.total()
+              << " concepts, " << c.added() << " added, " << c.deleted() << " deleted, "
+              << c.changed() << " changed, " << r.checksum() << " in "
+              << absl::FormatDuration(absl::Now() - start) << std::endl;
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
 }
 grpc::ServerUnaryReactor* ReleaseAdminHandler::DiscardRelease(
     grpc::CallbackServerContext* ctx, const v1::DiscardReleaseRequest* req,

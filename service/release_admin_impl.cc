@@ -1,6 +1,5 @@
 #include "service/release_admin_impl.h"
 
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -43,7 +42,6 @@ absl::Status ReleaseAdminImpl::CreateRelease(const v1::CreateReleaseRequest& req
 
 absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
   if (system_ == nullptr) {
-    start_ = absl::Now();
     if (msg->system().empty() || msg->version().empty()) {
       return absl::InvalidArgumentError("every upload message must name its system and version");
     }
@@ -80,16 +78,12 @@ absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
 
 absl::Status ReleaseAdminImpl::Upload::Commit(v1::UploadConceptsResponse* resp) {
   if (system_ == nullptr) return absl::InvalidArgumentError("the upload stream carried no message");
-  absl::Time received = absl::Now();
   int64_t n = static_cast<int64_t>(staged_.size());
   absl::StatusOr<storage::ReleaseRecord> r =
       admin_->store_->AddStagedConcepts(system_->id, version_, std::move(staged_));
   if (!r.ok()) return r.status();
   ToApi(*r, resp->mutable_release());
   resp->set_accepted(n);
-  std::cerr << "codebookd: staged " << n << " concepts for " << Describe(*r) << " (receive "
-            << absl::FormatDuration(received - start_) << ", write "
-            << absl::FormatDuration(absl::Now() - received) << ")" << std::endl;
   return absl::OkStatus();
 }
 
@@ -97,16 +91,10 @@ absl::Status ReleaseAdminImpl::PublishRelease(const v1::PublishReleaseRequest& r
                                               v1::PublishReleaseResponse* resp) const {
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
-  absl::Time start = absl::Now();
   absl::StatusOr<storage::ReleaseRecord> r =
       store_->Publish((*system)->id, req.version(), NowMicros());
   if (!r.ok()) return r.status();
   ToApi(*r, resp->mutable_release());
-  const storage::ReleaseCounts& c = r->counts;
-  std::cerr << "codebookd: published " << Describe(*r) << " as sequence " << r->sequence << ": "
-            << c.total << " concepts, " << c.added << " added, " << c.deleted << " deleted, "
-            << c.changed << " changed, " << r->checksum << " ("
-            << absl::FormatDuration(absl::Now() - start) << ")" << std::endl;
   return absl::OkStatus();
 }
 

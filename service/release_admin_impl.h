@@ -44,7 +44,6 @@ class ReleaseAdminImpl {
     std::string version_;
     std::string effective_date_;
     std::vector<storage::StagedConcept> staged_;
-    absl::Time start_;
   };
   std::unique_ptr<Upload> StartUpload() const { return std::unique_ptr<Upload>(new Upload(this)); }
 
