@@ -63,7 +63,7 @@ class Client {
                                          const v1::ReleaseSelector& selector = {});
   absl::StatusOr<v1::LookupResponse> Lookup(const std::string& system, const std::string& code,
                                             const v1::ReleaseSelector& selector = {});
-  // Order kept; at most 10,000 codes per call (see BatchLookupAll for more).
+  // Order kept; 1 to 10,000 codes per call (INVALID_ARGUMENT otherwise): split longer lists.
   absl::StatusOr<v1::BatchLookupResponse> BatchLookup(const std::string& system,
                                                       const std::vector<std::string>& codes,
                                                       const v1::ReleaseSelector& selector = {});
