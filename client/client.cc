@@ -130,6 +130,27 @@ absl::StatusOr<v1::PingResponse> Client::Ping() {
               After(options_.deadline));
 }
 
+absl::Status Client::DiffReleases(
+    const v1::DiffReleasesRequest& request,
+    const std::function<bool(const v1::DiffReleasesResponse&)>& on_message) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, /*admin=*/true);  // a long diff streams for a while
+  std::unique_ptr<grpc::ClientReader<v1::DiffReleasesResponse>> reader =
+      terminology_->DiffReleases(&ctx, request);
+  v1::DiffReleasesResponse msg;
+  bool stopped = false;
+  while (reader->Read(&msg)) {
+    if (!on_message(msg)) {
+      stopped = true;
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (stopped && s.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
+  return FromGrpc(s);
+}
+
 absl::StatusOr<v1::Release> Client::CreateRelease(const std::string& system,
                                                   const std::string& version,
                                                   const std::string& effective_date,

@@ -69,6 +69,37 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
   absl::Time start_;
 };
 
+// Writes the messages of an answer computed up front, one after the other.
+template <typename Resp>
+class ListWriter final : public grpc::ServerWriteReactor<Resp> {
+ public:
+  // Finishes with `status` at once when it is not OK.
+  ListWriter(absl::Status status, std::vector<Resp> messages)
+      : messages_(std::move(messages)) {
+    if (!status.ok() || messages_.empty()) {
+      this->Finish(ToGrpcStatus(status));
+      return;
+    }
+    this->StartWrite(&messages_[0]);
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    if (++next_ < messages_.size()) {
+      this->StartWrite(&messages_[next_]);
+    } else {
+      this->Finish(grpc::Status::OK);
+    }
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  std::vector<Resp> messages_;
+  size_t next_ = 0;
+};
+
 }  // namespace
 
 TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl) : impl_(impl) {
@@ -115,6 +146,13 @@ grpc::ServerUnaryReactor* TerminologyHandler::Ping(grpc::CallbackServerContext* 
                                                    const v1::PingRequest* req,
                                                    v1::PingResponse* resp) {
   return Unary(ctx, impl_, &TerminologyImpl::Ping, req, resp);
+}
+
+grpc::ServerWriteReactor<v1::DiffReleasesResponse>* TerminologyHandler::DiffReleases(
+    grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) {
+  std::vector<v1::DiffReleasesResponse> messages;
+  absl::Status s = impl_->DiffReleases(*req, &messages);
+  return new ListWriter<v1::DiffReleasesResponse>(s, std::move(messages));
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateRelease(grpc::CallbackServerContext* ctx,

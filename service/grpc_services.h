@@ -75,6 +75,8 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
                                          v1::ValidateCodeResponse* resp) override;
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* ctx, const v1::PingRequest* req,
                                  v1::PingResponse* resp) override;
+  grpc::ServerWriteReactor<v1::DiffReleasesResponse>* DiffReleases(
+      grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) override;
 
  private:
   const TerminologyImpl* impl_;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -39,6 +40,10 @@ class TerminologyImpl {
   absl::Status ValidateCode(const v1::ValidateCodeRequest& req,
                             v1::ValidateCodeResponse* resp) const;
   absl::Status Ping(const v1::PingRequest& req, v1::PingResponse* resp) const;
+  // The whole answer of a DiffReleases stream, as its messages (at least one; the last carries
+  // the summary). Implemented in diff.cc.
+  absl::Status DiffReleases(const v1::DiffReleasesRequest& req,
+                            std::vector<v1::DiffReleasesResponse>* out) const;
 
  private:
   std::string Today() const { return DateOf(clock_()); }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "absl/time/civil_time.h"
 #include "service/release_admin_impl.h"
@@ -201,6 +202,75 @@ TEST_F(DomainTest, HcpcsTerminationDate) {
   EXPECT_EQ(resp.concept().status(), v1::CONCEPT_STATUS_INACTIVE);
   req.set_date_of_service("2016-12-31");
   EXPECT_EQ(read_->ValidateCode(req, &resp).code(), absl::StatusCode::kNotFound);
+}
+
+std::vector<v1::DiffReleasesResponse> Diff(const TerminologyImpl& impl, const std::string& from,
+                                           const std::string& to, int page_size = 0,
+                                           const std::string& token = "",
+                                           absl::StatusCode expect = absl::StatusCode::kOk) {
+  v1::DiffReleasesRequest req;
+  req.set_system("ICD10CM");
+  req.set_from_version(from);
+  req.set_to_version(to);
+  req.set_page_size(page_size);
+  req.set_resume_token(token);
+  std::vector<v1::DiffReleasesResponse> out;
+  EXPECT_EQ(impl.DiffReleases(req, &out).code(), expect);
+  return out;
+}
+
+std::map<std::string, std::string> Changes(const std::vector<v1::DiffReleasesResponse>& msgs) {
+  std::map<std::string, std::string> m;
+  for (const auto& msg : msgs) {
+    for (const auto& c : msg.changes()) {
+      std::string types;
+      for (int t : c.types()) types += v1::ChangeType_Name(static_cast<v1::ChangeType>(t)) + " ";
+      m[c.code()] = types;
+    }
+  }
+  return m;
+}
+
+TEST_F(DomainTest, DiffBetweenReleasesBothWays) {
+  LoadIcd();
+  auto forward = Diff(*read_, "FY2022", "FY2025");
+  ASSERT_EQ(forward.size(), 1u);
+  EXPECT_EQ(forward[0].from().version(), "FY2022");
+  auto changes = Changes(forward);
+  EXPECT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes["Z28.310"], "CHANGE_TYPE_ADDED ");
+  EXPECT_EQ(changes["T81.32XA"], "CHANGE_TYPE_DELETED ");
+  EXPECT_EQ(changes["Z28.3"], "CHANGE_TYPE_PROPERTY_CHANGED CHANGE_TYPE_BILLABLE_CHANGED ");
+  const v1::DiffSummary& s = forward[0].summary();
+  EXPECT_EQ(s.changed_codes(), 3);
+  EXPECT_EQ(s.billable_added(), 1);
+  EXPECT_EQ(s.billable_removed(), 2);
+  EXPECT_EQ(s.headers_added(), 1);
+
+  auto backward = Changes(Diff(*read_, "FY2025", "FY2022"));
+  EXPECT_EQ(backward["Z28.310"], "CHANGE_TYPE_DELETED ");
+  EXPECT_EQ(backward["T81.32XA"], "CHANGE_TYPE_ADDED ");
+  EXPECT_TRUE(Changes(Diff(*read_, "FY2025", "FY2025")).empty());
+}
+
+TEST_F(DomainTest, DiffPagesResumeAndErrors) {
+  LoadIcd();
+  auto pages = Diff(*read_, "FY2022", "FY2025", /*page_size=*/1);
+  ASSERT_EQ(pages.size(), 3u);
+  EXPECT_FALSE(pages[0].has_summary());
+  EXPECT_TRUE(pages[2].has_summary());
+  EXPECT_TRUE(pages[2].resume_token().empty());
+  // Resuming after the first page gives the rest, and the same summary.
+  auto rest = Diff(*read_, "FY2022", "FY2025", 0, pages[0].resume_token());
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].changes_size(), 2);
+  EXPECT_EQ(rest[0].changes(0).code(), pages[1].changes(0).code());
+  EXPECT_EQ(rest[0].summary().changed_codes(), 3);
+  Diff(*read_, "FY2022-04", "FY2025", 0, pages[0].resume_token(),
+       absl::StatusCode::kInvalidArgument);
+  Diff(*read_, "FY2022", "FY2025", 0, "garbage", absl::StatusCode::kInvalidArgument);
+  Diff(*read_, "FY2022", "FY2019", 0, "", absl::StatusCode::kNotFound);
+  Diff(*read_, "FY2022", "FY2025", 100000, "", absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(DomainTest, AdminRejectsBadInput) {

@@ -154,15 +154,37 @@ Reader::~Reader() {
   if (snapshot_ != nullptr) store_->db_->ReleaseSnapshot(snapshot_);
 }
 
+const rocksdb::Snapshot* Reader::snapshot() {
+  // Taken after the catalog: every release the catalog lists is fully in the snapshot.
+  if (snapshot_ == nullptr) snapshot_ = store_->db_->GetSnapshot();
+  return snapshot_;
+}
+
 rocksdb::Iterator* Reader::iterator() {
   if (!iter_) {
-    // Taken after the catalog: every release the catalog lists is fully in the snapshot.
-    snapshot_ = store_->db_->GetSnapshot();
     rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_;
+    ro.snapshot = snapshot();
     iter_.reset(store_->db_->NewIterator(ro, store_->concepts_));
   }
   return iter_.get();
+}
+
+absl::Status Reader::ChangedCodes(absl::string_view system, uint64_t after, uint64_t upto,
+                                  std::vector<std::string>* codes) {
+  codes->clear();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot();
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->changes_));
+  for (uint64_t seq = after + 1; seq <= upto; ++seq) {
+    std::string prefix = ChangePrefix(system, seq);
+    for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+      codes->emplace_back(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading the change index");
+  }
+  std::sort(codes->begin(), codes->end());
+  codes->erase(std::unique(codes->begin(), codes->end()), codes->end());
+  return absl::OkStatus();
 }
 
 absl::Status Reader::Read(absl::string_view system, absl::string_view code, uint64_t sequence,

@@ -123,6 +123,11 @@ class Reader {
   // than calling Read in a loop. Reuses the elements already in *out.
   absl::Status ReadMany(absl::string_view system, const std::vector<std::string>& codes,
                         uint64_t sequence, std::vector<CodeState>* out);
+  // The codes with a change-index row in any release whose sequence is in (after, upto]: every
+  // code whose content may differ between those two releases. Sorted, unique, storage form.
+  // Cost follows the number of rows read, not the size of the system.
+  absl::Status ChangedCodes(absl::string_view system, uint64_t after, uint64_t upto,
+                            std::vector<std::string>* codes);
   // The sequence of the earliest release after `sequence` in which `code` is present; 0 if none.
   absl::StatusOr<uint64_t> NextPresentSequence(absl::string_view system, absl::string_view code,
                                                uint64_t sequence);
@@ -131,6 +136,7 @@ class Reader {
   friend class Store;
   Reader(const Store* store, std::shared_ptr<const Catalog> catalog);
   rocksdb::Iterator* iterator();
+  const rocksdb::Snapshot* snapshot();
   absl::Status Seek(absl::string_view system, absl::string_view code, uint64_t sequence,
                     CodeState* out);
 

@@ -147,5 +147,74 @@ TEST_F(RealDataTest, LookupsFromTheIssue) {
   EXPECT_EQ(batch->results(3).outcome(), v1::LOOKUP_OUTCOME_MALFORMED);
 }
 
+std::vector<v1::DiffReleasesResponse> DiffOverRpc(Client& client, const std::string& system,
+                                                  const std::string& from, const std::string& to,
+                                                  bool summary_only) {
+  v1::DiffReleasesRequest req;
+  req.set_system(system);
+  req.set_from_version(from);
+  req.set_to_version(to);
+  req.set_summary_only(summary_only);
+  std::vector<v1::DiffReleasesResponse> out;
+  absl::Status s = client.DiffReleases(req, [&](const v1::DiffReleasesResponse& m) {
+    out.push_back(m);
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+TEST_F(RealDataTest, DiffSummariesEqualTheOfficialAddenda) {
+  struct Official {
+    std::string from, to;
+    int64_t valid_added, valid_removed, headers_added;
+  };
+  for (const Official& o : std::vector<Official>{{"FY2021-01", "FY2022", 159, 32, 46},
+                                                 {"FY2022", "FY2022-04", 3, 1, 2},
+                                                 {"FY2022-04", "FY2023", 1176, 287, 328},
+                                                 {"FY2023", "FY2023-04", 42, 7, 15},
+                                                 {"FY2023-04", "FY2024", 395, 25, 131},
+                                                 {"FY2024", "FY2025", 252, 36, 72}}) {
+    auto msgs = DiffOverRpc(*client_, "ICD10CM", o.from, o.to, /*summary_only=*/true);
+    ASSERT_FALSE(msgs.empty());
+    const v1::DiffSummary& s = msgs.back().summary();
+    EXPECT_EQ(s.billable_added(), o.valid_added) << o.to;
+    EXPECT_EQ(s.billable_removed(), o.valid_removed) << o.to;
+    EXPECT_EQ(s.headers_added(), o.headers_added) << o.to;
+  }
+}
+
+TEST_F(RealDataTest, WideDiffEqualsTheCompositionOfSingleSteps) {
+  const std::vector<std::string> versions = {"FY2021-01", "FY2022", "FY2022-04", "FY2023",
+                                             "FY2023-04", "FY2024", "FY2025"};
+  // Per code: the concept before the first step that touched it, and after the last one
+  // ("" when absent), from the single-step diffs.
+  std::map<std::string, std::string> first_before, last_after;
+  for (size_t i = 1; i < versions.size(); ++i) {
+    for (const auto& m : DiffOverRpc(*client_, "ICD10CM", versions[i - 1], versions[i], false)) {
+      for (const auto& c : m.changes()) {
+        if (!first_before.count(c.code())) {
+          first_before[c.code()] = c.has_before() ? c.before().SerializeAsString() : "";
+        }
+        last_after[c.code()] = c.has_after() ? c.after().SerializeAsString() : "";
+      }
+    }
+  }
+  std::map<std::string, std::pair<std::string, std::string>> composed;
+  for (const auto& [code, before] : first_before) {
+    if (before != last_after[code]) composed[code] = {before, last_after[code]};
+  }
+  std::map<std::string, std::pair<std::string, std::string>> wide;
+  for (const auto& m : DiffOverRpc(*client_, "ICD10CM", versions.front(), versions.back(), false)) {
+    for (const auto& c : m.changes()) {
+      wide[c.code()] = {c.has_before() ? c.before().SerializeAsString() : "",
+                        c.has_after() ? c.after().SerializeAsString() : ""};
+    }
+  }
+  EXPECT_GT(wide.size(), 1000u);  // a real test: thousands of codes changed over 6 steps
+  EXPECT_EQ(wide.size(), composed.size());
+  EXPECT_TRUE(wide == composed);
+}
+
 }  // namespace
 }  // namespace codebook::testing

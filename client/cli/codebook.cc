@@ -61,6 +61,9 @@ Commands:
                                             release; --publish publishes it; --skip-existing
                                             does nothing if the version is already published.
                                             Formats: icd10cm-order, icd10pcs-order, hcpcs
+  diff     --system=S --from=V1 --to=V2 [--summary]
+                                            every code that differs between two releases (either
+                                            direction), then counts; --summary prints the counts
   publish  --system=S --version=V           publish a staged release
   discard  --system=S --version=V           drop a staged release
   ping                                      check that the server answers
@@ -124,6 +127,7 @@ class Cli {
   int Batch();
   int Validate();
   int Import();
+  int Diff();
   int Publish();
   int Discard();
   int Ping();
@@ -252,6 +256,7 @@ int Cli::Run() {
   if (command_ == "batch") return Batch();
   if (command_ == "validate") return Validate();
   if (command_ == "import") return Import();
+  if (command_ == "diff") return Diff();
   if (command_ == "publish") return Publish();
   if (command_ == "discard") return Discard();
   if (command_ == "ping") return Ping();
@@ -491,6 +496,70 @@ int Cli::Import() {
   } else {
     PrintReleaseDetail(*release);
   }
+  return kOk;
+}
+
+std::string ChangeTypeNames(const v1::ConceptChange& c) {
+  std::vector<std::string> names;
+  for (int t : c.types()) {
+    std::string n = v1::ChangeType_Name(static_cast<v1::ChangeType>(t));
+    names.push_back(absl::AsciiStrToLower(absl::StripPrefix(n, "CHANGE_TYPE_")));
+  }
+  return absl::StrJoin(names, ",");
+}
+
+void PrintSummary(const v1::DiffSummary& s, std::ostream& out, const std::string& prefix) {
+  out << prefix << Thousands(s.changed_codes()) << " codes differ: " << Thousands(s.added())
+      << " added, " << Thousands(s.deleted()) << " deleted, " << Thousands(s.reactivated())
+      << " reactivated, " << Thousands(s.display_changed()) << " display changed, "
+      << Thousands(s.designation_changed()) << " designation changed, "
+      << Thousands(s.property_changed()) << " property changed, "
+      << Thousands(s.billable_changed()) << " billable changed\n"
+      << prefix << "billable codes: +" << Thousands(s.billable_added()) << " / -"
+      << Thousands(s.billable_removed()) << ";  headers: +" << Thousands(s.headers_added())
+      << " / -" << Thousands(s.headers_removed()) << "\n";
+}
+
+int Cli::Diff() {
+  if (!CheckFlags({"system", "from", "to", "summary"}) || !Require("system") ||
+      !Require("from") || !Require("to")) {
+    return kUsage;
+  }
+  v1::DiffReleasesRequest req;
+  req.set_system(Flag("system"));
+  req.set_from_version(Flag("from"));
+  req.set_to_version(Flag("to"));
+  req.set_summary_only(Has("summary"));
+  bool first = true;
+  absl::Status s = client_->DiffReleases(req, [&](const v1::DiffReleasesResponse& m) {
+    if (json_) {
+      PrintJson(m);
+      return true;
+    }
+    if (first) {
+      (Has("summary") ? std::cout : std::cerr)
+          << "# " << RefText(m.from()) << " -> " << RefText(m.to()) << "\n";
+      first = false;
+    }
+    for (const auto& c : m.changes()) {
+      std::cout << c.code() << "\t" << ChangeTypeNames(c) << "\t";
+      if (c.has_before() && c.has_after() && c.before().display() != c.after().display()) {
+        std::cout << c.before().display() << " -> " << c.after().display();
+      } else {
+        std::cout << (c.has_after() ? c.after().display() : c.before().display());
+      }
+      std::cout << "\n";
+    }
+    if (m.has_summary()) {
+      if (Has("summary")) {
+        PrintSummary(m.summary(), std::cout, "");
+      } else {
+        PrintSummary(m.summary(), std::cerr, "# ");
+      }
+    }
+    return true;
+  });
+  if (!s.ok()) return Error(s);
   return kOk;
 }
 
