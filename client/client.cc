@@ -130,6 +130,15 @@ absl::StatusOr<v1::PingResponse> Client::Ping() {
               After(options_.deadline));
 }
 
+absl::StatusOr<v1::GetCodeHistoryResponse> Client::GetCodeHistory(const std::string& system,
+                                                                  const std::string& code) {
+  v1::GetCodeHistoryRequest req;
+  req.set_system(system);
+  req.set_code(code);
+  return Call(terminology_.get(), &v1::Terminology::Stub::GetCodeHistory, req,
+              After(options_.deadline));
+}
+
 absl::Status Client::DiffReleases(
     const v1::DiffReleasesRequest& request,
     const std::function<bool(const v1::DiffReleasesResponse&)>& on_message) {

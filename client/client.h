@@ -72,6 +72,8 @@ class Client {
                                                         const std::string& code,
                                                         const std::string& date_of_service = "");
   absl::StatusOr<v1::PingResponse> Ping();
+  absl::StatusOr<v1::GetCodeHistoryResponse> GetCodeHistory(const std::string& system,
+                                                            const std::string& code);
   // Reads a whole DiffReleases stream. `on_message` sees each message as it arrives (changes,
   // then the summary in the last one); return false from it to stop early. Pass the last
   // resume_token seen in `request` to continue a stream that broke.

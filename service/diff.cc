@@ -1,4 +1,5 @@
-// TerminologyImpl::DiffReleases: what differs between two published releases of a system.
+// TerminologyImpl::DiffReleases: what differs between two published releases of a system, and
+// TerminologyImpl::GetCodeHistory: one code's changes across all of them.
 //
 // The change index names every code written by each release, so the codes that may differ
 // between releases A and B are those indexed by the releases after the earlier one up to the
@@ -160,6 +161,42 @@ absl::Status TerminologyImpl::DiffReleases(const v1::DiffReleasesRequest& req,
     if (ap) ToApi(**system, codes[i], a.record, c->mutable_after());
   }
   *out->back().mutable_summary() = summary;
+  return absl::OkStatus();
+}
+
+absl::Status TerminologyImpl::GetCodeHistory(const v1::GetCodeHistoryRequest& req,
+                                             v1::GetCodeHistoryResponse* resp) const {
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  if (!system.ok()) return system.status();
+  absl::StatusOr<std::string> code = NormalizeCode(**system, req.code());
+  if (!code.ok()) return code.status();
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  std::vector<storage::CodeState> entries;
+  absl::Status s = reader->History((*system)->id, *code, &entries);
+  if (!s.ok()) return s;
+  resp->set_code(PrintedCode(**system, *code));
+  resp->clear_events();
+  storage::CodeState previous;  // absent before the first entry
+  for (const storage::CodeState& entry : entries) {
+    const storage::ReleaseRecord* release =
+        reader->catalog().FindBySequence((*system)->id, entry.entry_sequence);
+    if (release == nullptr || release->state == storage::ReleaseState::kStaged) continue;
+    std::vector<v1::ChangeType> types = Classify(previous, entry, /*forward=*/true);
+    if (types.empty()) continue;
+    v1::CodeHistoryEvent* e = resp->add_events();
+    ToRef(*release, e->mutable_release());
+    for (v1::ChangeType t : types) e->add_types(t);
+    if (previous.kind == storage::CodeState::Kind::kPresent) {
+      ToApi(**system, *code, previous.record, e->mutable_before());
+    }
+    if (entry.kind == storage::CodeState::Kind::kPresent) {
+      ToApi(**system, *code, entry.record, e->mutable_after());
+    }
+    previous = entry;
+  }
+  if (resp->events_size() == 0) {
+    return absl::NotFoundError(absl::StrCat("code ", resp->code(), " was never in ", (*system)->id));
+  }
   return absl::OkStatus();
 }
 

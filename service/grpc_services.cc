@@ -110,6 +110,7 @@ TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl) : impl_(impl
   SetMessageAllocatorFor_BatchLookup(&batch_lookup_);
   SetMessageAllocatorFor_ValidateCode(&validate_);
   SetMessageAllocatorFor_Ping(&ping_);
+  SetMessageAllocatorFor_GetCodeHistory(&history_);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::ListCodeSystems(
@@ -146,6 +147,12 @@ grpc::ServerUnaryReactor* TerminologyHandler::Ping(grpc::CallbackServerContext* 
                                                    const v1::PingRequest* req,
                                                    v1::PingResponse* resp) {
   return Unary(ctx, impl_, &TerminologyImpl::Ping, req, resp);
+}
+
+grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServerContext* ctx,
+                                                             const v1::GetCodeHistoryRequest* req,
+                                                             v1::GetCodeHistoryResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::GetCodeHistory, req, resp);
 }
 
 grpc::ServerWriteReactor<v1::DiffReleasesResponse>* TerminologyHandler::DiffReleases(

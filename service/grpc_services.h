@@ -75,6 +75,9 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
                                          v1::ValidateCodeResponse* resp) override;
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* ctx, const v1::PingRequest* req,
                                  v1::PingResponse* resp) override;
+  grpc::ServerUnaryReactor* GetCodeHistory(grpc::CallbackServerContext* ctx,
+                                           const v1::GetCodeHistoryRequest* req,
+                                           v1::GetCodeHistoryResponse* resp) override;
   grpc::ServerWriteReactor<v1::DiffReleasesResponse>* DiffReleases(
       grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) override;
 
@@ -87,6 +90,7 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   ArenaMessageAllocator<v1::BatchLookupRequest, v1::BatchLookupResponse> batch_lookup_;
   ArenaMessageAllocator<v1::ValidateCodeRequest, v1::ValidateCodeResponse> validate_;
   ArenaMessageAllocator<v1::PingRequest, v1::PingResponse> ping_;
+  ArenaMessageAllocator<v1::GetCodeHistoryRequest, v1::GetCodeHistoryResponse> history_;
 };
 
 class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {

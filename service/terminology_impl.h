@@ -44,6 +44,9 @@ class TerminologyImpl {
   // the summary). Implemented in diff.cc.
   absl::Status DiffReleases(const v1::DiffReleasesRequest& req,
                             std::vector<v1::DiffReleasesResponse>* out) const;
+  // Implemented in diff.cc.
+  absl::Status GetCodeHistory(const v1::GetCodeHistoryRequest& req,
+                              v1::GetCodeHistoryResponse* resp) const;
 
  private:
   std::string Today() const { return DateOf(clock_()); }

@@ -273,6 +273,36 @@ TEST_F(DomainTest, DiffPagesResumeAndErrors) {
   Diff(*read_, "FY2022", "FY2025", 100000, "", absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(DomainTest, CodeHistory) {
+  LoadIcd();
+  v1::GetCodeHistoryRequest req;
+  req.set_system("ICD10CM");
+  req.set_code("T8132XA");
+  v1::GetCodeHistoryResponse resp;
+  ASSERT_TRUE(read_->GetCodeHistory(req, &resp).ok());
+  EXPECT_EQ(resp.code(), "T81.32XA");
+  ASSERT_EQ(resp.events_size(), 2);
+  EXPECT_EQ(resp.events(0).release().version(), "FY2022");
+  EXPECT_EQ(resp.events(0).types(0), v1::CHANGE_TYPE_ADDED);
+  EXPECT_EQ(resp.events(1).release().version(), "FY2025");
+  EXPECT_EQ(resp.events(1).types(0), v1::CHANGE_TYPE_DELETED);
+  EXPECT_TRUE(resp.events(1).has_before());
+  EXPECT_FALSE(resp.events(1).has_after());
+
+  req.set_code("Z28.3");
+  resp.Clear();
+  ASSERT_TRUE(read_->GetCodeHistory(req, &resp).ok());
+  ASSERT_EQ(resp.events_size(), 2);
+  EXPECT_EQ(resp.events(1).release().version(), "FY2022-04");
+  EXPECT_TRUE(resp.events(1).before().billable());
+  EXPECT_FALSE(resp.events(1).after().billable());
+
+  req.set_code("Q99.99");
+  EXPECT_EQ(read_->GetCodeHistory(req, &resp).code(), absl::StatusCode::kNotFound);
+  req.set_code("Q9..9");
+  EXPECT_EQ(read_->GetCodeHistory(req, &resp).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(DomainTest, AdminRejectsBadInput) {
   EXPECT_EQ(Load("ICD10CM", "bad version", "2024-10-01", {C("E119", "x")}).code(),
             absl::StatusCode::kInvalidArgument);

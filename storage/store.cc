@@ -257,6 +257,27 @@ absl::Status Reader::ReadMany(absl::string_view system, const std::vector<std::s
   return absl::OkStatus();
 }
 
+absl::Status Reader::History(absl::string_view system, absl::string_view code,
+                             std::vector<CodeState>* entries) {
+  entries->clear();
+  rocksdb::Iterator* it = iterator();
+  std::string prefix = ConceptCodePrefix(system, code);
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    CodeState& st = entries->emplace_back();
+    absl::string_view c;
+    bool deleted = false;
+    if (!DecodeConceptKey(AsView(it->key()), system.size() + 1, &c, &st.entry_sequence)) {
+      return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
+    }
+    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &st.record);
+    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
+    st.kind = deleted ? CodeState::Kind::kDeleted : CodeState::Kind::kPresent;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading concepts");
+  std::reverse(entries->begin(), entries->end());  // stored newest first
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> Reader::NextPresentSequence(absl::string_view system,
                                                      absl::string_view code, uint64_t sequence) {
   rocksdb::Iterator* it = iterator();

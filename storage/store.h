@@ -128,6 +128,9 @@ class Reader {
   // Cost follows the number of rows read, not the size of the system.
   absl::Status ChangedCodes(absl::string_view system, uint64_t after, uint64_t upto,
                             std::vector<std::string>* codes);
+  // Every entry of `code` (one per release that added, changed or deleted it), oldest first.
+  absl::Status History(absl::string_view system, absl::string_view code,
+                       std::vector<CodeState>* entries);
   // The sequence of the earliest release after `sequence` in which `code` is present; 0 if none.
   absl::StatusOr<uint64_t> NextPresentSequence(absl::string_view system, absl::string_view code,
                                                uint64_t sequence);

@@ -184,6 +184,21 @@ TEST_F(RealDataTest, DiffSummariesEqualTheOfficialAddenda) {
   }
 }
 
+TEST_F(RealDataTest, CodeHistories) {
+  auto t = client_->GetCodeHistory("ICD10CM", "T81.32XA");
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->events_size(), 2);
+  EXPECT_EQ(t->events(0).release().version(), "FY2021-01");
+  EXPECT_EQ(t->events(1).release().version(), "FY2025");
+  EXPECT_EQ(t->events(1).types(0), v1::CHANGE_TYPE_DELETED);
+  auto g = client_->GetCodeHistory("HCPCS", "G0505");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_GE(g->events_size(), 2);
+  EXPECT_EQ(g->events(1).release().version(), "2018");
+  EXPECT_EQ(g->events(1).after().termination_date(), "2017-12-31");
+  EXPECT_EQ(g->events(1).after().status(), v1::CONCEPT_STATUS_INACTIVE);
+}
+
 TEST_F(RealDataTest, WideDiffEqualsTheCompositionOfSingleSteps) {
   const std::vector<std::string> versions = {"FY2021-01", "FY2022", "FY2022-04", "FY2023",
                                              "FY2023-04", "FY2024", "FY2025"};

@@ -64,6 +64,7 @@ Commands:
   diff     --system=S --from=V1 --to=V2 [--summary]
                                             every code that differs between two releases (either
                                             direction), then counts; --summary prints the counts
+  history  --system=S CODE                 the code's timeline: added, each change, deleted, ...
   publish  --system=S --version=V           publish a staged release
   discard  --system=S --version=V           drop a staged release
   ping                                      check that the server answers
@@ -128,6 +129,7 @@ class Cli {
   int Validate();
   int Import();
   int Diff();
+  int History();
   int Publish();
   int Discard();
   int Ping();
@@ -257,6 +259,7 @@ int Cli::Run() {
   if (command_ == "validate") return Validate();
   if (command_ == "import") return Import();
   if (command_ == "diff") return Diff();
+  if (command_ == "history") return History();
   if (command_ == "publish") return Publish();
   if (command_ == "discard") return Discard();
   if (command_ == "ping") return Ping();
@@ -560,6 +563,38 @@ int Cli::Diff() {
     return true;
   });
   if (!s.ok()) return Error(s);
+  return kOk;
+}
+
+int Cli::History() {
+  if (!CheckFlags({"system"}) || !Require("system")) return kUsage;
+  if (args_.positional.size() != 1) return UsageError("give exactly one code");
+  auto h = client_->GetCodeHistory(Flag("system"), args_.positional[0]);
+  if (!h.ok()) return Error(h.status());
+  if (json_) {
+    PrintJson(*h);
+    return kOk;
+  }
+  std::cout << h->code() << " in " << Flag("system") << "\n";
+  for (const auto& e : h->events()) {
+    std::vector<std::string> names;
+    for (int t : e.types()) {
+      std::string n = v1::ChangeType_Name(static_cast<v1::ChangeType>(t));
+      names.push_back(absl::AsciiStrToLower(absl::StripPrefix(n, "CHANGE_TYPE_")));
+    }
+    std::cout << absl::StrFormat("  %-10s %-10s  %-32s ", e.release().version(),
+                                 e.release().effective_date(), absl::StrJoin(names, ","));
+    if (e.has_before() && e.has_after() && e.before().display() != e.after().display()) {
+      std::cout << e.before().display() << " -> " << e.after().display();
+    } else if (e.has_after()) {
+      const v1::Concept& a = e.after();
+      std::cout << a.display() << "  [" << KindName(a);
+      if (a.status() == v1::CONCEPT_STATUS_INACTIVE) std::cout << ", inactive";
+      if (!a.termination_date().empty()) std::cout << ", terminated " << a.termination_date();
+      std::cout << "]";
+    }
+    std::cout << "\n";
+  }
   return kOk;
 }
 
