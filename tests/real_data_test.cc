@@ -6,8 +6,11 @@
 
 #include <filesystem>
 #include <map>
+#include <regex>
+#include <set>
 
 #include "importers/importers.h"
+#include "importers/line_reader.h"
 #include "tests/test_server.h"
 
 namespace codebook::testing {
@@ -197,6 +200,58 @@ TEST_F(RealDataTest, CodeHistories) {
   EXPECT_EQ(g->events(1).release().version(), "2018");
   EXPECT_EQ(g->events(1).after().termination_date(), "2017-12-31");
   EXPECT_EQ(g->events(1).after().status(), v1::CONCEPT_STATUS_INACTIVE);
+}
+
+// CMS's 2019 change report ("Changes by HCPCS code") against our 2018 -> 2019 diff. The report
+// has one line per code of the new file; ADD and Discontinued are its code-level changes.
+TEST_F(RealDataTest, HcpcsDiffReconcilesWithTheCmsChangeReport) {
+  auto reader = importers::LineReader::Open(kData + "/hcpcs/2019/Changes_by_HCPCSCode.prn.gz");
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::set<std::string> cms_add, cms_discontinued;
+  std::regex row("^\\s*(\\S+)\\s+(ADD|Discontinued)\\b.*");
+  std::string line;
+  std::smatch m;
+  while ((*reader)->Next(&line)) {
+    if (std::regex_match(line, m, row)) {
+      (m[2] == "ADD" ? cms_add : cms_discontinued).insert(m[1]);
+    }
+  }
+  ASSERT_EQ(cms_add.size(), 228u);
+  ASSERT_EQ(cms_discontinued.size(), 49u);
+
+  std::set<std::string> newly_active, newly_inactive, added_terminated, dropped;
+  auto active = [](bool has, const v1::Concept& c) {
+    return has && c.status() == v1::CONCEPT_STATUS_ACTIVE;
+  };
+  for (const auto& msg : DiffOverRpc(*client_, "HCPCS", "2018", "2019", false)) {
+    for (const auto& c : msg.changes()) {
+      bool was = active(c.has_before(), c.before()), is = active(c.has_after(), c.after());
+      if (!was && is) newly_active.insert(c.code());
+      if (was && !is) newly_inactive.insert(c.code());
+      if (!c.has_before() && c.has_after() && !is) added_terminated.insert(c.code());
+      if (c.has_before() && !c.has_after()) dropped.insert(c.code());
+    }
+  }
+  // ADD: CMS counts against its quarterly updates, our 2018 file is the annual one of March 2018.
+  //  - G9868-G9870 (added 2018-01-01) are missing from that file, and Q2041 was added on
+  //    2018-04-01: new to us, "No Change"/"Long Description Change" to CMS;
+  //  - QQ, VM (added during 2018) are already in that file, and G9890, G9891 were reused for new
+  //    services on 2018-04-01: ADD to CMS, present (changed) for us.
+  std::set<std::string> expected_add = newly_active;
+  for (const char* c : {"G9868", "G9869", "G9870", "Q2041"}) expected_add.erase(c);
+  for (const char* c : {"G9890", "G9891", "QQ", "VM"}) expected_add.insert(c);
+  EXPECT_TRUE(expected_add == cms_add);
+  // Discontinued: our newly inactive codes, less those dropped from the 2019 file altogether
+  // (the report lists only codes in the file), plus the codes added and discontinued within
+  // 2018, which appear in 2019 already terminated.
+  EXPECT_EQ(dropped, (std::set<std::string>{"DA", "G9976", "G9977"}));
+  EXPECT_EQ(added_terminated.size(), 16u);
+  std::set<std::string> expected_disc;
+  for (const auto& c : newly_inactive) {
+    if (!dropped.count(c)) expected_disc.insert(c);
+  }
+  expected_disc.insert(added_terminated.begin(), added_terminated.end());
+  EXPECT_TRUE(expected_disc == cms_discontinued);
 }
 
 TEST_F(RealDataTest, WideDiffEqualsTheCompositionOfSingleSteps) {
