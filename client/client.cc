@@ -223,6 +223,19 @@ absl::Status Client::DiscardRelease(const std::string& system, const std::string
       .status();
 }
 
+absl::StatusOr<v1::Release> Client::RetractRelease(const std::string& system,
+                                                   const std::string& version,
+                                                   const std::string& reason) {
+  v1::RetractReleaseRequest req;
+  req.set_system(system);
+  req.set_version(version);
+  req.set_reason(reason);
+  auto r = Call(admin_.get(), &v1::ReleaseAdmin::Stub::RetractRelease, req,
+                After(options_.admin_deadline));
+  if (!r.ok()) return r.status();
+  return r->release();
+}
+
 absl::StatusOr<v1::Release> Client::ImportRelease(const std::string& system,
                                                   const std::string& version,
                                                   const std::string& effective_date,

@@ -92,6 +92,8 @@ class Client {
   absl::StatusOr<v1::Release> PublishRelease(const std::string& system,
                                              const std::string& version);
   absl::Status DiscardRelease(const std::string& system, const std::string& version);
+  absl::StatusOr<v1::Release> RetractRelease(const std::string& system, const std::string& version,
+                                             const std::string& reason);
   // Create + upload (+ publish when `publish`); a failed upload or publish discards the staged
   // release, so nothing of a failed import stays behind.
   absl::StatusOr<v1::Release> ImportRelease(const std::string& system, const std::string& version,

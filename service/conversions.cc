@@ -38,6 +38,10 @@ void ToApi(const storage::ReleaseRecord& r, v1::Release* out) {
   out->set_staged_concepts(r.staged_concepts);
   SetTimestamp(r.create_time_micros, out->mutable_create_time());
   if (r.publish_time_micros != 0) SetTimestamp(r.publish_time_micros, out->mutable_publish_time());
+  if (r.state == storage::ReleaseState::kRetracted) {
+    out->set_retract_reason(r.retract_reason);
+    SetTimestamp(r.retract_time_micros, out->mutable_retract_time());
+  }
   if (r.state != storage::ReleaseState::kStaged) {
     v1::ReleaseCounts* c = out->mutable_counts();
     c->set_added(r.counts.added);

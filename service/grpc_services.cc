@@ -195,4 +195,10 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::DiscardRelease(
   return Unary(ctx, impl_, &ReleaseAdminImpl::DiscardRelease, req, resp);
 }
 
+grpc::ServerUnaryReactor* ReleaseAdminHandler::RetractRelease(
+    grpc::CallbackServerContext* ctx, const v1::RetractReleaseRequest* req,
+    v1::RetractReleaseResponse* resp) {
+  return Unary(ctx, impl_, &ReleaseAdminImpl::RetractRelease, req, resp);
+}
+
 }  // namespace codebook::service

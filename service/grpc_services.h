@@ -108,6 +108,9 @@ class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
   grpc::ServerUnaryReactor* DiscardRelease(grpc::CallbackServerContext* ctx,
                                            const v1::DiscardReleaseRequest* req,
                                            v1::DiscardReleaseResponse* resp) override;
+  grpc::ServerUnaryReactor* RetractRelease(grpc::CallbackServerContext* ctx,
+                                           const v1::RetractReleaseRequest* req,
+                                           v1::RetractReleaseResponse* resp) override;
 
  private:
   const ReleaseAdminImpl* impl_;

@@ -105,4 +105,21 @@ absl::Status ReleaseAdminImpl::DiscardRelease(const v1::DiscardReleaseRequest& r
   return store_->Discard((*system)->id, req.version());
 }
 
+absl::Status ReleaseAdminImpl::RetractRelease(const v1::RetractReleaseRequest& req,
+                                              v1::RetractReleaseResponse* resp) const {
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  if (!system.ok()) return system.status();
+  if (req.reason().empty()) {
+    return absl::InvalidArgumentError("a retraction needs a reason");
+  }
+  if (req.reason().size() > 1000) {
+    return absl::InvalidArgumentError("the reason is longer than 1000 characters");
+  }
+  absl::StatusOr<storage::ReleaseRecord> r =
+      store_->Retract((*system)->id, req.version(), req.reason(), NowMicros());
+  if (!r.ok()) return r.status();
+  ToApi(*r, resp->mutable_release());
+  return absl::OkStatus();
+}
+
 }  // namespace codebook::service

@@ -51,6 +51,8 @@ class ReleaseAdminImpl {
                               v1::PublishReleaseResponse* resp) const;
   absl::Status DiscardRelease(const v1::DiscardReleaseRequest& req,
                               v1::DiscardReleaseResponse* resp) const;
+  absl::Status RetractRelease(const v1::RetractReleaseRequest& req,
+                              v1::RetractReleaseResponse* resp) const;
 
  private:
   int64_t NowMicros() const { return absl::ToUnixMicros(clock_()); }

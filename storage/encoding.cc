@@ -206,7 +206,9 @@ absl::Status DecodeConceptEntry(absl::string_view in, bool* deleted, ConceptReco
 }
 
 namespace {
-constexpr uint8_t kReleaseFormat = 1;
+// 1: up to staged_concepts. 2: adds the retraction reason and time. Both are read.
+constexpr uint8_t kReleaseFormatV1 = 1;
+constexpr uint8_t kReleaseFormat = 2;
 }
 
 std::string EncodeRelease(const ReleaseRecord& r) {
@@ -226,12 +228,15 @@ std::string EncodeRelease(const ReleaseRecord& r) {
   PutVarint64(&v, static_cast<uint64_t>(r.create_time_micros));
   PutVarint64(&v, static_cast<uint64_t>(r.publish_time_micros));
   PutVarint64(&v, static_cast<uint64_t>(r.staged_concepts));
+  PutLengthPrefixed(&v, r.retract_reason);
+  PutVarint64(&v, static_cast<uint64_t>(r.retract_time_micros));
   return v;
 }
 
 absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r) {
   uint8_t format, state;
-  if (!GetByte(&in, &format) || format != kReleaseFormat || !GetString(&in, &r->system) ||
+  if (!GetByte(&in, &format) || (format != kReleaseFormat && format != kReleaseFormatV1) ||
+      !GetString(&in, &r->system) ||
       !GetString(&in, &r->version) || !GetString(&in, &r->effective_date) ||
       !GetByte(&in, &state) || state < 1 || state > 3 || !GetVarint64(&in, &r->sequence)) {
     return Corrupt("release");
@@ -245,12 +250,18 @@ absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r) {
     if (!GetVarint64(&in, &u)) return Corrupt("release");
     *n = static_cast<int64_t>(u);
   }
-  uint64_t create, publish, staged;
+  uint64_t create, publish, staged, retracted = 0;
   if (!GetString(&in, &r->checksum) || !GetString(&in, &r->description) ||
-      !GetVarint64(&in, &create) || !GetVarint64(&in, &publish) || !GetVarint64(&in, &staged) ||
-      !in.empty()) {
+      !GetVarint64(&in, &create) || !GetVarint64(&in, &publish) || !GetVarint64(&in, &staged)) {
     return Corrupt("release");
   }
+  r->retract_reason.clear();
+  if (format == kReleaseFormat &&
+      (!GetString(&in, &r->retract_reason) || !GetVarint64(&in, &retracted))) {
+    return Corrupt("release");
+  }
+  if (!in.empty()) return Corrupt("release");
+  r->retract_time_micros = static_cast<int64_t>(retracted);
   r->create_time_micros = static_cast<int64_t>(create);
   r->publish_time_micros = static_cast<int64_t>(publish);
   r->staged_concepts = static_cast<int64_t>(staged);

@@ -21,12 +21,14 @@
 //                 | str termination_date | str action_code
 //                 | varint32 m | m x (str name | str value)
 // str:            varint32 length | bytes
-// ReleaseValue:   format:u8 (=1) | str system | str version | str effective_date | state:u8
+// ReleaseValue:   format:u8 | str system | str version | str effective_date | state:u8
 //                 | varint64 sequence | 9 x varint64 counts (added, deleted, changed,
 //                 total_active, total, billable_added, billable_removed, headers_added,
 //                 headers_removed) | str checksum | str description
 //                 | varint64 create_time_micros | varint64 publish_time_micros
 //                 | varint64 staged_concepts
+//                 format 2 adds: | str retract_reason | varint64 retract_time_micros
+//                 (format 1, without them, is still read; new records are written as format 2)
 //
 // Decoders never read past their input: truncated or garbled bytes give a DATA_LOSS status.
 // Record bodies are canonical (same record -> same bytes), which the release checksum relies on.

@@ -128,6 +128,27 @@ TEST(EncodingTest, ReleaseRoundTripAndTruncation) {
   }
 }
 
+TEST(EncodingTest, ReleaseFormat1IsStillRead) {
+  ReleaseRecord r;
+  r.system = "HCPCS";
+  r.version = "2019";
+  r.retract_reason = "superseded";
+  r.retract_time_micros = 5;
+  std::string v2 = EncodeRelease(r);
+  // Format 1 is format 2 without the two trailing fields: cut them and relabel.
+  std::string v1 = v2.substr(0, v2.size() - (1 + r.retract_reason.size()) - 1);
+  v1[0] = 1;
+  ReleaseRecord out;
+  ASSERT_TRUE(DecodeRelease(v1, &out).ok());
+  EXPECT_EQ(out.version, "2019");
+  EXPECT_EQ(out.retract_reason, "");
+  ASSERT_TRUE(DecodeRelease(v2, &out).ok());
+  EXPECT_EQ(out.retract_reason, "superseded");
+  EXPECT_EQ(out.retract_time_micros, 5);
+  v1[0] = 3;
+  EXPECT_EQ(DecodeRelease(v1, &out).code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(EncodingTest, VarintBoundaries) {
   for (uint64_t v : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{16383}, uint64_t{16384},
                      ~uint64_t{0}}) {

@@ -94,6 +94,8 @@ struct ReleaseRecord {
   int64_t create_time_micros = 0;   // Unix epoch, microseconds
   int64_t publish_time_micros = 0;  // 0 while staged
   int64_t staged_concepts = 0;
+  std::string retract_reason;       // set when retracted
+  int64_t retract_time_micros = 0;  // 0 unless retracted
 };
 
 }  // namespace codebook::storage

@@ -645,32 +645,56 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   staged->Seek(staged_prefix);
   current->Seek(system_prefix);
 
-  // Moves `current` to the newest entry of the next code (entries of a code run newest first,
-  // and no entry is newer than the latest published release).
-  std::string last_code;
-  auto current_code = [&](absl::string_view* code, absl::string_view* value) -> absl::Status {
+  // The next code of the system with two of its entries: the newest one, which the delta is
+  // written against (reads as of the new release fall through to it), and the one as of the
+  // predecessor, the latest published release, which the counts compare with. They differ only
+  // when a release retracted after the predecessor wrote the code. Entries run newest first.
+  const uint64_t predecessor = latest != nullptr ? latest->sequence : 0;
+  struct Current {
+    bool valid = false;
+    std::string code;
+    std::string newest;          // whole entry: tag + body
+    bool has_predecessor = false;
+    bool predecessor_is_newest = false;
+    std::string at_predecessor;  // set when has_predecessor && !predecessor_is_newest
+  };
+  auto next_current = [&](Current* c) -> absl::Status {
+    bool have_newest = false;
+    c->has_predecessor = c->predecessor_is_newest = false;
     while (current->Valid() && StartsWith(current->key(), system_prefix)) {
+      absl::string_view code;
       uint64_t seq;
-      if (!DecodeConceptKey(AsView(current->key()), system_prefix.size(), code, &seq)) {
+      if (!DecodeConceptKey(AsView(current->key()), system_prefix.size(), &code, &seq)) {
         return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
       }
-      if (*code != last_code) {
-        *value = AsView(current->value());
-        return absl::OkStatus();
+      if (have_newest && code != c->code) break;  // the next code starts here
+      if (AsView(current->value()).empty()) return absl::DataLossError("empty concept entry");
+      if (!have_newest) {
+        have_newest = true;
+        c->code.assign(code.data(), code.size());
+        c->newest.assign(current->value().data(), current->value().size());
+        if (seq <= predecessor) c->has_predecessor = c->predecessor_is_newest = true;
+      } else if (!c->has_predecessor && seq <= predecessor) {
+        c->has_predecessor = true;
+        c->at_predecessor.assign(current->value().data(), current->value().size());
       }
       current->Next();
     }
-    *code = absl::string_view();
+    c->valid = have_newest;
     return FromRocks(current->status(), "reading concepts");
+  };
+  auto body_of = [](const std::string& entry) {
+    return static_cast<uint8_t>(entry[0]) == static_cast<uint8_t>(EntryTag::kPresent)
+               ? absl::string_view(entry).substr(1)
+               : absl::string_view();
   };
 
   // A generous reservation (see AddStagedConcepts): entries plus change rows.
   rocksdb::WriteBatch batch(static_cast<size_t>(release->staged_concepts) * 1024);
   ReleaseCounts counts;
   ReleaseDigest digest;
-  absl::string_view cur_code, cur_value;
-  absl::Status st = current_code(&cur_code, &cur_value);
-  bool cur_valid = st.ok() && !cur_code.empty();
+  Current cur;
+  absl::Status st = next_current(&cur);
   const std::string deleted_entry = EncodeDeletedEntry();
   std::string entry;
   auto present_entry = [&](absl::string_view body) -> const std::string& {
@@ -685,38 +709,41 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
 
   while (st.ok()) {
     bool staged_valid = staged->Valid() && StartsWith(staged->key(), staged_prefix);
-    if (!staged_valid && !cur_valid) break;
+    if (!staged_valid && !cur.valid) break;
     absl::string_view new_code =
         staged_valid ? AsView(staged->key()).substr(staged_prefix.size()) : absl::string_view();
-    int cmp = !staged_valid ? 1 : !cur_valid ? -1 : new_code.compare(cur_code);
-    absl::string_view code = cmp <= 0 ? new_code : cur_code;
+    int cmp = !staged_valid ? 1 : !cur.valid ? -1 : new_code.compare(cur.code);
+    absl::string_view code = cmp <= 0 ? new_code : absl::string_view(cur.code);
     absl::string_view new_body = cmp <= 0 ? AsView(staged->value()) : absl::string_view();
-    absl::string_view old_body;
-    bool old_deleted = false;
+    // Storage baseline (newest entry) and counting baseline (as of the predecessor).
+    absl::string_view newest_body, pred_body;
+    bool newest_deleted = false;
     if (cmp >= 0) {
-      if (cur_value.empty()) return absl::DataLossError("empty concept entry");
-      old_deleted = static_cast<uint8_t>(cur_value[0]) == static_cast<uint8_t>(EntryTag::kDeleted);
-      if (!old_deleted) old_body = cur_value.substr(1);
+      newest_body = body_of(cur.newest);
+      newest_deleted = newest_body.empty();
+      if (cur.has_predecessor) {
+        pred_body = cur.predecessor_is_newest ? newest_body : body_of(cur.at_predecessor);
+      }
     }
-    BodyFlags o = FlagsOf(old_body), n = FlagsOf(new_body);
+    BodyFlags newest = FlagsOf(newest_body), o = FlagsOf(pred_body), n = FlagsOf(new_body);
     if (n.present) {
       counts.total++;
       if (n.active) counts.total_active++;
       digest.Add(code, new_body);
     }
-    if (n.present && !o.present) {
-      counts.added++;
+    if (n.present && !newest.present) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
-      change(code, old_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
-    } else if (n.present && o.present && new_body != old_body) {
-      counts.changed++;
+      change(code, newest_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
+    } else if (n.present && new_body != newest_body) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
       change(code, ChangeKind::kChanged);
-    } else if (!n.present && o.present) {
-      counts.deleted++;
+    } else if (!n.present && newest.present) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), deleted_entry);
       change(code, ChangeKind::kDeleted);
     }
+    counts.added += n.present && !o.present;
+    counts.changed += n.present && o.present && new_body != pred_body;
+    counts.deleted += o.present && !n.present;
     bool nb = n.present && n.billable, ob = o.present && o.billable;
     bool nh = n.present && n.header, oh = o.present && o.header;
     counts.billable_added += nb && !ob;
@@ -725,12 +752,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
     counts.headers_removed += oh && !nh;
 
     if (cmp <= 0) staged->Next();
-    if (cmp >= 0) {
-      last_code.assign(cur_code.data(), cur_code.size());
-      current->Next();
-      st = current_code(&cur_code, &cur_value);
-      cur_valid = st.ok() && !cur_code.empty();
-    }
+    if (cmp >= 0) st = next_current(&cur);
   }
   if (st.ok()) st = FromRocks(staged->status(), "reading staged concepts");
   staged.reset();
@@ -773,6 +795,29 @@ absl::Status Store::Discard(absl::string_view system, absl::string_view version)
   if (!s.ok()) return FromRocks(s, "discarding release");
   ReplaceRelease(*release, /*erase=*/true);
   return absl::OkStatus();
+}
+
+absl::StatusOr<ReleaseRecord> Store::Retract(absl::string_view system, absl::string_view version,
+                                             absl::string_view reason, int64_t now_micros) {
+  absl::MutexLock l(&write_mu_);
+  const ReleaseRecord* found = catalog()->Find(system, version);
+  if (found == nullptr) {
+    return absl::NotFoundError(absl::StrCat(system, " has no release ", version));
+  }
+  if (found->state != ReleaseState::kPublished) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        system, " release ", version, " is ", StateName(found->state), ", not published"));
+  }
+  ReleaseRecord r = *found;
+  r.state = ReleaseState::kRetracted;
+  r.retract_reason = std::string(reason);
+  r.retract_time_micros = now_micros;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Put(wo, releases_, ReleaseKey(system, version), EncodeRelease(r));
+  if (!s.ok()) return FromRocks(s, "retracting release");
+  ReplaceRelease(r, /*erase=*/false);
+  return r;
 }
 
 absl::Status Store::CompactAll() {

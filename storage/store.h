@@ -202,6 +202,11 @@ class Store {
                                         int64_t now_micros);
   // Drops a staged release and its staged concepts. FAILED_PRECONDITION if not staged.
   absl::Status Discard(absl::string_view system, absl::string_view version);
+  // Marks a published release retracted, with a reason, in one synced write. Its data stay:
+  // it can still be read by explicit version, and later releases keep their deltas.
+  // FAILED_PRECONDITION unless published.
+  absl::StatusOr<ReleaseRecord> Retract(absl::string_view system, absl::string_view version,
+                                        absl::string_view reason, int64_t now_micros);
 
   // Compacts every column family fully (for size measurements and after bulk loads).
   absl::Status CompactAll();

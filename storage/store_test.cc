@@ -229,6 +229,32 @@ TEST_F(StoreTest, ReleaseViewsAnswerLikeRocksDb) {
   }
 }
 
+TEST_F(StoreTest, RetractKeepsDataAndCountsAgainstThePublishedPredecessor) {
+  Load("V1", "2020-01-01", {{"A1", Rec("a")}, {"B1", Rec("b")}});
+  ReleaseRecord v2 = Load("V2", "2021-01-01", {{"A1", Rec("a, wrong")}, {"C1", Rec("c")}});
+  auto retracted = store_->Retract("SYS", "V2", "wrong text for A1", 9);
+  ASSERT_TRUE(retracted.ok()) << retracted.status();
+  EXPECT_EQ(retracted->state, ReleaseState::kRetracted);
+  EXPECT_EQ(store_->catalog()->LatestPublished("SYS")->version, "V1");
+  EXPECT_EQ(store_->Retract("SYS", "V2", "again", 9).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Still readable by sequence; survives a reopen with its reason.
+  EXPECT_EQ(Read("A1", 2).record.display, "a, wrong");
+  Reopen();
+  EXPECT_EQ(store_->catalog()->Find("SYS", "V2")->retract_reason, "wrong text for A1");
+  // The corrected release, same effective date: counted against V1, stored against V2.
+  ReleaseRecord v2b =
+      Load("V2b", "2021-01-01", {{"A1", Rec("a")}, {"B1", Rec("b")}, {"C1", Rec("c")}});
+  EXPECT_EQ(v2b.sequence, 3u);
+  EXPECT_EQ(v2b.counts.added, 1);    // C1, vs V1
+  EXPECT_EQ(v2b.counts.changed, 0);  // A1 is as in V1
+  EXPECT_EQ(v2b.counts.deleted, 0);  // B1 is as in V1
+  EXPECT_EQ(Read("A1", 3).record.display, "a");
+  EXPECT_EQ(Read("B1", 3).kind, CodeState::Kind::kPresent);
+  EXPECT_EQ(Read("C1", 3).kind, CodeState::Kind::kPresent);
+  EXPECT_EQ(v2.counts.changed, 1);
+}
+
 TEST_F(StoreTest, SecondOpenOfALockedDatabaseFails) {
   auto second = Store::Open(dir_ + "/db");
   EXPECT_FALSE(second.ok());

@@ -343,6 +343,42 @@ TEST_F(ServerTest, HealthAndReflectionServicesAnswer) {
   }
 }
 
+TEST(ServerRetractTest, RetractedReleaseStopsAnsweringByDateButStaysReadable) {
+  TestServer server;
+  auto client = server.NewClient();
+  for (int i : {3, 4, 5}) {  // FY2021-01, FY2022, FY2022-04 of the sample
+    const ReleaseFile& f = SampleReleases()[i];
+    auto concepts = importers::ParseFile(f.format, kSample + f.path);
+    ASSERT_TRUE(concepts.ok());
+    ASSERT_TRUE(client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true).ok());
+  }
+  EXPECT_EQ(client->RetractRelease("ICD10CM", "FY2022-04", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto r = client->RetractRelease("ICD10CM", "FY2022-04", "published by mistake");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state(), v1::RELEASE_STATE_RETRACTED);
+  EXPECT_EQ(r->retract_reason(), "published by mistake");
+  // By date and by default the earlier release answers now.
+  auto by_date = client->Lookup("ICD10CM", "E11.9", Selector::DateOfService("2022-05-01"));
+  ASSERT_TRUE(by_date.ok());
+  EXPECT_EQ(by_date->release().version(), "FY2022");
+  auto today = client->Lookup("ICD10CM", "E11.9");
+  ASSERT_TRUE(today.ok());
+  EXPECT_EQ(today->release().version(), "FY2022");
+  EXPECT_EQ(client->ValidateCode("ICD10CM", "Z28.310", "2022-05-01")->outcome(),
+            v1::VALIDATION_OUTCOME_UNKNOWN_CODE);
+  // By explicit version it still answers, and it is listed with its reason.
+  auto explicit_version = client->Lookup("ICD10CM", "Z28.310", Selector::Version("FY2022-04"));
+  ASSERT_TRUE(explicit_version.ok()) << explicit_version.status();
+  auto list = client->ListReleases("ICD10CM");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->back().state(), v1::RELEASE_STATE_RETRACTED);
+  EXPECT_EQ(list->back().retract_reason(), "published by mistake");
+  EXPECT_EQ(client->RetractRelease("ICD10CM", "FY2022-04", "twice").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  client.reset();
+}
+
 TEST(ServerLifecycleTest, RestartKeepsReleasesAndSigtermStopsCleanly) {
   char tmpl[] = "/tmp/codebook-life-XXXXXX";
   std::string dir = mkdtemp(tmpl);

@@ -67,6 +67,9 @@ Commands:
   history  --system=S CODE                 the code's timeline: added, each change, deleted, ...
   publish  --system=S --version=V           publish a staged release
   discard  --system=S --version=V           drop a staged release
+  retract  --system=S --version=V --reason=TEXT
+                                            withdraw a published release (still readable by
+                                            explicit version, listed with its reason)
   ping                                      check that the server answers
 
 Examples:
@@ -132,6 +135,7 @@ class Cli {
   int History();
   int Publish();
   int Discard();
+  int Retract();
   int Ping();
 
   Args args_;
@@ -202,6 +206,9 @@ void PrintReleaseDetail(const v1::Release& r) {
               << "  checksum: " << r.checksum() << "\n";
   }
   if (!r.description().empty()) std::cout << "  source: " << r.description() << "\n";
+  if (r.state() == v1::RELEASE_STATE_RETRACTED) {
+    std::cout << "  retracted: " << r.retract_reason() << "\n";
+  }
 }
 
 bool Cli::CheckFlags(const std::set<std::string>& allowed) {
@@ -262,6 +269,7 @@ int Cli::Run() {
   if (command_ == "history") return History();
   if (command_ == "publish") return Publish();
   if (command_ == "discard") return Discard();
+  if (command_ == "retract") return Retract();
   if (command_ == "ping") return Ping();
   std::cerr << "codebook: unknown command '" << command_ << "' (run codebook --help)\n";
   return kUsage;
@@ -620,6 +628,21 @@ int Cli::Discard() {
   if (!s.ok()) return Error(s);
   if (!json_) std::cout << "discarded " << Flag("system") << " " << Flag("version") << "\n";
   if (json_) PrintJson(v1::DiscardReleaseResponse());
+  return kOk;
+}
+
+int Cli::Retract() {
+  if (!CheckFlags({"system", "version", "reason"}) || !Require("system") ||
+      !Require("version") || !Require("reason")) {
+    return kUsage;
+  }
+  auto r = client_->RetractRelease(Flag("system"), Flag("version"), Flag("reason"));
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+  } else {
+    PrintReleaseDetail(*r);
+  }
   return kOk;
 }
 
