@@ -139,25 +139,44 @@ absl::StatusOr<v1::GetCodeHistoryResponse> Client::GetCodeHistory(const std::str
               After(options_.deadline));
 }
 
-absl::Status Client::DiffReleases(
-    const v1::DiffReleasesRequest& request,
-    const std::function<bool(const v1::DiffReleasesResponse&)>& on_message) {
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, /*admin=*/true);  // a long diff streams for a while
-  std::unique_ptr<grpc::ClientReader<v1::DiffReleasesResponse>> reader =
-      terminology_->DiffReleases(&ctx, request);
-  v1::DiffReleasesResponse msg;
+namespace {
+
+// Reads a server stream to its end, handing each message to `on_message` (false stops it).
+template <typename Resp>
+absl::Status ReadStream(grpc::ClientContext* ctx, grpc::ClientReader<Resp>* reader,
+                        const std::function<bool(const Resp&)>& on_message) {
+  Resp msg;
   bool stopped = false;
   while (reader->Read(&msg)) {
     if (!on_message(msg)) {
       stopped = true;
-      ctx.TryCancel();
+      ctx->TryCancel();
       break;
     }
   }
   grpc::Status s = reader->Finish();
   if (stopped && s.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
   return FromGrpc(s);
+}
+
+}  // namespace
+
+absl::Status Client::DiffReleases(
+    const v1::DiffReleasesRequest& request,
+    const std::function<bool(const v1::DiffReleasesResponse&)>& on_message) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, /*admin=*/true);  // a long stream takes a while
+  auto reader = terminology_->DiffReleases(&ctx, request);
+  return ReadStream(&ctx, reader.get(), on_message);
+}
+
+absl::Status Client::ExportRelease(
+    const v1::ExportReleaseRequest& request,
+    const std::function<bool(const v1::ExportReleaseResponse&)>& on_message) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, /*admin=*/true);
+  auto reader = terminology_->ExportRelease(&ctx, request);
+  return ReadStream(&ctx, reader.get(), on_message);
 }
 
 absl::StatusOr<v1::Release> Client::CreateRelease(const std::string& system,

@@ -72,6 +72,10 @@ class Client {
                                                         const std::string& code,
                                                         const std::string& date_of_service = "");
   absl::StatusOr<v1::PingResponse> Ping();
+  // Reads a whole ExportRelease stream (the first message carries the release and checksum);
+  // return false from `on_message` to stop early.
+  absl::Status ExportRelease(const v1::ExportReleaseRequest& request,
+                             const std::function<bool(const v1::ExportReleaseResponse&)>& on_message);
   absl::StatusOr<v1::GetCodeHistoryResponse> GetCodeHistory(const std::string& system,
                                                             const std::string& code);
   // Reads a whole DiffReleases stream. `on_message` sees each message as it arrives (changes,

@@ -155,6 +155,13 @@ grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServe
   return Unary(ctx, impl_, &TerminologyImpl::GetCodeHistory, req, resp);
 }
 
+grpc::ServerWriteReactor<v1::ExportReleaseResponse>* TerminologyHandler::ExportRelease(
+    grpc::CallbackServerContext* ctx, const v1::ExportReleaseRequest* req) {
+  std::vector<v1::ExportReleaseResponse> messages;
+  absl::Status s = impl_->ExportRelease(*req, &messages);
+  return new ListWriter<v1::ExportReleaseResponse>(s, std::move(messages));
+}
+
 grpc::ServerWriteReactor<v1::DiffReleasesResponse>* TerminologyHandler::DiffReleases(
     grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) {
   std::vector<v1::DiffReleasesResponse> messages;

@@ -78,6 +78,8 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   grpc::ServerUnaryReactor* GetCodeHistory(grpc::CallbackServerContext* ctx,
                                            const v1::GetCodeHistoryRequest* req,
                                            v1::GetCodeHistoryResponse* resp) override;
+  grpc::ServerWriteReactor<v1::ExportReleaseResponse>* ExportRelease(
+      grpc::CallbackServerContext* ctx, const v1::ExportReleaseRequest* req) override;
   grpc::ServerWriteReactor<v1::DiffReleasesResponse>* DiffReleases(
       grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) override;
 

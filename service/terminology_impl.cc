@@ -234,6 +234,32 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
                 absl::StrCat(printed, " is valid on ", date, " (", Describe(rel), ")"));
 }
 
+absl::Status TerminologyImpl::ExportRelease(const v1::ExportReleaseRequest& req,
+                                            std::vector<v1::ExportReleaseResponse>* out) const {
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  if (!system.ok()) return system.status();
+  int page_size = req.page_size() == 0 ? 1000 : req.page_size();
+  if (page_size < 0 || page_size > 5000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page size ", req.page_size(), " is outside 1..5000"));
+  }
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  absl::StatusOr<const storage::ReleaseRecord*> release =
+      SelectRelease(reader->catalog(), **system, req.selector(), Today());
+  if (!release.ok()) return release.status();
+  out->clear();
+  ToApi(**release, out->emplace_back().mutable_release());
+  absl::Status s = reader->ForEachConcept(
+      (*system)->id, (*release)->sequence,
+      [&](absl::string_view code, const storage::ConceptRecord& record) {
+        if (out->back().concepts_size() == page_size) out->emplace_back();
+        v1::Concept* c = out->back().add_concepts();
+        ToApi(**system, code, record, c);
+        return true;
+      });
+  return s;
+}
+
 absl::Status TerminologyImpl::Ping(const v1::PingRequest&, v1::PingResponse* resp) const {
   resp->set_server_version(server_version_);
   return absl::OkStatus();

@@ -44,6 +44,9 @@ class TerminologyImpl {
   // the summary). Implemented in diff.cc.
   absl::Status DiffReleases(const v1::DiffReleasesRequest& req,
                             std::vector<v1::DiffReleasesResponse>* out) const;
+  // The whole answer of an ExportRelease stream, as its messages.
+  absl::Status ExportRelease(const v1::ExportReleaseRequest& req,
+                             std::vector<v1::ExportReleaseResponse>* out) const;
   // Implemented in diff.cc.
   absl::Status GetCodeHistory(const v1::GetCodeHistoryRequest& req,
                               v1::GetCodeHistoryResponse* resp) const;

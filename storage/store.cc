@@ -257,6 +257,35 @@ absl::Status Reader::ReadMany(absl::string_view system, const std::vector<std::s
   return absl::OkStatus();
 }
 
+absl::Status Reader::ForEachConcept(
+    absl::string_view system, uint64_t sequence,
+    const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot();
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->concepts_));
+  std::string prefix = SystemPrefix(system);
+  std::string last_code;
+  bool have_last = false;
+  ConceptRecord record;
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    absl::string_view code;
+    uint64_t seq;
+    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
+      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
+    }
+    // Entries of a code run newest first: the first one at or before `sequence` counts.
+    if (seq > sequence || (have_last && code == last_code)) continue;
+    last_code.assign(code.data(), code.size());
+    have_last = true;
+    bool deleted = false;
+    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &record);
+    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
+    if (!deleted && !fn(code, record)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "reading concepts");
+}
+
 absl::Status Reader::History(absl::string_view system, absl::string_view code,
                              std::vector<CodeState>* entries) {
   entries->clear();

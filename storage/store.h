@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <deque>
+#include <functional>
 #include <list>
 #include <thread>
 #include <utility>
@@ -128,6 +129,11 @@ class Reader {
   // Cost follows the number of rows read, not the size of the system.
   absl::Status ChangedCodes(absl::string_view system, uint64_t after, uint64_t upto,
                             std::vector<std::string>* codes);
+  // Calls `fn(code, record)` for every concept present in release `sequence`, in code order;
+  // stops early when fn returns false. Reads the whole system's entries once.
+  absl::Status ForEachConcept(
+      absl::string_view system, uint64_t sequence,
+      const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn);
   // Every entry of `code` (one per release that added, changed or deleted it), oldest first.
   absl::Status History(absl::string_view system, absl::string_view code,
                        std::vector<CodeState>* entries);

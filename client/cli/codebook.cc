@@ -65,6 +65,10 @@ Commands:
                                             every code that differs between two releases (either
                                             direction), then counts; --summary prints the counts
   history  --system=S CODE                 the code's timeline: added, each change, deleted, ...
+  export   --system=S [--version=V|--date=D]
+                                            every concept of a release as JSON lines: first
+                                            {"release": ...} with its checksum, then one concept
+                                            a line
   publish  --system=S --version=V           publish a staged release
   discard  --system=S --version=V           drop a staged release
   retract  --system=S --version=V --reason=TEXT
@@ -133,6 +137,7 @@ class Cli {
   int Import();
   int Diff();
   int History();
+  int Export();
   int Publish();
   int Discard();
   int Retract();
@@ -267,6 +272,7 @@ int Cli::Run() {
   if (command_ == "import") return Import();
   if (command_ == "diff") return Diff();
   if (command_ == "history") return History();
+  if (command_ == "export") return Export();
   if (command_ == "publish") return Publish();
   if (command_ == "discard") return Discard();
   if (command_ == "retract") return Retract();
@@ -603,6 +609,27 @@ int Cli::History() {
     }
     std::cout << "\n";
   }
+  return kOk;
+}
+
+int Cli::Export() {
+  if (!CheckFlags({"system", "version", "date"}) || !Require("system")) return kUsage;
+  v1::ExportReleaseRequest req;
+  req.set_system(Flag("system"));
+  if (!SelectorFromFlags(req.mutable_selector())) return kUsage;
+  int64_t n = 0;
+  absl::Status s = client_->ExportRelease(req, [&](const v1::ExportReleaseResponse& m) {
+    if (m.has_release()) {
+      v1::ExportReleaseResponse head;
+      *head.mutable_release() = m.release();
+      PrintJson(head);
+    }
+    for (const auto& c : m.concepts()) PrintJson(c);
+    n += m.concepts_size();
+    return true;
+  });
+  if (!s.ok()) return Error(s);
+  std::cerr << "exported " << Thousands(n) << " concepts\n";
   return kOk;
 }
 
