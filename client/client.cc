@@ -170,6 +170,18 @@ absl::Status Client::DiffReleases(
   return ReadStream(&ctx, reader.get(), on_message);
 }
 
+absl::Status Client::WatchReleases(const std::string& system, int64_t after_sequence,
+                                   const std::function<bool(const v1::ReleaseEvent&)>& on_event,
+                                   absl::Duration timeout) {
+  grpc::ClientContext ctx;
+  if (timeout > absl::ZeroDuration()) ctx.set_deadline(After(timeout));
+  v1::WatchReleasesRequest req;
+  req.set_system(system);
+  req.set_after_sequence(after_sequence);
+  auto reader = terminology_->WatchReleases(&ctx, req);
+  return ReadStream(&ctx, reader.get(), on_event);
+}
+
 absl::Status Client::ExportRelease(
     const v1::ExportReleaseRequest& request,
     const std::function<bool(const v1::ExportReleaseResponse&)>& on_message) {

@@ -76,6 +76,12 @@ class Client {
   // return false from `on_message` to stop early.
   absl::Status ExportRelease(const v1::ExportReleaseRequest& request,
                              const std::function<bool(const v1::ExportReleaseResponse&)>& on_message);
+  // Follows a system's release events: those after `after_sequence`, then live ones, until
+  // `on_event` returns false (then OK), `timeout` passes (DEADLINE_EXCEEDED; zero waits
+  // forever) or the stream fails.
+  absl::Status WatchReleases(const std::string& system, int64_t after_sequence,
+                             const std::function<bool(const v1::ReleaseEvent&)>& on_event,
+                             absl::Duration timeout = absl::ZeroDuration());
   absl::StatusOr<v1::GetCodeHistoryResponse> GetCodeHistory(const std::string& system,
                                                             const std::string& code);
   // Reads a whole DiffReleases stream. `on_message` sees each message as it arrives (changes,

@@ -50,6 +50,11 @@ int Run() {
   codebook::service::ReleaseAdminImpl admin(store->get(), clock);
   codebook::service::TerminologyHandler terminology_handler(&terminology);
   codebook::service::ReleaseAdminHandler admin_handler(&admin);
+  // Publishes and retractions wake the open WatchReleases streams.
+  (*store)->SetEventListener(
+      [&terminology_handler](const std::string& system) {
+        terminology_handler.NotifyReleaseEvent(system);
+      });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -96,6 +101,7 @@ int Run() {
   health->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  (*store)->SetEventListener(nullptr);
   store->reset();
   std::cerr << "codebookd: stopped" << std::endl;
   return 0;

@@ -1,5 +1,6 @@
 #include "service/grpc_services.h"
 
+#include <deque>
 #include <iostream>
 #include <utility>
 #include <vector>
@@ -153,6 +154,126 @@ grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServe
                                                              const v1::GetCodeHistoryRequest* req,
                                                              v1::GetCodeHistoryResponse* resp) {
   return Unary(ctx, impl_, &TerminologyImpl::GetCodeHistory, req, resp);
+}
+
+// One WatchReleases stream: sends the backlog, then every new event of its system.
+//
+// The handler keeps a WatchState per stream (shared with the reactor) rather than the reactor
+// itself, so that waking a stream never races with its end: the reactor is only used under
+// state->mu, and OnDone clears state->reactor under that mutex before the reactor is deleted.
+// The state is registered before the first read of the log, so no event falls between the
+// backlog and the live feed.
+struct TerminologyHandler::WatchState {
+  explicit WatchState(std::string s) : system(std::move(s)) {}
+  const std::string system;
+  absl::Mutex mu;
+  WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+};
+
+class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::ReleaseEvent> {
+ public:
+  WatchReactor(TerminologyHandler* handler, std::shared_ptr<WatchState> state, int64_t after)
+      : handler_(handler), state_(std::move(state)), last_queued_(after) {}
+
+  // Reads every event after the last one queued and writes them out.
+  void PollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (finished_) return;
+    constexpr size_t kPage = 1000;
+    std::vector<v1::ReleaseEvent> events;
+    do {
+      absl::Status s = handler_->impl_->ReleaseEvents(state_->system, last_queued_, kPage, &events);
+      if (!s.ok()) {
+        FinishLocked(ToGrpcStatus(s));
+        return;
+      }
+      for (auto& e : events) {
+        last_queued_ = e.sequence();
+        queue_.push_back(std::move(e));
+      }
+    } while (events.size() == kPage);
+    WriteNextLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock l(&state_->mu);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    WriteNextLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock l(&state_->mu);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"));
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock l(&handler_->watch_mu_);
+      handler_->watchers_.erase(state_);
+    }
+    {
+      absl::MutexLock l(&state_->mu);
+      state_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (writing_ || finished_ || queue_.empty()) return;
+    writing_ = true;
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    StartWrite(&current_);
+  }
+  void FinishLocked(const grpc::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(s);
+  }
+
+  TerminologyHandler* handler_;
+  std::shared_ptr<WatchState> state_;
+  // Guarded by state_->mu.
+  int64_t last_queued_;
+  std::deque<v1::ReleaseEvent> queue_;
+  v1::ReleaseEvent current_;
+  bool writing_ = false;
+  bool finished_ = false;
+};
+
+grpc::ServerWriteReactor<v1::ReleaseEvent>* TerminologyHandler::WatchReleases(
+    grpc::CallbackServerContext* ctx, const v1::WatchReleasesRequest* req) {
+  auto state = std::make_shared<WatchState>(req->system());
+  auto* reactor = new WatchReactor(this, state, req->after_sequence());
+  {
+    absl::MutexLock l(&state->mu);
+    state->reactor = reactor;
+  }
+  {
+    absl::MutexLock l(&watch_mu_);
+    watchers_.insert(state);
+  }
+  absl::MutexLock l(&state->mu);
+  reactor->PollLocked();  // the backlog (or the error, for an unknown system)
+  return reactor;
+}
+
+void TerminologyHandler::NotifyReleaseEvent(const std::string& system) {
+  std::vector<std::shared_ptr<WatchState>> states;
+  {
+    absl::MutexLock l(&watch_mu_);
+    for (const auto& s : watchers_) {
+      if (s->system == system) states.push_back(s);
+    }
+  }
+  for (const auto& s : states) {
+    absl::MutexLock l(&s->mu);
+    if (s->reactor != nullptr) s->reactor->PollLocked();
+  }
 }
 
 grpc::ServerWriteReactor<v1::ExportReleaseResponse>* TerminologyHandler::ExportRelease(

@@ -10,6 +10,12 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/message_allocator.h>
 
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+
 #include "absl/status/status.h"
 #include "codebook/v1/release_admin.grpc.pb.h"
 #include "codebook/v1/terminology.grpc.pb.h"
@@ -78,13 +84,21 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   grpc::ServerUnaryReactor* GetCodeHistory(grpc::CallbackServerContext* ctx,
                                            const v1::GetCodeHistoryRequest* req,
                                            v1::GetCodeHistoryResponse* resp) override;
+  grpc::ServerWriteReactor<v1::ReleaseEvent>* WatchReleases(
+      grpc::CallbackServerContext* ctx, const v1::WatchReleasesRequest* req) override;
+  // Wakes the open WatchReleases streams of `system`; the store's event listener calls it.
+  void NotifyReleaseEvent(const std::string& system);
   grpc::ServerWriteReactor<v1::ExportReleaseResponse>* ExportRelease(
       grpc::CallbackServerContext* ctx, const v1::ExportReleaseRequest* req) override;
   grpc::ServerWriteReactor<v1::DiffReleasesResponse>* DiffReleases(
       grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) override;
 
  private:
+  struct WatchState;
+  class WatchReactor;
   const TerminologyImpl* impl_;
+  absl::Mutex watch_mu_;
+  std::set<std::shared_ptr<WatchState>> watchers_ ABSL_GUARDED_BY(watch_mu_);
   ArenaMessageAllocator<v1::ListCodeSystemsRequest, v1::ListCodeSystemsResponse> list_systems_;
   ArenaMessageAllocator<v1::ListReleasesRequest, v1::ListReleasesResponse> list_releases_;
   ArenaMessageAllocator<v1::GetReleaseRequest, v1::GetReleaseResponse> get_release_;

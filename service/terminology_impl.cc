@@ -260,6 +260,31 @@ absl::Status TerminologyImpl::ExportRelease(const v1::ExportReleaseRequest& req,
   return s;
 }
 
+absl::Status TerminologyImpl::ReleaseEvents(const std::string& system, int64_t after, size_t limit,
+                                            std::vector<v1::ReleaseEvent>* out) const {
+  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(system);
+  if (!info.ok()) return info.status();
+  if (after < 0) return absl::InvalidArgumentError("after_sequence must not be negative");
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  std::vector<storage::EventRecord> events;
+  absl::Status s =
+      reader->Events((*info)->id, static_cast<uint64_t>(after), limit, &events);
+  if (!s.ok()) return s;
+  out->clear();
+  for (const storage::EventRecord& e : events) {
+    v1::ReleaseEvent& ev = out->emplace_back();
+    ev.set_sequence(static_cast<int64_t>(e.sequence));
+    ev.set_type(e.kind == storage::EventKind::kPublished ? v1::RELEASE_EVENT_TYPE_PUBLISHED
+                                                         : v1::RELEASE_EVENT_TYPE_RETRACTED);
+    if (const storage::ReleaseRecord* r = reader->catalog().Find((*info)->id, e.version)) {
+      ToApi(*r, ev.mutable_release());
+    }
+    ev.mutable_time()->set_seconds(e.time_micros / 1000000);
+    ev.mutable_time()->set_nanos(static_cast<int32_t>((e.time_micros % 1000000) * 1000));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TerminologyImpl::Ping(const v1::PingRequest&, v1::PingResponse* resp) const {
   resp->set_server_version(server_version_);
   return absl::OkStatus();

@@ -47,6 +47,9 @@ class TerminologyImpl {
   // The whole answer of an ExportRelease stream, as its messages.
   absl::Status ExportRelease(const v1::ExportReleaseRequest& req,
                              std::vector<v1::ExportReleaseResponse>* out) const;
+  // Up to `limit` events of a system after sequence `after`, oldest first.
+  absl::Status ReleaseEvents(const std::string& system, int64_t after, size_t limit,
+                             std::vector<v1::ReleaseEvent>* out) const;
   // Implemented in diff.cc.
   absl::Status GetCodeHistory(const v1::GetCodeHistoryRequest& req,
                               v1::GetCodeHistoryResponse* resp) const;

@@ -154,6 +154,32 @@ std::string StagingKey(absl::string_view system, absl::string_view version, absl
   return absl::StrCat(StagingPrefix(system, version), code);
 }
 
+std::string EventKey(absl::string_view system, uint64_t sequence) {
+  std::string k = SystemPrefix(system);
+  PutBigEndian64(&k, sequence);
+  return k;
+}
+
+std::string EncodeEvent(const EventRecord& e) {
+  std::string v(1, '\x01');
+  v.push_back(static_cast<char>(e.kind));
+  PutLengthPrefixed(&v, e.version);
+  PutVarint64(&v, static_cast<uint64_t>(e.time_micros));
+  return v;
+}
+
+absl::Status DecodeEvent(absl::string_view in, EventRecord* e) {
+  uint8_t format, kind;
+  uint64_t time;
+  if (!GetByte(&in, &format) || format != 1 || !GetByte(&in, &kind) || kind < 1 || kind > 2 ||
+      !GetString(&in, &e->version) || !GetVarint64(&in, &time) || !in.empty()) {
+    return Corrupt("event");
+  }
+  e->kind = static_cast<EventKind>(kind);
+  e->time_micros = static_cast<int64_t>(time);
+  return absl::OkStatus();
+}
+
 void EncodeConceptRecord(const ConceptRecord& r, std::string* dst) {
   dst->push_back(static_cast<char>((r.billable ? 1 : 0) | (r.active ? 2 : 0)));
   dst->push_back(static_cast<char>(r.kind));

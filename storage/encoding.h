@@ -8,6 +8,7 @@
 //   concepts  system 0x00 code 0x00 BE64(~sequence)      -> ConceptEntry
 //   changes   system 0x00 BE64(sequence) code            -> 1 byte ChangeKind
 //   staging   system 0x00 version 0x00 code              -> ConceptRecord body (no tag)
+//   events    system 0x00 BE64(event sequence)           -> EventValue
 //
 // concepts keys sort by system, then code, then by *decreasing* sequence (the one's complement
 // of a big-endian number), so one Seek(system|code|~R) lands on the newest entry at or before
@@ -29,6 +30,8 @@
 //                 | varint64 staged_concepts
 //                 format 2 adds: | str retract_reason | varint64 retract_time_micros
 //                 (format 1, without them, is still read; new records are written as format 2)
+//
+// EventValue:     format:u8 (=1) | kind:u8 | str version | varint64 time_micros
 //
 // Decoders never read past their input: truncated or garbled bytes give a DATA_LOSS status.
 // Record bodies are canonical (same record -> same bytes), which the release checksum relies on.
@@ -71,6 +74,7 @@ std::string ChangeKey(absl::string_view system, uint64_t sequence, absl::string_
 std::string ChangePrefix(absl::string_view system, uint64_t sequence);
 std::string StagingPrefix(absl::string_view system, absl::string_view version);
 std::string StagingKey(absl::string_view system, absl::string_view version, absl::string_view code);
+std::string EventKey(absl::string_view system, uint64_t sequence);
 
 // --- values ---
 void EncodeConceptRecord(const ConceptRecord& r, std::string* dst);  // record body
@@ -81,6 +85,10 @@ std::string EncodePresentEntry(const ConceptRecord& r);
 std::string EncodeDeletedEntry();
 // Sets *deleted, and *r when present (r may be null to skip decoding the body).
 absl::Status DecodeConceptEntry(absl::string_view in, bool* deleted, ConceptRecord* r);
+
+std::string EncodeEvent(const EventRecord& e);
+// Fills everything but e->sequence, which is in the key.
+absl::Status DecodeEvent(absl::string_view in, EventRecord* e);
 
 std::string EncodeRelease(const ReleaseRecord& r);
 absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r);

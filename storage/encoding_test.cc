@@ -149,6 +149,24 @@ TEST(EncodingTest, ReleaseFormat1IsStillRead) {
   EXPECT_EQ(DecodeRelease(v1, &out).code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(EncodingTest, EventRoundTripAndKeyOrder) {
+  EventRecord e;
+  e.kind = EventKind::kRetracted;
+  e.version = "FY2025";
+  e.time_micros = 1700000000000000;
+  std::string bytes = EncodeEvent(e);
+  EventRecord out;
+  ASSERT_TRUE(DecodeEvent(bytes, &out).ok());
+  EXPECT_EQ(out.kind, EventKind::kRetracted);
+  EXPECT_EQ(out.version, "FY2025");
+  EXPECT_EQ(out.time_micros, e.time_micros);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_EQ(DecodeEvent(absl::string_view(bytes).substr(0, n), &out).code(),
+              absl::StatusCode::kDataLoss);
+  }
+  EXPECT_LT(EventKey("HCPCS", 255), EventKey("HCPCS", 256));
+}
+
 TEST(EncodingTest, VarintBoundaries) {
   for (uint64_t v : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{16383}, uint64_t{16384},
                      ~uint64_t{0}}) {

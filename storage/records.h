@@ -35,6 +35,20 @@ enum class ChangeKind : uint8_t {
   kReactivated = 4,  // deleted by an earlier release, present again here
 };
 
+// What happened to a release, as recorded in a system's event log (one byte on disk).
+enum class EventKind : uint8_t {
+  kPublished = 1,
+  kRetracted = 2,
+};
+
+// One entry of a system's event log: the change feed of its releases.
+struct EventRecord {
+  uint64_t sequence = 0;  // 1, 2, ... within the system
+  EventKind kind = EventKind::kPublished;
+  std::string version;
+  int64_t time_micros = 0;
+};
+
 // One code's content in one release. The code itself is part of the key, not of the record.
 struct ConceptRecord {
   std::string display;

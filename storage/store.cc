@@ -22,6 +22,7 @@ constexpr const char* kReleasesCf = "releases";
 constexpr const char* kConceptsCf = "concepts";
 constexpr const char* kChangesCf = "changes";
 constexpr const char* kStagingCf = "staging";
+constexpr const char* kEventsCf = "events";
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -286,6 +287,25 @@ absl::Status Reader::ForEachConcept(
   return FromRocks(it->status(), "reading concepts");
 }
 
+absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t limit,
+                            std::vector<EventRecord>* events) {
+  events->clear();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot();
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->events_));
+  std::string prefix = SystemPrefix(system);
+  for (it->Seek(EventKey(system, after + 1));
+       it->Valid() && StartsWith(it->key(), prefix) && events->size() < limit; it->Next()) {
+    EventRecord e;
+    absl::string_view seq_bytes = AsView(it->key()).substr(prefix.size());
+    if (!GetBigEndian64(&seq_bytes, &e.sequence)) return absl::DataLossError("corrupt event key");
+    absl::Status s = DecodeEvent(AsView(it->value()), &e);
+    if (!s.ok()) return s;
+    events->push_back(std::move(e));
+  }
+  return FromRocks(it->status(), "reading events");
+}
+
 absl::Status Reader::History(absl::string_view system, absl::string_view code,
                              std::vector<CodeState>* entries) {
   entries->clear();
@@ -360,7 +380,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name :
        {rocksdb::kDefaultColumnFamilyName.c_str(), kReleasesCf, kConceptsCf, kChangesCf,
-        kStagingCf}) {
+        kStagingCf, kEventsCf}) {
     cfs.emplace_back(name, cf_opts);
   }
   rocksdb::DB* raw = nullptr;
@@ -373,6 +393,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   store->concepts_ = store->handles_[2];
   store->changes_ = store->handles_[3];
   store->staging_ = store->handles_[4];
+  store->events_ = store->handles_[5];
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), std::string(kSchemaVersionKey), &version);
@@ -428,6 +449,20 @@ absl::Status Store::LoadCatalog() {
     catalog->Add(std::move(r));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading releases");
+  // The newest event of each system: the last key of its prefix.
+  std::unique_ptr<rocksdb::Iterator> ev(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
+    absl::string_view key = AsView(ev->key());
+    size_t zero = key.find('\0');
+    if (zero == absl::string_view::npos || key.size() != zero + 1 + 8) {
+      return absl::DataLossError("corrupt event key");
+    }
+    absl::string_view seq_bytes = key.substr(zero + 1);
+    uint64_t seq;
+    GetBigEndian64(&seq_bytes, &seq);
+    catalog->last_event_[std::string(key.substr(0, zero))] = seq;
+  }
+  if (!ev->status().ok()) return FromRocks(ev->status(), "reading events");
   catalog->Sort();
   absl::MutexLock l(&catalog_mu_);
   catalog_ = std::move(catalog);
@@ -536,8 +571,25 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view s
   return view;
 }
 
-void Store::ReplaceRelease(const ReleaseRecord& r, bool erase) {
+void Store::SetEventListener(std::function<void(const std::string& system)> listener) {
+  absl::MutexLock l(&write_mu_);
+  event_listener_ = std::move(listener);
+}
+
+uint64_t Store::AddEvent(rocksdb::WriteBatch* batch, absl::string_view system, EventKind kind,
+                         absl::string_view version, int64_t now_micros) {
+  EventRecord e;
+  e.sequence = catalog()->LastEvent(system) + 1;
+  e.kind = kind;
+  e.version = std::string(version);
+  e.time_micros = now_micros;
+  batch->Put(events_, EventKey(system, e.sequence), EncodeEvent(e));
+  return e.sequence;
+}
+
+void Store::ReplaceRelease(const ReleaseRecord& r, bool erase, uint64_t last_event) {
   auto next = std::make_shared<Catalog>(*catalog());
+  if (last_event != 0) next->last_event_[r.system] = last_event;
   auto& list = next->releases_[r.system];
   list.erase(std::remove_if(list.begin(), list.end(),
                             [&](const ReleaseRecord& x) { return x.version == r.version; }),
@@ -801,12 +853,14 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   release->publish_time_micros = now_micros;
   batch.Put(releases_, ReleaseKey(system, version), EncodeRelease(*release));
   batch.DeleteRange(staging_, staged_prefix, PrefixEnd(staged_prefix));
+  uint64_t event = AddEvent(&batch, system, EventKind::kPublished, version, now_micros);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "publishing release");
-  ReplaceRelease(*release, /*erase=*/false);
+  ReplaceRelease(*release, /*erase=*/false, event);
   (void)View(system, sequence);  // queue its view: a new release is usually read next
+  if (event_listener_) event_listener_(std::string(system));
   return release;
 }
 
@@ -841,11 +895,15 @@ absl::StatusOr<ReleaseRecord> Store::Retract(absl::string_view system, absl::str
   r.state = ReleaseState::kRetracted;
   r.retract_reason = std::string(reason);
   r.retract_time_micros = now_micros;
+  rocksdb::WriteBatch batch;
+  batch.Put(releases_, ReleaseKey(system, version), EncodeRelease(r));
+  uint64_t event = AddEvent(&batch, system, EventKind::kRetracted, version, now_micros);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  rocksdb::Status s = db_->Put(wo, releases_, ReleaseKey(system, version), EncodeRelease(r));
+  rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "retracting release");
-  ReplaceRelease(r, /*erase=*/false);
+  ReplaceRelease(r, /*erase=*/false, event);
+  if (event_listener_) event_listener_(std::string(system));
   return r;
 }
 

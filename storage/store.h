@@ -40,6 +40,7 @@
 
 namespace rocksdb {
 class DB;
+class WriteBatch;
 class ColumnFamilyHandle;
 class Snapshot;
 class Iterator;
@@ -60,9 +61,15 @@ class Catalog {
   const ReleaseRecord* FindBySequence(absl::string_view system, uint64_t sequence) const;
   // The published release with the highest sequence; nullptr if none.
   const ReleaseRecord* LatestPublished(absl::string_view system) const;
+  // Sequence of the system's newest event (0 if none).
+  uint64_t LastEvent(absl::string_view system) const {
+    auto it = last_event_.find(system);
+    return it == last_event_.end() ? 0 : it->second;
+  }
 
  private:
   friend class Store;
+  std::map<std::string, uint64_t, std::less<>> last_event_;
   void Add(ReleaseRecord r);
   void Sort();
   std::map<std::string, std::vector<ReleaseRecord>, std::less<>> releases_;
@@ -134,6 +141,9 @@ class Reader {
   absl::Status ForEachConcept(
       absl::string_view system, uint64_t sequence,
       const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn);
+  // The system's events after sequence `after`, oldest first (at most `limit`).
+  absl::Status Events(absl::string_view system, uint64_t after, size_t limit,
+                      std::vector<EventRecord>* events);
   // Every entry of `code` (one per release that added, changed or deleted it), oldest first.
   absl::Status History(absl::string_view system, absl::string_view code,
                        std::vector<CodeState>* entries);
@@ -214,6 +224,11 @@ class Store {
   absl::StatusOr<ReleaseRecord> Retract(absl::string_view system, absl::string_view version,
                                         absl::string_view reason, int64_t now_micros);
 
+  // Called with the system after each event (publish, retract) is committed, on the writer's
+  // thread and under the writers' lock: it must be quick and must not write to the store. Set it
+  // before serving; an empty function clears it.
+  void SetEventListener(std::function<void(const std::string& system)> listener);
+
   // Compacts every column family fully (for size measurements and after bulk loads).
   absl::Status CompactAll();
   // Bytes of live SST files plus WAL/manifest: what the database takes on disk.
@@ -237,7 +252,12 @@ class Store {
   absl::Status LoadCatalog();
   absl::StatusOr<ReleaseRecord> StagedRelease(absl::string_view system, absl::string_view version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  void ReplaceRelease(const ReleaseRecord& r, bool erase) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void ReplaceRelease(const ReleaseRecord& r, bool erase,
+                      uint64_t last_event = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Adds the system's next event to `batch`; returns its sequence.
+  uint64_t AddEvent(rocksdb::WriteBatch* batch, absl::string_view system, EventKind kind,
+                    absl::string_view version, int64_t now_micros)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -246,6 +266,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* concepts_ = nullptr;
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* staging_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  std::function<void(const std::string&)> event_listener_ ABSL_GUARDED_BY(write_mu_);
   bool sync_writes_ = true;
 
   // Release views: an LRU cache filled by one background thread.

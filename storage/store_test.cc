@@ -255,6 +255,30 @@ TEST_F(StoreTest, RetractKeepsDataAndCountsAgainstThePublishedPredecessor) {
   EXPECT_EQ(v2.counts.changed, 1);
 }
 
+TEST_F(StoreTest, EventLogOfPublishesAndRetractions) {
+  std::vector<std::string> heard;
+  store_->SetEventListener([&](const std::string& system) { heard.push_back(system); });
+  Load("V1", "2020-01-01", {{"A1", Rec("a")}});
+  Load("V2", "2021-01-01", {{"A1", Rec("b")}});
+  ASSERT_TRUE(store_->Retract("SYS", "V2", "oops", 3).ok());
+  EXPECT_EQ(heard, (std::vector<std::string>{"SYS", "SYS", "SYS"}));
+  store_->SetEventListener(nullptr);
+  Reopen();
+  EXPECT_EQ(store_->catalog()->LastEvent("SYS"), 3u);
+  auto reader = store_->NewReader();
+  std::vector<EventRecord> events;
+  ASSERT_TRUE(reader->Events("SYS", 1, 100, &events).ok());
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].sequence, 2u);
+  EXPECT_EQ(events[0].version, "V2");
+  EXPECT_EQ(events[0].kind, EventKind::kPublished);
+  EXPECT_EQ(events[1].kind, EventKind::kRetracted);
+  ASSERT_TRUE(reader->Events("SYS", 3, 100, &events).ok());
+  EXPECT_TRUE(events.empty());
+  ASSERT_TRUE(reader->Events("OTHER", 0, 100, &events).ok());
+  EXPECT_TRUE(events.empty());
+}
+
 TEST_F(StoreTest, SecondOpenOfALockedDatabaseFails) {
   auto second = Store::Open(dir_ + "/db");
   EXPECT_FALSE(second.ok());

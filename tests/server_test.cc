@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
 #include <sstream>
 
 #include "importers/importers.h"
@@ -408,6 +411,66 @@ TEST(ServerRetractTest, RetractedReleaseStopsAnsweringByDateButStaysReadable) {
   EXPECT_EQ(list->back().retract_reason(), "published by mistake");
   EXPECT_EQ(client->RetractRelease("ICD10CM", "FY2022-04", "twice").status().code(),
             absl::StatusCode::kFailedPrecondition);
+  client.reset();
+}
+
+TEST(ServerWatchTest, WatchSendsTheBacklogThenLiveEvents) {
+  TestServer server;
+  auto client = server.NewClient();
+  auto load = [&](int i) {
+    const ReleaseFile& f = SampleReleases()[i];
+    auto concepts = importers::ParseFile(f.format, kSample + f.path);
+    ASSERT_TRUE(concepts.ok());
+    ASSERT_TRUE(client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true).ok());
+  };
+  load(3);  // ICD10CM FY2021-01: event 1
+  absl::Mutex mu;
+  std::vector<v1::ReleaseEvent> seen;
+  absl::Status watch_status;
+  std::thread watcher([&] {
+    auto watch_client = server.NewClient();
+    watch_status = watch_client->WatchReleases(
+        "ICD10CM", 0,
+        [&](const v1::ReleaseEvent& e) {
+          absl::MutexLock l(&mu);
+          seen.push_back(e);
+          return seen.size() < 3;
+        },
+        absl::Seconds(30));
+  });
+  auto wait_for = [&](size_t n) {
+    auto enough = [&]() { return seen.size() >= n; };
+    absl::MutexLock l(&mu);
+    return mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(2));
+  };
+  ASSERT_TRUE(wait_for(1));  // the backlog
+  load(4);                   // FY2022: a live event, within 2 s
+  ASSERT_TRUE(wait_for(2));
+  ASSERT_TRUE(client->RetractRelease("ICD10CM", "FY2022", "test").ok());
+  ASSERT_TRUE(wait_for(3));
+  watcher.join();
+  EXPECT_TRUE(watch_status.ok()) << watch_status;
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].sequence(), 1);
+  EXPECT_EQ(seen[0].release().version(), "FY2021-01");
+  EXPECT_EQ(seen[1].type(), v1::RELEASE_EVENT_TYPE_PUBLISHED);
+  EXPECT_EQ(seen[1].release().checksum().size(), 71u);
+  EXPECT_EQ(seen[2].type(), v1::RELEASE_EVENT_TYPE_RETRACTED);
+  // Resuming after the last sequence seen gives nothing new until the next event.
+  std::vector<v1::ReleaseEvent> resumed;
+  absl::Status s = client->WatchReleases(
+      "ICD10CM", 2, [&](const v1::ReleaseEvent& e) {
+        resumed.push_back(e);
+        return false;
+      },
+      absl::Seconds(5));
+  EXPECT_TRUE(s.ok()) << s;
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].sequence(), 3);
+  EXPECT_EQ(client->WatchReleases("ICD9", 0, [](const v1::ReleaseEvent&) { return true; },
+                                  absl::Seconds(5))
+                .code(),
+            absl::StatusCode::kNotFound);
   client.reset();
 }
 

@@ -65,6 +65,8 @@ Commands:
                                             every code that differs between two releases (either
                                             direction), then counts; --summary prints the counts
   history  --system=S CODE                 the code's timeline: added, each change, deleted, ...
+  watch    --system=S [--after=SEQ]        print the system's release events after SEQ, then
+                                            each new one as it happens (runs until stopped)
   export   --system=S [--version=V|--date=D]
                                             every concept of a release as JSON lines: first
                                             {"release": ...} with its checksum, then one concept
@@ -138,6 +140,7 @@ class Cli {
   int Diff();
   int History();
   int Export();
+  int Watch();
   int Publish();
   int Discard();
   int Retract();
@@ -273,6 +276,7 @@ int Cli::Run() {
   if (command_ == "diff") return Diff();
   if (command_ == "history") return History();
   if (command_ == "export") return Export();
+  if (command_ == "watch") return Watch();
   if (command_ == "publish") return Publish();
   if (command_ == "discard") return Discard();
   if (command_ == "retract") return Retract();
@@ -609,6 +613,29 @@ int Cli::History() {
     }
     std::cout << "\n";
   }
+  return kOk;
+}
+
+int Cli::Watch() {
+  if (!CheckFlags({"system", "after"}) || !Require("system")) return kUsage;
+  int64_t after = 0;
+  if (Has("after") && !absl::SimpleAtoi(Flag("after"), &after)) {
+    return UsageError("--after takes an event sequence number");
+  }
+  absl::Status s = client_->WatchReleases(Flag("system"), after, [&](const v1::ReleaseEvent& e) {
+    if (json_) {
+      PrintJson(e);
+    } else {
+      std::string type = v1::ReleaseEventType_Name(e.type());
+      type = absl::AsciiStrToLower(absl::StripPrefix(type, "RELEASE_EVENT_TYPE_"));
+      const v1::Release& r = e.release();
+      std::cout << e.sequence() << "\t" << type << "\t" << r.system() << " " << r.version()
+                << "\teffective " << r.effective_date() << "\tsequence " << r.sequence()
+                << "\t" << r.counts().total() << " concepts\t" << r.checksum() << std::endl;
+    }
+    return true;
+  });
+  if (!s.ok()) return Error(s);
   return kOk;
 }
 
