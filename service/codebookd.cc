@@ -16,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "replica/follower.h"
 #include "service/grpc_services.h"
 #include "storage/store.h"
 
@@ -25,6 +26,9 @@ ABSL_FLAG(std::string, db, "var/codebook-db", "folder of the RocksDB database (c
 ABSL_FLAG(std::string, port_file, "",
           "if set, write the port actually bound to this file once serving (for tests/scripts)");
 ABSL_FLAG(int, max_message_mb, 64, "largest request or response message, in MiB");
+ABSL_FLAG(std::string, follow, "",
+          "run as a read replica of the primary at host:port: mirror its releases, refuse admin "
+          "calls; health service codebook.v1.Replica is SERVING while in sync");
 
 namespace {
 
@@ -49,6 +53,11 @@ int Run() {
   codebook::service::TerminologyImpl terminology(store->get(), clock, kServerVersion);
   codebook::service::ReleaseAdminImpl admin(store->get(), clock);
   codebook::service::TerminologyHandler terminology_handler(&terminology);
+  const std::string primary = absl::GetFlag(FLAGS_follow);
+  if (!primary.empty()) {
+    admin.SetReadOnly("this server is a read replica of " + primary +
+                      "; send admin calls to the primary");
+  }
   codebook::service::ReleaseAdminHandler admin_handler(&admin);
   // Publishes and retractions wake the open WatchReleases streams.
   (*store)->SetEventListener(
@@ -78,6 +87,17 @@ int Run() {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus("codebook.v1.Terminology", true);
   health->SetServingStatus("codebook.v1.ReleaseAdmin", true);
+  std::unique_ptr<codebook::replica::Follower> follower;
+  if (!primary.empty()) {
+    health->SetServingStatus("codebook.v1.Replica", false);
+    follower = std::make_unique<codebook::replica::Follower>(
+        primary, store->get(), clock, [health, primary](bool in_sync) {
+          health->SetServingStatus("codebook.v1.Replica", in_sync);
+          std::cerr << "codebookd: replica of " << primary << " is "
+                    << (in_sync ? "in sync" : "catching up") << std::endl;
+        });
+    follower->Start();
+  }
 
   int releases = 0;
   auto catalog = (*store)->catalog();
@@ -98,6 +118,7 @@ int Run() {
   sigwait(&stop_signals, &sig);
   std::cerr << "codebookd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
             << " received, shutting down" << std::endl;
+  if (follower) follower->Stop();
   health->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();

@@ -23,6 +23,7 @@ ReleaseAdminImpl::ReleaseAdminImpl(storage::Store* store, Clock clock)
 
 absl::Status ReleaseAdminImpl::CreateRelease(const v1::CreateReleaseRequest& req,
                                              v1::CreateReleaseResponse* resp) const {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
   if (absl::Status s = CheckVersion(req.version()); !s.ok()) return s;
@@ -41,6 +42,7 @@ absl::Status ReleaseAdminImpl::CreateRelease(const v1::CreateReleaseRequest& req
 }
 
 absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
+  if (absl::Status w = admin_->CheckWritable(); !w.ok()) return w;
   if (system_ == nullptr) {
     if (msg->system().empty() || msg->version().empty()) {
       return absl::InvalidArgumentError("every upload message must name its system and version");
@@ -89,6 +91,7 @@ absl::Status ReleaseAdminImpl::Upload::Commit(v1::UploadConceptsResponse* resp) 
 
 absl::Status ReleaseAdminImpl::PublishRelease(const v1::PublishReleaseRequest& req,
                                               v1::PublishReleaseResponse* resp) const {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
   absl::StatusOr<storage::ReleaseRecord> r =
@@ -100,6 +103,7 @@ absl::Status ReleaseAdminImpl::PublishRelease(const v1::PublishReleaseRequest& r
 
 absl::Status ReleaseAdminImpl::DiscardRelease(const v1::DiscardReleaseRequest& req,
                                               v1::DiscardReleaseResponse*) const {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
   return store_->Discard((*system)->id, req.version());
@@ -107,6 +111,7 @@ absl::Status ReleaseAdminImpl::DiscardRelease(const v1::DiscardReleaseRequest& r
 
 absl::Status ReleaseAdminImpl::RetractRelease(const v1::RetractReleaseRequest& req,
                                               v1::RetractReleaseResponse* resp) const {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
   if (req.reason().empty()) {

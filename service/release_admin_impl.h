@@ -22,6 +22,9 @@ inline constexpr int kMaxConceptsPerMessage = 10000;
 class ReleaseAdminImpl {
  public:
   ReleaseAdminImpl(storage::Store* store, Clock clock);
+  // Refuses every admin call with FAILED_PRECONDITION and this message (read replicas). Call
+  // before serving.
+  void SetReadOnly(std::string why) { read_only_ = std::move(why); }
 
   absl::Status CreateRelease(const v1::CreateReleaseRequest& req,
                              v1::CreateReleaseResponse* resp) const;
@@ -57,8 +60,13 @@ class ReleaseAdminImpl {
  private:
   int64_t NowMicros() const { return absl::ToUnixMicros(clock_()); }
 
+  absl::Status CheckWritable() const {
+    return read_only_.empty() ? absl::OkStatus() : absl::FailedPreconditionError(read_only_);
+  }
+
   storage::Store* store_;
   Clock clock_;
+  std::string read_only_;
 };
 
 }  // namespace codebook::service

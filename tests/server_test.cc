@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include <sstream>
 
 #include "importers/importers.h"
@@ -472,6 +473,87 @@ TEST(ServerWatchTest, WatchSendsTheBacklogThenLiveEvents) {
                 .code(),
             absl::StatusCode::kNotFound);
   client.reset();
+}
+
+// Issue 3: one primary and two read replicas on loopback.
+TEST(ReplicaTest, ReplicasFollowThePrimaryAndCatchUpAfterADowntime) {
+  TestServer primary;
+  auto admin = primary.NewClient();
+  auto load = [&](int i) {
+    const ReleaseFile& f = SampleReleases()[i];
+    auto concepts = importers::ParseFile(f.format, kSample + f.path);
+    EXPECT_TRUE(concepts.ok());
+    auto r = admin->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->checksum() : "";
+  };
+  load(0);  // HCPCS 2017
+  load(3);  // ICD10CM FY2021-01
+  char tmpl[] = "/tmp/codebook-replica-XXXXXX";
+  std::string r2_dir = mkdtemp(tmpl);
+  const std::string follow = "--follow=" + primary.address();
+  TestServer r1("", {follow});
+  auto r2 = std::make_unique<TestServer>(r2_dir, std::vector<std::string>{follow});
+
+  // Waits until `server` answers `version` of ICD10CM with `checksum`; returns the time taken.
+  auto serves = [&](const TestServer& server, const std::string& version,
+                    const std::string& checksum, absl::Duration limit) {
+    absl::Time start = absl::Now();
+    auto c = server.NewClient();
+    while (absl::Now() - start < limit) {
+      auto r = c->GetRelease("ICD10CM", Selector::Version(version));
+      if (r.ok() && r->checksum() == checksum && r->state() == v1::RELEASE_STATE_PUBLISHED) {
+        return absl::Now() - start;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return absl::InfiniteDuration();
+  };
+  std::string fy2022 = load(4);
+  absl::Duration t1 = serves(r1, "FY2022", fy2022, absl::Seconds(10));
+  absl::Duration t2 = serves(*r2, "FY2022", fy2022, absl::Seconds(10));
+  // Both replicas were just started: allow them their first catch-up, then time a live publish.
+  ASSERT_LT(t1, absl::Seconds(10));
+  ASSERT_LT(t2, absl::Seconds(10));
+  // A live publish: both replicas serve it, with the primary's checksum, within 2 s.
+  std::string fy2022_04 = load(5);
+  absl::Time published = absl::Now();
+  EXPECT_LT(serves(r1, "FY2022-04", fy2022_04, absl::Seconds(2)), absl::Seconds(2));
+  EXPECT_LT(serves(*r2, "FY2022-04", fy2022_04, absl::Seconds(2)), absl::Seconds(2));
+  absl::Duration both = absl::Now() - published;
+  EXPECT_LT(both, absl::Seconds(2));
+  std::cerr << "both replicas served the new release " << absl::FormatDuration(both)
+            << " after it was published\n";
+
+  // In sync: the replica's health service says so; the primary has no such service.
+  EXPECT_EQ(HealthStatus(r1.NewClient()->channel(), "codebook.v1.Replica"), 1);
+  EXPECT_EQ(HealthStatus(r1.NewClient()->channel(), ""), 1);
+  EXPECT_EQ(HealthStatus(primary.NewClient()->channel(), "codebook.v1.Replica"), -1);
+  // Replicas refuse admin calls.
+  auto refused = r1.NewClient()->CreateRelease("ICD10CM", "X", "2030-01-01");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("read replica"), std::string::npos);
+
+  // r2 is down during two publishes, then catches up.
+  r2->Stop();
+  std::string fy2024 = load(6);
+  std::string fy2025 = load(7);
+  r2 = std::make_unique<TestServer>(r2_dir, std::vector<std::string>{follow});
+  EXPECT_LT(serves(*r2, "FY2025", fy2025, absl::Seconds(10)), absl::Seconds(10));
+  EXPECT_LT(serves(*r2, "FY2024", fy2024, absl::Seconds(1)), absl::Seconds(1));
+  EXPECT_LT(serves(r1, "FY2025", fy2025, absl::Seconds(2)), absl::Seconds(2));
+  // Same sequences and checksums everywhere.
+  auto mine = admin->ListReleases("ICD10CM");
+  auto theirs = r2->NewClient()->ListReleases("ICD10CM");
+  ASSERT_TRUE(mine.ok() && theirs.ok());
+  ASSERT_EQ(mine->size(), theirs->size());
+  for (size_t i = 0; i < mine->size(); ++i) {
+    EXPECT_EQ((*mine)[i].sequence(), (*theirs)[i].sequence());
+    EXPECT_EQ((*mine)[i].checksum(), (*theirs)[i].checksum());
+  }
+  admin.reset();
+  r2.reset();
+  std::filesystem::remove_all(r2_dir);
 }
 
 TEST(ServerLifecycleTest, RestartKeepsReleasesAndSigtermStopsCleanly) {

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "client/client.h"
 
 namespace codebook::testing {
@@ -24,7 +26,9 @@ namespace codebook::testing {
 class TestServer {
  public:
   // Starts a server on a new database. `dir` reuses an existing folder instead (restart tests).
-  explicit TestServer(std::string dir = "") : owns_dir_(dir.empty()) {
+  // `extra_args` are added to codebookd's command line (e.g. --follow=...).
+  explicit TestServer(std::string dir = "", std::vector<std::string> extra_args = {})
+      : owns_dir_(dir.empty()), extra_args_(std::move(extra_args)) {
     if (owns_dir_) {
       char tmpl[] = "/tmp/codebook-it-XXXXXX";
       dir = mkdtemp(tmpl);
@@ -82,6 +86,7 @@ class TestServer {
       freopen(log.c_str(), "a", stderr);
       std::vector<std::string> args = {CODEBOOKD_PATH, "--listen=127.0.0.1:0",
                                        "--db=" + dir_ + "/db", "--port_file=" + port_file};
+      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -98,10 +103,45 @@ class TestServer {
 
   std::string dir_;
   bool owns_dir_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = 0;
   int port_ = 0;
   int exit_status_ = 0;
 };
+
+// grpc.health.v1.Health/Check for `service` ("" for the server as a whole): the status number
+// (1 SERVING, 2 NOT_SERVING), or -1 when the call fails (e.g. NOT_FOUND for an unknown service).
+inline int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::string req;  // HealthCheckRequest { string service = 1; }
+  if (!service.empty()) {
+    req.push_back(0x0a);
+    req.push_back(static_cast<char>(service.size()));
+    req += service;
+  }
+  grpc::Slice slice(req);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::CompletionQueue cq;
+  grpc::Status status;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  // HealthCheckResponse { ServingStatus status = 1; }: 0x08 <status>, or empty for 0.
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+}
 
 // One publisher file to import as a release (paths relative to a data folder).
 struct ReleaseFile {

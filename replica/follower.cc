@@ -1,0 +1,192 @@
+#include "replica/follower.h"
+
+#include <iostream>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "service/code_systems.h"
+
+namespace codebook::replica {
+namespace {
+
+// How long one WatchReleases call lasts before it is renewed: bounds how long Stop() waits.
+constexpr absl::Duration kWatchSpan = absl::Seconds(2);
+
+}  // namespace
+
+Follower::Follower(std::string primary, storage::Store* store, service::Clock clock,
+                   std::function<void(bool in_sync)> on_sync_change)
+    : primary_(std::move(primary)),
+      store_(store),
+      admin_(store, std::move(clock)),
+      on_sync_change_(std::move(on_sync_change)) {
+  ClientOptions options;
+  options.target = primary_;
+  client_ = std::make_unique<Client>(options);
+}
+
+Follower::~Follower() { Stop(); }
+
+void Follower::Start() {
+  for (const service::CodeSystemInfo& s : service::KnownSystems()) {
+    threads_.emplace_back([this, id = s.id] { Follow(id); });
+  }
+}
+
+void Follower::Stop() {
+  stopping_ = true;
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void Follower::Follow(const std::string& system) {
+  int64_t last = 0;  // replay the whole feed once: what is already here is skipped
+  absl::Status last_error;
+  while (!stopping_) {
+    absl::Status apply_error;
+    absl::Status s = client_->WatchReleases(
+        system, last,
+        [&](const v1::ReleaseEvent& event) {
+          if (stopping_) return false;
+          apply_error = Apply(system, event);
+          if (!apply_error.ok()) return false;
+          last = event.sequence();
+          CheckSync();
+          return true;
+        },
+        kWatchSpan);
+    if (!apply_error.ok()) s = apply_error;
+    if (!s.ok() && s.code() != absl::StatusCode::kDeadlineExceeded) {
+      if (s != last_error) {
+        std::cerr << "codebookd: following " << primary_ << " (" << system
+                  << "): " << s.message() << std::endl;
+      }
+      last_error = s;
+      absl::SleepFor(absl::Milliseconds(500));
+    } else {
+      last_error = absl::OkStatus();
+    }
+    CheckSync();
+  }
+}
+
+absl::Status Follower::Apply(const std::string& system, const v1::ReleaseEvent& event) {
+  absl::MutexLock l(&apply_mu_);
+  const v1::Release& release = event.release();
+  const storage::ReleaseRecord* local = store_->catalog()->Find(system, release.version());
+  if (local != nullptr && local->state == storage::ReleaseState::kStaged) {
+    // Left over from an interrupted copy.
+    v1::DiscardReleaseRequest req;
+    req.set_system(system);
+    req.set_version(release.version());
+    v1::DiscardReleaseResponse resp;
+    if (absl::Status s = admin_.DiscardRelease(req, &resp); !s.ok()) return s;
+    local = nullptr;
+  }
+  if (local == nullptr) {
+    if (absl::Status s = CopyRelease(system, release); !s.ok()) return s;
+    local = store_->catalog()->Find(system, release.version());
+  } else if (local->checksum != release.checksum()) {
+    return absl::DataLossError(absl::StrCat(system, " ", release.version(), " differs from the primary's: ",
+                                            local->checksum, " here, ", release.checksum(), " there"));
+  }
+  if (event.type() == v1::RELEASE_EVENT_TYPE_RETRACTED && local != nullptr &&
+      local->state == storage::ReleaseState::kPublished) {
+    v1::RetractReleaseRequest req;
+    req.set_system(system);
+    req.set_version(release.version());
+    req.set_reason(release.retract_reason().empty() ? "retracted on the primary"
+                                                    : release.retract_reason());
+    v1::RetractReleaseResponse resp;
+    return admin_.RetractRelease(req, &resp);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Follower::CopyRelease(const std::string& system, const v1::Release& release) {
+  absl::Time start = absl::Now();
+  v1::CreateReleaseRequest create;
+  create.set_system(system);
+  create.set_version(release.version());
+  create.set_effective_date(release.effective_date());
+  create.set_description(release.description());
+  v1::CreateReleaseResponse created;
+  if (absl::Status s = admin_.CreateRelease(create, &created); !s.ok()) return s;
+  std::unique_ptr<service::ReleaseAdminImpl::Upload> upload = admin_.StartUpload();
+  v1::ExportReleaseRequest req;
+  req.set_system(system);
+  req.mutable_selector()->set_version(release.version());
+  absl::Status upload_status;
+  absl::Status s = client_->ExportRelease(req, [&](const v1::ExportReleaseResponse& m) {
+    if (m.concepts_size() == 0) return true;
+    v1::UploadConceptsRequest msg;
+    msg.set_system(system);
+    msg.set_version(release.version());
+    *msg.mutable_concepts() = m.concepts();
+    upload_status = upload->Add(&msg);
+    return upload_status.ok();
+  });
+  if (s.ok()) s = upload_status;
+  v1::UploadConceptsResponse uploaded;
+  if (s.ok()) s = upload->Commit(&uploaded);
+  v1::PublishReleaseRequest publish;
+  publish.set_system(system);
+  publish.set_version(release.version());
+  v1::PublishReleaseResponse published;
+  if (s.ok()) s = admin_.PublishRelease(publish, &published);
+  if (!s.ok()) {
+    v1::DiscardReleaseRequest discard;
+    discard.set_system(system);
+    discard.set_version(release.version());
+    v1::DiscardReleaseResponse discarded;
+    (void)admin_.DiscardRelease(discard, &discarded);
+    return s;
+  }
+  if (published.release().checksum() != release.checksum()) {
+    return absl::DataLossError(absl::StrCat("copy of ", system, " ", release.version(),
+                                            " has checksum ", published.release().checksum(),
+                                            ", the primary's is ", release.checksum()));
+  }
+  std::cerr << "codebookd: copied " << system << " " << release.version() << " from " << primary_
+            << " (" << published.release().counts().total() << " concepts, checksum verified) in "
+            << absl::FormatDuration(absl::Now() - start) << std::endl;
+  return absl::OkStatus();
+}
+
+void Follower::CheckSync() {
+  bool in_sync = true;
+  std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
+  for (const service::CodeSystemInfo& s : service::KnownSystems()) {
+    absl::StatusOr<std::vector<v1::Release>> theirs = client_->ListReleases(s.id);
+    if (!theirs.ok()) {
+      in_sync = false;
+      break;
+    }
+    size_t count = 0;
+    for (const v1::Release& r : *theirs) {
+      if (r.state() == v1::RELEASE_STATE_STAGED) continue;
+      ++count;
+      const storage::ReleaseRecord* mine = catalog->Find(s.id, r.version());
+      bool same_state = mine != nullptr &&
+                        (mine->state == storage::ReleaseState::kRetracted) ==
+                            (r.state() == v1::RELEASE_STATE_RETRACTED);
+      if (!same_state || mine->state == storage::ReleaseState::kStaged ||
+          mine->checksum != r.checksum()) {
+        in_sync = false;
+      }
+    }
+    size_t local = 0;
+    for (const storage::ReleaseRecord& r : catalog->Releases(s.id)) {
+      local += r.state != storage::ReleaseState::kStaged;
+    }
+    if (local != count) in_sync = false;
+    if (!in_sync) break;
+  }
+  if (in_sync_.exchange(in_sync) != in_sync && on_sync_change_) on_sync_change_(in_sync);
+}
+
+}  // namespace codebook::replica

@@ -1,0 +1,63 @@
+// Follower: keeps this server's store a copy of a primary's releases, for read replicas
+// (`codebookd --follow=PRIMARY`).
+//
+// It uses only the public API, the calls a payer would use: WatchReleases for the change feed of
+// each system, ExportRelease for a release's concepts. Each published release is imported
+// locally through the domain layer and published; its local checksum must equal the primary's,
+// or the follower reports itself out of sync. Retractions are applied with the primary's reason.
+// After a disconnect it reconnects and replays the feed from the start, skipping what it already
+// has, so a replica that was down catches up.
+//
+// Thread-safe. Owns one thread per code system; Stop() (or the destructor) joins them.
+#ifndef CODEBOOK_REPLICA_FOLLOWER_H_
+#define CODEBOOK_REPLICA_FOLLOWER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "client/client.h"
+#include "service/release_admin_impl.h"
+#include "storage/store.h"
+
+namespace codebook::replica {
+
+class Follower {
+ public:
+  // `on_sync_change(in_sync)` is called whenever the replica becomes or stops being in sync.
+  Follower(std::string primary, storage::Store* store, service::Clock clock,
+           std::function<void(bool in_sync)> on_sync_change);
+  ~Follower();
+
+  void Start();
+  void Stop();
+  // True when every published and retracted release of the primary is here with the same state
+  // and checksum (as of the last check).
+  bool InSync() const { return in_sync_.load(); }
+
+ private:
+  void Follow(const std::string& system);
+  absl::Status Apply(const std::string& system, const v1::ReleaseEvent& event);
+  absl::Status CopyRelease(const std::string& system, const v1::Release& release);
+  void CheckSync();
+
+  const std::string primary_;
+  storage::Store* store_;
+  service::ReleaseAdminImpl admin_;  // writes locally; the served admin API stays read-only
+  std::function<void(bool)> on_sync_change_;
+  std::unique_ptr<Client> client_;
+  std::atomic<bool> in_sync_{false};
+  std::atomic<bool> stopping_{false};
+  absl::Mutex apply_mu_;  // one local import at a time
+  absl::Mutex stop_mu_;
+  std::vector<std::thread> threads_;
+  std::vector<std::shared_ptr<grpc::ClientContext>> contexts_ ABSL_GUARDED_BY(stop_mu_);
+};
+
+}  // namespace codebook::replica
+
+#endif  // CODEBOOK_REPLICA_FOLLOWER_H_
