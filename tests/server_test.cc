@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <atomic>
+#include <set>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -554,6 +556,69 @@ TEST(ReplicaTest, ReplicasFollowThePrimaryAndCatchUpAfterADowntime) {
   admin.reset();
   r2.reset();
   std::filesystem::remove_all(r2_dir);
+}
+
+// Issue 3: readers running through a publish see the old release or the new one, never a mix.
+TEST(ConsistencyTest, ReadersDuringAPublishNeverSeeAMix) {
+  TestServer server;
+  auto admin = server.NewClient();
+  // Every code's display names its release, so a mixed answer would show.
+  auto release = [](const std::string& tag, int n) {
+    std::vector<v1::Concept> out;
+    for (int i = 0; i < n; ++i) {
+      v1::Concept c;
+      c.set_code("A" + std::to_string(10 + i % 90) + std::to_string(1000 + i).substr(1));
+      c.set_display(tag);
+      c.set_billable(true);
+      out.push_back(c);
+    }
+    return out;
+  };
+  const int kCodes = 5000;
+  std::vector<std::string> codes;
+  for (const auto& c : release("", kCodes)) codes.push_back(c.code());
+  ASSERT_TRUE(admin->ImportRelease("ICD10CM", "R1", "2020-01-01", "", release("R1", kCodes), true).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> answers{0}, mixed{0}, errors{0};
+  std::set<std::string> versions_seen;
+  absl::Mutex mu;
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      auto c = server.NewClient();
+      std::vector<std::string> batch(codes.begin(), codes.begin() + 1000);
+      while (!stop) {
+        auto r = c->BatchLookup("ICD10CM", batch);  // the release in effect today
+        if (!r.ok()) {
+          errors++;
+          continue;
+        }
+        answers++;
+        for (const auto& res : r->results()) {
+          if (res.concept().display() != r->release().version()) {
+            mixed++;
+            break;
+          }
+        }
+        absl::MutexLock l(&mu);
+        versions_seen.insert(r->release().version());
+      }
+    });
+  }
+  // Publish three more releases while they read.
+  for (const char* v : {"R2", "R3", "R4"}) {
+    absl::SleepFor(absl::Milliseconds(100));
+    std::string date = std::string("202") + v[1] + "-01-01";
+    ASSERT_TRUE(admin->ImportRelease("ICD10CM", v, date, "", release(v, kCodes), true).ok());
+  }
+  absl::SleepFor(absl::Milliseconds(100));
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(mixed.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(answers.load(), 20);
+  EXPECT_GE(versions_seen.size(), 3u);  // the readers did run through the publishes
+  admin.reset();
 }
 
 TEST(ServerLifecycleTest, RestartKeepsReleasesAndSigtermStopsCleanly) {
