@@ -34,7 +34,7 @@ class TestServer {
       dir = mkdtemp(tmpl);
     }
     dir_ = dir;
-    Start();
+    StartProcess();
   }
   ~TestServer() {
     Stop();
@@ -44,7 +44,7 @@ class TestServer {
   // Restarts on the same database; the port may change.
   void Restart() {
     Stop();
-    Start();
+    StartProcess();
   }
 
   // Sends SIGTERM and waits; returns the exit status (-1 if it had to be killed).
@@ -67,6 +67,16 @@ class TestServer {
     return exit_status_;
   }
 
+  // SIGKILL, as a crash: no shutdown at all.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = 0;
+  }
+  // Starts again after Stop() or Kill(), on the same database.
+  void Start() { StartProcess(); }
+
   bool Alive() const { return pid_ > 0 && kill(pid_, 0) == 0; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& dir() const { return dir_; }
@@ -77,7 +87,7 @@ class TestServer {
   }
 
  private:
-  void Start() {
+  void StartProcess() {
     std::string port_file = dir_ + "/port";
     std::filesystem::remove(port_file);
     pid_ = fork();
