@@ -1,22 +1,26 @@
 #include "importers/importers.h"
 
 #include <cctype>
+#include <map>
 #include <memory>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "importers/line_reader.h"
+#include "importers/xlsx.h"
 
 namespace codebook::importers {
 namespace {
 
 using codebook::v1::Concept;
 
-absl::Status LineError(const LineReader& r, absl::string_view what) {
+absl::Status LineError(const LineSource& r, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(r.path(), ":", r.line_number(), ": ", what));
 }
 
@@ -80,7 +84,7 @@ void AddDesignation(Concept* c, const char* use, absl::string_view value) {
   d->set_value(std::string(value));
 }
 
-absl::Status EndOfFile(const LineReader& r, bool saw_records) {
+absl::Status EndOfFile(const LineSource& r, bool saw_records) {
   if (!r.status().ok()) return r.status();
   if (!saw_records) {
     return absl::InvalidArgumentError(absl::StrCat(r.path(), ": no records found"));
@@ -89,7 +93,7 @@ absl::Status EndOfFile(const LineReader& r, bool saw_records) {
 }
 
 // Publishers' files end every line with CRLF; a last line without one was cut short.
-absl::Status CheckTerminated(const LineReader& r) {
+absl::Status CheckTerminated(const LineSource& r) {
   if (r.last_line_terminated()) return absl::OkStatus();
   return LineError(r, "last line has no end of line: the file looks truncated");
 }
@@ -187,10 +191,11 @@ bool IsHcpcsRecord(absl::string_view line) {
 
 }  // namespace
 
-absl::StatusOr<Concepts> ParseHcpcs(const std::string& path) {
-  absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(path);
-  if (!opened.ok()) return opened.status();
-  LineReader& r = **opened;
+namespace {
+
+// The HCPCS record layout shared by the fixed-width file and the xlsx workbook: each line is
+// one 320-column record (or a disclaimer line before the first record).
+absl::StatusOr<Concepts> ParseHcpcsRecords(LineSource& r) {
   Concepts concepts;
   absl::flat_hash_set<std::string> codes;
   std::string line, long_text;
@@ -288,13 +293,129 @@ absl::StatusOr<Concepts> ParseHcpcs(const std::string& path) {
   return concepts;
 }
 
+// Puts `value` at 1-based column `pos` of a record, in at most `len` columns.
+void Place(std::string* rec, size_t pos, size_t len, absl::string_view value) {
+  rec->replace(pos - 1, std::min(len, value.size()), value.data(), std::min(len, value.size()));
+}
+
+// "YYYYMMDD" from a date cell: written as digits, or an Excel serial day number.
+std::string SheetDate(absl::string_view cell) {
+  cell = Trim(cell);
+  if (cell.empty() || cell.size() == 8 || !AllDigits(cell)) return std::string(cell);
+  // Excel serial date: days since 1899-12-30.
+  absl::CivilDay day = absl::CivilDay(1899, 12, 30) + std::stoll(std::string(cell));
+  return absl::StrFormat("%04d%02d%02d", day.year(), day.month(), day.day());
+}
+
+// Rows of an anweb.xlsx-style sheet turned into the fixed-width records of the text file: the
+// header row (first cell "HCPC", below any note rows) names the columns.
+class SheetRecords final : public LineSource {
+ public:
+  SheetRecords(std::string path, SheetRows rows) : path_(std::move(path)), rows_(std::move(rows)) {}
+
+  bool Next(std::string* line) override {
+    while (next_ < rows_.size()) {
+      const std::vector<std::string>& row = rows_[next_++];
+      if (columns_.empty()) {
+        if (!row.empty() && absl::AsciiStrToUpper(Trim(row[0])) == "HCPC") ReadHeader(row);
+        continue;
+      }
+      bool blank = true;
+      for (const auto& cell : row) blank = blank && Trim(cell).empty();
+      if (blank) continue;
+      *line = Record(row);
+      return true;
+    }
+    if (columns_.empty() && status_.ok()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(path_, ": no header row whose first cell is HCPC"));
+    }
+    return false;
+  }
+  const absl::Status& status() const override { return status_; }
+  int line_number() const override { return static_cast<int>(next_); }
+  bool last_line_terminated() const override { return true; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  struct Field {
+    size_t pos, len;
+    bool date;
+  };
+  void ReadHeader(const std::vector<std::string>& header) {
+    static const auto* kFields = new std::map<std::string, Field>{
+        {"SEQNUM", {6, 5, false}}, {"RECID", {11, 1, false}},
+        {"LONG DESCRIPTION", {12, 80, false}}, {"SHORT DESCRIPTION", {92, 28, false}},
+        {"PRICE1", {120, 2, false}}, {"PRICE2", {122, 2, false}}, {"PRICE3", {124, 2, false}},
+        {"PRICE4", {126, 2, false}}, {"MULT_PI", {128, 1, false}}, {"CIM1", {129, 6, false}},
+        {"CIM2", {135, 6, false}}, {"CIM3", {141, 6, false}}, {"MCM1", {147, 8, false}},
+        {"MCM2", {155, 8, false}}, {"MCM3", {163, 8, false}}, {"STATUTE", {171, 10, false}},
+        {"LABCERT1", {181, 3, false}}, {"LABCERT2", {184, 3, false}},
+        {"LABCERT3", {187, 3, false}}, {"LABCERT4", {190, 3, false}},
+        {"LABCERT5", {193, 3, false}}, {"LABCERT6", {196, 3, false}},
+        {"LABCERT7", {199, 3, false}}, {"LABCERT8", {202, 3, false}}, {"XREF1", {205, 5, false}},
+        {"XREF2", {210, 5, false}}, {"XREF3", {215, 5, false}}, {"XREF4", {220, 5, false}},
+        {"XREF5", {225, 5, false}}, {"COV", {230, 1, false}}, {"ASC_GRP", {231, 2, false}},
+        {"ASC_DT", {233, 8, false}}, {"PROCNOTE", {253, 4, false}}, {"BETOS", {257, 3, false}},
+        {"TOS1", {261, 1, false}}, {"TOS2", {262, 1, false}}, {"TOS3", {263, 1, false}},
+        {"TOS4", {264, 1, false}}, {"TOS5", {265, 1, false}}, {"ANEST_BU", {266, 3, false}},
+        {"ADD DT", {269, 8, true}}, {"ACT EFF DT", {277, 8, true}}, {"TERM DT", {285, 8, true}},
+        {"ACTION CD", {293, 1, false}}};
+    columns_.assign(header.size(), nullptr);
+    for (size_t i = 0; i < header.size(); ++i) {
+      auto it = kFields->find(absl::AsciiStrToUpper(Trim(header[i])));
+      if (it != kFields->end()) columns_[i] = &it->second;
+    }
+  }
+  std::string Record(const std::vector<std::string>& row) const {
+    std::string rec(320, ' ');
+    absl::string_view code = Trim(row[0]);
+    // Modifiers (2 characters) sit right-justified in the 5-column code field.
+    Place(&rec, code.size() <= 2 ? 6 - code.size() : 1, 5, code);
+    for (size_t i = 1; i < row.size() && i < columns_.size(); ++i) {
+      const Field* f = columns_[i];
+      if (f == nullptr) continue;
+      std::string value = f->date ? SheetDate(row[i]) : std::string(row[i]);
+      if (f->pos == 6) value = absl::StrFormat("%05d", std::atoi(value.c_str()));  // SEQNUM
+      if (f->pos == 12) {
+        Place(&rec, f->pos, f->len, value);  // long text chunk keeps its own spacing
+      } else {
+        Place(&rec, f->pos, f->len, Trim(value));
+      }
+    }
+    return rec;
+  }
+
+  std::string path_;
+  SheetRows rows_;
+  size_t next_ = 0;
+  std::vector<const Field*> columns_;  // by column of the sheet; null when not used
+  absl::Status status_;
+};
+
+}  // namespace
+
+absl::StatusOr<Concepts> ParseHcpcs(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  return ParseHcpcsRecords(**opened);
+}
+
+absl::StatusOr<Concepts> ParseHcpcsXlsx(const std::string& path) {
+  absl::StatusOr<SheetRows> rows = ReadXlsxSheet(path);
+  if (!rows.ok()) return rows.status();
+  SheetRecords records(path, *std::move(rows));
+  return ParseHcpcsRecords(records);
+}
+
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path) {
   if (format == "icd10cm-order" || format == "icd10pcs-order") return ParseIcd10Order(path);
   if (format == "hcpcs") return ParseHcpcs(path);
+  if (format == "hcpcs-xlsx") return ParseHcpcsXlsx(path);
   return absl::InvalidArgumentError(
       absl::StrCat("unknown format '", format, "'; known formats: ", FormatNames()));
 }
 
-std::string FormatNames() { return "icd10cm-order, icd10pcs-order, hcpcs"; }
+std::string FormatNames() { return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx"; }
 
 }  // namespace codebook::importers

@@ -37,7 +37,14 @@ absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path);
 // dates, the action code and the other fields as properties.
 absl::StatusOr<Concepts> ParseHcpcs(const std::string& path);
 
-// File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs".
+// CMS HCPCS workbook (anweb.xlsx style): a header row whose first cell is HCPC, possibly below
+// note rows, with the record layout's fields as named columns (HCPC, SEQNUM, RECID,
+// LONG DESCRIPTION, SHORT DESCRIPTION, ..., ADD DT, ACT EFF DT, TERM DT, ACTION CD); long
+// descriptions may continue on RECID 4/8 rows. Gives the same concepts as the fixed-width file
+// of the same content: each row is read as the record it stands for.
+absl::StatusOr<Concepts> ParseHcpcsXlsx(const std::string& path);
+
+// File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx".
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
 // The names ParseFile accepts, comma-separated, for help and error messages.
 std::string FormatNames();

@@ -1,13 +1,19 @@
 #include "importers/importers.h"
 
 #include <gtest/gtest.h>
+#include <zip.h>
 #include <zlib.h>
 
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "absl/time/civil_time.h"
 
 namespace codebook::importers {
 namespace {
@@ -209,6 +215,168 @@ TEST(HcpcsTest, MalformedFilesNameFileAndLine) {
   }
 }
 
+// Writes the records of a fixed-width HCPCS file as an anweb.xlsx-style workbook: two note rows,
+// the header row, then one row per record. Codes go through the shared-string table, other
+// cells are inline strings, and ADD DT is written as an Excel serial day number.
+std::string HcpcsFileAsXlsx(const std::string& fixed_width, const std::string& out) {
+  struct Column {
+    const char* name;
+    size_t pos, len;
+  };
+  std::vector<Column> columns = {{"HCPC", 1, 5}, {"SEQNUM", 6, 5}, {"RECID", 11, 1},
+                                 {"LONG DESCRIPTION", 12, 80}, {"SHORT DESCRIPTION", 92, 28}};
+  auto add = [&](const char* prefix, int n, size_t pos, size_t len) {
+    for (int i = 0; i < n; ++i) {
+      static std::deque<std::string> names;  // keeps the c_str()s alive
+      names.push_back(std::string(prefix) + (n > 1 ? std::to_string(i + 1) : ""));
+      columns.push_back({names.back().c_str(), pos + i * len, len});
+    }
+  };
+  add("PRICE", 4, 120, 2);
+  add("MULT_PI", 1, 128, 1);
+  add("CIM", 3, 129, 6);
+  add("MCM", 3, 147, 8);
+  add("STATUTE", 1, 171, 10);
+  add("LABCERT", 8, 181, 3);
+  add("XREF", 5, 205, 5);
+  add("COV", 1, 230, 1);
+  add("ASC_GRP", 1, 231, 2);
+  add("ASC_DT", 1, 233, 8);
+  add("PROCNOTE", 1, 253, 4);
+  add("BETOS", 1, 257, 3);
+  add("TOS", 5, 261, 1);
+  add("ANEST_BU", 1, 266, 3);
+  columns.push_back({"ADD DT", 269, 8});
+  columns.push_back({"ACT EFF DT", 277, 8});
+  columns.push_back({"TERM DT", 285, 8});
+  columns.push_back({"ACTION CD", 293, 1});
+
+  auto escape = [](std::string v) {
+    std::string o;
+    for (char c : v) {
+      if (c == '&') o += "&amp;";
+      else if (c == '<') o += "&lt;";
+      else if (c == '>') o += "&gt;";
+      else o += c;
+    }
+    return o;
+  };
+  auto col_name = [](size_t i) {
+    std::string n;
+    for (size_t k = i + 1; k > 0; k = (k - 1) / 26) n.insert(n.begin(), 'A' + (k - 1) % 26);
+    return n;
+  };
+  std::vector<std::string> shared;
+  std::string sheet = "<?xml version=\"1.0\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>";
+  int row_number = 0;
+  auto inline_cell = [&](size_t col, const std::string& v) {
+    return "<c r=\"" + col_name(col) + std::to_string(row_number) + "\" t=\"inlineStr\"><is><t xml:space=\"preserve\">" + escape(v) + "</t></is></c>";
+  };
+  auto row = [&](const std::vector<std::string>& cells) {};
+  (void)row;
+  auto begin_row = [&]() { sheet += "<row r=\"" + std::to_string(++row_number) + "\">"; };
+  begin_row();
+  sheet += inline_cell(0, "HCPCS file converted for a test") + "</row>";
+  begin_row();
+  sheet += inline_cell(0, "Notes: not an official CMS workbook") + "</row>";
+  begin_row();
+  for (size_t i = 0; i < columns.size(); ++i) sheet += inline_cell(i, columns[i].name);
+  sheet += "</row>";
+  std::ifstream in(fixed_width, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() < 11 || line[10] < '3' || line[10] > '8') continue;  // not a record
+    line.resize(320, ' ');
+    begin_row();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      std::string v = line.substr(columns[i].pos - 1, columns[i].len);
+      if (i != 3) v = std::string(absl::StripAsciiWhitespace(v));  // long text keeps spaces
+      if (v.empty()) continue;
+      if (i == 0) {
+        shared.push_back(v);
+        sheet += "<c r=\"A" + std::to_string(row_number) + "\" t=\"s\"><v>" +
+                 std::to_string(shared.size() - 1) + "</v></c>";
+      } else if (std::string(columns[i].name) == "ADD DT") {
+        absl::CivilDay day(std::stoi(v.substr(0, 4)), std::stoi(v.substr(4, 2)),
+                           std::stoi(v.substr(6, 2)));
+        sheet += "<c r=\"" + col_name(i) + std::to_string(row_number) + "\"><v>" +
+                 std::to_string(day - absl::CivilDay(1899, 12, 30)) + "</v></c>";
+      } else {
+        sheet += inline_cell(i, v);
+      }
+    }
+    sheet += "</row>";
+  }
+  sheet += "</sheetData></worksheet>";
+  std::string sst = "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">";
+  for (const auto& v : shared) sst += "<si><t>" + escape(v) + "</t></si>";
+  sst += "</sst>";
+  int err = 0;
+  zip_t* zip = zip_open(out.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  static std::vector<std::string> keep;  // zip_source_buffer does not copy
+  keep.push_back(sheet);
+  keep.push_back(sst);
+  zip_file_add(zip, "xl/worksheets/sheet1.xml",
+               zip_source_buffer(zip, keep[keep.size() - 2].data(), keep[keep.size() - 2].size(), 0),
+               ZIP_FL_OVERWRITE);
+  zip_file_add(zip, "xl/sharedStrings.xml",
+               zip_source_buffer(zip, keep.back().data(), keep.back().size(), 0), ZIP_FL_OVERWRITE);
+  zip_close(zip);
+  return out;
+}
+
+void ExpectSameConcepts(const Concepts& a, const Concepts& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(a[i], b[i]))
+        << a[i].DebugString() << " vs " << b[i].DebugString();
+  }
+}
+
+TEST(HcpcsXlsxTest, GivesTheSameConceptsAsTheFixedWidthFile) {
+  TempDir dir;
+  std::string fixed = kSample + "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt";
+  std::string xlsx = HcpcsFileAsXlsx(fixed, dir.Write("anweb.xlsx", ""));
+  auto from_text = ParseHcpcs(fixed);
+  auto from_sheet = ParseFile("hcpcs-xlsx", xlsx);
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  ASSERT_TRUE(from_sheet.ok()) << from_sheet.status();
+  ExpectSameConcepts(*from_text, *from_sheet);
+}
+
+TEST(HcpcsXlsxTest, BadWorkbooksAreInvalidArgument) {
+  TempDir dir;
+  std::string not_zip = dir.Write("x.xlsx", "this is not a zip file");
+  EXPECT_EQ(ParseHcpcsXlsx(not_zip).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseHcpcsXlsx(dir.Write("y.txt", "") + ".missing").status().code(),
+            absl::StatusCode::kNotFound);
+  // A header but no records (the text file has none).
+  std::string order = dir.Write("order.txt", "00001 A00     0 Cholera" + std::string(53, ' ') +
+                                                 " Cholera\r\n");
+  auto parsed = ParseHcpcsXlsx(HcpcsFileAsXlsx(order, dir.Write("norecords.xlsx", "")));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(parsed.status().message().find("norecords.xlsx"), std::string::npos) << parsed.status();
+  // No header row at all.
+  std::string path = dir.Write("noheader.xlsx", "");
+  int err = 0;
+  zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  static const std::string sheet =
+      "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>CODE</t></is></c>"
+      "</row></sheetData></worksheet>";
+  zip_file_add(zip, "xl/worksheets/sheet1.xml", zip_source_buffer(zip, sheet.data(), sheet.size(), 0),
+               ZIP_FL_OVERWRITE);
+  zip_close(zip);
+  parsed = ParseHcpcsXlsx(path);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("no header row"), std::string::npos) << parsed.status();
+}
+
 // The official files, when ../shared/data is beside the repo (SOURCES.md sections 3.1, 3.4).
 TEST(RealDataTest, Icd10cmOrderFileCounts) {
   std::string path = kShared + "/icd10cm/2025/icd10cm_order_2025.txt.gz";
@@ -219,6 +387,27 @@ TEST(RealDataTest, Icd10cmOrderFileCounts) {
   for (const auto& c : *parsed) valid += c.billable();
   EXPECT_EQ(parsed->size(), 97584u);
   EXPECT_EQ(valid, 74260u);
+}
+
+TEST(RealDataTest, HcpcsXlsxOfTheOfficial2019FileGivesTheSameConcepts) {
+  std::string gz = kShared + "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt.gz";
+  if (!fs::exists(gz)) GTEST_SKIP() << "official data not present: " << gz;
+  TempDir dir;
+  std::string plain = dir.Write("anweb.txt", "");
+  {
+    gzFile f = gzopen(gz.c_str(), "rb");
+    std::ofstream out(plain, std::ios::binary);
+    char buf[65536];
+    int n;
+    while ((n = gzread(f, buf, sizeof(buf))) > 0) out.write(buf, n);
+    gzclose(f);
+  }
+  auto from_text = ParseHcpcs(gz);
+  auto from_sheet = ParseHcpcsXlsx(HcpcsFileAsXlsx(plain, dir.Write("anweb.xlsx", "")));
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  ASSERT_TRUE(from_sheet.ok()) << from_sheet.status();
+  EXPECT_EQ(from_text->size(), 6800u);
+  ExpectSameConcepts(*from_text, *from_sheet);
 }
 
 TEST(RealDataTest, HcpcsFileCounts) {

@@ -14,7 +14,23 @@
 
 namespace codebook::importers {
 
-class LineReader {
+// A source of numbered text lines for the parsers: a file (LineReader) or rows made into lines.
+class LineSource {
+ public:
+  virtual ~LineSource() = default;
+  // The next line, without its end of line; false at the end or on error (see status()).
+  virtual bool Next(std::string* line) = 0;
+  // OK at a clean end, the error otherwise.
+  virtual const absl::Status& status() const = 0;
+  // 1-based number of the line (or row) last returned, for error messages.
+  virtual int line_number() const = 0;
+  // False if the last line returned ended without a newline (a text file cut short).
+  virtual bool last_line_terminated() const = 0;
+  // The file the lines come from, for error messages.
+  virtual const std::string& path() const = 0;
+};
+
+class LineReader final : public LineSource {
  public:
   // NOT_FOUND if the file does not exist, INVALID_ARGUMENT if it cannot be read.
   static absl::StatusOr<std::unique_ptr<LineReader>> Open(const std::string& path);
@@ -22,15 +38,15 @@ class LineReader {
 
   // Reads the next line into *line. Returns false at the end of the file or on error; then
   // status() tells which.
-  bool Next(std::string* line);
+  bool Next(std::string* line) override;
   // OK at a clean end of file, the error otherwise.
-  const absl::Status& status() const { return status_; }
+  const absl::Status& status() const override { return status_; }
   // 1-based number of the line last returned.
-  int line_number() const { return line_number_; }
+  int line_number() const override { return line_number_; }
   // True if the line last returned ended with a newline (false for a final unterminated line,
   // the mark of a text file cut short).
-  bool last_line_terminated() const { return terminated_; }
-  const std::string& path() const { return path_; }
+  bool last_line_terminated() const override { return terminated_; }
+  const std::string& path() const override { return path_; }
 
  private:
   LineReader() = default;
