@@ -254,6 +254,17 @@ absl::Status Client::DiscardRelease(const std::string& system, const std::string
       .status();
 }
 
+absl::StatusOr<int64_t> Client::AddCodeLinks(const std::string& system,
+                                             const std::vector<v1::CodeLink>& links) {
+  v1::AddCodeLinksRequest req;
+  req.set_system(system);
+  for (const auto& l : links) *req.add_links() = l;
+  auto r = Call(admin_.get(), &v1::ReleaseAdmin::Stub::AddCodeLinks, req,
+                After(options_.admin_deadline));
+  if (!r.ok()) return r.status();
+  return r->stored();
+}
+
 absl::StatusOr<v1::Release> Client::RetractRelease(const std::string& system,
                                                    const std::string& version,
                                                    const std::string& reason) {

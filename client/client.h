@@ -102,6 +102,8 @@ class Client {
   absl::StatusOr<v1::Release> PublishRelease(const std::string& system,
                                              const std::string& version);
   absl::Status DiscardRelease(const std::string& system, const std::string& version);
+  absl::StatusOr<int64_t> AddCodeLinks(const std::string& system,
+                                       const std::vector<v1::CodeLink>& links);
   absl::StatusOr<v1::Release> RetractRelease(const std::string& system, const std::string& version,
                                              const std::string& reason);
   // Create + upload (+ publish when `publish`); a failed upload or publish discards the staged

@@ -52,3 +52,9 @@ while IFS=$'\t' read -r effective system version format file; do
   "$cli" --server="$server" import --system="$system" --version="$version" \
     --effective="$effective" --format="$format" --publish --skip-existing "$file" >/dev/null
 done <<<"$plan"
+# ICD-10-CM conversion tables: predecessor and successor codes, shown by `codebook history`.
+for table in "$data"/icd10cm/conversion/*.xlsx; do
+  [[ -f "$table" ]] || continue
+  echo "== ICD10CM conversion table: $(basename "$table")"
+  "$cli" --server="$server" import-links --system=ICD10CM "$table"
+done

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <map>
+#include <regex>
 #include <memory>
 
 #include "absl/container/flat_hash_set.h"
@@ -406,6 +407,46 @@ absl::StatusOr<Concepts> ParseHcpcsXlsx(const std::string& path) {
   if (!rows.ok()) return rows.status();
   SheetRecords records(path, *std::move(rows));
   return ParseHcpcsRecords(records);
+}
+
+absl::StatusOr<std::vector<v1::CodeLink>> ParseIcd10CmConversion(const std::string& path) {
+  absl::StatusOr<SheetRows> rows = ReadXlsxSheet(path);
+  if (!rows.ok()) return rows.status();
+  static const std::regex kCode("[A-Z][0-9][0-9A-Z](\\.[0-9A-Z]{1,4})?");
+  static const std::regex kOnlyCodes("^[A-Z0-9., ;&and-]*$");
+  std::vector<v1::CodeLink> links;
+  bool header = false;
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const std::vector<std::string>& row = (*rows)[i];
+    std::string first = row.empty() ? "" : std::string(Trim(row[0]));
+    if (!header) {
+      header = absl::StartsWith(absl::AsciiStrToLower(first), "current code");
+      continue;
+    }
+    if (first.empty()) continue;
+    std::string effective = row.size() > 1 ? std::string(Trim(row[1])) : "";
+    std::string previous = row.size() > 2 ? std::string(Trim(row[2])) : "";
+    if (!std::regex_match(first, kCode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": row ", i + 1, ": '", first, "' is not an ICD-10-CM code"));
+    }
+    if (previous.empty() || absl::AsciiStrToLower(previous) == "none") continue;
+    std::string note = std::regex_match(previous, kOnlyCodes) ? "" : previous;
+    for (std::sregex_iterator m(previous.begin(), previous.end(), kCode), end; m != end; ++m) {
+      v1::CodeLink& link = links.emplace_back();
+      link.set_code(first);
+      link.set_previous_code(m->str());
+      // The table's note: "the code effective date is October 1 of the year listed".
+      link.set_effective(AllDigits(effective) && effective.size() == 4 ? effective + "-10-01"
+                                                                      : effective);
+      link.set_note(note);
+    }
+  }
+  if (!header) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no header row starting with 'Current code assignment'"));
+  }
+  return links;
 }
 
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path) {

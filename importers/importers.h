@@ -44,6 +44,13 @@ absl::StatusOr<Concepts> ParseHcpcs(const std::string& path);
 // of the same content: each row is read as the record it stands for.
 absl::StatusOr<Concepts> ParseHcpcsXlsx(const std::string& path);
 
+// ICD-10-CM conversion table (CDC/CMS xlsx: columns "Current code assignment", "Effective",
+// "Previous Code(s) Assignment", below a note row): one link per code named in the previous
+// assignment; the effective year Y becomes "Y-10-01" (the table: "the code effective date is
+// October 1 of the year listed"); an assignment that is more than a list of
+// codes ("Codes in categories T81.3-T81.4") is kept as the links' note. "None" gives no link.
+absl::StatusOr<std::vector<codebook::v1::CodeLink>> ParseIcd10CmConversion(const std::string& path);
+
 // File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx".
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
 // The names ParseFile accepts, comma-separated, for help and error messages.

@@ -410,6 +410,29 @@ TEST(RealDataTest, HcpcsXlsxOfTheOfficial2019FileGivesTheSameConcepts) {
   ExpectSameConcepts(*from_text, *from_sheet);
 }
 
+TEST(RealDataTest, Icd10CmConversionTable) {
+  std::string path = kShared + "/icd10cm/conversion/icd-10-cm-conversion-table-FY2025.xlsx";
+  if (!fs::exists(path)) GTEST_SKIP() << "official data not present: " << path;
+  auto links = ParseIcd10CmConversion(path);
+  ASSERT_TRUE(links.ok()) << links.status();
+  EXPECT_GT(links->size(), 5000u);
+  bool found = false;
+  for (const auto& l : *links) {
+    if (l.code() == "T81.320A" && l.previous_code() == "T81.32XA") {
+      found = true;
+      EXPECT_EQ(l.effective(), "2024-10-01");
+    }
+    EXPECT_NE(l.previous_code(), "None");
+  }
+  EXPECT_TRUE(found);
+  // Not a conversion table.
+  TempDir dir;
+  std::string order = dir.Write("order.txt", "00001 A00     0 Cholera" + std::string(53, ' ') +
+                                                 " Cholera\r\n");
+  auto wrong = ParseIcd10CmConversion(HcpcsFileAsXlsx(order, dir.Write("x.xlsx", "")));
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RealDataTest, HcpcsFileCounts) {
   struct Expect {
     std::string file;

@@ -194,7 +194,20 @@ absl::Status TerminologyImpl::GetCodeHistory(const v1::GetCodeHistoryRequest& re
     }
     previous = entry;
   }
-  if (resp->events_size() == 0) {
+  std::vector<storage::CodeLinkRecord> predecessors, successors;
+  if (s = reader->Links((*system)->id, *code, &predecessors, &successors); !s.ok()) return s;
+  resp->clear_predecessors();
+  resp->clear_successors();
+  for (const auto* list : {&predecessors, &successors}) {
+    for (const storage::CodeLinkRecord& l : *list) {
+      v1::CodeLink* link = list == &predecessors ? resp->add_predecessors() : resp->add_successors();
+      link->set_code(PrintedCode(**system, l.code));
+      link->set_previous_code(PrintedCode(**system, l.previous));
+      link->set_effective(l.effective);
+      link->set_note(l.note);
+    }
+  }
+  if (resp->events_size() == 0 && predecessors.empty() && successors.empty()) {
     return absl::NotFoundError(absl::StrCat("code ", resp->code(), " was never in ", (*system)->id));
   }
   return absl::OkStatus();

@@ -329,4 +329,10 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::RetractRelease(
   return Unary(ctx, impl_, &ReleaseAdminImpl::RetractRelease, req, resp);
 }
 
+grpc::ServerUnaryReactor* ReleaseAdminHandler::AddCodeLinks(grpc::CallbackServerContext* ctx,
+                                                            const v1::AddCodeLinksRequest* req,
+                                                            v1::AddCodeLinksResponse* resp) {
+  return Unary(ctx, impl_, &ReleaseAdminImpl::AddCodeLinks, req, resp);
+}
+
 }  // namespace codebook::service

@@ -127,6 +127,9 @@ class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
   grpc::ServerUnaryReactor* RetractRelease(grpc::CallbackServerContext* ctx,
                                            const v1::RetractReleaseRequest* req,
                                            v1::RetractReleaseResponse* resp) override;
+  grpc::ServerUnaryReactor* AddCodeLinks(grpc::CallbackServerContext* ctx,
+                                         const v1::AddCodeLinksRequest* req,
+                                         v1::AddCodeLinksResponse* resp) override;
 
  private:
   const ReleaseAdminImpl* impl_;

@@ -127,4 +127,33 @@ absl::Status ReleaseAdminImpl::RetractRelease(const v1::RetractReleaseRequest& r
   return absl::OkStatus();
 }
 
+absl::Status ReleaseAdminImpl::AddCodeLinks(const v1::AddCodeLinksRequest& req,
+                                            v1::AddCodeLinksResponse* resp) const {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  if (!system.ok()) return system.status();
+  if (req.links_size() > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(req.links_size(), " links in one call; the limit is 100000"));
+  }
+  std::vector<storage::CodeLinkRecord> links;
+  links.reserve(req.links_size());
+  for (int i = 0; i < req.links_size(); ++i) {
+    const v1::CodeLink& l = req.links(i);
+    absl::StatusOr<std::string> code = NormalizeCode(**system, l.code());
+    absl::StatusOr<std::string> previous = NormalizeCode(**system, l.previous_code());
+    if (!code.ok() || !previous.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "link #", i + 1, ": ", (!code.ok() ? code.status() : previous.status()).message()));
+    }
+    if (l.effective().size() > 64 || l.note().size() > 1000) {
+      return absl::InvalidArgumentError(absl::StrCat("link #", i + 1, ": text too long"));
+    }
+    links.push_back({*code, *previous, l.effective(), l.note()});
+  }
+  if (absl::Status s = store_->AddLinks((*system)->id, links); !s.ok()) return s;
+  resp->set_stored(static_cast<int64_t>(links.size()));
+  return absl::OkStatus();
+}
+
 }  // namespace codebook::service

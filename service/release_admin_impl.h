@@ -56,6 +56,8 @@ class ReleaseAdminImpl {
                               v1::DiscardReleaseResponse* resp) const;
   absl::Status RetractRelease(const v1::RetractReleaseRequest& req,
                               v1::RetractReleaseResponse* resp) const;
+  absl::Status AddCodeLinks(const v1::AddCodeLinksRequest& req,
+                            v1::AddCodeLinksResponse* resp) const;
 
  private:
   int64_t NowMicros() const { return absl::ToUnixMicros(clock_()); }

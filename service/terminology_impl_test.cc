@@ -303,6 +303,34 @@ TEST_F(DomainTest, CodeHistory) {
   EXPECT_EQ(read_->GetCodeHistory(req, &resp).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(DomainTest, ConversionLinksInHistory) {
+  LoadIcd();
+  v1::AddCodeLinksRequest req;
+  req.set_system("ICD10CM");
+  v1::CodeLink* l = req.add_links();
+  l->set_code("Z28.310");
+  l->set_previous_code("Z283");
+  l->set_effective("2022-04-01");
+  v1::AddCodeLinksResponse resp;
+  ASSERT_TRUE(admin_->AddCodeLinks(req, &resp).ok());
+  EXPECT_EQ(resp.stored(), 1);
+  v1::GetCodeHistoryRequest h;
+  h.set_system("ICD10CM");
+  h.set_code("Z28.3");
+  v1::GetCodeHistoryResponse history;
+  ASSERT_TRUE(read_->GetCodeHistory(h, &history).ok());
+  ASSERT_EQ(history.successors_size(), 1);
+  EXPECT_EQ(history.successors(0).code(), "Z28.310");
+  EXPECT_EQ(history.successors(0).effective(), "2022-04-01");
+  h.set_code("Z28310");
+  ASSERT_TRUE(read_->GetCodeHistory(h, &history).ok());
+  ASSERT_EQ(history.predecessors_size(), 1);
+  EXPECT_EQ(history.predecessors(0).previous_code(), "Z28.3");
+  EXPECT_EQ(history.successors_size(), 0);
+  l->set_previous_code("not a code");
+  EXPECT_EQ(admin_->AddCodeLinks(req, &resp).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(DomainTest, AdminRejectsBadInput) {
   EXPECT_EQ(Load("ICD10CM", "bad version", "2024-10-01", {C("E119", "x")}).code(),
             absl::StatusCode::kInvalidArgument);

@@ -160,6 +160,33 @@ std::string EventKey(absl::string_view system, uint64_t sequence) {
   return k;
 }
 
+std::string LinkPrefix(absl::string_view system, absl::string_view from, char kind) {
+  std::string k = ConceptCodePrefix(system, from);
+  k.push_back(kind);
+  return k;
+}
+
+std::string LinkKey(absl::string_view system, absl::string_view from, char kind,
+                    absl::string_view to) {
+  return absl::StrCat(LinkPrefix(system, from, kind), to);
+}
+
+std::string EncodeLink(const CodeLinkRecord& l) {
+  std::string v(1, '\x01');
+  PutLengthPrefixed(&v, l.effective);
+  PutLengthPrefixed(&v, l.note);
+  return v;
+}
+
+absl::Status DecodeLink(absl::string_view in, CodeLinkRecord* l) {
+  uint8_t format;
+  if (!GetByte(&in, &format) || format != 1 || !GetString(&in, &l->effective) ||
+      !GetString(&in, &l->note) || !in.empty()) {
+    return Corrupt("link");
+  }
+  return absl::OkStatus();
+}
+
 std::string EncodeEvent(const EventRecord& e) {
   std::string v(1, '\x01');
   v.push_back(static_cast<char>(e.kind));

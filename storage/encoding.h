@@ -9,6 +9,8 @@
 //   changes   system 0x00 BE64(sequence) code            -> 1 byte ChangeKind
 //   staging   system 0x00 version 0x00 code              -> ConceptRecord body (no tag)
 //   events    system 0x00 BE64(event sequence)           -> EventValue
+//   links     system 0x00 code 0x00 'P' previous         -> LinkValue   (code replaces previous)
+//             system 0x00 previous 0x00 'S' code         -> LinkValue   (the same link, by previous)
 //
 // concepts keys sort by system, then code, then by *decreasing* sequence (the one's complement
 // of a big-endian number), so one Seek(system|code|~R) lands on the newest entry at or before
@@ -32,6 +34,7 @@
 //                 (format 1, without them, is still read; new records are written as format 2)
 //
 // EventValue:     format:u8 (=1) | kind:u8 | str version | varint64 time_micros
+// LinkValue:      format:u8 (=1) | str effective | str note
 //
 // Decoders never read past their input: truncated or garbled bytes give a DATA_LOSS status.
 // Record bodies are canonical (same record -> same bytes), which the release checksum relies on.
@@ -75,6 +78,10 @@ std::string ChangePrefix(absl::string_view system, uint64_t sequence);
 std::string StagingPrefix(absl::string_view system, absl::string_view version);
 std::string StagingKey(absl::string_view system, absl::string_view version, absl::string_view code);
 std::string EventKey(absl::string_view system, uint64_t sequence);
+// kind 'P': key by the code, listing its predecessors; 'S': by the previous code, its successors.
+std::string LinkKey(absl::string_view system, absl::string_view from, char kind,
+                    absl::string_view to);
+std::string LinkPrefix(absl::string_view system, absl::string_view from, char kind);
 
 // --- values ---
 void EncodeConceptRecord(const ConceptRecord& r, std::string* dst);  // record body
@@ -89,6 +96,10 @@ absl::Status DecodeConceptEntry(absl::string_view in, bool* deleted, ConceptReco
 std::string EncodeEvent(const EventRecord& e);
 // Fills everything but e->sequence, which is in the key.
 absl::Status DecodeEvent(absl::string_view in, EventRecord* e);
+
+std::string EncodeLink(const CodeLinkRecord& l);
+// Fills effective and note (code and previous are in the key).
+absl::Status DecodeLink(absl::string_view in, CodeLinkRecord* l);
 
 std::string EncodeRelease(const ReleaseRecord& r);
 absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r);

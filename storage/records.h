@@ -49,6 +49,14 @@ struct EventRecord {
   int64_t time_micros = 0;
 };
 
+// A conversion-table link: `code` replaces `previous` from `effective` on.
+struct CodeLinkRecord {
+  std::string code;
+  std::string previous;
+  std::string effective;
+  std::string note;
+};
+
 // One code's content in one release. The code itself is part of the key, not of the record.
 struct ConceptRecord {
   std::string display;

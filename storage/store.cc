@@ -23,6 +23,7 @@ constexpr const char* kConceptsCf = "concepts";
 constexpr const char* kChangesCf = "changes";
 constexpr const char* kStagingCf = "staging";
 constexpr const char* kEventsCf = "events";
+constexpr const char* kLinksCf = "links";
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -306,6 +307,30 @@ absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t lim
   return FromRocks(it->status(), "reading events");
 }
 
+absl::Status Reader::Links(absl::string_view system, absl::string_view code,
+                           std::vector<CodeLinkRecord>* predecessors,
+                           std::vector<CodeLinkRecord>* successors) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot();
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->links_));
+  for (char kind : {'P', 'S'}) {
+    std::vector<CodeLinkRecord>* out = kind == 'P' ? predecessors : successors;
+    out->clear();
+    std::string prefix = LinkPrefix(system, code, kind);
+    for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+      CodeLinkRecord link;
+      std::string other(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+      link.code = kind == 'P' ? std::string(code) : other;
+      link.previous = kind == 'P' ? other : std::string(code);
+      absl::Status s = DecodeLink(AsView(it->value()), &link);
+      if (!s.ok()) return s;
+      out->push_back(std::move(link));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading code links");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Reader::History(absl::string_view system, absl::string_view code,
                              std::vector<CodeState>* entries) {
   entries->clear();
@@ -380,7 +405,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name :
        {rocksdb::kDefaultColumnFamilyName.c_str(), kReleasesCf, kConceptsCf, kChangesCf,
-        kStagingCf, kEventsCf}) {
+        kStagingCf, kEventsCf, kLinksCf}) {
     cfs.emplace_back(name, cf_opts);
   }
   rocksdb::DB* raw = nullptr;
@@ -394,6 +419,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   store->changes_ = store->handles_[3];
   store->staging_ = store->handles_[4];
   store->events_ = store->handles_[5];
+  store->links_ = store->handles_[6];
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), std::string(kSchemaVersionKey), &version);
@@ -905,6 +931,20 @@ absl::StatusOr<ReleaseRecord> Store::Retract(absl::string_view system, absl::str
   ReplaceRelease(r, /*erase=*/false, event);
   if (event_listener_) event_listener_(std::string(system));
   return r;
+}
+
+absl::Status Store::AddLinks(absl::string_view system,
+                             const std::vector<CodeLinkRecord>& links) {
+  absl::MutexLock l(&write_mu_);
+  rocksdb::WriteBatch batch;
+  for (const CodeLinkRecord& link : links) {
+    std::string value = EncodeLink(link);
+    batch.Put(links_, LinkKey(system, link.code, 'P', link.previous), value);
+    batch.Put(links_, LinkKey(system, link.previous, 'S', link.code), value);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "storing code links");
 }
 
 absl::Status Store::CompactAll() {

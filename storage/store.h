@@ -144,6 +144,11 @@ class Reader {
   // The system's events after sequence `after`, oldest first (at most `limit`).
   absl::Status Events(absl::string_view system, uint64_t after, size_t limit,
                       std::vector<EventRecord>* events);
+  // Conversion-table links of `code`: those where it is the new code (predecessors) and those
+  // where it is the previous one (successors), each sorted by the other code.
+  absl::Status Links(absl::string_view system, absl::string_view code,
+                     std::vector<CodeLinkRecord>* predecessors,
+                     std::vector<CodeLinkRecord>* successors);
   // Every entry of `code` (one per release that added, changed or deleted it), oldest first.
   absl::Status History(absl::string_view system, absl::string_view code,
                        std::vector<CodeState>* entries);
@@ -224,6 +229,9 @@ class Store {
   absl::StatusOr<ReleaseRecord> Retract(absl::string_view system, absl::string_view version,
                                         absl::string_view reason, int64_t now_micros);
 
+  // Stores conversion-table links (both directions) in one write; existing ones are overwritten.
+  absl::Status AddLinks(absl::string_view system, const std::vector<CodeLinkRecord>& links);
+
   // Called with the system after each event (publish, retract) is committed, on the writer's
   // thread and under the writers' lock: it must be quick and must not write to the store. Set it
   // before serving; an empty function clears it.
@@ -267,6 +275,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* staging_ = nullptr;
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* links_ = nullptr;
   std::function<void(const std::string&)> event_listener_ ABSL_GUARDED_BY(write_mu_);
   bool sync_writes_ = true;
 

@@ -254,6 +254,25 @@ TEST_F(RealDataTest, HcpcsDiffReconcilesWithTheCmsChangeReport) {
   EXPECT_TRUE(expected_disc == cms_discontinued);
 }
 
+TEST_F(RealDataTest, HistoryShowsConversionTableLinks) {
+  for (const char* table : {"/icd10cm/conversion/icd-10-cm-conversion-table-FY2025.xlsx"}) {
+    auto links = importers::ParseIcd10CmConversion(kData + table);
+    ASSERT_TRUE(links.ok()) << links.status();
+    auto stored = client_->AddCodeLinks("ICD10CM", *links);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+  }
+  auto h = client_->GetCodeHistory("ICD10CM", "T81.32XA");
+  ASSERT_TRUE(h.ok()) << h.status();
+  std::set<std::string> successors;
+  for (const auto& l : h->successors()) successors.insert(l.code());
+  EXPECT_TRUE(successors.count("T81.320A")) << h->DebugString();
+  auto n = client_->GetCodeHistory("ICD10CM", "T81.320A");
+  ASSERT_TRUE(n.ok());
+  ASSERT_GE(n->predecessors_size(), 1);
+  EXPECT_EQ(n->predecessors(0).previous_code(), "T81.32XA");
+  EXPECT_EQ(n->events(0).release().version(), "FY2025");
+}
+
 TEST_F(RealDataTest, WideDiffEqualsTheCompositionOfSingleSteps) {
   const std::vector<std::string> versions = {"FY2021-01", "FY2022", "FY2022-04", "FY2023",
                                              "FY2023-04", "FY2024", "FY2025"};

@@ -71,6 +71,8 @@ Commands:
                                             every concept of a release as JSON lines: first
                                             {"release": ...} with its checksum, then one concept
                                             a line
+  import-links --system=ICD10CM FILE.xlsx  load an ICD-10-CM conversion table (predecessor and
+                                            successor codes, shown by history)
   publish  --system=S --version=V           publish a staged release
   discard  --system=S --version=V           drop a staged release
   retract  --system=S --version=V --reason=TEXT
@@ -144,6 +146,7 @@ class Cli {
   int Publish();
   int Discard();
   int Retract();
+  int ImportLinks();
   int Ping();
 
   Args args_;
@@ -280,6 +283,7 @@ int Cli::Run() {
   if (command_ == "publish") return Publish();
   if (command_ == "discard") return Discard();
   if (command_ == "retract") return Retract();
+  if (command_ == "import-links") return ImportLinks();
   if (command_ == "ping") return Ping();
   std::cerr << "codebook: unknown command '" << command_ << "' (run codebook --help)\n";
   return kUsage;
@@ -613,6 +617,14 @@ int Cli::History() {
     }
     std::cout << "\n";
   }
+  for (const auto& l : h->predecessors()) {
+    std::cout << "  replaces    " << l.previous_code() << " (" << l.effective() << ")"
+              << (l.note().empty() ? "" : "  [" + l.note() + "]") << "\n";
+  }
+  for (const auto& l : h->successors()) {
+    std::cout << "  replaced by " << l.code() << " (" << l.effective() << ")"
+              << (l.note().empty() ? "" : "  [" + l.note() + "]") << "\n";
+  }
   return kOk;
 }
 
@@ -682,6 +694,17 @@ int Cli::Discard() {
   if (!s.ok()) return Error(s);
   if (!json_) std::cout << "discarded " << Flag("system") << " " << Flag("version") << "\n";
   if (json_) PrintJson(v1::DiscardReleaseResponse());
+  return kOk;
+}
+
+int Cli::ImportLinks() {
+  if (!CheckFlags({"system"}) || !Require("system")) return kUsage;
+  if (args_.positional.size() != 1) return UsageError("give exactly one conversion table (.xlsx)");
+  auto links = importers::ParseIcd10CmConversion(args_.positional[0]);
+  if (!links.ok()) return Error(links.status());
+  auto stored = client_->AddCodeLinks(Flag("system"), *links);
+  if (!stored.ok()) return Error(stored.status());
+  std::cerr << "stored " << Thousands(*stored) << " links from " << args_.positional[0] << "\n";
   return kOk;
 }
 
