@@ -124,6 +124,8 @@ class Cli {
     }
     return std::string(s.message());
   }
+  // A release as JSON or as the detail view; returns kOk.
+  int ShowRelease(const v1::Release& r);
   void PrintJson(const google::protobuf::Message& m) {
     std::string out;
     google::protobuf::util::JsonPrintOptions opts;
@@ -220,6 +222,15 @@ void PrintReleaseDetail(const v1::Release& r) {
   if (r.state() == v1::RELEASE_STATE_RETRACTED) {
     std::cout << "  retracted: " << r.retract_reason() << "\n";
   }
+}
+
+int Cli::ShowRelease(const v1::Release& r) {
+  if (json_) {
+    PrintJson(r);
+  } else {
+    PrintReleaseDetail(r);
+  }
+  return kOk;
 }
 
 bool Cli::CheckFlags(const std::set<std::string>& allowed) {
@@ -516,12 +527,7 @@ int Cli::Import() {
   std::cerr << (Has("publish") ? "uploaded and published" : "uploaded (staged)") << " in "
             << absl::StrFormat("%.2f s", seconds_since(t1)) << "; total "
             << absl::StrFormat("%.2f s", seconds_since(t0)) << "                \n";
-  if (json_) {
-    PrintJson(*release);
-  } else {
-    PrintReleaseDetail(*release);
-  }
-  return kOk;
+  return ShowRelease(*release);
 }
 
 std::string ChangeTypeNames(const v1::ConceptChange& c) {
@@ -678,12 +684,7 @@ int Cli::Publish() {
   }
   auto r = client_->PublishRelease(Flag("system"), Flag("version"));
   if (!r.ok()) return Error(r.status());
-  if (json_) {
-    PrintJson(*r);
-  } else {
-    PrintReleaseDetail(*r);
-  }
-  return kOk;
+  return ShowRelease(*r);
 }
 
 int Cli::Discard() {
@@ -715,12 +716,7 @@ int Cli::Retract() {
   }
   auto r = client_->RetractRelease(Flag("system"), Flag("version"), Flag("reason"));
   if (!r.ok()) return Error(r.status());
-  if (json_) {
-    PrintJson(*r);
-  } else {
-    PrintReleaseDetail(*r);
-  }
-  return kOk;
+  return ShowRelease(*r);
 }
 
 int Cli::Ping() {
