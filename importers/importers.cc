@@ -1,7 +1,10 @@
 #include "importers/importers.h"
 
 #include <cctype>
+#include <filesystem>
+#include <functional>
 #include <map>
+#include <tuple>
 #include <regex>
 #include <memory>
 
@@ -11,6 +14,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "importers/line_reader.h"
@@ -449,14 +453,183 @@ absl::StatusOr<std::vector<v1::CodeLink>> ParseIcd10CmConversion(const std::stri
   return links;
 }
 
+namespace {
+
+bool IsCptCode(absl::string_view c) {
+  if (c.size() != 5) return false;
+  for (int i = 0; i < 4; ++i) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c[i]))) return false;
+  }
+  char last = c[4];
+  return absl::ascii_isdigit(static_cast<unsigned char>(last)) || last == 'F' || last == 'T' ||
+         last == 'U' || last == 'A';
+}
+
+std::string CptCategory(absl::string_view code) {
+  switch (code[4]) {
+    case 'F': return "II";
+    case 'T': return "III";
+    case 'U': return "PLA";
+    case 'A': return "vaccine";
+    default: return "I";
+  }
+}
+
+// The first file called `name` below `dir`; "" if none.
+std::string FindFile(const std::string& dir, const std::string& name) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file() && it->path().filename() == name) return it->path().string();
+  }
+  return "";
+}
+
+// Reads the records of an AMA descriptor file: skips the free-text header (up to the first
+// blank line) unless the first line is already a record; `fn(line)` gets each record line.
+absl::Status ReadCptRecords(const std::string& path, bool header_row,
+                            const std::function<absl::Status(LineSource&, const std::string&)>& fn) {
+  absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  LineReader& r = **opened;
+  std::string line;
+  bool in_header = true, first = true;
+  while (r.Next(&line)) {
+    if (first) {
+      first = false;
+      if (header_row) continue;  // a column-title row
+      if (line.size() >= 6 && IsCptCode(line.substr(0, 5))) in_header = false;
+    }
+    if (in_header && !header_row) {
+      if (Trim(line).empty()) in_header = false;
+      continue;
+    }
+    if (Trim(line).empty()) continue;
+    if (absl::Status s = fn(r, line); !s.ok()) return s;
+  }
+  return r.status();
+}
+
+}  // namespace
+
+absl::StatusOr<Concepts> ParseCptFolder(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a folder (the CPT format reads a "
+                                                   "folder of AMA data files)"));
+  }
+  std::string longult = FindFile(dir, "LONGULT.txt");
+  if (longult.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": no LONGULT.txt in this folder"));
+  }
+  Concepts concepts;
+  std::map<std::string, size_t> index;
+  absl::Status s = ReadCptRecords(longult, false, [&](LineSource& r, const std::string& line) {
+    size_t tab = line.find('\t');
+    std::string code = tab == std::string::npos ? "" : std::string(Trim(line.substr(0, tab)));
+    if (!IsCptCode(code)) return LineError(r, absl::StrCat("malformed CPT code '", code, "'"));
+    std::string text(Trim(line.substr(tab + 1)));
+    if (text.empty()) return LineError(r, "missing descriptor");
+    if (!index.emplace(code, concepts.size()).second) {
+      return LineError(r, absl::StrCat("code ", code, " appears twice"));
+    }
+    Concept& c = concepts.emplace_back();
+    c.set_code(code);
+    c.set_display(text);
+    c.set_kind(v1::CONCEPT_KIND_CODE);
+    c.set_billable(true);
+    c.set_status(v1::CONCEPT_STATUS_ACTIVE);
+    (*c.mutable_properties())["category"] = CptCategory(code);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  auto designation = [&](LineSource& r, const std::string& code, const char* use,
+                         absl::string_view text) -> absl::Status {
+    auto it = index.find(code);
+    if (it == index.end()) {
+      return LineError(r, absl::StrCat("code ", code, " is not in LONGULT.txt"));
+    }
+    if (!Trim(text).empty()) AddDesignation(&concepts[it->second], use, Trim(text));
+    return absl::OkStatus();
+  };
+  for (const auto& [file, use, width] : std::vector<std::tuple<std::string, const char*, size_t>>{
+           {"SHORTU.txt", "short", 28}, {"MEDU.txt", "medium", 48}}) {
+    std::string path = FindFile(dir, file);
+    if (path.empty()) continue;
+    s = ReadCptRecords(path, false, [&](LineSource& r, const std::string& line) {
+      std::string code = line.substr(0, 5);
+      if (!IsCptCode(code) || (line.size() > 5 && line[5] != ' ')) {
+        return LineError(r, absl::StrCat("malformed CPT code '", code, "'"));
+      }
+      return designation(r, code, use, Col(line, 7, width));
+    });
+    if (!s.ok()) return s;
+  }
+  for (const auto& [file, use, text_column] : std::vector<std::tuple<std::string, const char*, size_t>>{
+           {"ConsumerDescriptor.txt", "consumer", 2}, {"ClinicianDescriptor.txt", "clinician", 3}}) {
+    std::string path = FindFile(dir, file);
+    if (path.empty()) continue;
+    s = ReadCptRecords(path, true, [&](LineSource& r, const std::string& line) {
+      std::vector<std::string> fields = absl::StrSplit(line, '\t');
+      if (fields.size() <= text_column) return LineError(r, "too few tab-separated columns");
+      std::string code(Trim(fields[1]));
+      if (!IsCptCode(code)) return LineError(r, absl::StrCat("malformed CPT code '", code, "'"));
+      return designation(r, code, use, fields[text_column]);
+    });
+    if (!s.ok()) return s;
+  }
+  // Modifiers: blocks separated by blank lines; a block starting with a 2-character code is a
+  // modifier, a one-line block without one is a section heading.
+  if (std::string modul = FindFile(dir, "MODUL.txt"); !modul.empty()) {
+    absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(modul);
+    if (!opened.ok()) return opened.status();
+    std::string line, section;
+    std::vector<std::string> block;
+    auto flush = [&]() -> absl::Status {
+      if (block.empty()) return absl::OkStatus();
+      std::string text = CollapseSpaces(absl::StrJoin(block, " "));
+      block.clear();
+      bool is_modifier = text.size() > 3 && text[2] == ' ' && AllUpperAlnum(text.substr(0, 2));
+      if (!is_modifier) {
+        section = text;
+        return absl::OkStatus();
+      }
+      std::string code = text.substr(0, 2);
+      if (index.count(code)) return absl::OkStatus();  // listed in two sections: keep the first
+      index.emplace(code, concepts.size());
+      Concept& c = concepts.emplace_back();
+      c.set_code(code);
+      c.set_display(text.substr(3));
+      c.set_kind(v1::CONCEPT_KIND_MODIFIER);
+      c.set_status(v1::CONCEPT_STATUS_ACTIVE);
+      if (!section.empty()) (*c.mutable_properties())["section"] = section;
+      return absl::OkStatus();
+    };
+    bool first_block = true;
+    while ((*opened)->Next(&line)) {
+      if (Trim(line).empty()) {
+        if (first_block) block.clear();  // the file's title
+        first_block = false;
+        if (absl::Status f = flush(); !f.ok()) return f;
+        continue;
+      }
+      block.push_back(line);
+    }
+    if (!(*opened)->status().ok()) return (*opened)->status();
+    if (absl::Status f = flush(); !f.ok()) return f;
+  }
+  return concepts;
+}
+
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path) {
   if (format == "icd10cm-order" || format == "icd10pcs-order") return ParseIcd10Order(path);
   if (format == "hcpcs") return ParseHcpcs(path);
   if (format == "hcpcs-xlsx") return ParseHcpcsXlsx(path);
+  if (format == "cpt") return ParseCptFolder(path);
   return absl::InvalidArgumentError(
       absl::StrCat("unknown format '", format, "'; known formats: ", FormatNames()));
 }
 
-std::string FormatNames() { return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx"; }
+std::string FormatNames() { return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt"; }
 
 }  // namespace codebook::importers

@@ -51,7 +51,17 @@ absl::StatusOr<Concepts> ParseHcpcsXlsx(const std::string& path);
 // codes ("Codes in categories T81.3-T81.4") is kept as the links' note. "None" gives no link.
 absl::StatusOr<std::vector<codebook::v1::CodeLink>> ParseIcd10CmConversion(const std::string& path);
 
-// File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx".
+// The AMA's CPT data-file set in a folder (searched recursively by file name): LONGULT.txt
+// (required: code TAB long descriptor, after a free-text header ending at the first blank line),
+// SHORTU.txt and MEDU.txt (fixed width: code in 1-5, descriptor from 7, 28 or 48 characters),
+// ConsumerDescriptor.txt and ClinicianDescriptor.txt (tab-delimited with a header row),
+// MODUL.txt (modifiers: entries separated by blank lines, under section headings). Codes become
+// CODE concepts with a "category" property (I, II for ####F, III for ####T, PLA for ####U,
+// vaccine for ####A); modifiers MODIFIER concepts with their "section".
+absl::StatusOr<Concepts> ParseCptFolder(const std::string& dir);
+
+// File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx",
+// "cpt" (a folder).
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
 // The names ParseFile accepts, comma-separated, for help and error messages.
 std::string FormatNames();

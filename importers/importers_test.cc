@@ -377,6 +377,46 @@ TEST(HcpcsXlsxTest, BadWorkbooksAreInvalidArgument) {
   EXPECT_NE(parsed.status().message().find("no header row"), std::string::npos) << parsed.status();
 }
 
+TEST(CptTest, ParsesTheSyntheticDataFileSet) {
+  auto parsed = ParseFile("cpt", kSample + "/cpt/2024");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto m = ByCode(*parsed);
+  EXPECT_EQ(m.size(), 16u);  // 11 codes, 5 modifiers
+  EXPECT_EQ(m["0042T"].properties().at("category"), "III");
+  EXPECT_EQ(m["4000F"].properties().at("category"), "II");
+  EXPECT_EQ(m["0001U"].properties().at("category"), "PLA");
+  EXPECT_EQ(m["99213"].properties().at("category"), "I");
+  EXPECT_TRUE(m["99213"].billable());
+  EXPECT_EQ(Designation(m["99213"], "short"), "OFFICE VISIT EST PT LOW");
+  EXPECT_EQ(Designation(m["99213"], "consumer"),
+            "Short visit with your doctor about a simple health problem");
+  int clinician = 0;
+  for (const auto& d : m["0042T"].designations()) clinician += d.use() == "clinician";
+  EXPECT_EQ(clinician, 2);
+  EXPECT_EQ(m["25"].kind(), v1::CONCEPT_KIND_MODIFIER);
+  EXPECT_FALSE(m["25"].billable());
+  EXPECT_EQ(m["25"].properties().at("section"), "Regular Modifiers");
+  EXPECT_EQ(m["P1"].properties().at("section"), "Anesthesia Physical Status Modifiers");
+  EXPECT_EQ(m["LT"].properties().at("section"), "Level II (HCPCS/National) Modifiers");
+  EXPECT_NE(m["25"].display().find("same day of a procedure"), std::string::npos);
+}
+
+TEST(CptTest, BadFoldersAndFiles) {
+  TempDir dir;
+  EXPECT_EQ(ParseCptFolder(dir.Write("file.txt", "x")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::string folder = dir.Write("", "");  // the temp folder itself: no LONGULT.txt yet
+  auto none = ParseCptFolder(folder);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("no LONGULT.txt"), std::string::npos);
+  std::string longult = dir.Write("LONGULT.txt", "header\r\n\r\n99213\tOffice visit\r\n9921X\tBad\r\n");
+  auto bad = ParseCptFolder(folder);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(longult + ":4: malformed CPT code '9921X'"),
+            std::string::npos)
+      << bad.status();
+}
+
 // The official files, when ../shared/data is beside the repo (SOURCES.md sections 3.1, 3.4).
 TEST(RealDataTest, Icd10cmOrderFileCounts) {
   std::string path = kShared + "/icd10cm/2025/icd10cm_order_2025.txt.gz";

@@ -621,6 +621,30 @@ TEST(ConsistencyTest, ReadersDuringAPublishNeverSeeAMix) {
   admin.reset();
 }
 
+TEST(CptTest, SyntheticCptReleasesWithACategoryIIICodeAndADeletion) {
+  TestServer server;
+  auto client = server.NewClient();
+  for (const char* year : {"2024", "2025"}) {
+    auto concepts = importers::ParseFile("cpt", kSample + "/cpt/" + year);
+    ASSERT_TRUE(concepts.ok()) << concepts.status();
+    auto r = client->ImportRelease("CPT", year, std::string(year) + "-01-01", "synthetic",
+                                   *concepts, true);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  auto cat3 = client->Lookup("CPT", "0042T", Selector::Version("2025"));
+  ASSERT_TRUE(cat3.ok()) << cat3.status();
+  EXPECT_EQ(cat3->concept().properties().at("category"), "III");
+  auto deleted = client->Lookup("CPT", "0188T", Selector::DateOfService("2025-03-14"));
+  EXPECT_EQ(deleted.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(deleted.status().message(), "code 0188T was deleted in CPT 2025 (effective 2025-01-01)");
+  EXPECT_TRUE(client->ValidateCode("CPT", "0188T", "2024-12-31")->valid());
+  auto modifier = client->Lookup("CPT", "25", Selector::Version("2025"));
+  ASSERT_TRUE(modifier.ok());
+  EXPECT_EQ(modifier->concept().kind(), v1::CONCEPT_KIND_MODIFIER);
+  EXPECT_TRUE(client->ValidateCode("CPT", "25", "2025-03-14")->valid());
+  client.reset();
+}
+
 TEST(ServerLifecycleTest, RestartKeepsReleasesAndSigtermStopsCleanly) {
   char tmpl[] = "/tmp/codebook-life-XXXXXX";
   std::string dir = mkdtemp(tmpl);
