@@ -101,6 +101,31 @@ BodyFlags FlagsOf(absl::string_view body) {
   return f;
 }
 
+// Walks the concepts of `system` with `it` and calls fn(code, entry sequence, entry) for each
+// code's entry as of release `sequence` (its newest at or before it; present or deleted), in
+// code order, until fn returns false.
+absl::Status ForEachEntryAsOf(
+    rocksdb::Iterator* it, absl::string_view system, uint64_t sequence,
+    const std::function<bool(absl::string_view code, uint64_t seq, absl::string_view entry)>& fn) {
+  std::string prefix = SystemPrefix(system);
+  std::string last_code;
+  bool have_last = false;
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    absl::string_view code;
+    uint64_t seq;
+    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
+      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
+    }
+    // Entries of a code run newest first: the first one at or before `sequence` counts.
+    if (seq > sequence || (have_last && code == last_code)) continue;
+    last_code.assign(code.data(), code.size());
+    have_last = true;
+    if (it->value().empty()) return absl::DataLossError("empty concept entry");
+    if (!fn(code, seq, AsView(it->value()))) break;
+  }
+  return FromRocks(it->status(), "reading concepts");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Catalog
@@ -266,26 +291,19 @@ absl::Status Reader::ForEachConcept(
   ro.snapshot = snapshot();
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->concepts_));
-  std::string prefix = SystemPrefix(system);
-  std::string last_code;
-  bool have_last = false;
   ConceptRecord record;
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-    absl::string_view code;
-    uint64_t seq;
-    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
-      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
-    }
-    // Entries of a code run newest first: the first one at or before `sequence` counts.
-    if (seq > sequence || (have_last && code == last_code)) continue;
-    last_code.assign(code.data(), code.size());
-    have_last = true;
-    bool deleted = false;
-    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &record);
-    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
-    if (!deleted && !fn(code, record)) return absl::OkStatus();
-  }
-  return FromRocks(it->status(), "reading concepts");
+  absl::Status decode;
+  absl::Status s = ForEachEntryAsOf(
+      it.get(), system, sequence, [&](absl::string_view code, uint64_t, absl::string_view entry) {
+        bool deleted = false;
+        decode = DecodeConceptEntry(entry, &deleted, &record);
+        if (!decode.ok()) {
+          decode = absl::DataLossError(absl::StrCat(decode.message(), ": ", system, " ", code));
+          return false;
+        }
+        return deleted || fn(code, record);
+      });
+  return s.ok() ? decode : s;
 }
 
 absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t limit,
@@ -571,29 +589,19 @@ absl::Status Store::BuildView(absl::string_view system, uint64_t sequence) const
 absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view system,
                                                              uint64_t sequence) const {
   auto view = std::make_shared<ReleaseView>();
-  std::string prefix = SystemPrefix(system);
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
-  std::string last_code;
-  bool have_last = false;
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-    absl::string_view code;
-    uint64_t seq;
-    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
-      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
-    }
-    // Entries of a code run newest first: take the first one at or before `sequence`.
-    if (seq > sequence || (have_last && code == last_code)) continue;
-    last_code.assign(code.data(), code.size());
-    have_last = true;
-    absl::string_view value = AsView(it->value());
-    if (value.empty()) return absl::DataLossError("empty concept entry");
-    if (static_cast<uint8_t>(value[0]) != static_cast<uint8_t>(EntryTag::kPresent)) continue;
-    view->entries_.emplace(std::string(code),
-                           ReleaseView::Entry{seq, std::string(value.substr(1))});
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "building release view");
+  absl::Status s = ForEachEntryAsOf(
+      it.get(), system, sequence,
+      [&](absl::string_view code, uint64_t seq, absl::string_view entry) {
+        if (static_cast<uint8_t>(entry[0]) == static_cast<uint8_t>(EntryTag::kPresent)) {
+          view->entries_.emplace(std::string(code),
+                                 ReleaseView::Entry{seq, std::string(entry.substr(1))});
+        }
+        return true;
+      });
+  if (!s.ok()) return s;
   return view;
 }
 
