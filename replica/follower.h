@@ -53,9 +53,7 @@ class Follower {
   std::atomic<bool> in_sync_{false};
   std::atomic<bool> stopping_{false};
   absl::Mutex apply_mu_;  // one local import at a time
-  absl::Mutex stop_mu_;
   std::vector<std::thread> threads_;
-  std::vector<std::shared_ptr<grpc::ClientContext>> contexts_ ABSL_GUARDED_BY(stop_mu_);
 };
 
 }  // namespace codebook::replica

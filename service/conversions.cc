@@ -5,12 +5,12 @@
 #include "absl/strings/str_cat.h"
 
 namespace codebook::service {
-namespace {
-
 void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t) {
   t->set_seconds(micros / 1000000);
   t->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
 }
+
+namespace {
 
 v1::ReleaseState ToApi(storage::ReleaseState s) {
   switch (s) {

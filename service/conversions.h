@@ -14,6 +14,8 @@
 
 namespace codebook::service {
 
+// Unix microseconds -> protobuf Timestamp.
+void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t);
 void ToApi(const storage::ReleaseRecord& r, v1::Release* out);
 void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out);
 void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,

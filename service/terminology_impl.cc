@@ -279,8 +279,7 @@ absl::Status TerminologyImpl::ReleaseEvents(const std::string& system, int64_t a
     if (const storage::ReleaseRecord* r = reader->catalog().Find((*info)->id, e.version)) {
       ToApi(*r, ev.mutable_release());
     }
-    ev.mutable_time()->set_seconds(e.time_micros / 1000000);
-    ev.mutable_time()->set_nanos(static_cast<int32_t>((e.time_micros % 1000000) * 1000));
+    SetTimestamp(e.time_micros, ev.mutable_time());
   }
   return absl::OkStatus();
 }

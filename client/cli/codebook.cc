@@ -530,9 +530,10 @@ int Cli::Import() {
   return ShowRelease(*release);
 }
 
-std::string ChangeTypeNames(const v1::ConceptChange& c) {
+// "added", "display_changed,billable_changed", ...
+std::string ChangeTypeNames(const google::protobuf::RepeatedField<int>& types) {
   std::vector<std::string> names;
-  for (int t : c.types()) {
+  for (int t : types) {
     std::string n = v1::ChangeType_Name(static_cast<v1::ChangeType>(t));
     names.push_back(absl::AsciiStrToLower(absl::StripPrefix(n, "CHANGE_TYPE_")));
   }
@@ -573,7 +574,7 @@ int Cli::Diff() {
       first = false;
     }
     for (const auto& c : m.changes()) {
-      std::cout << c.code() << "\t" << ChangeTypeNames(c) << "\t";
+      std::cout << c.code() << "\t" << ChangeTypeNames(c.types()) << "\t";
       if (c.has_before() && c.has_after() && c.before().display() != c.after().display()) {
         std::cout << c.before().display() << " -> " << c.after().display();
       } else {
@@ -605,13 +606,8 @@ int Cli::History() {
   }
   std::cout << h->code() << " in " << Flag("system") << "\n";
   for (const auto& e : h->events()) {
-    std::vector<std::string> names;
-    for (int t : e.types()) {
-      std::string n = v1::ChangeType_Name(static_cast<v1::ChangeType>(t));
-      names.push_back(absl::AsciiStrToLower(absl::StripPrefix(n, "CHANGE_TYPE_")));
-    }
     std::cout << absl::StrFormat("  %-10s %-10s  %-32s ", e.release().version(),
-                                 e.release().effective_date(), absl::StrJoin(names, ","));
+                                 e.release().effective_date(), ChangeTypeNames(e.types()));
     if (e.has_before() && e.has_after() && e.before().display() != e.after().display()) {
       std::cout << e.before().display() << " -> " << e.after().display();
     } else if (e.has_after()) {
