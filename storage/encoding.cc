@@ -154,6 +154,37 @@ std::string StagingKey(absl::string_view system, absl::string_view version, absl
   return absl::StrCat(StagingPrefix(system, version), code);
 }
 
+std::string TermKey(absl::string_view system, absl::string_view term, absl::string_view code,
+                    uint64_t sequence) {
+  std::string k = SystemPrefix(system);
+  k.append(term.data(), term.size());
+  k.push_back('\0');
+  k.append(code.data(), code.size());
+  k.push_back('\0');
+  PutBigEndian64(&k, ~sequence);
+  return k;
+}
+
+bool DecodeTermKey(absl::string_view key, size_t system_prefix_len, absl::string_view* term,
+                   absl::string_view* code, uint64_t* sequence) {
+  // term 0x00 code 0x00 BE64(~seq): the code ends 9 bytes before the end; the term ends at the
+  // first 0x00.
+  if (key.size() < system_prefix_len + 1 + 1 + 1 + 1 + 8) return false;
+  absl::string_view rest = key.substr(system_prefix_len, key.size() - system_prefix_len - 8);
+  if (rest.back() != '\0') return false;
+  rest.remove_suffix(1);
+  size_t zero = rest.find('\0');
+  if (zero == absl::string_view::npos || zero == 0 || zero + 1 >= rest.size()) return false;
+  *term = rest.substr(0, zero);
+  *code = rest.substr(zero + 1);
+  if (code->find('\0') != absl::string_view::npos) return false;
+  absl::string_view seq_bytes = key.substr(key.size() - 8);
+  uint64_t inverted;
+  if (!GetBigEndian64(&seq_bytes, &inverted)) return false;
+  *sequence = ~inverted;
+  return true;
+}
+
 std::string EventKey(absl::string_view system, uint64_t sequence) {
   std::string k = SystemPrefix(system);
   PutBigEndian64(&k, sequence);

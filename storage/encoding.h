@@ -3,7 +3,7 @@
 // Column families and their keys ("|" only separates fields in these diagrams; 0x00 bytes are
 // real). System ids, codes and version labels never contain 0x00 (the domain layer checks).
 //
-//   default   "schema_version"                           -> decimal text, currently "1"
+//   default   "schema_version"                           -> decimal text, currently "2"
 //   releases  system 0x00 version                        -> ReleaseValue
 //   concepts  system 0x00 code 0x00 BE64(~sequence)      -> ConceptEntry
 //   changes   system 0x00 BE64(sequence) code            -> 1 byte ChangeKind
@@ -11,6 +11,12 @@
 //   events    system 0x00 BE64(event sequence)           -> EventValue
 //   links     system 0x00 code 0x00 'P' previous         -> LinkValue   (code replaces previous)
 //             system 0x00 previous 0x00 'S' code         -> LinkValue   (the same link, by previous)
+//   terms     system 0x00 term 0x00 code 0x00 BE64(~sequence) -> 1 byte EntryTag
+//
+// terms is the search index, versioned like concepts: the entry of (term, code) at or before
+// release R says whether the code's text (storage/terms.h) had the term as of R. Publish writes
+// an entry only where a code's terms changed, so a release costs the index its changes, not a
+// copy. Schema version 1 had no terms; Store::Open builds them from concepts and moves to 2.
 //
 // concepts keys sort by system, then code, then by *decreasing* sequence (the one's complement
 // of a big-endian number), so one Seek(system|code|~R) lands on the newest entry at or before
@@ -51,7 +57,7 @@
 
 namespace codebook::storage {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 inline constexpr absl::string_view kSchemaVersionKey = "schema_version";
 
 // --- primitive coding ---
@@ -82,6 +88,13 @@ std::string EventKey(absl::string_view system, uint64_t sequence);
 std::string LinkKey(absl::string_view system, absl::string_view from, char kind,
                     absl::string_view to);
 std::string LinkPrefix(absl::string_view system, absl::string_view from, char kind);
+
+// "system 0x00 term 0x00 code 0x00 BE64(~sequence)".
+std::string TermKey(absl::string_view system, absl::string_view term, absl::string_view code,
+                    uint64_t sequence);
+// Splits a terms key that starts with SystemPrefix(system) into term, code and sequence.
+bool DecodeTermKey(absl::string_view key, size_t system_prefix_len, absl::string_view* term,
+                   absl::string_view* code, uint64_t* sequence);
 
 // --- values ---
 void EncodeConceptRecord(const ConceptRecord& r, std::string* dst);  // record body

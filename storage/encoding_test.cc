@@ -184,4 +184,21 @@ TEST(EncodingTest, VarintBoundaries) {
 }
 
 }  // namespace
+TEST(EncodingTest, TermKeysRoundTripAndSortByTermThenCodeThenNewestFirst) {
+  std::string k = TermKey("ICD10CM", "diabetes", "E119", 3);
+  absl::string_view term, code;
+  uint64_t seq = 0;
+  ASSERT_TRUE(DecodeTermKey(k, 8, &term, &code, &seq));
+  EXPECT_EQ(term, "diabetes");
+  EXPECT_EQ(code, "E119");
+  EXPECT_EQ(seq, 3u);
+  EXPECT_LT(TermKey("S", "diab", "Z1", 1), TermKey("S", "diabetes", "A1", 1));
+  EXPECT_LT(TermKey("S", "t", "A1", 1), TermKey("S", "t", "A10", 1));
+  EXPECT_LT(TermKey("S", "t", "A1", 5), TermKey("S", "t", "A1", 4));
+  EXPECT_FALSE(DecodeTermKey(k.substr(0, k.size() - 1), 8, &term, &code, &seq));
+  EXPECT_FALSE(DecodeTermKey("ICD10CM\0diabetes\0", 8, &term, &code, &seq));
+  std::string no_code = std::string("S\0t\0\0") + std::string(8, '\0');
+  EXPECT_FALSE(DecodeTermKey(no_code, 2, &term, &code, &seq));
+}
+
 }  // namespace codebook::storage

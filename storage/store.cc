@@ -14,6 +14,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/options_util.h"
 #include "storage/encoding.h"
+#include "storage/terms.h"
 
 namespace codebook::storage {
 namespace {
@@ -24,6 +25,7 @@ constexpr const char* kChangesCf = "changes";
 constexpr const char* kStagingCf = "staging";
 constexpr const char* kEventsCf = "events";
 constexpr const char* kLinksCf = "links";
+constexpr const char* kTermsCf = "terms";
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -126,6 +128,49 @@ absl::Status ForEachEntryAsOf(
   return FromRocks(it->status(), "reading concepts");
 }
 
+// Writes the search-index entries that take `code` from `old_body` to `new_body` at release
+// `sequence` (an empty body: not present): a present entry for each term gained, a deleted
+// entry for each term lost. `old_terms` and `new_terms` are scratch.
+class TermWriter {
+ public:
+  TermWriter(rocksdb::ColumnFamilyHandle* cf, absl::string_view system) : cf_(cf), system_(system) {}
+  absl::Status Put(rocksdb::WriteBatch* batch, absl::string_view code, uint64_t sequence,
+                   absl::string_view old_body, absl::string_view new_body) {
+    absl::Status s = TermsOf(old_body, &old_terms_);
+    if (s.ok()) s = TermsOf(new_body, &new_terms_);
+    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system_, " ", code));
+    auto o = old_terms_.begin(), n = new_terms_.begin();
+    while (o != old_terms_.end() || n != new_terms_.end()) {
+      if (n == new_terms_.end() || (o != old_terms_.end() && *o < *n)) {
+        batch->Put(cf_, TermKey(system_, *o++, code, sequence), kDeleted);
+      } else if (o == old_terms_.end() || *n < *o) {
+        batch->Put(cf_, TermKey(system_, *n++, code, sequence), kPresent);
+      } else {
+        ++o, ++n;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status TermsOf(absl::string_view body, std::vector<std::string>* terms) {
+    terms->clear();
+    if (body.empty()) return absl::OkStatus();
+    absl::Status s = DecodeConceptRecord(body, &record_);
+    if (!s.ok()) return s;
+    IndexTerms(record_, terms);
+    return absl::OkStatus();
+  }
+  static constexpr char kPresentTag[1] = {static_cast<char>(EntryTag::kPresent)};
+  static constexpr char kDeletedTag[1] = {static_cast<char>(EntryTag::kDeleted)};
+  const rocksdb::Slice kPresent{kPresentTag, 1};
+  const rocksdb::Slice kDeleted{kDeletedTag, 1};
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::string system_;
+  ConceptRecord record_;
+  std::vector<std::string> old_terms_, new_terms_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------- Catalog
@@ -178,6 +223,7 @@ Reader::Reader(const Store* store, std::shared_ptr<const Catalog> catalog)
 
 Reader::~Reader() {
   iter_.reset();
+  terms_iter_.reset();
   if (snapshot_ != nullptr) store_->db_->ReleaseSnapshot(snapshot_);
 }
 
@@ -306,6 +352,76 @@ absl::Status Reader::ForEachConcept(
   return s.ok() ? decode : s;
 }
 
+absl::Status Reader::ForEachConceptInRange(
+    absl::string_view system, uint64_t sequence, absl::string_view begin, absl::string_view end,
+    const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn) {
+  ConceptRecord record;
+  if (std::shared_ptr<const ReleaseView> view = store_->View(system, sequence)) {
+    const std::vector<absl::string_view>& codes = view->sorted_codes();
+    for (auto c = std::lower_bound(codes.begin(), codes.end(), begin);
+         c != codes.end() && (end.empty() || *c < end); ++c) {
+      absl::Status s = DecodeConceptRecord(view->Find(*c)->body, &record);
+      if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", *c));
+      if (!fn(*c, record)) break;
+    }
+    return absl::OkStatus();
+  }
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot();
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->concepts_));
+  std::string prefix = SystemPrefix(system);
+  std::string last_code;
+  bool have_last = false;
+  for (it->Seek(absl::StrCat(prefix, begin)); it->Valid() && StartsWith(it->key(), prefix);
+       it->Next()) {
+    absl::string_view code;
+    uint64_t seq;
+    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
+      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
+    }
+    if (!end.empty() && code >= end) break;
+    // Entries of a code run newest first: the first one at or before `sequence` counts.
+    if (seq > sequence || (have_last && code == last_code)) continue;
+    last_code.assign(code.data(), code.size());
+    have_last = true;
+    bool deleted = false;
+    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &record);
+    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
+    if (!deleted && !fn(code, record)) break;
+  }
+  return FromRocks(it->status(), "reading concepts");
+}
+
+absl::Status Reader::ForEachPosting(
+    absl::string_view system, uint64_t sequence, absl::string_view term_prefix,
+    const std::function<bool(absl::string_view term, absl::string_view code)>& fn) {
+  if (!terms_iter_) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot();
+    terms_iter_.reset(store_->db_->NewIterator(ro, store_->terms_));
+  }
+  rocksdb::Iterator* it = terms_iter_.get();
+  std::string prefix = absl::StrCat(SystemPrefix(system), term_prefix);
+  const size_t system_len = system.size() + 1;
+  // (term, code) of the last entry considered: its older entries are skipped.
+  std::string last;
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    absl::string_view key = AsView(it->key());
+    absl::string_view term, code;
+    uint64_t seq;
+    if (!DecodeTermKey(key, system_len, &term, &code, &seq) || it->value().size() != 1) {
+      return absl::DataLossError(absl::StrCat("corrupt search index entry in ", system));
+    }
+    if (seq > sequence) continue;
+    absl::string_view pair = key.substr(system_len, key.size() - system_len - 8);
+    if (pair == last) continue;
+    last.assign(pair.data(), pair.size());
+    if (static_cast<uint8_t>(it->value()[0]) != static_cast<uint8_t>(EntryTag::kPresent)) continue;
+    if (!fn(term, code)) break;
+  }
+  return FromRocks(it->status(), "reading the search index");
+}
+
 absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t limit,
                             std::vector<EventRecord>* events) {
   events->clear();
@@ -423,7 +539,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name :
        {rocksdb::kDefaultColumnFamilyName.c_str(), kReleasesCf, kConceptsCf, kChangesCf,
-        kStagingCf, kEventsCf, kLinksCf}) {
+        kStagingCf, kEventsCf, kLinksCf, kTermsCf}) {
     cfs.emplace_back(name, cf_opts);
   }
   rocksdb::DB* raw = nullptr;
@@ -438,6 +554,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   store->staging_ = store->handles_[4];
   store->events_ = store->handles_[5];
   store->links_ = store->handles_[6];
+  store->terms_ = store->handles_[7];
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), std::string(kSchemaVersionKey), &version);
@@ -448,6 +565,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     if (!s.ok()) return FromRocks(s, "writing schema version");
   } else if (!s.ok()) {
     return FromRocks(s, "reading schema version");
+  } else if (version == "1") {
+    // Version 1 had no search index: build it, then record the upgrade (a crash before that
+    // just rebuilds again).
+    absl::Status rebuilt = store->RebuildSearchIndex();
+    if (!rebuilt.ok()) return rebuilt;
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = raw->Put(wo, std::string(kSchemaVersionKey), std::to_string(kSchemaVersion));
+    if (!s.ok()) return FromRocks(s, "writing schema version");
   } else if (version != std::to_string(kSchemaVersion)) {
     return absl::FailedPreconditionError(
         absl::StrCat("database ", path, " has schema version ", version,
@@ -602,6 +728,9 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view s
         return true;
       });
   if (!s.ok()) return s;
+  view->sorted_codes_.reserve(view->entries_.size());
+  for (const auto& [code, entry] : view->entries_) view->sorted_codes_.emplace_back(code);
+  std::sort(view->sorted_codes_.begin(), view->sorted_codes_.end());
   return view;
 }
 
@@ -808,6 +937,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   rocksdb::WriteBatch batch(static_cast<size_t>(release->staged_concepts) * 1024);
   ReleaseCounts counts;
   ReleaseDigest digest;
+  TermWriter terms(terms_, system);
   Current cur;
   absl::Status st = next_current(&cur);
   const std::string deleted_entry = EncodeDeletedEntry();
@@ -849,13 +979,17 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
     if (n.present && !newest.present) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
       change(code, newest_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
+      st = terms.Put(&batch, code, sequence, absl::string_view(), new_body);
     } else if (n.present && new_body != newest_body) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
       change(code, ChangeKind::kChanged);
+      st = terms.Put(&batch, code, sequence, newest_body, new_body);
     } else if (!n.present && newest.present) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), deleted_entry);
       change(code, ChangeKind::kDeleted);
+      st = terms.Put(&batch, code, sequence, newest_body, absl::string_view());
     }
+    if (!st.ok()) break;
     counts.added += n.present && !o.present;
     counts.changed += n.present && o.present && new_body != pred_body;
     counts.deleted += o.present && !n.present;
@@ -953,6 +1087,66 @@ absl::Status Store::AddLinks(absl::string_view system,
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Write(wo, &batch), "storing code links");
+}
+
+absl::Status Store::RebuildSearchIndex() {
+  absl::MutexLock l(&write_mu_);
+  rocksdb::WriteOptions wo;
+  rocksdb::Status rs = db_->DeleteRange(wo, terms_, "", "\xff");
+  if (!rs.ok()) return FromRocks(rs, "clearing the search index");
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
+  rocksdb::WriteBatch batch;
+  // One code's entries, newest first as stored; replayed oldest first.
+  std::string system, code;
+  std::vector<std::pair<uint64_t, std::string>> entries;
+  auto flush_code = [&]() -> absl::Status {
+    TermWriter terms(terms_, system);
+    std::string previous;  // body as of the entry before; empty: not present
+    for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+      absl::string_view body = static_cast<uint8_t>(e->second[0]) ==
+                                       static_cast<uint8_t>(EntryTag::kPresent)
+                                   ? absl::string_view(e->second).substr(1)
+                                   : absl::string_view();
+      absl::Status s = terms.Put(&batch, code, e->first, previous, body);
+      if (!s.ok()) return s;
+      previous.assign(body.data(), body.size());
+    }
+    entries.clear();
+    if (batch.Count() >= 100000) {
+      rocksdb::Status w = db_->Write(wo, &batch);
+      if (!w.ok()) return FromRocks(w, "writing the search index");
+      batch.Clear();
+    }
+    return absl::OkStatus();
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    absl::string_view key = AsView(it->key());
+    size_t zero = key.find('\0');
+    absl::string_view c;
+    uint64_t seq;
+    if (zero == absl::string_view::npos || !DecodeConceptKey(key, zero + 1, &c, &seq) ||
+        it->value().empty()) {
+      return absl::DataLossError("corrupt concept entry while rebuilding the search index");
+    }
+    absl::string_view sys = key.substr(0, zero);
+    if (!entries.empty() && (sys != system || c != code)) {
+      absl::Status s = flush_code();
+      if (!s.ok()) return s;
+    }
+    system.assign(sys.data(), sys.size());
+    code.assign(c.data(), c.size());
+    entries.emplace_back(seq, std::string(AsView(it->value())));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading concepts");
+  if (!entries.empty()) {
+    absl::Status s = flush_code();
+    if (!s.ok()) return s;
+  }
+  wo.sync = true;
+  rocksdb::Status w = db_->Write(wo, &batch);
+  return FromRocks(w, "writing the search index");
 }
 
 absl::Status Store::CompactAll() {

@@ -3,7 +3,8 @@
 // Layout (see encoding.h for the bytes): the first release of a system writes one entry per
 // concept; each later release writes only what changed since its predecessor (a new record for
 // an added or changed code, a deletion marker for a removed one) plus a change-index row per
-// changed code. "Code X as of release R" is one seek. Releases are created STAGED; concepts
+// changed code, plus the search-index entries of the terms that changed (storage/terms.h).
+// "Code X as of release R" is one seek. Releases are created STAGED; concepts
 // uploaded to a staged release sit in the staging column family, invisible to readers, until
 // Publish moves the computed delta, the change index, the counts and the checksum into place in
 // one atomic, synced write batch.
@@ -104,10 +105,14 @@ class ReleaseView {
     return it == entries_.end() ? nullptr : &it->second;
   }
   size_t size() const { return entries_.size(); }
+  // Every code of the release, sorted; views into the keys of entries_ (stable: the map is not
+  // modified once built).
+  const std::vector<absl::string_view>& sorted_codes() const { return sorted_codes_; }
 
  private:
   friend class Store;
   absl::flat_hash_map<std::string, Entry> entries_;
+  std::vector<absl::string_view> sorted_codes_;
 };
 
 class Store;
@@ -141,6 +146,19 @@ class Reader {
   absl::Status ForEachConcept(
       absl::string_view system, uint64_t sequence,
       const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn);
+  // Calls `fn(code, record)` for every concept present in release `sequence` whose code is in
+  // [begin, end) (an empty `end` means no upper bound), in code order, until fn returns false.
+  // Its cost follows the size of the range.
+  absl::Status ForEachConceptInRange(
+      absl::string_view system, uint64_t sequence, absl::string_view begin, absl::string_view end,
+      const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn);
+  // Search index: calls `fn(term, code)` for every code whose text has, as of release
+  // `sequence`, a term starting with `term_prefix` (once per matching term), in term then code
+  // order, until fn returns false. Its cost follows the number of index entries under the
+  // prefix (all releases' entries of those terms).
+  absl::Status ForEachPosting(
+      absl::string_view system, uint64_t sequence, absl::string_view term_prefix,
+      const std::function<bool(absl::string_view term, absl::string_view code)>& fn);
   // The system's events after sequence `after`, oldest first (at most `limit`).
   absl::Status Events(absl::string_view system, uint64_t after, size_t limit,
                       std::vector<EventRecord>* events);
@@ -169,6 +187,7 @@ class Reader {
   // Created on first use: most reads are served by a ReleaseView and never need them.
   const rocksdb::Snapshot* snapshot_ = nullptr;
   std::unique_ptr<rocksdb::Iterator> iter_;
+  std::unique_ptr<rocksdb::Iterator> terms_iter_;
   // The view last used, and which release it is for.
   std::shared_ptr<const ReleaseView> view_;
   std::string view_system_;
@@ -237,6 +256,11 @@ class Store {
   // before serving; an empty function clears it.
   void SetEventListener(std::function<void(const std::string& system)> listener);
 
+  // Rebuilds the search index (terms column family) of every system from the stored concepts.
+  // Open runs it when it upgrades a schema-version-1 database; safe to run again at any time
+  // (writers are held off while it runs; readers may see a partial index until it is done).
+  absl::Status RebuildSearchIndex();
+
   // Compacts every column family fully (for size measurements and after bulk loads).
   absl::Status CompactAll();
   // Bytes of live SST files plus WAL/manifest: what the database takes on disk.
@@ -276,6 +300,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* staging_ = nullptr;
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* links_ = nullptr;
+  rocksdb::ColumnFamilyHandle* terms_ = nullptr;
   std::function<void(const std::string&)> event_listener_ ABSL_GUARDED_BY(write_mu_);
   bool sync_writes_ = true;
 

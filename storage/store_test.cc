@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <map>
 
+#include "rocksdb/db.h"
+
 namespace codebook::storage {
 namespace {
 
@@ -29,9 +31,9 @@ class StoreTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Reopen() {
+  void Reopen(const StoreOptions& options = {}) {
     store_.reset();
-    auto s = Store::Open(dir_ + "/db");
+    auto s = Store::Open(dir_ + "/db", options);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
@@ -285,4 +287,123 @@ TEST_F(StoreTest, SecondOpenOfALockedDatabaseFails) {
 }
 
 }  // namespace
+// The codes with a term starting with `prefix` as of `seq`, as "term:code" strings.
+std::vector<std::string> Postings(Store* store, const std::string& prefix, uint64_t seq) {
+  std::vector<std::string> out;
+  auto reader = store->NewReader();
+  absl::Status s = reader->ForEachPosting("SYS", seq, prefix,
+                                          [&](absl::string_view term, absl::string_view code) {
+                                            out.push_back(std::string(term) + ":" +
+                                                          std::string(code));
+                                            return true;
+                                          });
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+using Strings = std::vector<std::string>;
+
+TEST_F(StoreTest, SearchIndexIsVersionedWithTheReleases) {
+  ConceptRecord with_short = Rec("Fracture of radius");
+  with_short.designations = {{"short", "Fx radius"}};
+  ReleaseRecord r1 = Load("V1", "2020-01-01",
+                          {{"A1", with_short}, {"B1", Rec("Radial nerve palsy")},
+                           {"C1", Rec("Gamma")}});
+  // V2: A1 loses its short text, B1 is deleted, D1 is added, C1 is unchanged.
+  ReleaseRecord r2 = Load("V2", "2021-01-01",
+                          {{"A1", Rec("Fracture of radius")}, {"C1", Rec("Gamma")},
+                           {"D1", Rec("Radius, fracture, other")}});
+  EXPECT_EQ(Postings(store_.get(), "rad", r1.sequence), (Strings{"radial:B1", "radius:A1"}));
+  EXPECT_EQ(Postings(store_.get(), "rad", r2.sequence), (Strings{"radius:A1", "radius:D1"}));
+  EXPECT_EQ(Postings(store_.get(), "fx", r1.sequence), (Strings{"fx:A1"}));
+  EXPECT_EQ(Postings(store_.get(), "fx", r2.sequence), Strings{});
+  EXPECT_EQ(Postings(store_.get(), "gamma", r2.sequence), (Strings{"gamma:C1"}));
+  EXPECT_EQ(Postings(store_.get(), "zzz", r2.sequence), Strings{});
+  // A release reintroducing B1 sees it again; the older releases keep their answers.
+  ReleaseRecord r3 = Load("V3", "2022-01-01",
+                          {{"A1", Rec("Fracture of radius")}, {"B1", Rec("Radial nerve palsy")},
+                           {"C1", Rec("Gamma")}, {"D1", Rec("Radius, fracture, other")}});
+  EXPECT_EQ(Postings(store_.get(), "radial", r3.sequence), (Strings{"radial:B1"}));
+  EXPECT_EQ(Postings(store_.get(), "radial", r2.sequence), Strings{});
+  // Retracting V3 changes nothing in what each version holds.
+  ASSERT_TRUE(store_->Retract("SYS", "V3", "test", 3).ok());
+  EXPECT_EQ(Postings(store_.get(), "radial", r3.sequence), (Strings{"radial:B1"}));
+
+  // Rebuilding from the concepts gives the same index; so does reopening.
+  std::vector<Strings> before;
+  for (uint64_t seq : {r1.sequence, r2.sequence, r3.sequence}) {
+    before.push_back(Postings(store_.get(), "", seq));
+  }
+  ASSERT_TRUE(store_->RebuildSearchIndex().ok());
+  Reopen();
+  for (uint64_t seq : {r1.sequence, r2.sequence, r3.sequence}) {
+    EXPECT_EQ(Postings(store_.get(), "", seq), before[seq - 1]);
+  }
+  EXPECT_EQ(before[0].size(), 8u);  // fracture of radius fx, radial nerve palsy, gamma
+}
+
+TEST_F(StoreTest, ConceptRangesFromViewsAndRocksDbAgree) {
+  ReleaseRecord r1 = Load("V1", "2020-01-01",
+                          {{"E10", Rec("a", false, ConceptKind::kHeader)}, {"E11", Rec("b")},
+                           {"E119", Rec("c")}, {"E12", Rec("d")}, {"F01", Rec("e")}});
+  ReleaseRecord r2 = Load("V2", "2021-01-01",
+                          {{"E10", Rec("a", false, ConceptKind::kHeader)}, {"E11", Rec("b")},
+                           {"E12", Rec("d")}, {"E129", Rec("f")}, {"F01", Rec("e")}});
+  auto range = [&](uint64_t seq, const std::string& begin, const std::string& end) {
+    Strings out;
+    auto reader = store_->NewReader();
+    EXPECT_TRUE(reader
+                    ->ForEachConceptInRange("SYS", seq, begin, end,
+                                            [&](absl::string_view code, const ConceptRecord& r) {
+                                              out.push_back(std::string(code) + "=" + r.display);
+                                              return true;
+                                            })
+                    .ok());
+    return out;
+  };
+  StoreOptions no_views;
+  no_views.cached_releases = 0;
+  Reopen(no_views);  // first pass from RocksDB, second from views
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) Reopen();
+    EXPECT_EQ(range(r1.sequence, "E11", "E12"), (Strings{"E11=b", "E119=c"}));
+    EXPECT_EQ(range(r2.sequence, "E11", "E12"), (Strings{"E11=b"}));
+    EXPECT_EQ(range(r2.sequence, "E12", ""), (Strings{"E12=d", "E129=f", "F01=e"}));
+    EXPECT_EQ(range(r2.sequence, "", "E11"), (Strings{"E10=a"}));
+    ASSERT_TRUE(store_->BuildView("SYS", r1.sequence).ok());
+    ASSERT_TRUE(store_->BuildView("SYS", r2.sequence).ok());
+  }
+}
+
+// Turns the database at `path` back into a schema-version-1 one: no terms, version "1".
+void DowngradeToSchemaOne(const std::string& path) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &db).ok());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "terms") {
+      ASSERT_TRUE(db->DeleteRange(rocksdb::WriteOptions(), handles[i], "", "\xff").ok());
+    }
+  }
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "schema_version", "1").ok());
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+TEST_F(StoreTest, OpeningASchemaOneDatabaseBuildsTheSearchIndex) {
+  ReleaseRecord r1 = Load("V1", "2020-01-01", {{"A1", Rec("Fracture of radius")}});
+  ReleaseRecord r2 = Load("V2", "2021-01-01", {{"B1", Rec("Radial nerve palsy")}});
+  Strings v1 = Postings(store_.get(), "", r1.sequence), v2 = Postings(store_.get(), "", r2.sequence);
+  store_.reset();
+  DowngradeToSchemaOne(dir_ + "/db");
+  Reopen();
+  EXPECT_EQ(Postings(store_.get(), "", r1.sequence), v1);
+  EXPECT_EQ(Postings(store_.get(), "", r2.sequence), v2);
+  EXPECT_EQ(v2, (Strings{"nerve:B1", "palsy:B1", "radial:B1"}));
+}
+
 }  // namespace codebook::storage
