@@ -1,5 +1,7 @@
 #include "client/client.h"
 
+#include <thread>
+
 #include <algorithm>
 #include <chrono>
 
@@ -168,6 +170,66 @@ absl::Status Client::DiffReleases(
   SetDeadline(&ctx, /*admin=*/true);  // a long stream takes a while
   auto reader = terminology_->DiffReleases(&ctx, request);
   return ReadStream(&ctx, reader.get(), on_message);
+}
+
+absl::StatusOr<v1::SearchResponse> Client::Search(const v1::SearchRequest& request) {
+  return Call(terminology_.get(), &v1::Terminology::Stub::Search, request,
+              After(options_.deadline));
+}
+
+absl::StatusOr<v1::GetAncestorsResponse> Client::GetAncestors(const std::string& system,
+                                                              const std::string& code,
+                                                              const v1::ReleaseSelector& selector) {
+  v1::GetAncestorsRequest req;
+  req.set_system(system);
+  req.set_code(code);
+  *req.mutable_selector() = selector;
+  return Call(terminology_.get(), &v1::Terminology::Stub::GetAncestors, req,
+              After(options_.deadline));
+}
+
+absl::StatusOr<v1::GetChildrenResponse> Client::GetChildren(
+    const v1::GetChildrenRequest& request) {
+  return Call(terminology_.get(), &v1::Terminology::Stub::GetChildren, request,
+              After(options_.deadline));
+}
+
+absl::StatusOr<v1::SubsumesResponse> Client::Subsumes(const std::string& system,
+                                                      const std::string& code_a,
+                                                      const std::string& code_b,
+                                                      const v1::ReleaseSelector& selector) {
+  v1::SubsumesRequest req;
+  req.set_system(system);
+  req.set_code_a(code_a);
+  req.set_code_b(code_b);
+  *req.mutable_selector() = selector;
+  return Call(terminology_.get(), &v1::Terminology::Stub::Subsumes, req,
+              After(options_.deadline));
+}
+
+absl::StatusOr<v1::ValidateClaimResponse> Client::ValidateClaim(
+    const v1::ValidateClaimRequest& request) {
+  return Call(terminology_.get(), &v1::Terminology::Stub::ValidateClaim, request,
+              After(options_.deadline));
+}
+
+absl::Status Client::ValidateClaimStream(
+    const std::vector<v1::ClaimLine>& lines,
+    const std::function<void(const v1::ClaimLineResult&)>& on_result) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, /*admin=*/true);
+  auto stream = terminology_->ValidateClaimStream(&ctx);
+  std::thread writer([&] {
+    grpc::WriteOptions wo;
+    for (const v1::ClaimLine& line : lines) {
+      if (!stream->Write(line, wo)) return;  // the stream broke; Finish tells why
+    }
+    stream->WritesDone();
+  });
+  v1::ClaimLineResult result;
+  while (stream->Read(&result)) on_result(result);
+  writer.join();
+  return FromGrpc(stream->Finish());
 }
 
 absl::Status Client::WatchReleases(const std::string& system, int64_t after_sequence,

@@ -90,6 +90,27 @@ class Client {
   absl::Status DiffReleases(const v1::DiffReleasesRequest& request,
                             const std::function<bool(const v1::DiffReleasesResponse&)>& on_message);
 
+  // Search one release; see codebook.v1.Terminology.Search. Pass next_page_token back in
+  // `request.page_token` for the next page.
+  absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request);
+  // Hierarchy: ancestors (parent first), children (a page; empty code: the top level), and
+  // whether A subsumes B. Codes or group ids ("SURGERY", "E", "MODIFIERS").
+  absl::StatusOr<v1::GetAncestorsResponse> GetAncestors(const std::string& system,
+                                                        const std::string& code,
+                                                        const v1::ReleaseSelector& selector = {});
+  absl::StatusOr<v1::GetChildrenResponse> GetChildren(const v1::GetChildrenRequest& request);
+  absl::StatusOr<v1::SubsumesResponse> Subsumes(const std::string& system,
+                                                const std::string& code_a,
+                                                const std::string& code_b,
+                                                const v1::ReleaseSelector& selector = {});
+  // Claim lines: up to 10,000 per call.
+  absl::StatusOr<v1::ValidateClaimResponse> ValidateClaim(const v1::ValidateClaimRequest& request);
+  // Any number of lines over one ValidateClaimStream: sends them from a second thread while
+  // `on_result` sees each result as it arrives, in line order. Lines must carry their dates (or
+  // the server's today applies). Deadline: the admin deadline.
+  absl::Status ValidateClaimStream(const std::vector<v1::ClaimLine>& lines,
+                                   const std::function<void(const v1::ClaimLineResult&)>& on_result);
+
   // ReleaseAdmin.
   absl::StatusOr<v1::Release> CreateRelease(const std::string& system, const std::string& version,
                                             const std::string& effective_date,

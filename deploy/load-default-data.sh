@@ -8,6 +8,9 @@
 #   ICD-10-CM  YYYY    -> FY<YYYY>,    effective (YYYY-1)-10-01
 #              YYYY-MM -> FY<YYYY>-MM, effective YYYY-MM-01
 #   HCPCS      YYYY    -> <YYYY>,      effective YYYY-01-01
+#   CPT        YYYY    -> <YYYY>,      effective YYYY-01-01 (a folder of the AMA data files)
+# CPT text is licensed by the AMA: when DATA_DIR has no cpt/ folder, the repo's synthetic CPT
+# sample (data/sample/cpt, invented descriptors in the AMA layouts) is loaded instead.
 # Releases already published are skipped, so running it again imports nothing twice.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +47,12 @@ plan=$(
     file=$(ls "$dir" | grep -E '^HCPC.*ANWEB.*\.txt(\.gz)?$' | head -1 || true)
     [[ -n "$file" ]] && printf '%s-01-01\tHCPCS\t%s\thcpcs\t%s\n' "$folder" "$folder" "$dir$file"
   done | cat
+  cpt="$data/cpt"; [[ -d "$cpt" ]] || cpt="$here/data/sample/cpt"
+  for dir in "$cpt"/*/; do
+    folder=$(basename "$dir")
+    [[ "$folder" =~ ^[0-9]{4}$ && -f "$dir/LONGULT.txt" ]] || continue
+    printf '%s-01-01\tCPT\t%s\tcpt\t%s\n' "$folder" "$folder" "${dir%/}"
+  done
 )
 plan=$(sort <<<"$plan")
 [[ -n "$plan" ]] || { echo "no release files found under $data" >&2; exit 1; }

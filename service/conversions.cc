@@ -187,4 +187,37 @@ absl::StatusOr<const storage::ReleaseRecord*> SelectRelease(const storage::Catal
   return r;
 }
 
+absl::StatusOr<const storage::ReleaseRecord*> LaterReleaseWithCode(
+    storage::Reader& reader, const CodeSystemInfo& system, absl::string_view code,
+    uint64_t sequence) {
+  while (true) {
+    absl::StatusOr<uint64_t> later = reader.NextPresentSequence(system.id, code, sequence);
+    if (!later.ok()) return later.status();
+    if (*later == 0) return nullptr;
+    const storage::ReleaseRecord* r = reader.catalog().FindBySequence(system.id, *later);
+    if (r != nullptr && r->state == storage::ReleaseState::kPublished) return r;
+    sequence = *later;  // retracted (or not in this reader's catalog): look further
+  }
+}
+
+// Why a code is absent from a release, for messages: "code X was deleted in ..." or "code X is
+// not in ...; it was added in ...".
+std::string AbsentReason(storage::Reader& reader, const CodeSystemInfo& system,
+                           const storage::ReleaseRecord& release, absl::string_view code,
+                           const storage::CodeState& st) {
+  const storage::Catalog& catalog = reader.catalog();
+  std::string printed = PrintedCode(system, code);
+  if (st.kind == storage::CodeState::Kind::kDeleted) {
+    const storage::ReleaseRecord* by = catalog.FindBySequence(system.id, st.entry_sequence);
+    return absl::StrCat("code ", printed, " was deleted in ",
+                        by ? Describe(*by) : absl::StrCat("release #", st.entry_sequence));
+  }
+  std::string msg = absl::StrCat("code ", printed, " is not in ", Describe(release));
+  absl::StatusOr<const storage::ReleaseRecord*> later =
+      LaterReleaseWithCode(reader, system, code, release.sequence);
+  if (later.ok() && *later != nullptr) absl::StrAppend(&msg, "; it was added in ", Describe(**later));
+  return msg;
+}
+
+
 }  // namespace codebook::service

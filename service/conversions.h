@@ -41,6 +41,17 @@ absl::StatusOr<const storage::ReleaseRecord*> SelectRelease(const storage::Catal
 const storage::ReleaseRecord* ReleaseInForce(const storage::Catalog& catalog,
                                              absl::string_view system, absl::string_view date);
 
+// The earliest published release after `sequence` in which `code` is present (retracted ones
+// skipped); nullptr if none.
+absl::StatusOr<const storage::ReleaseRecord*> LaterReleaseWithCode(
+    storage::Reader& reader, const CodeSystemInfo& system, absl::string_view code,
+    uint64_t sequence);
+// Why `code` (storage form), whose state in `release` is `st` (absent or deleted), is not
+// there: "code X was deleted in ..." or "code X is not in ...; it was added in ...".
+std::string AbsentReason(storage::Reader& reader, const CodeSystemInfo& system,
+                         const storage::ReleaseRecord& release, absl::string_view code,
+                         const storage::CodeState& st);
+
 }  // namespace codebook::service
 
 #endif  // CODEBOOK_SERVICE_CONVERSIONS_H_

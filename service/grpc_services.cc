@@ -1,5 +1,7 @@
 #include "service/grpc_services.h"
 
+#include "service/claims.h"
+
 #include <deque>
 #include <iostream>
 #include <utility>
@@ -112,6 +114,8 @@ TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl) : impl_(impl
   SetMessageAllocatorFor_ValidateCode(&validate_);
   SetMessageAllocatorFor_Ping(&ping_);
   SetMessageAllocatorFor_GetCodeHistory(&history_);
+  SetMessageAllocatorFor_Search(&search_);
+  SetMessageAllocatorFor_ValidateClaim(&claim_);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::ListCodeSystems(
@@ -148,6 +152,90 @@ grpc::ServerUnaryReactor* TerminologyHandler::Ping(grpc::CallbackServerContext* 
                                                    const v1::PingRequest* req,
                                                    v1::PingResponse* resp) {
   return Unary(ctx, impl_, &TerminologyImpl::Ping, req, resp);
+}
+
+grpc::ServerUnaryReactor* TerminologyHandler::Search(grpc::CallbackServerContext* ctx,
+                                                     const v1::SearchRequest* req,
+                                                     v1::SearchResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::Search, req, resp);
+}
+
+grpc::ServerUnaryReactor* TerminologyHandler::GetAncestors(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetAncestorsRequest* req,
+                                                           v1::GetAncestorsResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::GetAncestors, req, resp);
+}
+
+grpc::ServerUnaryReactor* TerminologyHandler::GetChildren(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetChildrenRequest* req,
+                                                          v1::GetChildrenResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::GetChildren, req, resp);
+}
+
+grpc::ServerUnaryReactor* TerminologyHandler::Subsumes(grpc::CallbackServerContext* ctx,
+                                                       const v1::SubsumesRequest* req,
+                                                       v1::SubsumesResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::Subsumes, req, resp);
+}
+
+grpc::ServerUnaryReactor* TerminologyHandler::ValidateClaim(grpc::CallbackServerContext* ctx,
+                                                            const v1::ValidateClaimRequest* req,
+                                                            v1::ValidateClaimResponse* resp) {
+  return Unary(ctx, impl_, &TerminologyImpl::ValidateClaim, req, resp);
+}
+
+namespace {
+
+// One ValidateClaimStream: reads a line, checks it, writes its result, reads the next. A fresh
+// CodeChecker (and so a fresh read view) every kRefresh lines lets a long stream see releases
+// published while it runs.
+class ClaimStreamReactor final
+    : public grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult> {
+ public:
+  explicit ClaimStreamReactor(const TerminologyImpl* impl) : impl_(impl) { StartRead(&line_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);  // the client finished sending (or went away)
+      return;
+    }
+    if (!checker_ || index_ % kRefresh == 0) {
+      checker_ = std::make_unique<CodeChecker>(impl_->store(), impl_->TodayDate());
+    }
+    result_.Clear();
+    absl::Status s = checker_->CheckLine(line_, index_++, checker_->today(), &result_);
+    if (!s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
+    StartWrite(&result_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    line_.Clear();
+    StartRead(&line_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr int kRefresh = 1000;
+  const TerminologyImpl* impl_;
+  std::unique_ptr<CodeChecker> checker_;
+  v1::ClaimLine line_;
+  v1::ClaimLineResult result_;
+  int index_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>*
+TerminologyHandler::ValidateClaimStream(grpc::CallbackServerContext* ctx) {
+  return new ClaimStreamReactor(impl_);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServerContext* ctx,

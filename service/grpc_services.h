@@ -84,6 +84,22 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   grpc::ServerUnaryReactor* GetCodeHistory(grpc::CallbackServerContext* ctx,
                                            const v1::GetCodeHistoryRequest* req,
                                            v1::GetCodeHistoryResponse* resp) override;
+  grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* ctx, const v1::SearchRequest* req,
+                                   v1::SearchResponse* resp) override;
+  grpc::ServerUnaryReactor* GetAncestors(grpc::CallbackServerContext* ctx,
+                                         const v1::GetAncestorsRequest* req,
+                                         v1::GetAncestorsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetChildren(grpc::CallbackServerContext* ctx,
+                                        const v1::GetChildrenRequest* req,
+                                        v1::GetChildrenResponse* resp) override;
+  grpc::ServerUnaryReactor* Subsumes(grpc::CallbackServerContext* ctx,
+                                     const v1::SubsumesRequest* req,
+                                     v1::SubsumesResponse* resp) override;
+  grpc::ServerUnaryReactor* ValidateClaim(grpc::CallbackServerContext* ctx,
+                                          const v1::ValidateClaimRequest* req,
+                                          v1::ValidateClaimResponse* resp) override;
+  grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>* ValidateClaimStream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerWriteReactor<v1::ReleaseEvent>* WatchReleases(
       grpc::CallbackServerContext* ctx, const v1::WatchReleasesRequest* req) override;
   // Wakes the open WatchReleases streams of `system`; the store's event listener calls it.
@@ -107,6 +123,8 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   ArenaMessageAllocator<v1::ValidateCodeRequest, v1::ValidateCodeResponse> validate_;
   ArenaMessageAllocator<v1::PingRequest, v1::PingResponse> ping_;
   ArenaMessageAllocator<v1::GetCodeHistoryRequest, v1::GetCodeHistoryResponse> history_;
+  ArenaMessageAllocator<v1::SearchRequest, v1::SearchResponse> search_;
+  ArenaMessageAllocator<v1::ValidateClaimRequest, v1::ValidateClaimResponse> claim_;
 };
 
 class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {

@@ -3,36 +3,16 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "service/claims.h"
 #include "service/code_systems.h"
 #include "service/conversions.h"
+#include "service/search.h"
 
 namespace codebook::service {
-namespace {
-
-// Why a code is absent from a release, for messages: "code X was deleted in ..." or "code X is
-// not in ...; it was added in ...".
-std::string NotFoundReason(storage::Reader& reader, const CodeSystemInfo& system,
-                           const storage::ReleaseRecord& release, absl::string_view code,
-                           const storage::CodeState& st) {
-  const storage::Catalog& catalog = reader.catalog();
-  std::string printed = PrintedCode(system, code);
-  if (st.kind == storage::CodeState::Kind::kDeleted) {
-    const storage::ReleaseRecord* by = catalog.FindBySequence(system.id, st.entry_sequence);
-    return absl::StrCat("code ", printed, " was deleted in ",
-                        by ? Describe(*by) : absl::StrCat("release #", st.entry_sequence));
-  }
-  std::string msg = absl::StrCat("code ", printed, " is not in ", Describe(release));
-  absl::StatusOr<uint64_t> later = reader.NextPresentSequence(system.id, code, release.sequence);
-  if (later.ok() && *later != 0) {
-    if (const storage::ReleaseRecord* r = catalog.FindBySequence(system.id, *later)) {
-      absl::StrAppend(&msg, "; it was added in ", Describe(*r));
-    }
-  }
-  return msg;
-}
-
-}  // namespace
 
 std::string DateOf(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
 
@@ -95,7 +75,10 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
                                      v1::LookupResponse* resp) const {
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
-  absl::StatusOr<std::string> code = NormalizeCode(**system, req.code());
+  std::string input;
+  std::vector<std::string> modifiers;
+  SplitModifiers(**system, req.code(), &input, &modifiers);
+  absl::StatusOr<std::string> code = NormalizeCode(**system, input);
   if (!code.ok()) return code.status();
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
   absl::StatusOr<const storage::ReleaseRecord*> release =
@@ -105,10 +88,21 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
   absl::Status s = reader->Read((*system)->id, *code, (*release)->sequence, &st);
   if (!s.ok()) return s;
   if (st.kind != storage::CodeState::Kind::kPresent) {
-    return absl::NotFoundError(NotFoundReason(*reader, **system, **release, *code, st));
+    return absl::NotFoundError(AbsentReason(*reader, **system, **release, *code, st));
   }
   ToRef(**release, resp->mutable_release());
   ToApi(**system, *code, st.record, resp->mutable_concept());
+  if (!modifiers.empty()) {
+    // Modifiers as of the release's first day, in it or in the other procedure system.
+    CodeChecker checker(store_, Today());
+    for (const std::string& m : modifiers) {
+      v1::ModifierCheck mc;
+      s = checker.CheckModifier(**system, m, (*release)->effective_date, &mc);
+      if (!s.ok()) return s;
+      if (!mc.valid()) return absl::NotFoundError(mc.message());
+      *resp->add_modifiers() = std::move(*mc.mutable_concept());
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -161,11 +155,11 @@ absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
         break;
       case storage::CodeState::Kind::kDeleted:
         result->set_outcome(v1::LOOKUP_OUTCOME_DELETED);
-        result->set_message(NotFoundReason(*reader, **system, **release, codes[k], st));
+        result->set_message(AbsentReason(*reader, **system, **release, codes[k], st));
         break;
       case storage::CodeState::Kind::kAbsent:
         result->set_outcome(v1::LOOKUP_OUTCOME_UNKNOWN);
-        result->set_message(NotFoundReason(*reader, **system, **release, codes[k], st));
+        result->set_message(AbsentReason(*reader, **system, **release, codes[k], st));
         break;
     }
   }
@@ -177,61 +171,33 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
   std::string date = req.date_of_service().empty() ? Today() : req.date_of_service();
-  v1::ReleaseSelector selector;
-  selector.set_date_of_service(date);
-  std::unique_ptr<storage::Reader> reader = store_->NewReader();
-  absl::StatusOr<const storage::ReleaseRecord*> release =
-      SelectRelease(reader->catalog(), **system, selector, Today());
-  if (!release.ok()) return release.status();
-  const storage::ReleaseRecord& rel = **release;
-  ToRef(rel, resp->mutable_release());
-
-  auto answer = [&](v1::ValidationOutcome outcome, std::string message) {
-    resp->set_outcome(outcome);
-    resp->set_valid(outcome == v1::VALIDATION_OUTCOME_VALID);
-    resp->set_message(std::move(message));
-    return absl::OkStatus();
-  };
-  absl::StatusOr<std::string> code = NormalizeCode(**system, req.code());
-  if (!code.ok()) {
-    return answer(v1::VALIDATION_OUTCOME_MALFORMED_CODE, std::string(code.status().message()));
+  if (!IsValidDate(date)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("date of service '", date, "' is not a YYYY-MM-DD date"));
   }
-  storage::CodeState st;
-  absl::Status s = reader->Read((*system)->id, *code, rel.sequence, &st);
+  CodeChecker checker(store_, Today());
+  std::string code;
+  std::vector<std::string> modifiers;
+  SplitModifiers(**system, req.code(), &code, &modifiers);
+  CodeChecker::Result r;
+  absl::Status s = checker.Check(**system, code, date, &r);
   if (!s.ok()) return s;
-  std::string printed = PrintedCode(**system, *code);
-  if (st.kind == storage::CodeState::Kind::kDeleted) {
-    if (const auto* by = reader->catalog().FindBySequence((*system)->id, st.entry_sequence)) {
-      ToRef(*by, resp->mutable_deleted_in());
+  ToRef(*r.release, resp->mutable_release());
+  resp->set_outcome(r.outcome);
+  resp->set_message(r.message);
+  if (r.found) ToApi(**system, r.code, r.record, resp->mutable_concept());
+  if (r.deleted_in != nullptr) ToRef(*r.deleted_in, resp->mutable_deleted_in());
+  for (const std::string& m : modifiers) {
+    v1::ModifierCheck* mc = resp->add_modifiers();
+    s = checker.CheckModifier(**system, m, date, mc);
+    if (!s.ok()) return s;
+    if (!mc->valid() && resp->outcome() == v1::VALIDATION_OUTCOME_VALID) {
+      resp->set_outcome(v1::VALIDATION_OUTCOME_INVALID_MODIFIER);
+      resp->set_message(absl::StrCat(r.message, "; but ", mc->message()));
     }
-    return answer(v1::VALIDATION_OUTCOME_DELETED, NotFoundReason(*reader, **system, rel, *code, st));
   }
-  if (st.kind == storage::CodeState::Kind::kAbsent) {
-    return answer(v1::VALIDATION_OUTCOME_UNKNOWN_CODE,
-                  NotFoundReason(*reader, **system, rel, *code, st));
-  }
-  const storage::ConceptRecord& r = st.record;
-  ToApi(**system, *code, r, resp->mutable_concept());
-  if (!r.termination_date.empty() && date > r.termination_date) {
-    return answer(v1::VALIDATION_OUTCOME_TERMINATED,
-                  absl::StrCat(printed, " was terminated on ", r.termination_date, " (",
-                               Describe(rel), ")"));
-  }
-  if (!r.added_date.empty() && date < r.added_date) {
-    return answer(v1::VALIDATION_OUTCOME_NOT_YET_EFFECTIVE,
-                  absl::StrCat(printed, " takes effect on ", r.added_date, " (", Describe(rel),
-                               ")"));
-  }
-  if (r.kind == storage::ConceptKind::kHeader ||
-      (r.kind == storage::ConceptKind::kCode && !r.billable)) {
-    return answer(v1::VALIDATION_OUTCOME_NOT_BILLABLE,
-                  absl::StrCat(printed, " is a ",
-                               r.kind == storage::ConceptKind::kHeader ? "header" : "code",
-                               " that is not valid for submission in ", Describe(rel),
-                               "; use one of its billable codes"));
-  }
-  return answer(v1::VALIDATION_OUTCOME_VALID,
-                absl::StrCat(printed, " is valid on ", date, " (", Describe(rel), ")"));
+  resp->set_valid(resp->outcome() == v1::VALIDATION_OUTCOME_VALID);
+  return absl::OkStatus();
 }
 
 absl::Status TerminologyImpl::ExportRelease(const v1::ExportReleaseRequest& req,
@@ -280,6 +246,103 @@ absl::Status TerminologyImpl::ReleaseEvents(const std::string& system, int64_t a
       ToApi(*r, ev.mutable_release());
     }
     SetTimestamp(e.time_micros, ev.mutable_time());
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// FNV-1a over what a page token must agree with: the query and its filters.
+uint64_t SearchFingerprint(const v1::SearchRequest& req) {
+  uint64_t h = 1469598103934665603ull;
+  auto add = [&](absl::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  add(req.system());
+  add(req.query());
+  add(req.billable_only() ? "b" : "");
+  for (int k : req.kinds()) add(absl::StrCat(k));
+  return h;
+}
+
+}  // namespace
+
+absl::Status TerminologyImpl::Search(const v1::SearchRequest& req,
+                                     v1::SearchResponse* resp) const {
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  if (!system.ok()) return system.status();
+  absl::string_view query = absl::StripAsciiWhitespace(req.query());
+  if (query.empty() || query.size() > static_cast<size_t>(kMaxQueryLength)) {
+    return absl::InvalidArgumentError(absl::StrCat("a search query has 1 to ", kMaxQueryLength,
+                                                   " characters; this one has ", query.size()));
+  }
+  int page_size = req.page_size() == 0 ? kDefaultSearchPageSize : req.page_size();
+  if (page_size < 0 || page_size > kMaxSearchPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat("page size ", req.page_size(),
+                                                   " is outside 1..", kMaxSearchPageSize));
+  }
+  for (int k : req.kinds()) {
+    if (!v1::ConceptKind_IsValid(k) || k == v1::CONCEPT_KIND_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown concept kind ", k));
+    }
+  }
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  const uint64_t fingerprint = SearchFingerprint(req);
+  const storage::ReleaseRecord* release = nullptr;
+  int offset = 0;
+  if (!req.page_token().empty()) {
+    // "s1.<release sequence>.<offset>.<fingerprint hex>"
+    std::vector<std::string> parts = absl::StrSplit(req.page_token(), '.');
+    uint64_t seq = 0, fp = 0;
+    if (parts.size() != 4 || parts[0] != "s1" || !absl::SimpleAtoi(parts[1], &seq) ||
+        !absl::SimpleAtoi(parts[2], &offset) || offset < 0 ||
+        !absl::SimpleHexAtoi(parts[3], &fp) || fp != fingerprint) {
+      return absl::InvalidArgumentError(
+          "the page token is not one this query returned (the query and filters must be the "
+          "same on every page)");
+    }
+    release = reader->catalog().FindBySequence((*system)->id, seq);
+    if (release == nullptr || release->state == storage::ReleaseState::kStaged) {
+      return absl::InvalidArgumentError("the page token names a release this server lacks");
+    }
+  } else {
+    absl::StatusOr<const storage::ReleaseRecord*> selected =
+        SelectRelease(reader->catalog(), **system, req.selector(), Today());
+    if (!selected.ok()) return selected.status();
+    release = *selected;
+  }
+  absl::Status s = SearchRelease(reader.get(), **system, *release, req, offset, page_size, resp);
+  if (!s.ok()) return s;
+  if (offset + page_size < resp->total_hits()) {
+    resp->set_next_page_token(absl::StrCat("s1.", release->sequence, ".", offset + page_size, ".",
+                                           absl::Hex(fingerprint)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TerminologyImpl::ValidateClaim(const v1::ValidateClaimRequest& req,
+                                            v1::ValidateClaimResponse* resp) const {
+  if (req.lines_size() == 0 || req.lines_size() > kMaxClaimLines) {
+    return absl::InvalidArgumentError(absl::StrCat("the claim has ", req.lines_size(),
+                                                   " lines; send 1 to ", kMaxClaimLines,
+                                                   " per request"));
+  }
+  if (!req.date_of_service().empty() && !IsValidDate(req.date_of_service())) {
+    return absl::InvalidArgumentError(absl::StrCat("date of service '", req.date_of_service(),
+                                                   "' is not a YYYY-MM-DD date"));
+  }
+  CodeChecker checker(store_, Today());
+  resp->mutable_results()->Reserve(req.lines_size());
+  for (int i = 0; i < req.lines_size(); ++i) {
+    v1::ClaimLineResult* r = resp->add_results();
+    absl::Status s = checker.CheckLine(req.lines(i), i, req.date_of_service(), r);
+    if (!s.ok()) return s;
+    if (r->valid()) {
+      resp->set_valid_lines(resp->valid_lines() + 1);
+    } else {
+      resp->set_invalid_lines(resp->invalid_lines() + 1);
+    }
   }
   return absl::OkStatus();
 }

@@ -53,6 +53,18 @@ class TerminologyImpl {
   // Implemented in diff.cc.
   absl::Status GetCodeHistory(const v1::GetCodeHistoryRequest& req,
                               v1::GetCodeHistoryResponse* resp) const;
+  // Search (ranking and matching in search.h).
+  absl::Status Search(const v1::SearchRequest& req, v1::SearchResponse* resp) const;
+  // Claim lines (per-line logic in claims.h). The stream form builds a CodeChecker per stream.
+  absl::Status ValidateClaim(const v1::ValidateClaimRequest& req,
+                             v1::ValidateClaimResponse* resp) const;
+  storage::Store* store() const { return store_; }
+  std::string TodayDate() const { return Today(); }
+  // Hierarchy (hierarchy.cc).
+  absl::Status GetAncestors(const v1::GetAncestorsRequest& req,
+                            v1::GetAncestorsResponse* resp) const;
+  absl::Status GetChildren(const v1::GetChildrenRequest& req, v1::GetChildrenResponse* resp) const;
+  absl::Status Subsumes(const v1::SubsumesRequest& req, v1::SubsumesResponse* resp) const;
 
  private:
   std::string Today() const { return DateOf(clock_()); }

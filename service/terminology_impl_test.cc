@@ -97,7 +97,7 @@ class DomainTest : public ::testing::Test {
 
 TEST_F(DomainTest, DateOfServiceEdges) {
   LoadIcd();
-  EXPECT_EQ(Validate("Z28.310", "2022-03-31").outcome(), v1::VALIDATION_OUTCOME_UNKNOWN_CODE);
+  EXPECT_EQ(Validate("Z28.310", "2022-03-31").outcome(), v1::VALIDATION_OUTCOME_NOT_YET_EFFECTIVE);
   EXPECT_NE(Validate("Z28.310", "2022-03-31").message().find("added in ICD10CM FY2022-04"),
             std::string::npos);
   EXPECT_TRUE(Validate("Z28.310", "2022-04-01").valid());

@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "importers/importers.h"
 #include "importers/line_reader.h"
 #include "tests/test_server.h"
@@ -115,7 +119,7 @@ TEST_F(RealDataTest, ReleasesAreInEffectiveDateOrder) {
 
 TEST_F(RealDataTest, DateOfServiceEdges) {
   EXPECT_EQ(Validate("ICD10CM", "Z28.310", "2022-03-31").outcome(),
-            v1::VALIDATION_OUTCOME_UNKNOWN_CODE);
+            v1::VALIDATION_OUTCOME_NOT_YET_EFFECTIVE);
   EXPECT_TRUE(Validate("ICD10CM", "Z28.310", "2022-04-01").valid());
   EXPECT_TRUE(Validate("ICD10CM", "Z28310", "2022-04-01").valid());
   EXPECT_TRUE(Validate("ICD10CM", "T81.32XA", "2024-09-30").valid());
@@ -306,4 +310,54 @@ TEST_F(RealDataTest, WideDiffEqualsTheCompositionOfSingleSteps) {
 }
 
 }  // namespace
+TEST_F(RealDataTest, SearchRelevance) {
+  struct Row {
+    std::string kind, system, query, expected;
+  };
+  std::vector<Row> rows;
+  std::ifstream in(std::string(CODEBOOK_TESTS_DIR) + "/search_relevance.tsv");
+  ASSERT_TRUE(in) << "tests/search_relevance.tsv";
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    ASSERT_EQ(f.size(), 4u) << line;
+    rows.push_back({f[0], f[1], f[2], f[3]});
+  }
+  ASSERT_GE(rows.size(), 40u);
+  int first = 0, top5 = 0;
+  std::string table = absl::StrFormat("%-3s %-7s %-8s %-52s %-9s %-4s %s\n", "#", "kind",
+                                      "system", "query", "expected", "rank", "first hit");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    v1::SearchRequest req;
+    req.set_system(row.system);
+    req.set_query(row.query);
+    req.set_page_size(5);
+    *req.mutable_selector() = Selector::Version(row.system == "ICD10CM" ? "FY2025" : "2019");
+    auto r = client_->Search(req);
+    ASSERT_TRUE(r.ok()) << row.query << ": " << r.status();
+    int rank = 0;
+    for (int k = 0; k < r->hits_size(); ++k) {
+      if (r->hits(k).concept().code() == row.expected) {
+        rank = k + 1;
+        break;
+      }
+    }
+    first += rank == 1;
+    top5 += rank >= 1;
+    std::string hit = r->hits_size() > 0 ? absl::StrCat(r->hits(0).concept().code(), " ",
+                                                        r->hits(0).concept().display())
+                                         : "(none)";
+    absl::StrAppendFormat(&table, "%-3d %-7s %-8s %-52s %-9s %-4s %s\n", i + 1, row.kind,
+                          row.system, row.query, row.expected,
+                          rank == 0 ? "-" : absl::StrCat(rank), hit.substr(0, 70));
+  }
+  double n = static_cast<double>(rows.size());
+  absl::StrAppendFormat(&table, "expected code first: %d of %d (%.0f%%); in the top 5: %d of %d (%.0f%%)\n",
+                        first, rows.size(), 100 * first / n, top5, rows.size(), 100 * top5 / n);
+  std::cout << table;
+  EXPECT_GE(top5 / n, 0.90);
+  EXPECT_GE(first / n, 0.70);
+}
+
 }  // namespace codebook::testing

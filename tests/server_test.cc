@@ -123,7 +123,7 @@ TEST_F(ServerTest, DateOfServiceEdges) {
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : v1::ValidateCodeResponse();
   };
-  EXPECT_EQ(v("ICD10CM", "Z28.310", "2022-03-31").outcome(), v1::VALIDATION_OUTCOME_UNKNOWN_CODE);
+  EXPECT_EQ(v("ICD10CM", "Z28.310", "2022-03-31").outcome(), v1::VALIDATION_OUTCOME_NOT_YET_EFFECTIVE);
   EXPECT_TRUE(v("ICD10CM", "Z28.310", "2022-04-01").valid());
   EXPECT_TRUE(v("ICD10CM", "T81.32XA", "2024-09-30").valid());
   auto deleted = v("ICD10CM", "T81.32XA", "2024-10-01");

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -60,7 +62,8 @@ Commands:
                                             parse FILE (plain or .gz) and load it as a staged
                                             release; --publish publishes it; --skip-existing
                                             does nothing if the version is already published.
-                                            Formats: icd10cm-order, icd10pcs-order, hcpcs
+                                            Formats: icd10cm-order, icd10pcs-order, hcpcs,
+                                            hcpcs-xlsx, cpt (a folder of the AMA data files)
   diff     --system=S --from=V1 --to=V2 [--summary]
                                             every code that differs between two releases (either
                                             direction), then counts; --summary prints the counts
@@ -78,12 +81,41 @@ Commands:
   retract  --system=S --version=V --reason=TEXT
                                             withdraw a published release (still readable by
                                             explicit version, listed with its reason)
+  search   --system=S [--version=V|--date=D] [--billable] [--kind=K] [--limit=N]
+           [--page-token=T] QUERY...       find codes by words ("diab mel w/o comp"; word starts,
+                                            abbreviations such as fx, unsp, w/o) or by code
+                                            prefix (E11, E11.6); --kind: code, header, modifier;
+                                            --limit: hits per page (default 20, at most 200)
+  ancestors --system=S [--version=V|--date=D] CODE
+                                            the code's parent, its parent, ... up to the top
+  children --system=S [--version=V|--date=D] [CODE]
+                                            the code's children (no CODE: the top level). CPT
+                                            groups: CATEGORY_I, ANESTHESIA, SURGERY, RADIOLOGY,
+                                            PATHOLOGY_LABORATORY, MEDICINE,
+                                            EVALUATION_MANAGEMENT, CATEGORY_II, CATEGORY_III,
+                                            PLA; HCPCS: one per first letter (E, J, ...); and
+                                            MODIFIERS
+  subsumes --system=S [--version=V|--date=D] A B
+                                            does A subsume B (B itself or one of its ancestors)?
+  claim    [--date=D] [--stream] FILE.csv   check claim lines; each line of FILE (or stdin for
+                                            "-") is: code,modifiers,units,diagnoses[,date]
+                                            with several modifiers or diagnoses separated by
+                                            spaces or ';' ("99213,25,1,E11.9;I10"). The code may
+                                            carry modifiers ("99213-25"). A first line starting
+                                            "code," is a header. --date is the date of service
+                                            of lines without one. --stream sends the lines over
+                                            one stream (any number of lines). Exit status 3 if
+                                            any line is not valid
   ping                                      check that the server answers
 
 Examples:
   codebook lookup --system=ICD10CM E11.9 Z28.310
   codebook lookup --system=ICD10CM --date=2022-05-01 Z28.310
   codebook validate --system=ICD10CM --date=2024-11-01 T81.32XA E11
+  codebook validate --system=CPT --date=2025-03-14 99213-25
+  codebook search --system=ICD10CM "diab mel w/o comp"
+  codebook children --system=ICD10CM E11
+  codebook claim --date=2025-03-14 lines.csv
   cat codes.txt | codebook batch --system=HCPCS --version=2019
 )";
 
@@ -150,6 +182,11 @@ class Cli {
   int Retract();
   int ImportLinks();
   int Ping();
+  int Search();
+  int Ancestors();
+  int Children();
+  int Subsumes();
+  int Claim();
 
   Args args_;
   std::string command_;
@@ -296,6 +333,11 @@ int Cli::Run() {
   if (command_ == "retract") return Retract();
   if (command_ == "import-links") return ImportLinks();
   if (command_ == "ping") return Ping();
+  if (command_ == "search") return Search();
+  if (command_ == "ancestors" || command_ == "parent") return Ancestors();
+  if (command_ == "children") return Children();
+  if (command_ == "subsumes") return Subsumes();
+  if (command_ == "claim") return Claim();
   std::cerr << "codebook: unknown command '" << command_ << "' (run codebook --help)\n";
   return kUsage;
 }
@@ -385,6 +427,9 @@ int Cli::Lookup() {
       PrintJson(*r);
     } else {
       PrintConcept(r->concept(), r->release());
+      for (const auto& m : r->modifiers()) {
+        std::cout << "    modifier " << m.code() << "  " << m.display() << "\n";
+      }
     }
   }
   return rc;
@@ -460,6 +505,10 @@ int Cli::Validate() {
     absl::StrReplaceAll({{"_", " "}}, &outcome);
     std::cout << absl::StrFormat("%-10s %-7s %-20s %s\n", code, r->valid() ? "VALID" : "INVALID",
                                  r->valid() ? "" : outcome, r->message());
+    for (const auto& m : r->modifiers()) {
+      std::cout << absl::StrFormat("  modifier %-4s %-7s %s\n", m.modifier(),
+                                   m.valid() ? "VALID" : "INVALID", m.message());
+    }
   }
   return rc;
 }
@@ -729,6 +778,203 @@ int Cli::Ping() {
               << absl::StrFormat("%.2f ms", ms) << "\n";
   }
   return kOk;
+}
+
+std::string EnumWord(const std::string& name, absl::string_view prefix) {
+  std::string w = absl::AsciiStrToLower(absl::StripPrefix(name, prefix));
+  absl::StrReplaceAll({{"_", " "}}, &w);
+  return w;
+}
+
+int Cli::Search() {
+  if (!CheckFlags({"system", "version", "date", "billable", "kind", "limit", "page-token"}) ||
+      !Require("system")) {
+    return kUsage;
+  }
+  v1::SearchRequest req;
+  req.set_system(Flag("system"));
+  if (!SelectorFromFlags(req.mutable_selector())) return kUsage;
+  if (args_.positional.empty()) return UsageError("give the words or code to search for");
+  req.set_query(absl::StrJoin(args_.positional, " "));
+  req.set_billable_only(Has("billable"));
+  if (Has("kind")) {
+    for (absl::string_view k : absl::StrSplit(Flag("kind"), ',')) {
+      v1::ConceptKind kind;
+      if (!v1::ConceptKind_Parse(absl::StrCat("CONCEPT_KIND_", absl::AsciiStrToUpper(k)), &kind)) {
+        return UsageError(absl::StrCat("--kind takes code, header or modifier, not '", k, "'"));
+      }
+      req.add_kinds(kind);
+    }
+  }
+  if (Has("limit")) {
+    int limit = 0;
+    if (!absl::SimpleAtoi(Flag("limit"), &limit) || limit <= 0) {
+      return UsageError("--limit takes a positive number");
+    }
+    req.set_page_size(limit);
+  }
+  req.set_page_token(Flag("page-token"));
+  auto r = client_->Search(req);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+    return kOk;
+  }
+  for (const auto& h : r->hits()) {
+    const v1::Concept& c = h.concept();
+    std::string kind = c.kind() == v1::CONCEPT_KIND_HEADER     ? "header"
+                       : c.kind() == v1::CONCEPT_KIND_MODIFIER ? "modifier"
+                       : c.billable()                          ? "billable"
+                                                               : "code";
+    std::cout << absl::StrFormat("%-9s %-8s %s\n", c.code(), kind, c.display());
+  }
+  std::cerr << "# " << Thousands(r->total_hits()) << " hits in " << RefText(r->release());
+  if (!r->next_page_token().empty()) {
+    std::cerr << "; next page: --page-token=" << r->next_page_token();
+  }
+  std::cerr << "\n";
+  return kOk;
+}
+
+int Cli::Ancestors() {
+  if (!CheckFlags({"system", "version", "date"}) || !Require("system")) return kUsage;
+  v1::ReleaseSelector selector;
+  if (!SelectorFromFlags(&selector)) return kUsage;
+  if (args_.positional.size() != 1) return UsageError("give one code");
+  auto r = client_->GetAncestors(Flag("system"), args_.positional[0], selector);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+    return kOk;
+  }
+  std::cout << r->concept().code() << "  " << r->concept().display() << "\n";
+  std::string indent = "  ";
+  for (const auto& a : r->ancestors()) {
+    std::cout << indent << "< " << a.code() << "  " << a.display() << "\n";
+    indent += "  ";
+  }
+  if (r->ancestors().empty()) std::cout << "  (top level)\n";
+  std::cerr << "# " << RefText(r->release()) << "\n";
+  return kOk;
+}
+
+int Cli::Children() {
+  if (!CheckFlags({"system", "version", "date"}) || !Require("system")) return kUsage;
+  v1::GetChildrenRequest req;
+  req.set_system(Flag("system"));
+  if (!SelectorFromFlags(req.mutable_selector())) return kUsage;
+  if (args_.positional.size() > 1) return UsageError("give at most one code");
+  if (!args_.positional.empty()) req.set_code(args_.positional[0]);
+  int64_t count = 0;
+  v1::ReleaseRef release;
+  do {
+    auto r = client_->GetChildren(req);
+    if (!r.ok()) return Error(r.status());
+    release = r->release();
+    if (json_) {
+      PrintJson(*r);
+    } else {
+      for (const auto& c : r->children()) {
+        std::cout << absl::StrFormat("%-22s %s\n", c.code(), c.display());
+      }
+    }
+    count += r->children_size();
+    req.set_page_token(r->next_page_token());
+  } while (!req.page_token().empty());
+  if (!json_) std::cerr << "# " << Thousands(count) << " children in " << RefText(release) << "\n";
+  return kOk;
+}
+
+int Cli::Subsumes() {
+  if (!CheckFlags({"system", "version", "date"}) || !Require("system")) return kUsage;
+  v1::ReleaseSelector selector;
+  if (!SelectorFromFlags(&selector)) return kUsage;
+  if (args_.positional.size() != 2) return UsageError("give two codes, A and B");
+  auto r = client_->Subsumes(Flag("system"), args_.positional[0], args_.positional[1], selector);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+  } else {
+    std::cout << args_.positional[0] << " "
+              << EnumWord(v1::SubsumptionOutcome_Name(r->outcome()), "SUBSUMPTION_OUTCOME_")
+              << " " << args_.positional[1] << "  (" << RefText(r->release()) << ")\n";
+  }
+  return kOk;
+}
+
+int Cli::Claim() {
+  if (!CheckFlags({"date", "stream"})) return kUsage;
+  if (args_.positional.size() != 1) return UsageError("give one claim-line file (or - for stdin)");
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (args_.positional[0] != "-") {
+    file.open(args_.positional[0]);
+    if (!file) return Error(absl::NotFoundError(absl::StrCat(args_.positional[0], ": cannot open")));
+    in = &file;
+  }
+  std::vector<v1::ClaimLine> lines;
+  std::string text;
+  int number = 0;
+  while (std::getline(*in, text)) {
+    ++number;
+    std::string body(absl::StripAsciiWhitespace(text.substr(0, text.find('#'))));
+    if (body.empty() || (lines.empty() && absl::StartsWithIgnoreCase(body, "code,"))) continue;
+    std::vector<std::string> f = absl::StrSplit(body, ',');
+    if (f.size() < 4 || f.size() > 5) {
+      return UsageError(absl::StrCat(args_.positional[0], ":", number,
+                                     ": expected code,modifiers,units,diagnoses[,date]"));
+    }
+    v1::ClaimLine& line = lines.emplace_back();
+    line.set_line_id(absl::StrCat(number));
+    line.set_procedure_code(std::string(absl::StripAsciiWhitespace(f[0])));
+    for (absl::string_view m : absl::StrSplit(f[1], absl::ByAnyChar(" ;|"), absl::SkipEmpty())) {
+      line.add_modifiers(std::string(m));
+    }
+    std::string units(absl::StripAsciiWhitespace(f[2]));
+    int u = 1;
+    if (!units.empty() && !absl::SimpleAtoi(units, &u)) {
+      return UsageError(absl::StrCat(args_.positional[0], ":", number, ": units '", units,
+                                     "' is not a number"));
+    }
+    line.set_units(u);
+    for (absl::string_view d : absl::StrSplit(f[3], absl::ByAnyChar(" ;|"), absl::SkipEmpty())) {
+      line.add_diagnosis_codes(std::string(d));
+    }
+    std::string date = f.size() == 5 ? std::string(absl::StripAsciiWhitespace(f[4])) : "";
+    line.set_date_of_service(date.empty() ? Flag("date") : date);
+  }
+  if (lines.empty()) return UsageError("the file has no claim lines");
+  int64_t valid = 0, invalid = 0;
+  auto show = [&](const v1::ClaimLineResult& r) {
+    r.valid() ? ++valid : ++invalid;
+    if (json_) {
+      PrintJson(r);
+      return;
+    }
+    std::cout << "line " << r.line_id() << "  " << (r.valid() ? "VALID" : "INVALID") << "\n";
+    for (const auto& i : r.issues()) {
+      std::cout << "    " << i.field() << (i.code().empty() ? "" : " ") << i.code() << ": "
+                << EnumWord(v1::ClaimIssueKind_Name(i.kind()), "CLAIM_ISSUE_KIND_") << ": "
+                << i.message() << "\n";
+    }
+  };
+  if (Has("stream")) {
+    absl::Status s = client_->ValidateClaimStream(lines, show);
+    if (!s.ok()) return Error(s);
+  } else {
+    for (size_t start = 0; start < lines.size(); start += 10000) {
+      v1::ValidateClaimRequest req;
+      for (size_t i = start; i < lines.size() && i < start + 10000; ++i) *req.add_lines() = lines[i];
+      auto r = client_->ValidateClaim(req);
+      if (!r.ok()) return Error(r.status());
+      for (const auto& res : r->results()) show(res);
+    }
+  }
+  if (!json_) {
+    std::cerr << "# " << Thousands(valid) << " valid, " << Thousands(invalid) << " invalid of "
+              << Thousands(valid + invalid) << " lines\n";
+  }
+  return invalid > 0 ? kInvalid : kOk;
 }
 
 }  // namespace

@@ -1,0 +1,276 @@
+#include "service/claims.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "service/conversions.h"
+
+namespace codebook::service {
+namespace {
+
+bool TakesModifiers(const CodeSystemInfo& system) {
+  return system.format == CodeFormat::kCpt || system.format == CodeFormat::kHcpcs;
+}
+
+// CPT <-> HCPCS: the system whose modifiers a code may also carry.
+const CodeSystemInfo* SiblingSystem(const CodeSystemInfo& system) {
+  const char* id = system.format == CodeFormat::kCpt     ? "HCPCS"
+                   : system.format == CodeFormat::kHcpcs ? "CPT"
+                                                         : nullptr;
+  if (id == nullptr) return nullptr;
+  absl::StatusOr<const CodeSystemInfo*> s = FindSystem(id);
+  return s.ok() ? *s : nullptr;
+}
+
+v1::ClaimIssueKind IssueKindOf(v1::ValidationOutcome o) {
+  switch (o) {
+    case v1::VALIDATION_OUTCOME_UNKNOWN_CODE: return v1::CLAIM_ISSUE_KIND_UNKNOWN_CODE;
+    case v1::VALIDATION_OUTCOME_DELETED: return v1::CLAIM_ISSUE_KIND_DELETED;
+    case v1::VALIDATION_OUTCOME_TERMINATED: return v1::CLAIM_ISSUE_KIND_TERMINATED;
+    case v1::VALIDATION_OUTCOME_NOT_BILLABLE: return v1::CLAIM_ISSUE_KIND_NOT_BILLABLE;
+    case v1::VALIDATION_OUTCOME_NOT_YET_EFFECTIVE: return v1::CLAIM_ISSUE_KIND_NOT_YET_EFFECTIVE;
+    case v1::VALIDATION_OUTCOME_MALFORMED_CODE: return v1::CLAIM_ISSUE_KIND_MALFORMED_CODE;
+    case v1::VALIDATION_OUTCOME_INVALID_MODIFIER: return v1::CLAIM_ISSUE_KIND_UNKNOWN_MODIFIER;
+    default: return v1::CLAIM_ISSUE_KIND_UNSPECIFIED;
+  }
+}
+
+}  // namespace
+
+void SplitModifiers(const CodeSystemInfo& system, absl::string_view input, std::string* code,
+                    std::vector<std::string>* modifiers) {
+  modifiers->clear();
+  input = absl::StripAsciiWhitespace(input);
+  if (!TakesModifiers(system)) {
+    *code = std::string(input);
+    return;
+  }
+  std::vector<absl::string_view> parts = absl::StrSplit(input, '-');
+  *code = std::string(parts[0]);
+  for (size_t i = 1; i < parts.size(); ++i) modifiers->emplace_back(parts[i]);
+}
+
+CodeChecker::CodeChecker(const storage::Store* store, std::string today)
+    : store_(store), reader_(store->NewReader()), today_(std::move(today)) {}
+
+const storage::ReleaseRecord* CodeChecker::InForce(const std::string& system,
+                                                   absl::string_view date) {
+  auto key = std::make_pair(system, std::string(date));
+  auto it = in_force_.find(key);
+  if (it != in_force_.end()) return it->second;
+  const storage::ReleaseRecord* r = ReleaseInForce(reader_->catalog(), system, date);
+  in_force_.emplace(std::move(key), r);
+  return r;
+}
+
+absl::Status CodeChecker::Check(const CodeSystemInfo& system, absl::string_view input,
+                                absl::string_view date, Result* out) {
+  out->release = InForce(system.id, date);
+  out->deleted_in = nullptr;
+  out->found = false;
+  out->code.clear();
+  if (out->release == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(system.id, " has no published release in effect on ", date));
+  }
+  const storage::ReleaseRecord& rel = *out->release;
+  auto answer = [&](v1::ValidationOutcome outcome, std::string message) {
+    out->outcome = outcome;
+    out->message = std::move(message);
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::string> code = NormalizeCode(system, input);
+  if (!code.ok()) {
+    return answer(v1::VALIDATION_OUTCOME_MALFORMED_CODE, std::string(code.status().message()));
+  }
+  out->code = *std::move(code);
+  storage::CodeState st;
+  absl::Status s = reader_->Read(system.id, out->code, rel.sequence, &st);
+  if (!s.ok()) return s;
+  std::string printed = PrintedCode(system, out->code);
+  if (st.kind == storage::CodeState::Kind::kDeleted) {
+    out->deleted_in = reader_->catalog().FindBySequence(system.id, st.entry_sequence);
+    return answer(v1::VALIDATION_OUTCOME_DELETED,
+                  AbsentReason(*reader_, system, rel, out->code, st));
+  }
+  if (st.kind == storage::CodeState::Kind::kAbsent) {
+    absl::StatusOr<const storage::ReleaseRecord*> later =
+        LaterReleaseWithCode(*reader_, system, out->code, rel.sequence);
+    if (!later.ok()) return later.status();
+    return answer(*later != nullptr ? v1::VALIDATION_OUTCOME_NOT_YET_EFFECTIVE
+                              : v1::VALIDATION_OUTCOME_UNKNOWN_CODE,
+                  AbsentReason(*reader_, system, rel, out->code, st));
+  }
+  out->found = true;
+  out->record = std::move(st.record);
+  const storage::ConceptRecord& r = out->record;
+  if (!r.termination_date.empty() && date > r.termination_date) {
+    return answer(v1::VALIDATION_OUTCOME_TERMINATED,
+                  absl::StrCat(printed, " was terminated on ", r.termination_date, " (",
+                               Describe(rel), ")"));
+  }
+  if (!r.added_date.empty() && date < r.added_date) {
+    return answer(v1::VALIDATION_OUTCOME_NOT_YET_EFFECTIVE,
+                  absl::StrCat(printed, " takes effect on ", r.added_date, " (", Describe(rel),
+                               ")"));
+  }
+  if (r.kind == storage::ConceptKind::kHeader ||
+      (r.kind == storage::ConceptKind::kCode && !r.billable)) {
+    return answer(v1::VALIDATION_OUTCOME_NOT_BILLABLE,
+                  absl::StrCat(printed, " is a ",
+                               r.kind == storage::ConceptKind::kHeader ? "header" : "code",
+                               " that is not valid for submission in ", Describe(rel),
+                               "; use one of its billable codes"));
+  }
+  return answer(v1::VALIDATION_OUTCOME_VALID,
+                absl::StrCat(printed, " is valid on ", date, " (", Describe(rel), ")"));
+}
+
+absl::Status CodeChecker::CheckModifier(const CodeSystemInfo& system, absl::string_view modifier,
+                                        absl::string_view date, v1::ModifierCheck* out) {
+  out->set_modifier(std::string(modifier));
+  out->set_valid(false);
+  std::string upper = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(modifier));
+  if (upper.size() != 2 || !absl::ascii_isalnum(upper[0]) || !absl::ascii_isalnum(upper[1])) {
+    out->set_message(absl::StrCat("'", modifier, "' is not a modifier (two letters or digits)"));
+    return absl::OkStatus();
+  }
+  std::vector<std::string> looked_in;
+  std::string first_problem;
+  for (const CodeSystemInfo* s : {&system, SiblingSystem(system)}) {
+    if (s == nullptr) continue;
+    Result r;
+    absl::Status st = Check(*s, upper, date, &r);
+    if (absl::IsNotFound(st)) continue;  // no release of that system on the date
+    if (!st.ok()) return st;
+    looked_in.push_back(Describe(*r.release));
+    if (r.found && r.record.kind != storage::ConceptKind::kModifier) continue;
+    bool in_force = r.outcome == v1::VALIDATION_OUTCOME_VALID ||
+                    r.outcome == v1::VALIDATION_OUTCOME_NOT_BILLABLE;  // modifiers aren't billable
+    if (r.found && in_force) {
+      out->set_valid(true);
+      out->set_message(absl::StrCat("modifier ", upper, " is in force on ", date, " (",
+                                    Describe(*r.release), ")"));
+      ToApi(*s, r.code, r.record, out->mutable_concept());
+      return absl::OkStatus();
+    }
+    if (first_problem.empty() && r.outcome != v1::VALIDATION_OUTCOME_UNKNOWN_CODE) {
+      first_problem = absl::StrCat("modifier ", r.message);
+      if (r.found) ToApi(*s, r.code, r.record, out->mutable_concept());
+    }
+  }
+  if (!first_problem.empty()) {
+    out->set_message(first_problem);
+  } else if (looked_in.empty()) {
+    out->set_message(absl::StrCat("no release with modifiers is in effect on ", date));
+  } else {
+    out->set_message(absl::StrCat("modifier ", upper, " is not a modifier in ",
+                                  absl::StrJoin(looked_in, " or ")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
+                                    absl::string_view default_date, v1::ClaimLineResult* out) {
+  out->set_line_id(line.line_id());
+  out->set_index(index);
+  auto issue = [&](const char* field, absl::string_view code, v1::ClaimIssueKind kind,
+                   std::string message, const storage::ReleaseRecord* release) {
+    v1::ClaimIssue* i = out->add_issues();
+    i->set_field(field);
+    i->set_code(std::string(code));
+    i->set_kind(kind);
+    i->set_message(std::move(message));
+    if (release != nullptr) ToRef(*release, i->mutable_release());
+    return i;
+  };
+  std::string date = line.date_of_service().empty() ? std::string(default_date)
+                                                     : line.date_of_service();
+  if (!IsValidDate(date)) {
+    issue("date", "", v1::CLAIM_ISSUE_KIND_INVALID_DATE,
+          date.empty() ? "the line has no date of service"
+                       : absl::StrCat("date of service '", date, "' is not a YYYY-MM-DD date"),
+          nullptr);
+    out->set_valid(false);
+    return absl::OkStatus();
+  }
+
+  // Procedure.
+  std::string procedure(absl::StripAsciiWhitespace(line.procedure_code()));
+  const CodeSystemInfo* system = nullptr;
+  if (!line.procedure_system().empty()) {
+    absl::StatusOr<const CodeSystemInfo*> s = FindSystem(line.procedure_system());
+    if (!s.ok() || !TakesModifiers(**s)) {
+      issue("procedure", procedure, v1::CLAIM_ISSUE_KIND_MALFORMED_CODE,
+            absl::StrCat("procedure system '", line.procedure_system(),
+                         "' is not CPT or HCPCS"),
+            nullptr);
+    } else {
+      system = *s;
+    }
+  } else if (!procedure.empty()) {
+    system = *FindSystem(absl::ascii_isdigit(procedure[0]) ? "CPT" : "HCPCS");
+  } else {
+    issue("procedure", "", v1::CLAIM_ISSUE_KIND_MALFORMED_CODE, "the line has no procedure code",
+          nullptr);
+  }
+  if (system != nullptr) {
+    std::string code;
+    std::vector<std::string> modifiers;
+    SplitModifiers(*system, procedure, &code, &modifiers);
+    for (const std::string& m : line.modifiers()) modifiers.push_back(m);
+    Result r;
+    absl::Status s = Check(*system, code, date, &r);
+    if (absl::IsNotFound(s)) {
+      issue("procedure", code, v1::CLAIM_ISSUE_KIND_NO_RELEASE, std::string(s.message()), nullptr);
+    } else if (!s.ok()) {
+      return s;
+    } else if (r.found && r.record.kind == storage::ConceptKind::kModifier) {
+      issue("procedure", code, v1::CLAIM_ISSUE_KIND_WRONG_KIND,
+            absl::StrCat(code, " is a modifier, not a procedure code"), r.release);
+    } else if (r.outcome != v1::VALIDATION_OUTCOME_VALID) {
+      v1::ClaimIssue* i =
+          issue("procedure", code, IssueKindOf(r.outcome), r.message, r.release);
+      if (r.deleted_in != nullptr) ToRef(*r.deleted_in, i->mutable_deleted_in());
+    }
+    for (const std::string& m : modifiers) {
+      v1::ModifierCheck mc;
+      absl::Status ms = CheckModifier(*system, m, date, &mc);
+      if (!ms.ok()) return ms;
+      if (!mc.valid()) {
+        issue("modifier", m, v1::CLAIM_ISSUE_KIND_UNKNOWN_MODIFIER, mc.message(), nullptr);
+      }
+    }
+  }
+
+  // Units.
+  if (line.units() < 0 || line.units() > 9999) {
+    issue("units", "", v1::CLAIM_ISSUE_KIND_INVALID_UNITS,
+          absl::StrCat("units ", line.units(), " are outside 1..9999"), nullptr);
+  }
+
+  // Diagnoses.
+  if (line.diagnosis_codes().empty()) {
+    issue("diagnosis", "", v1::CLAIM_ISSUE_KIND_MISSING_DIAGNOSIS,
+          "the line has no diagnosis code", nullptr);
+  }
+  const CodeSystemInfo& icd = **FindSystem("ICD10CM");
+  for (const std::string& dx : line.diagnosis_codes()) {
+    Result r;
+    absl::Status s = Check(icd, dx, date, &r);
+    if (absl::IsNotFound(s)) {
+      issue("diagnosis", dx, v1::CLAIM_ISSUE_KIND_NO_RELEASE, std::string(s.message()), nullptr);
+      continue;
+    }
+    if (!s.ok()) return s;
+    if (r.outcome != v1::VALIDATION_OUTCOME_VALID) {
+      v1::ClaimIssue* i = issue("diagnosis", dx, IssueKindOf(r.outcome), r.message, r.release);
+      if (r.deleted_in != nullptr) ToRef(*r.deleted_in, i->mutable_deleted_in());
+    }
+  }
+  out->set_valid(out->issues().empty());
+  return absl::OkStatus();
+}
+
+}  // namespace codebook::service

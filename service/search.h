@@ -1,0 +1,52 @@
+// Search: text and code search over one release, on the store's versioned search index.
+//
+// A query is read as words (storage/terms.h splits them the way the index does; "w/o" and "w/"
+// are read as "without" and "with" first). Each word matches a concept when it starts a word
+// of the concept's display or of one of its designations, directly or through a known
+// abbreviation (QueryWord::alternatives). A word that matches nothing in the release is
+// retried without its last letters, down to 4, so "diabetis" finds "diabetes". A one-token
+// query shaped like a code of the system also matches codes: the code itself first, then codes
+// that start with it. See codebook.v1.Terminology.Search for the ranking.
+//
+// Cost: one scan of the index under the most selective word (its prefix range, every release's
+// entries of those terms), then one record read per candidate from the release view.
+#ifndef CODEBOOK_SERVICE_SEARCH_H_
+#define CODEBOOK_SERVICE_SEARCH_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "codebook/v1/terminology.pb.h"
+#include "service/code_systems.h"
+#include "storage/store.h"
+
+namespace codebook::service {
+
+// Limits (documented in terminology.proto).
+inline constexpr int kMaxQueryLength = 200;
+inline constexpr int kDefaultSearchPageSize = 20;
+inline constexpr int kMaxSearchPageSize = 200;
+
+// One query word: it matches when any alternative does; an alternative of several words
+// ("dm" -> diabetes mellitus) matches when each of its words does.
+struct QueryWord {
+  std::string text;  // as typed (lowercased), or its retained stem after typo trimming
+  std::vector<std::vector<std::string>> alternatives;
+  bool trimmed = false;  // shortened because the word as typed matched nothing
+};
+
+// The words of a query with their abbreviation alternatives (no index access).
+std::vector<QueryWord> ParseQuery(absl::string_view query);
+
+// Answers `req` (already checked: system known, query length, page size) from `release`.
+// `offset` is where the page starts in the full ranked list; resp->next_page_token is left for
+// the caller to fill from resp->total_hits.
+absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system,
+                           const storage::ReleaseRecord& release, const v1::SearchRequest& req,
+                           int offset, int page_size, v1::SearchResponse* resp);
+
+}  // namespace codebook::service
+
+#endif  // CODEBOOK_SERVICE_SEARCH_H_
