@@ -12,9 +12,11 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "importers/importers.h"
 #include "importers/line_reader.h"
+#include "tests/claim_lines.h"
 #include "tests/test_server.h"
 
 namespace codebook::testing {
@@ -48,9 +50,19 @@ class RealDataTest : public ::testing::Test {
     for (const ReleaseFile& f : kReleases) {
       auto concepts = importers::ParseFile(f.format, kData + f.path);
       ASSERT_TRUE(concepts.ok()) << concepts.status();
+      claims_.AddRelease(f.system, f.effective, *concepts);
       auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
       ASSERT_TRUE(r.ok()) << f.version << ": " << r.status();
       releases_[f.system + " " + f.version] = *r;
+    }
+    // CPT has no public release: the synthetic sample stands in for it.
+    for (const char* year : {"2024", "2025"}) {
+      auto concepts = importers::ParseFile("cpt", std::string(CODEBOOK_SAMPLE_DIR) + "/cpt/" + year);
+      ASSERT_TRUE(concepts.ok()) << concepts.status();
+      std::string effective = std::string(year) + "-01-01";
+      claims_.AddRelease("CPT", effective, *concepts);
+      auto r = client->ImportRelease("CPT", year, effective, "synthetic sample", *concepts, true);
+      ASSERT_TRUE(r.ok()) << r.status();
     }
   }
   static void TearDownTestSuite() { delete server_; }
@@ -67,10 +79,12 @@ class RealDataTest : public ::testing::Test {
 
   static TestServer* server_;
   static std::map<std::string, v1::Release> releases_;
+  static ClaimLineGenerator claims_;
   std::unique_ptr<Client> client_;
 };
 TestServer* RealDataTest::server_ = nullptr;
 std::map<std::string, v1::Release> RealDataTest::releases_;
+ClaimLineGenerator RealDataTest::claims_;
 
 TEST_F(RealDataTest, Icd10cmChangeCountsEqualTheOfficialAddenda) {
   // SOURCES.md 3.2: valid codes added / removed (including code->header) and headers added, from
@@ -358,6 +372,67 @@ TEST_F(RealDataTest, SearchRelevance) {
   std::cout << table;
   EXPECT_GE(top5 / n, 0.90);
   EXPECT_GE(first / n, 0.70);
+}
+
+TEST_F(RealDataTest, TenThousandGeneratedClaimLinesGetTheExpectedAnswers) {
+  // Dates over 2017-2025: HCPCS 2017-2019, ICD-10-CM from January 2021, synthetic CPT 2024-2025,
+  // so lines before a system's first release are in the mix too.
+  std::vector<v1::ClaimLine> lines = claims_.Generate(10000, 20261127, "2017-01-01", "2025-12-31");
+  std::map<std::string, int> kinds;  // issue kind -> lines having it
+  int valid = 0;
+  for (const auto& l : lines) {
+    std::vector<std::string> expected = claims_.Expected(l);
+    valid += expected.empty();
+    std::set<std::string> seen;
+    for (const std::string& e : expected) seen.insert(e.substr(e.rfind(':') + 1));
+    for (const std::string& k : seen) ++kinds[k];
+  }
+  // The mix is a real one: valid lines and every kind of issue.
+  EXPECT_GT(valid, 1000);
+  EXPECT_LT(valid, 9000);
+  for (const char* k : {"DELETED", "NOT_YET_EFFECTIVE", "TERMINATED", "UNKNOWN_CODE",
+                        "NOT_BILLABLE", "UNKNOWN_MODIFIER", "WRONG_KIND", "NO_RELEASE",
+                        "INVALID_UNITS", "MISSING_DIAGNOSIS"}) {
+    EXPECT_GT(kinds[k], 0) << k;
+  }
+
+  v1::ValidateClaimRequest req;
+  for (const auto& l : lines) *req.add_lines() = l;
+  auto r = client_->ValidateClaim(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->results_size(), 10000);
+  int mismatches = 0;
+  for (int i = 0; i < 10000; ++i) {
+    std::vector<std::string> expected = claims_.Expected(lines[i]);
+    std::vector<std::string> got = ClaimLineGenerator::Issues(r->results(i));
+    if (got != expected || r->results(i).valid() != expected.empty() ||
+        r->results(i).line_id() != lines[i].line_id()) {
+      if (++mismatches <= 5) {
+        ADD_FAILURE() << "line " << lines[i].ShortDebugString() << "\n  expected "
+                      << absl::StrJoin(expected, " ") << "\n  got      "
+                      << absl::StrJoin(got, " ");
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(r->valid_lines(), valid);
+
+  // The stream form: the same answers, in order.
+  int index = 0;
+  mismatches = 0;
+  absl::Status s = client_->ValidateClaimStream(lines, [&](const v1::ClaimLineResult& res) {
+    if (index >= 10000 || ClaimLineGenerator::Issues(res) != claims_.Expected(lines[index]) ||
+        res.index() != index) {
+      ++mismatches;
+    }
+    ++index;
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(index, 10000);
+  EXPECT_EQ(mismatches, 0);
+  std::cout << "claim lines: " << valid << " valid, " << 10000 - valid << " invalid; lines per issue kind:";
+  for (const auto& [k, n] : kinds) std::cout << " " << k << "=" << n;
+  std::cout << "\n";
 }
 
 }  // namespace codebook::testing
