@@ -15,6 +15,14 @@
 //           lookups (view built, one thread) for the ratio.
 //  diff     DiffReleases against the same server, from one consecutive pair up to the widest
 //           pair: time and changes, to show that a diff costs what its changes cost.
+//  search   (with rpc) autocomplete queries of 1 to 3 words (the last one cut short, as typed)
+//           drawn from the latest ICD-10-CM release, at --search_concurrency: queries/s and
+//           p50/p99 next to Ping at the same concurrency in the same round. The storage phase
+//           reports the search index's size next to the store's.
+//  claims   (with rpc) --claim_lines generated claim lines (tests/claim_lines.h; HCPCS and
+//           ICD-10-CM from --data, CPT from its cpt/ folder or the repo's synthetic sample)
+//           checked through ValidateClaimStream and through one ValidateClaim request: lines/s,
+//           and how many answers differ from the expected ones (must be 0).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -44,11 +52,12 @@
 #include "importers/importers.h"
 #include "service/release_admin_impl.h"
 #include "storage/store.h"
+#include "tests/claim_lines.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server for the rpc phase (empty: skip it)");
 ABSL_FLAG(std::string, data, "", "data folder with icd10cm/<version>/ order files "
                                  "(default ../shared/data, else data/sample)");
-ABSL_FLAG(std::string, phases, "storage,rpc", "phases to run");
+ABSL_FLAG(std::string, phases, "storage,rpc,search,claims", "phases to run");
 ABSL_FLAG(int, repeat, 5, "runs of each measurement; medians are reported");
 ABSL_FLAG(int, calls, 50000, "unary calls per Ping/Lookup run");
 ABSL_FLAG(int, concurrency, 32, "calls in flight for Ping/Lookup");
@@ -58,6 +67,9 @@ ABSL_FLAG(int, batch_concurrency, 4, "BatchLookup calls in flight");
 ABSL_FLAG(int, channels, 4, "client connections the calls are spread over");
 ABSL_FLAG(std::string, rpcs, "ping,lookup,batch", "rpc measurements to run (for profiling one alone)");
 ABSL_FLAG(int, storage_lookups, 500000, "in-process lookups per run");
+ABSL_FLAG(int, search_calls, 20000, "Search calls per run");
+ABSL_FLAG(int, search_concurrency, 16, "Search (and its Ping reference) calls in flight");
+ABSL_FLAG(int, claim_lines, 10000, "generated claim lines per claims run");
 
 namespace codebook::bench {
 namespace {
@@ -194,6 +206,13 @@ void StoragePhase(const std::vector<IcdRelease>& releases,
       (void)(*latest)->CompactAll();
       f->Add("db size all releases MB", *(*all)->SizeOnDisk() / 1e6);
       f->Add("db size latest alone MB", *(*latest)->SizeOnDisk() / 1e6);
+      auto all_cfs = (*all)->SizeByColumnFamily();
+      auto latest_cfs = (*latest)->SizeByColumnFamily();
+      if (all_cfs.ok() && latest_cfs.ok()) {
+        f->Add("concepts all releases MB", (*all_cfs)["concepts"] / 1e6);
+        f->Add("search index all releases MB", (*all_cfs)["terms"] / 1e6);
+        f->Add("search index latest alone MB", (*latest_cfs)["terms"] / 1e6);
+      }
 
       // Storage-layer lookups: one reader, random codes of the latest release, one thread;
       // first as the server runs (release view built), then from RocksDB alone.
@@ -501,6 +520,204 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
   f->Add("rpc errors", total_errors);
 }
 
+// Autocomplete queries as a person types them: 1 to 3 consecutive words of a display text, the
+// last one cut to a prefix of at least 3 letters.
+std::vector<std::string> AutocompleteQueries(const importers::Concepts& concepts, int n) {
+  std::mt19937 rng(11);
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  std::vector<std::string> out;
+  while (static_cast<int>(out.size()) < n) {
+    const v1::Concept& c = concepts[uniform(0, static_cast<int>(concepts.size()) - 1)];
+    std::vector<std::string> words;
+    std::string w;
+    for (char ch : c.display() + " ") {
+      if (std::isalnum(static_cast<unsigned char>(ch))) {
+        w.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+      } else if (!w.empty()) {
+        words.push_back(w);
+        w.clear();
+      }
+    }
+    if (words.empty()) continue;
+    int count = uniform(1, std::min<int>(3, words.size()));
+    int start = uniform(0, static_cast<int>(words.size()) - count);
+    std::string last = words[start + count - 1];
+    if (last.size() < 3) continue;
+    std::string q;
+    for (int k = start; k < start + count - 1; ++k) q += words[k] + " ";
+    q += last.substr(0, uniform(3, static_cast<int>(last.size())));
+    out.push_back(q);
+  }
+  return out;
+}
+
+void SearchPhase(const std::string& version, const importers::Concepts& concepts, Figures* f) {
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
+    ClientOptions o = options;
+    o.channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    o.channel_args.SetInt("codebook.bench.channel", i);
+    clients.push_back(std::make_unique<Client>(o));
+  }
+  auto stub_for = [&](int i) { return clients[i % clients.size()]->terminology(); };
+  const int calls = absl::GetFlag(FLAGS_search_calls);
+  const int concurrency = absl::GetFlag(FLAGS_search_concurrency);
+  std::vector<std::string> queries = AutocompleteQueries(concepts, 2000);
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
+  std::vector<double> lat;
+  int errors = 0, total_errors = 0;
+  std::atomic<int64_t> hits{0}, empty{0};
+  for (int run = 0; run < absl::GetFlag(FLAGS_repeat); ++run) {
+    double ping_rate = RunClosedLoop(
+        calls, concurrency,
+        [&](int i, std::function<void(bool)> done) {
+          struct Call {
+            grpc::ClientContext ctx;
+            v1::PingRequest req;
+            v1::PingResponse resp;
+          };
+          auto* call = new Call;
+          call->ctx.set_deadline(deadline());
+          stub_for(i)->async()->Ping(&call->ctx, &call->req, &call->resp,
+                                     [call, done](grpc::Status s) {
+                                       delete call;
+                                       done(s.ok());
+                                     });
+        },
+        &lat, &errors);
+    total_errors += errors;
+    f->Add("search ping calls/s", ping_rate);
+    f->Add("search ping p99 us", Percentile(lat, 0.99));
+    double search_rate = RunClosedLoop(
+        calls, concurrency,
+        [&](int i, std::function<void(bool)> done) {
+          struct Call {
+            grpc::ClientContext ctx;
+            google::protobuf::Arena arena;
+            v1::SearchRequest* req = google::protobuf::Arena::CreateMessage<v1::SearchRequest>(&arena);
+            v1::SearchResponse* resp =
+                google::protobuf::Arena::CreateMessage<v1::SearchResponse>(&arena);
+          };
+          auto* call = new Call;
+          call->ctx.set_deadline(deadline());
+          call->req->set_system("ICD10CM");
+          call->req->mutable_selector()->set_version(version);
+          call->req->set_query(queries[i % queries.size()]);
+          call->req->set_page_size(10);
+          stub_for(i)->async()->Search(&call->ctx, call->req, call->resp,
+                                       [&, call, done](grpc::Status s) {
+                                         hits += call->resp->hits_size();
+                                         empty += call->resp->hits_size() == 0;
+                                         delete call;
+                                         done(s.ok());
+                                       });
+        },
+        &lat, &errors);
+    total_errors += errors;
+    f->Add("search queries/s", search_rate);
+    f->Add("search p50 us", Percentile(lat, 0.5));
+    f->Add("search p99 us", Percentile(lat, 0.99));
+    f->Add("search/ping round ratio", search_rate / ping_rate);
+  }
+  f->Add("search errors", total_errors);
+  f->Add("search queries without hits %",
+         100.0 * empty.load() / (static_cast<double>(calls) * absl::GetFlag(FLAGS_repeat)));
+}
+
+struct HcpcsRelease {
+  std::string year, path;
+};
+
+// HCPCS fixed-width files of a data folder (hcpcs/<year>/HCPC*ANWEB*.txt[.gz]).
+std::vector<HcpcsRelease> FindHcpcsReleases(const std::string& data) {
+  std::vector<HcpcsRelease> out;
+  if (!fs::exists(data + "/hcpcs")) return out;
+  std::regex file_re("^HCPC.*ANWEB.*\\.txt(\\.gz)?$");
+  for (const auto& dir : fs::directory_iterator(data + "/hcpcs")) {
+    std::string year = dir.path().filename().string();
+    if (!dir.is_directory() || !std::regex_match(year, std::regex("^[0-9]{4}$"))) continue;
+    for (const auto& file : fs::directory_iterator(dir.path())) {
+      if (std::regex_match(file.path().filename().string(), file_re)) {
+        out.push_back({year, file.path().string()});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const HcpcsRelease& a, const HcpcsRelease& b) { return a.year < b.year; });
+  return out;
+}
+
+void ClaimsPhase(const std::string& data, const std::vector<IcdRelease>& icd,
+                 const std::vector<importers::Concepts>& parsed_icd, Figures* f) {
+  testing::ClaimLineGenerator generator;
+  for (size_t i = 0; i < icd.size(); ++i) generator.AddRelease("ICD10CM", icd[i].effective, parsed_icd[i]);
+  for (const HcpcsRelease& h : FindHcpcsReleases(data)) {
+    auto c = importers::ParseFile("hcpcs", h.path);
+    if (!c.ok()) {
+      std::cerr << c.status() << "\n";
+      std::exit(1);
+    }
+    generator.AddRelease("HCPCS", h.year + "-01-01", *c);
+  }
+  std::string cpt = fs::exists(data + "/cpt") ? data + "/cpt" : std::string(CODEBOOK_SAMPLE_DIR) + "/cpt";
+  for (const auto& dir : fs::directory_iterator(cpt)) {
+    std::string year = dir.path().filename().string();
+    if (!std::regex_match(year, std::regex("^[0-9]{4}$"))) continue;
+    auto c = importers::ParseFile("cpt", dir.path().string());
+    if (!c.ok()) {
+      std::cerr << c.status() << "\n";
+      std::exit(1);
+    }
+    generator.AddRelease("CPT", year + "-01-01", *c);
+  }
+  const int n = absl::GetFlag(FLAGS_claim_lines);
+  std::vector<v1::ClaimLine> lines = generator.Generate(n, 20261127, "2017-01-01", "2025-12-31");
+  std::vector<std::vector<std::string>> expected;
+  int valid = 0;
+  for (const auto& l : lines) {
+    expected.push_back(generator.Expected(l));
+    valid += expected.back().empty();
+  }
+  f->Add("claim lines valid", valid);
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  options.deadline = absl::Minutes(2);
+  Client client(options);
+  int wrong = 0;
+  for (int run = 0; run < absl::GetFlag(FLAGS_repeat); ++run) {
+    int index = 0;
+    auto t0 = Clock::now();
+    absl::Status s = client.ValidateClaimStream(lines, [&](const v1::ClaimLineResult& r) {
+      if (index >= n || testing::ClaimLineGenerator::Issues(r) != expected[index]) ++wrong;
+      ++index;
+    });
+    double stream_rate = n / Seconds(t0);
+    if (!s.ok() || index != n) {
+      std::cerr << "claims: stream failed after " << index << " lines: " << s << "\n";
+      std::exit(1);
+    }
+    f->Add("claim stream lines/s", stream_rate);
+    // The same lines in unary requests of at most 10,000.
+    t0 = Clock::now();
+    for (int start = 0; start < n; start += 10000) {
+      v1::ValidateClaimRequest req;
+      for (int i = start; i < n && i < start + 10000; ++i) *req.add_lines() = lines[i];
+      auto r = client.ValidateClaim(req);
+      if (!r.ok()) {
+        std::cerr << "claims: " << r.status() << "\n";
+        std::exit(1);
+      }
+      for (int i = 0; i < r->results_size(); ++i) {
+        if (testing::ClaimLineGenerator::Issues(r->results(i)) != expected[start + i]) ++wrong;
+      }
+    }
+    f->Add("claim unary lines/s", n / Seconds(t0));
+  }
+  f->Add("claim answers not as expected", wrong);
+}
+
 int Main() {
   std::string data = absl::GetFlag(FLAGS_data);
   if (data.empty()) {
@@ -535,6 +752,11 @@ int Main() {
   }
   std::vector<std::string> diff_pairs;
   if (rpc && releases.size() >= 2) DiffPhase(releases, &f, &diff_pairs);
+  const bool has_server = !absl::GetFlag(FLAGS_server).empty();
+  bool search = has_server && phases.find("search") != std::string::npos;
+  if (search) SearchPhase(releases.back().version, parsed.back(), &f);
+  bool claims = has_server && phases.find("claims") != std::string::npos;
+  if (claims) ClaimsPhase(data, releases, parsed, &f);
 
   auto line = [&](const std::string& name, const std::string& fmt) {
     if (f.runs.count(name)) {
@@ -548,6 +770,9 @@ int Main() {
   line("import latest alone s", "%.3f");
   line("db size all releases MB", "%.2f");
   line("db size latest alone MB", "%.2f");
+  line("concepts all releases MB", "%.2f");
+  line("search index all releases MB", "%.2f");
+  line("search index latest alone MB", "%.2f");
   line("storage lookups/s", "%.0f");
   line("storage lookups/s, no view", "%.0f");
   if (rpc) {
@@ -569,11 +794,46 @@ int Main() {
                                    1000 * f.Get(name + " ms") / std::max(1.0, f.Get(name + " changes")));
     }
   }
+  if (search) {
+    std::cout << absl::StrFormat("Search (autocomplete, 1-3 words, concurrency %d, %d calls a run)\n",
+                                 absl::GetFlag(FLAGS_search_concurrency),
+                                 absl::GetFlag(FLAGS_search_calls));
+    for (const char* n : {"search ping calls/s", "search ping p99 us", "search queries/s",
+                          "search p50 us", "search p99 us", "search queries without hits %",
+                          "search errors"}) {
+      line(n, "%.0f");
+    }
+  }
+  if (claims) {
+    std::cout << absl::StrFormat("claim lines (%d generated lines, dates 2017-2025)\n",
+                                 absl::GetFlag(FLAGS_claim_lines));
+    for (const char* n : {"claim lines valid", "claim stream lines/s", "claim unary lines/s",
+                          "claim answers not as expected"}) {
+      line(n, "%.0f");
+    }
+  }
   std::cout << "ratios\n";
   if (f.runs.count("db size all releases MB")) {
     std::cout << absl::StrFormat("  %-34s %.3f  (target <= 1.5)\n", "db size all / latest alone",
                                  f.Get("db size all releases MB") /
                                      f.Get("db size latest alone MB"));
+  }
+  if (f.runs.count("search index all releases MB")) {
+    std::cout << absl::StrFormat("  %-34s %.3f  (all releases; latest alone %.3f)\n",
+                                 "search index / whole db",
+                                 f.Get("search index all releases MB") /
+                                     f.Get("db size all releases MB"),
+                                 f.Get("search index latest alone MB") /
+                                     f.Get("db size latest alone MB"));
+    std::cout << absl::StrFormat("  %-34s %.3f  (a full copy per release would be %d)\n",
+                                 "search index all / latest alone",
+                                 f.Get("search index all releases MB") /
+                                     f.Get("search index latest alone MB"),
+                                 static_cast<int>(releases.size()));
+  }
+  if (search) {
+    std::cout << absl::StrFormat("  %-34s %.3f  (median of per-round ratios)\n",
+                                 "search / ping queries/s", f.Get("search/ping round ratio"));
   }
   if (rpc) {
     if (f.Get("ping calls/s") > 0 && f.Get("lookup calls/s") > 0) {

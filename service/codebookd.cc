@@ -1,6 +1,7 @@
 // codebookd: the Codebook server. Serves every release of every code system from one RocksDB
 // database over gRPC (Terminology and ReleaseAdmin services, the standard health service and
 // server reflection). Stops gracefully on SIGTERM or SIGINT: in-flight calls get up to 5 s.
+#include <algorithm>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -26,6 +27,9 @@ ABSL_FLAG(std::string, db, "var/codebook-db", "folder of the RocksDB database (c
 ABSL_FLAG(std::string, port_file, "",
           "if set, write the port actually bound to this file once serving (for tests/scripts)");
 ABSL_FLAG(int, max_message_mb, 64, "largest request or response message, in MiB");
+ABSL_FLAG(int, cached_releases, 4,
+          "published releases kept in memory for lookups and search (about 55 MB each for "
+          "ICD-10-CM); 0 answers everything from the database");
 ABSL_FLAG(std::string, follow, "",
           "run as a read replica of the primary at host:port: mirror its releases, refuse admin "
           "calls; health service codebook.v1.Replica is SERVING while in sync");
@@ -44,7 +48,9 @@ int Run() {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   const std::string db_path = absl::GetFlag(FLAGS_db);
-  auto store = codebook::storage::Store::Open(db_path);
+  codebook::storage::StoreOptions store_options;
+  store_options.cached_releases = std::max(0, absl::GetFlag(FLAGS_cached_releases));
+  auto store = codebook::storage::Store::Open(db_path, store_options);
   if (!store.ok()) {
     std::cerr << "codebookd: cannot open database: " << store.status().message() << "\n";
     return 1;

@@ -1,10 +1,12 @@
 #include "service/search.h"
 
 #include <algorithm>
+#include <deque>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/types/span.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -73,39 +75,6 @@ const absl::flat_hash_map<std::string, std::vector<std::string>>& Abbreviations(
   return *table;
 }
 
-// How well one query alternative word matches a concept's words.
-constexpr double kExactDisplay = 4, kPrefixDisplay = 3, kExactOther = 2, kPrefixOther = 1.5;
-
-double WordQuality(absl::string_view q, const std::vector<std::string>& display,
-                   const std::vector<std::string>& other) {
-  double best = 0;
-  for (const std::string& w : display) {
-    if (w == q) return kExactDisplay;
-    if (absl::StartsWith(w, q)) best = kPrefixDisplay;
-  }
-  if (best > 0) return best;
-  for (const std::string& w : other) {
-    if (w == q) return kExactOther;
-    if (absl::StartsWith(w, q)) best = kPrefixOther;
-  }
-  return best;
-}
-
-// Best quality of a query word over its alternatives (0: no match).
-double QueryWordQuality(const QueryWord& qw, const std::vector<std::string>& display,
-                        const std::vector<std::string>& other) {
-  double best = 0;
-  for (const std::vector<std::string>& alt : qw.alternatives) {
-    double q = kExactDisplay;
-    for (const std::string& w : alt) {
-      q = std::min(q, WordQuality(w, display, other));
-      if (q == 0) break;
-    }
-    best = std::max(best, q);
-  }
-  return qw.trimmed ? best * 0.75 : best;
-}
-
 // True when a one-token query could be (the start of) a code of the system.
 bool LooksLikeCode(CodeFormat format, absl::string_view q) {
   if (q.empty() || q.size() > 7) return false;
@@ -135,20 +104,76 @@ std::string PrefixEnd(std::string prefix) {
 
 // Words that say little about what a concept is: they neither count for nor against it when
 // measuring how much of its display a query covers.
-bool IsFiller(absl::string_view w) {
-  static const auto* words = new absl::flat_hash_set<std::string>{
+const std::vector<std::string>& FillerWords() {
+  static const auto* words = new std::vector<std::string>{
       "a", "an", "and", "as", "at", "by", "due", "elsewhere", "for", "in", "not", "of", "on",
       "or", "the", "to", "unspecified", "with", "without", "classified"};
-  return words->contains(w);
+  return *words;
 }
 
-bool WordMatches(absl::string_view w, const QueryWord& qw) {
+// How well one query word matches (see Terminology.Search): a whole word of the display beats
+// the start of one, which beats a whole word of another text, which beats the start of one.
+constexpr double kExactDisplay = 4, kPrefixDisplay = 3, kExactOther = 2, kPrefixOther = 1.5;
+
+// A query word resolved against a WordTable: per alternative, per word, the term ids it
+// matches exactly and as a prefix.
+struct CompiledWord {
+  struct Part {
+    uint32_t exact, lo, hi;  // exact id (or kNoTerm) and the [lo, hi) ids it starts
+  };
+  std::vector<std::vector<Part>> alternatives;
+  bool trimmed = false;
+  bool Matches(uint32_t id) const {
+    for (const auto& alt : alternatives) {
+      for (const Part& p : alt) {
+        if (id >= p.lo && id < p.hi) return true;
+      }
+    }
+    return false;
+  }
+};
+
+CompiledWord Compile(const QueryWord& qw, const storage::WordTable& table) {
+  CompiledWord c;
+  c.trimmed = qw.trimmed;
   for (const auto& alt : qw.alternatives) {
-    for (const std::string& a : alt) {
-      if (absl::StartsWith(w, a)) return true;
+    auto& parts = c.alternatives.emplace_back();
+    for (const std::string& w : alt) {
+      auto [lo, hi] = table.PrefixRange(w);
+      parts.push_back({table.Find(w), lo, hi});
     }
   }
-  return false;
+  return c;
+}
+
+double PartQuality(const CompiledWord::Part& p, absl::Span<const uint32_t> display,
+                   absl::Span<const uint32_t> other) {
+  double best = 0;
+  for (uint32_t id : display) {
+    if (id == p.exact) return kExactDisplay;
+    if (id >= p.lo && id < p.hi) best = kPrefixDisplay;
+  }
+  if (best > 0) return best;
+  for (uint32_t id : other) {
+    if (id == p.exact) return kExactOther;
+    if (id >= p.lo && id < p.hi) best = kPrefixOther;
+  }
+  return best;
+}
+
+// Best quality of a query word over its alternatives (0: no match).
+double WordQuality(const CompiledWord& w, absl::Span<const uint32_t> display,
+                   absl::Span<const uint32_t> other) {
+  double best = 0;
+  for (const auto& alt : w.alternatives) {
+    double q = kExactDisplay;
+    for (const CompiledWord::Part& p : alt) {
+      q = std::min(q, PartQuality(p, display, other));
+      if (q == 0) break;
+    }
+    best = std::max(best, q);
+  }
+  return w.trimmed ? best * 0.75 : best;
 }
 
 // The part of a text hit's score beyond word match quality (see Terminology.Search):
@@ -157,14 +182,15 @@ bool WordMatches(absl::string_view w, const QueryWord& qw) {
 //  - adjacency: query words matched by consecutive display words, as in a phrase (10 each);
 //  - billable codes before headers (25);
 //  - general before specific: 8 less per code character beyond the third.
-double RankBonus(absl::string_view code, const storage::ConceptRecord& r,
-                 const std::vector<std::string>& display, const std::vector<QueryWord>& words) {
+double RankBonus(absl::string_view code, bool billable, absl::Span<const uint32_t> display,
+                 const std::vector<CompiledWord>& words,
+                 const absl::flat_hash_set<uint32_t>& fillers) {
   int meaningful = 0, covered = 0, adjacent = 0;
   int previous = -2;  // index of the query word the previous display word matched
-  for (const std::string& w : display) {
+  for (uint32_t id : display) {
     int matched = -1;
     for (size_t i = 0; i < words.size(); ++i) {
-      if (WordMatches(w, words[i])) {
+      if (words[i].Matches(id)) {
         matched = static_cast<int>(i);
         break;
       }
@@ -175,17 +201,17 @@ double RankBonus(absl::string_view code, const storage::ConceptRecord& r,
       ++adjacent;
     }
     previous = matched;
-    if (IsFiller(w)) continue;
+    if (fillers.contains(id)) continue;
     ++meaningful;
     covered += matched >= 0;
   }
   double coverage = meaningful == 0 ? 0 : static_cast<double>(covered) / meaningful;
   double specificity = code.size() > 3 ? 8.0 * (code.size() - 3) : 0;
-  return 50.0 * coverage + 10.0 * adjacent + 25.0 * r.billable - specificity;
+  return 50.0 * coverage + 10.0 * adjacent + 25.0 * billable - specificity;
 }
 
 struct Hit {
-  std::string code;
+  absl::string_view code;  // into the release view, or into SearchRelease's own storage
   v1::SearchMatch match;
   double score;
 };
@@ -224,6 +250,7 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
   };
 
   std::vector<Hit> hits;
+  std::deque<std::string> code_hits;  // codes of code hits (a deque keeps them in place)
   absl::flat_hash_set<std::string> seen;
 
   // Code hits: the query as a code, then codes starting with it.
@@ -238,7 +265,8 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
         [&](absl::string_view code, const storage::ConceptRecord& r) {
           if (!wanted(r)) return true;
           bool exact = code == code_query;
-          hits.push_back({std::string(code),
+          code_hits.emplace_back(code);
+          hits.push_back({code_hits.back(),
                           exact ? v1::SEARCH_MATCH_EXACT_CODE : v1::SEARCH_MATCH_CODE_PREFIX,
                           exact ? 1000.0 : 900.0 - static_cast<double>(code.size())});
           seen.insert(std::string(code));
@@ -251,14 +279,25 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     absl::Status s = reader->Read(system.id, code_query, seq, &st);
     if (!s.ok()) return s;
     if (st.kind == storage::CodeState::Kind::kPresent && wanted(st.record)) {
-      hits.push_back({code_query, v1::SEARCH_MATCH_EXACT_CODE, 1000.0});
+      code_hits.push_back(code_query);
+      hits.push_back({code_hits.back(), v1::SEARCH_MATCH_EXACT_CODE, 1000.0});
       seen.insert(code_query);
     }
   }
 
-  // Text hits.
+  // Text hits. With the release's view built, its word table gives both the candidates and
+  // their words; without, the store's search index gives the candidates and a table is built
+  // over just them.
   std::vector<QueryWord> words = ParseQuery(req.query());
-  auto any_posting = [&](absl::string_view prefix, bool* found) {
+  std::shared_ptr<const storage::ReleaseView> view = reader->ViewOf(system.id, seq);
+  std::unique_ptr<storage::WordTable> local;  // without a view: the candidates' words
+  std::vector<std::string> local_codes;
+  auto exists = [&](absl::string_view prefix, bool* found) -> absl::Status {
+    if (view) {
+      auto [lo, hi] = view->words().PrefixRange(prefix);
+      *found = lo < hi;
+      return absl::OkStatus();
+    }
     *found = false;
     return reader->ForEachPosting(system.id, seq, prefix, [&](absl::string_view, absl::string_view) {
       *found = true;
@@ -267,30 +306,26 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
   };
   bool text_possible = !words.empty();
   for (QueryWord& qw : words) {
-    if (!text_possible) break;
     bool found = false;
     for (const auto& alt : qw.alternatives) {
       bool all = true;
       for (const std::string& w : alt) {
-        absl::Status s = any_posting(w, &found);
+        absl::Status s = exists(w, &found);
         if (!s.ok()) return s;
         if (!found) {
           all = false;
           break;
         }
       }
-      if (all) {
-        found = true;
-        break;
-      }
-      found = false;
+      found = all;
+      if (found) break;
     }
     if (found) continue;
     // Nothing starts with the word as typed: retry without its last letters, down to 4.
     std::string stem = qw.text;
     while (!found && stem.size() > 4) {
       stem.pop_back();
-      absl::Status s = any_posting(stem, &found);
+      absl::Status s = exists(stem, &found);
       if (!s.ok()) return s;
     }
     if (!found) {
@@ -317,33 +352,71 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     for (const QueryWord& qw : words) {
       if (selectivity(qw) > selectivity(*anchor)) anchor = &qw;
     }
-    absl::flat_hash_set<std::string> candidates;
-    for (const auto& alt : anchor->alternatives) {
+    auto longest_of = [](const std::vector<std::string>& alt) -> const std::string& {
       const std::string* longest = &alt[0];
       for (const std::string& w : alt) {
         if (w.size() > longest->size()) longest = &w;
       }
-      absl::Status s = reader->ForEachPosting(
-          system.id, seq, *longest, [&](absl::string_view, absl::string_view code) {
-            if (!seen.contains(code)) candidates.emplace(code);
-            return true;
-          });
-      if (!s.ok()) return s;
+      return *longest;
+    };
+
+    const storage::WordTable* table = nullptr;
+    std::vector<uint32_t> candidates;
+    if (view) {
+      table = &view->words();
+      std::vector<bool> marked(table->concepts(), false);
+      for (const auto& alt : anchor->alternatives) {
+        auto [lo, hi] = table->PrefixRange(longest_of(alt));
+        for (uint32_t t = lo; t < hi; ++t) {
+          for (uint32_t c : table->Postings(t)) {
+            if (!marked[c]) {
+              marked[c] = true;
+              candidates.push_back(c);
+            }
+          }
+        }
+      }
+    } else {
+      absl::flat_hash_set<std::string> codes;
+      for (const auto& alt : anchor->alternatives) {
+        absl::Status s = reader->ForEachPosting(
+            system.id, seq, longest_of(alt), [&](absl::string_view, absl::string_view code) {
+              codes.emplace(code);
+              return true;
+            });
+        if (!s.ok()) return s;
+      }
+      storage::WordTable::Builder builder;
+      storage::CodeState st;
+      for (const std::string& code : codes) {
+        absl::Status s = reader->Read(system.id, code, seq, &st);
+        if (!s.ok()) return s;
+        if (st.kind != storage::CodeState::Kind::kPresent) continue;
+        builder.Add(st.record);
+        candidates.push_back(static_cast<uint32_t>(local_codes.size()));
+        local_codes.push_back(code);
+      }
+      local = builder.Finish();
+      table = local.get();
     }
-    storage::CodeState st;
-    std::vector<std::string> display, other;
-    for (const std::string& code : candidates) {
-      absl::Status s = reader->Read(system.id, code, seq, &st);
-      if (!s.ok()) return s;
-      if (st.kind != storage::CodeState::Kind::kPresent || !wanted(st.record)) continue;
-      display.clear();
-      other.clear();
-      storage::Tokenize(st.record.display, &display);
-      for (const auto& [use, text] : st.record.designations) storage::Tokenize(text, &other);
+
+    std::vector<CompiledWord> compiled;
+    for (const QueryWord& qw : words) compiled.push_back(Compile(qw, *table));
+    absl::flat_hash_set<uint32_t> fillers;
+    for (const std::string& f : FillerWords()) {
+      uint32_t id = table->Find(f);
+      if (id != storage::WordTable::kNoTerm) fillers.insert(id);
+    }
+    for (uint32_t c : candidates) {
+      absl::string_view code = view ? view->sorted_codes()[c] : absl::string_view(local_codes[c]);
+      if (!seen.empty() && seen.contains(code)) continue;
+      if (req.billable_only() && !table->billable(c)) continue;
+      if (!kinds.empty() && !kinds.contains(static_cast<int>(table->kind(c)))) continue;
+      absl::Span<const uint32_t> display = table->Display(c), other = table->Other(c);
       double total = 0;
       bool all = true;
-      for (const QueryWord& qw : words) {
-        double q = QueryWordQuality(qw, display, other);
+      for (const CompiledWord& w : compiled) {
+        double q = WordQuality(w, display, other);
         if (q == 0) {
           all = false;
           break;
@@ -351,15 +424,19 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
         total += q;
       }
       if (!all) continue;
-      double score = 100.0 * total / words.size() + RankBonus(code, st.record, display, words);
+      double score = 100.0 * total / compiled.size() +
+                     RankBonus(code, table->billable(c), display, compiled, fillers);
       hits.push_back({code, v1::SEARCH_MATCH_TEXT, score});
     }
   }
 
-  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return a.code < b.code;
-  });
+  // Only the hits up to the end of the page need their order.
+  size_t ordered = std::min(hits.size(), static_cast<size_t>(offset) + page_size);
+  std::partial_sort(hits.begin(), hits.begin() + ordered, hits.end(),
+                    [](const Hit& a, const Hit& b) {
+                      if (a.score != b.score) return a.score > b.score;
+                      return a.code < b.code;
+                    });
   ToRef(release, resp->mutable_release());
   resp->set_total_hits(static_cast<int32_t>(hits.size()));
   storage::CodeState st;

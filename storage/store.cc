@@ -352,6 +352,11 @@ absl::Status Reader::ForEachConcept(
   return s.ok() ? decode : s;
 }
 
+std::shared_ptr<const ReleaseView> Reader::ViewOf(absl::string_view system,
+                                                 uint64_t sequence) const {
+  return store_->View(system, sequence);
+}
+
 absl::Status Reader::ForEachConceptInRange(
     absl::string_view system, uint64_t sequence, absl::string_view begin, absl::string_view end,
     const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn) {
@@ -731,6 +736,14 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view s
   view->sorted_codes_.reserve(view->entries_.size());
   for (const auto& [code, entry] : view->entries_) view->sorted_codes_.emplace_back(code);
   std::sort(view->sorted_codes_.begin(), view->sorted_codes_.end());
+  WordTable::Builder words;
+  ConceptRecord record;
+  for (absl::string_view code : view->sorted_codes_) {
+    s = DecodeConceptRecord(view->entries_.find(code)->second.body, &record);
+    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
+    words.Add(record);
+  }
+  view->words_ = words.Finish();
   return view;
 }
 
@@ -1157,6 +1170,18 @@ absl::Status Store::CompactAll() {
     if (!s.ok()) return FromRocks(s, "compacting");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<std::string, uint64_t>> Store::SizeByColumnFamily() const {
+  std::map<std::string, uint64_t> out;
+  for (auto* h : handles_) {
+    uint64_t v = 0;
+    if (!db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) {
+      return absl::InternalError("cannot read rocksdb.total-sst-files-size");
+    }
+    out[h->GetName()] = v;
+  }
+  return out;
 }
 
 absl::StatusOr<uint64_t> Store::SizeOnDisk() const {

@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "storage/records.h"
+#include "storage/word_table.h"
 
 namespace rocksdb {
 class DB;
@@ -108,11 +109,15 @@ class ReleaseView {
   // Every code of the release, sorted; views into the keys of entries_ (stable: the map is not
   // modified once built).
   const std::vector<absl::string_view>& sorted_codes() const { return sorted_codes_; }
+  // The words of every concept, concept i being sorted_codes()[i]: search scores candidates
+  // with it.
+  const WordTable& words() const { return *words_; }
 
  private:
   friend class Store;
   absl::flat_hash_map<std::string, Entry> entries_;
   std::vector<absl::string_view> sorted_codes_;
+  std::unique_ptr<WordTable> words_;
 };
 
 class Store;
@@ -159,6 +164,8 @@ class Reader {
   absl::Status ForEachPosting(
       absl::string_view system, uint64_t sequence, absl::string_view term_prefix,
       const std::function<bool(absl::string_view term, absl::string_view code)>& fn);
+  // The in-memory view of release `sequence` if it is built (see Store::View), else nullptr.
+  std::shared_ptr<const ReleaseView> ViewOf(absl::string_view system, uint64_t sequence) const;
   // The system's events after sequence `after`, oldest first (at most `limit`).
   absl::Status Events(absl::string_view system, uint64_t after, size_t limit,
                       std::vector<EventRecord>* events);
@@ -200,7 +207,7 @@ struct StoreOptions {
   // Sync the WAL on every write (publish is always synced).
   bool sync_writes = true;
   // Published releases kept in memory as ReleaseViews (least recently used dropped first); 0
-  // serves every read from RocksDB. About 40 MB per ICD-10-CM release.
+  // serves every read from RocksDB. About 55 MB per ICD-10-CM release (concepts and words).
   int cached_releases = 4;
 };
 
@@ -263,8 +270,10 @@ class Store {
 
   // Compacts every column family fully (for size measurements and after bulk loads).
   absl::Status CompactAll();
-  // Bytes of live SST files plus WAL/manifest: what the database takes on disk.
+  // Bytes of live SST files: what the data take on disk (WAL and manifest aside).
   absl::StatusOr<uint64_t> SizeOnDisk() const;
+  // Bytes of live SST files per column family ("concepts", "terms" (the search index), ...).
+  absl::StatusOr<std::map<std::string, uint64_t>> SizeByColumnFamily() const;
 
   // The in-memory view of a published release, or nullptr if it is not built yet, in which case
   // a build is queued (when views are enabled). nullptr, and nothing queued, for a sequence the

@@ -5,8 +5,10 @@
 
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "importers/importers.h"
 #include "tests/test_server.h"
 
@@ -269,6 +271,69 @@ TEST(SearchRetractTest, RetractingARelease) {
   ASSERT_TRUE(by_version.ok());
   EXPECT_EQ(by_version->hits(0).concept().code(), "99215");
   client.reset();
+}
+
+TEST_F(FindingTest, ServersWithAndWithoutReleaseViewsAnswerSearchesAlike) {
+  // Without views, candidates come from the store's search index and are scored from their
+  // records; with them, from the in-memory word table. The answers must be the same.
+  TestServer cold("", {"--cached_releases=0"});
+  auto cold_client = cold.NewClient();
+  auto warm_client = server_->NewClient();
+  for (const char* year : {"2024", "2025"}) {
+    auto concepts = importers::ParseFile("cpt", kSample + "/cpt/" + year);
+    ASSERT_TRUE(concepts.ok());
+    ASSERT_TRUE(
+        cold_client->ImportRelease("CPT", year, std::string(year) + "-01-01", "", *concepts, true)
+            .ok());
+  }
+  for (const char* f : {"/icd10cm/2024/icd10cm-order-2024.txt", "/icd10cm/2025/icd10cm_order_2025.txt"}) {
+    auto concepts = importers::ParseFile("icd10cm-order", kSample + f);
+    ASSERT_TRUE(concepts.ok());
+    std::string version = std::string(f).find("2024") != std::string::npos ? "FY2024" : "FY2025";
+    std::string effective = version == "FY2024" ? "2023-10-01" : "2024-10-01";
+    ASSERT_TRUE(cold_client->ImportRelease("ICD10CM", version, effective, "", *concepts, true).ok());
+  }
+  // Touch the four releases so that the warm server builds their views (in the background).
+  for (const auto& [system, version] : std::vector<std::pair<std::string, std::string>>{
+           {"ICD10CM", "FY2025"}, {"ICD10CM", "FY2024"}, {"CPT", "2025"}, {"CPT", "2024"}}) {
+    ASSERT_TRUE(warm_client->GetRelease(system, Selector::Version(version)).ok());
+    (void)warm_client->Search([&] {
+      v1::SearchRequest r;
+      r.set_system(system);
+      r.set_query("a");
+      *r.mutable_selector() = Selector::Version(version);
+      return r;
+    }());
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  int compared = 0;
+  for (const auto& [system, version, query] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"ICD10CM", "FY2025", "diab mel w/o comp"}, {"ICD10CM", "FY2025", "unsp fx radius"},
+           {"ICD10CM", "FY2025", "type 2 diabetis"},  {"ICD10CM", "FY2024", "disruption wound"},
+           {"ICD10CM", "FY2025", "poisoning"},        {"ICD10CM", "FY2025", "E11"},
+           {"CPT", "2025", "office visit"},           {"CPT", "2024", "remote critical"},
+           {"CPT", "2025", "25"}}) {
+    for (bool billable : {false, true}) {
+      v1::SearchRequest req;
+      req.set_system(system);
+      req.set_query(query);
+      req.set_billable_only(billable);
+      req.set_page_size(50);
+      *req.mutable_selector() = Selector::Version(version);
+      auto warm = warm_client->Search(req);
+      auto cold_answer = cold_client->Search(req);
+      ASSERT_TRUE(warm.ok() && cold_answer.ok()) << query;
+      ASSERT_EQ(warm->hits_size(), cold_answer->hits_size()) << query;
+      for (int i = 0; i < warm->hits_size(); ++i) {
+        EXPECT_EQ(warm->hits(i).concept().code(), cold_answer->hits(i).concept().code()) << query;
+        EXPECT_DOUBLE_EQ(warm->hits(i).score(), cold_answer->hits(i).score()) << query;
+      }
+      compared += warm->hits_size();
+    }
+  }
+  EXPECT_GT(compared, 30);
+  cold_client.reset();
 }
 
 // ---------------------------------------------------------------- hierarchy
