@@ -294,6 +294,42 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
 }
 
+// --channels clients, each on its own connection, as a pool of clients would use: a server
+// handles the calls of one connection largely on one thread.
+std::vector<std::unique_ptr<Client>> ChannelClients(const ClientOptions& options) {
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
+    ClientOptions o = options;
+    o.channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    o.channel_args.SetInt("codebook.bench.channel", i);
+    clients.push_back(std::make_unique<Client>(o));
+  }
+  return clients;
+}
+
+// The empty call, `calls` of them with `concurrency` in flight: the ceiling of any unary rpc.
+double RunPings(const std::vector<std::unique_ptr<Client>>& clients, int calls, int concurrency,
+                std::vector<double>* lat, int* errors) {
+  return RunClosedLoop(
+      calls, concurrency,
+      [&](int i, std::function<void(bool)> done) {
+        struct Call {
+          grpc::ClientContext ctx;
+          google::protobuf::Arena arena;
+          v1::PingRequest req;
+          v1::PingResponse* resp = google::protobuf::Arena::CreateMessage<v1::PingResponse>(&arena);
+        };
+        auto* call = new Call;
+        call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        clients[i % clients.size()]->terminology()->async()->Ping(
+            &call->ctx, &call->req, call->resp, [call, done](grpc::Status s) {
+              delete call;
+              done(s.ok());
+            });
+      },
+      lat, errors);
+}
+
 // Storage-layer lookups/s on a store holding `concepts` as one release, its view built, one
 // reader, one thread: the in-process reference for BatchLookup.
 class StorageReference {
@@ -374,15 +410,7 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
               << codes.front() << " in ICD10CM " << version << ": " << probe.status() << "\n";
     std::exit(1);
   }
-  // Several connections, calls spread over them as a pool of clients would: a server handles
-  // the calls of one connection largely on one thread.
-  std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
-    ClientOptions o = options;
-    o.channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    o.channel_args.SetInt("codebook.bench.channel", i);
-    clients.push_back(std::make_unique<Client>(o));
-  }
+  std::vector<std::unique_ptr<Client>> clients = ChannelClients(options);
   auto stub_for = [&](int i) { return clients[i % clients.size()]->terminology(); };
   std::vector<std::unique_ptr<grpc::GenericStub>> generic_stubs;
   for (auto& c : clients) generic_stubs.push_back(std::make_unique<grpc::GenericStub>(c->channel()));
@@ -399,24 +427,9 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
   for (int run = 0; run < absl::GetFlag(FLAGS_repeat); ++run) {
     const std::string rpcs = absl::GetFlag(FLAGS_rpcs);
     // The empty call: the ceiling any unary rpc on this server and client can reach.
-    double ping_rate = rpcs.find("ping") == std::string::npos ? 0 : RunClosedLoop(
-        calls, concurrency,
-        [&](int i, std::function<void(bool)> done) {
-          struct Call {
-            grpc::ClientContext ctx;
-            google::protobuf::Arena arena;
-            v1::PingRequest req;
-            v1::PingResponse* resp = google::protobuf::Arena::CreateMessage<v1::PingResponse>(&arena);
-          };
-          auto* call = new Call;
-          call->ctx.set_deadline(deadline());
-          stub_for(i)->async()->Ping(&call->ctx, &call->req, call->resp,
-                              [call, done](grpc::Status s) {
-                                delete call;
-                                done(s.ok());
-                              });
-        },
-        &lat, &errors);
+    double ping_rate = rpcs.find("ping") == std::string::npos
+                           ? 0
+                           : RunPings(clients, calls, concurrency, &lat, &errors);
     total_errors += errors;
     f->Add("ping calls/s", ping_rate);
     f->Add("ping p50 us", Percentile(lat, 0.5));
@@ -554,13 +567,7 @@ std::vector<std::string> AutocompleteQueries(const importers::Concepts& concepts
 void SearchPhase(const std::string& version, const importers::Concepts& concepts, Figures* f) {
   ClientOptions options;
   options.target = absl::GetFlag(FLAGS_server);
-  std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
-    ClientOptions o = options;
-    o.channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    o.channel_args.SetInt("codebook.bench.channel", i);
-    clients.push_back(std::make_unique<Client>(o));
-  }
+  std::vector<std::unique_ptr<Client>> clients = ChannelClients(options);
   auto stub_for = [&](int i) { return clients[i % clients.size()]->terminology(); };
   const int calls = absl::GetFlag(FLAGS_search_calls);
   const int concurrency = absl::GetFlag(FLAGS_search_concurrency);
@@ -570,23 +577,7 @@ void SearchPhase(const std::string& version, const importers::Concepts& concepts
   int errors = 0, total_errors = 0;
   std::atomic<int64_t> hits{0}, empty{0};
   for (int run = 0; run < absl::GetFlag(FLAGS_repeat); ++run) {
-    double ping_rate = RunClosedLoop(
-        calls, concurrency,
-        [&](int i, std::function<void(bool)> done) {
-          struct Call {
-            grpc::ClientContext ctx;
-            v1::PingRequest req;
-            v1::PingResponse resp;
-          };
-          auto* call = new Call;
-          call->ctx.set_deadline(deadline());
-          stub_for(i)->async()->Ping(&call->ctx, &call->req, &call->resp,
-                                     [call, done](grpc::Status s) {
-                                       delete call;
-                                       done(s.ok());
-                                     });
-        },
-        &lat, &errors);
+    double ping_rate = RunPings(clients, calls, concurrency, &lat, &errors);
     total_errors += errors;
     f->Add("search ping calls/s", ping_rate);
     f->Add("search ping p99 us", Percentile(lat, 0.99));

@@ -154,35 +154,58 @@ std::string StagingKey(absl::string_view system, absl::string_view version, absl
   return absl::StrCat(StagingPrefix(system, version), code);
 }
 
-std::string TermKey(absl::string_view system, absl::string_view term, absl::string_view code,
-                    uint64_t sequence) {
+std::string TermKey(absl::string_view system, absl::string_view term, uint64_t sequence) {
   std::string k = SystemPrefix(system);
   k.append(term.data(), term.size());
-  k.push_back('\0');
-  k.append(code.data(), code.size());
   k.push_back('\0');
   PutBigEndian64(&k, ~sequence);
   return k;
 }
 
 bool DecodeTermKey(absl::string_view key, size_t system_prefix_len, absl::string_view* term,
-                   absl::string_view* code, uint64_t* sequence) {
-  // term 0x00 code 0x00 BE64(~seq): the code ends 9 bytes before the end; the term ends at the
-  // first 0x00.
-  if (key.size() < system_prefix_len + 1 + 1 + 1 + 1 + 8) return false;
-  absl::string_view rest = key.substr(system_prefix_len, key.size() - system_prefix_len - 8);
-  if (rest.back() != '\0') return false;
-  rest.remove_suffix(1);
-  size_t zero = rest.find('\0');
-  if (zero == absl::string_view::npos || zero == 0 || zero + 1 >= rest.size()) return false;
-  *term = rest.substr(0, zero);
-  *code = rest.substr(zero + 1);
-  if (code->find('\0') != absl::string_view::npos) return false;
-  absl::string_view seq_bytes = key.substr(key.size() - 8);
+                   uint64_t* sequence) {
+  // term 0x00 BE64(~seq): the term ends 9 bytes before the end.
+  if (key.size() < system_prefix_len + 1 + 1 + 8) return false;
+  absl::string_view rest = key.substr(system_prefix_len);
+  size_t term_len = rest.size() - 9;
+  if (rest[term_len] != '\0') return false;
+  *term = rest.substr(0, term_len);
+  if (term->find('\0') != absl::string_view::npos) return false;
+  absl::string_view seq_bytes = rest.substr(term_len + 1);
   uint64_t inverted;
   if (!GetBigEndian64(&seq_bytes, &inverted)) return false;
   *sequence = ~inverted;
   return true;
+}
+
+void EncodeTermEntry(const std::vector<std::pair<absl::string_view, bool>>& codes,
+                     std::string* dst) {
+  PutVarint64(dst, codes.size());
+  for (const auto& [code, gains] : codes) {
+    PutLengthPrefixed(dst, code);
+    dst->push_back(static_cast<char>(gains ? EntryTag::kPresent : EntryTag::kDeleted));
+  }
+}
+
+absl::Status DecodeTermEntry(absl::string_view in,
+                             const std::function<void(absl::string_view code, bool gains)>& fn) {
+  uint64_t n;
+  if (!GetVarint64(&in, &n) || n > in.size()) return absl::DataLossError("corrupt term entry");
+  for (uint64_t i = 0; i < n; ++i) {
+    absl::string_view code;
+    if (!GetLengthPrefixed(&in, &code) || in.empty()) {
+      return absl::DataLossError("corrupt term entry");
+    }
+    uint8_t tag = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    if (tag != static_cast<uint8_t>(EntryTag::kPresent) &&
+        tag != static_cast<uint8_t>(EntryTag::kDeleted)) {
+      return absl::DataLossError("corrupt term entry tag");
+    }
+    fn(code, tag == static_cast<uint8_t>(EntryTag::kPresent));
+  }
+  if (!in.empty()) return absl::DataLossError("trailing bytes after a term entry");
+  return absl::OkStatus();
 }
 
 std::string EventKey(absl::string_view system, uint64_t sequence) {

@@ -11,12 +11,13 @@
 //   events    system 0x00 BE64(event sequence)           -> EventValue
 //   links     system 0x00 code 0x00 'P' previous         -> LinkValue   (code replaces previous)
 //             system 0x00 previous 0x00 'S' code         -> LinkValue   (the same link, by previous)
-//   terms     system 0x00 term 0x00 code 0x00 BE64(~sequence) -> 1 byte EntryTag
+//   terms     system 0x00 term 0x00 BE64(~sequence)          -> TermEntry
 //
-// terms is the search index, versioned like concepts: the entry of (term, code) at or before
-// release R says whether the code's text (storage/terms.h) had the term as of R. Publish writes
-// an entry only where a code's terms changed, so a release costs the index its changes, not a
-// copy. Schema version 1 had no terms; Store::Open builds them from concepts and moves to 2.
+// terms is the search index, versioned like concepts: the entry of a term at release R lists
+// the codes whose text (storage/terms.h) gained or lost the term in R; the codes that have the
+// term as of R are the replay of its entries up to R, oldest first. Publish writes an entry
+// only for the terms that changed, so a release costs the index its changes, not a copy.
+// Schema version 1 had no terms; Store::Open builds them from concepts and moves to 2.
 //
 // concepts keys sort by system, then code, then by *decreasing* sequence (the one's complement
 // of a big-endian number), so one Seek(system|code|~R) lands on the newest entry at or before
@@ -41,6 +42,8 @@
 //
 // EventValue:     format:u8 (=1) | kind:u8 | str version | varint64 time_micros
 // LinkValue:      format:u8 (=1) | str effective | str note
+// TermEntry:      varint32 n | n x (str code | tag:u8)  codes ascending; tag 1 = the code gains
+//                 the term in this release, 2 = it loses it
 //
 // Decoders never read past their input: truncated or garbled bytes give a DATA_LOSS status.
 // Record bodies are canonical (same record -> same bytes), which the release checksum relies on.
@@ -48,7 +51,10 @@
 #define CODEBOOK_STORAGE_ENCODING_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -89,12 +95,11 @@ std::string LinkKey(absl::string_view system, absl::string_view from, char kind,
                     absl::string_view to);
 std::string LinkPrefix(absl::string_view system, absl::string_view from, char kind);
 
-// "system 0x00 term 0x00 code 0x00 BE64(~sequence)".
-std::string TermKey(absl::string_view system, absl::string_view term, absl::string_view code,
-                    uint64_t sequence);
-// Splits a terms key that starts with SystemPrefix(system) into term, code and sequence.
+// "system 0x00 term 0x00 BE64(~sequence)".
+std::string TermKey(absl::string_view system, absl::string_view term, uint64_t sequence);
+// Splits a terms key that starts with SystemPrefix(system) into term and sequence.
 bool DecodeTermKey(absl::string_view key, size_t system_prefix_len, absl::string_view* term,
-                   absl::string_view* code, uint64_t* sequence);
+                   uint64_t* sequence);
 
 // --- values ---
 void EncodeConceptRecord(const ConceptRecord& r, std::string* dst);  // record body
@@ -105,6 +110,13 @@ std::string EncodePresentEntry(const ConceptRecord& r);
 std::string EncodeDeletedEntry();
 // Sets *deleted, and *r when present (r may be null to skip decoding the body).
 absl::Status DecodeConceptEntry(absl::string_view in, bool* deleted, ConceptRecord* r);
+
+// A TermEntry: (code, gains) pairs, codes ascending.
+void EncodeTermEntry(const std::vector<std::pair<absl::string_view, bool>>& codes,
+                     std::string* dst);
+// Calls fn(code, gains) for each pair of a TermEntry, in order.
+absl::Status DecodeTermEntry(absl::string_view in,
+                             const std::function<void(absl::string_view code, bool gains)>& fn);
 
 std::string EncodeEvent(const EventRecord& e);
 // Fills everything but e->sequence, which is in the key.

@@ -184,21 +184,34 @@ TEST(EncodingTest, VarintBoundaries) {
 }
 
 }  // namespace
-TEST(EncodingTest, TermKeysRoundTripAndSortByTermThenCodeThenNewestFirst) {
-  std::string k = TermKey("ICD10CM", "diabetes", "E119", 3);
-  absl::string_view term, code;
+TEST(EncodingTest, TermKeysRoundTripAndSortByTermThenNewestFirst) {
+  std::string k = TermKey("ICD10CM", "diabetes", 3);
+  absl::string_view term;
   uint64_t seq = 0;
-  ASSERT_TRUE(DecodeTermKey(k, 8, &term, &code, &seq));
+  ASSERT_TRUE(DecodeTermKey(k, 8, &term, &seq));
   EXPECT_EQ(term, "diabetes");
-  EXPECT_EQ(code, "E119");
   EXPECT_EQ(seq, 3u);
-  EXPECT_LT(TermKey("S", "diab", "Z1", 1), TermKey("S", "diabetes", "A1", 1));
-  EXPECT_LT(TermKey("S", "t", "A1", 1), TermKey("S", "t", "A10", 1));
-  EXPECT_LT(TermKey("S", "t", "A1", 5), TermKey("S", "t", "A1", 4));
-  EXPECT_FALSE(DecodeTermKey(k.substr(0, k.size() - 1), 8, &term, &code, &seq));
-  EXPECT_FALSE(DecodeTermKey("ICD10CM\0diabetes\0", 8, &term, &code, &seq));
-  std::string no_code = std::string("S\0t\0\0") + std::string(8, '\0');
-  EXPECT_FALSE(DecodeTermKey(no_code, 2, &term, &code, &seq));
+  EXPECT_LT(TermKey("S", "diab", 1), TermKey("S", "diabetes", 9));
+  EXPECT_LT(TermKey("S", "t", 5), TermKey("S", "t", 4));
+  EXPECT_FALSE(DecodeTermKey(k.substr(0, k.size() - 1), 8, &term, &seq));
+  EXPECT_FALSE(DecodeTermKey("ICD10CM\0diabetes", 8, &term, &seq));
+}
+
+TEST(EncodingTest, TermEntriesRoundTripAndRefuseGarbage) {
+  std::string v;
+  EncodeTermEntry({{"A01", true}, {"B2", false}}, &v);
+  std::vector<std::pair<std::string, bool>> got;
+  auto collect = [&](absl::string_view code, bool gains) { got.emplace_back(code, gains); };
+  ASSERT_TRUE(DecodeTermEntry(v, collect).ok());
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, bool>>{{"A01", true}, {"B2", false}}));
+  for (size_t cut = 0; cut < v.size(); ++cut) {
+    EXPECT_EQ(DecodeTermEntry(v.substr(0, cut), collect).code(), absl::StatusCode::kDataLoss)
+        << cut;
+  }
+  std::string bad_tag = v;
+  bad_tag.back() = 7;
+  EXPECT_EQ(DecodeTermEntry(bad_tag, collect).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeTermEntry(v + "x", collect).code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace codebook::storage

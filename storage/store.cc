@@ -128,29 +128,46 @@ absl::Status ForEachEntryAsOf(
   return FromRocks(it->status(), "reading concepts");
 }
 
-// Writes the search-index entries that take `code` from `old_body` to `new_body` at release
-// `sequence` (an empty body: not present): a present entry for each term gained, a deleted
-// entry for each term lost. `old_terms` and `new_terms` are scratch.
-class TermWriter {
+// Collects the search-index changes of one release of one system: which codes gain or lose
+// which terms. Codes must be added in ascending order (each term's list stays sorted).
+class TermChanges {
  public:
-  TermWriter(rocksdb::ColumnFamilyHandle* cf, absl::string_view system) : cf_(cf), system_(system) {}
-  absl::Status Put(rocksdb::WriteBatch* batch, absl::string_view code, uint64_t sequence,
-                   absl::string_view old_body, absl::string_view new_body) {
+  // `code` goes from `old_body` to `new_body` (an empty body: not present).
+  absl::Status Add(absl::string_view code, absl::string_view old_body, absl::string_view new_body) {
     absl::Status s = TermsOf(old_body, &old_terms_);
     if (s.ok()) s = TermsOf(new_body, &new_terms_);
-    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system_, " ", code));
+    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", code));
+    uint32_t ordinal = static_cast<uint32_t>(codes_.size());
+    bool used = false;
     auto o = old_terms_.begin(), n = new_terms_.begin();
     while (o != old_terms_.end() || n != new_terms_.end()) {
       if (n == new_terms_.end() || (o != old_terms_.end() && *o < *n)) {
-        batch->Put(cf_, TermKey(system_, *o++, code, sequence), kDeleted);
+        changes_[*o++].push_back(ordinal << 1);
+        used = true;
       } else if (o == old_terms_.end() || *n < *o) {
-        batch->Put(cf_, TermKey(system_, *n++, code, sequence), kPresent);
+        changes_[*n++].push_back(ordinal << 1 | 1);
+        used = true;
       } else {
         ++o, ++n;
       }
     }
+    if (used) codes_.emplace_back(code);
     return absl::OkStatus();
   }
+  // Adds one entry per changed term to `batch`.
+  void Write(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf, absl::string_view system,
+             uint64_t sequence) {
+    std::vector<std::pair<absl::string_view, bool>> list;
+    std::string value;
+    for (const auto& [term, entries] : changes_) {
+      list.clear();
+      for (uint32_t e : entries) list.emplace_back(codes_[e >> 1], e & 1);
+      value.clear();
+      EncodeTermEntry(list, &value);
+      batch->Put(cf, TermKey(system, term, sequence), value);
+    }
+  }
+  bool empty() const { return changes_.empty(); }
 
  private:
   absl::Status TermsOf(absl::string_view body, std::vector<std::string>* terms) {
@@ -161,12 +178,9 @@ class TermWriter {
     IndexTerms(record_, terms);
     return absl::OkStatus();
   }
-  static constexpr char kPresentTag[1] = {static_cast<char>(EntryTag::kPresent)};
-  static constexpr char kDeletedTag[1] = {static_cast<char>(EntryTag::kDeleted)};
-  const rocksdb::Slice kPresent{kPresentTag, 1};
-  const rocksdb::Slice kDeleted{kDeletedTag, 1};
-  rocksdb::ColumnFamilyHandle* cf_;
-  std::string system_;
+  std::vector<std::string> codes_;  // codes with a change, in the order added
+  // term -> (code ordinal << 1 | gains), in code order
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> changes_;
   ConceptRecord record_;
   std::vector<std::string> old_terms_, new_terms_;
 };
@@ -408,23 +422,51 @@ absl::Status Reader::ForEachPosting(
   rocksdb::Iterator* it = terms_iter_.get();
   std::string prefix = absl::StrCat(SystemPrefix(system), term_prefix);
   const size_t system_len = system.size() + 1;
-  // (term, code) of the last entry considered: its older entries are skipped.
-  std::string last;
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-    absl::string_view key = AsView(it->key());
-    absl::string_view term, code;
-    uint64_t seq;
-    if (!DecodeTermKey(key, system_len, &term, &code, &seq) || it->value().size() != 1) {
-      return absl::DataLossError(absl::StrCat("corrupt search index entry in ", system));
+  // One term at a time: its entries up to `sequence` (stored newest first), replayed oldest
+  // first, say which codes have it.
+  std::string term;
+  std::vector<std::string> entries;
+  absl::flat_hash_map<std::string, bool> state;
+  std::vector<absl::string_view> codes;
+  bool stop = false;
+  auto finish_term = [&]() -> absl::Status {
+    state.clear();
+    for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+      absl::Status s = DecodeTermEntry(*e, [&](absl::string_view code, bool gains) {
+        state[code] = gains;
+      });
+      if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", term));
     }
-    if (seq > sequence) continue;
-    absl::string_view pair = key.substr(system_len, key.size() - system_len - 8);
-    if (pair == last) continue;
-    last.assign(pair.data(), pair.size());
-    if (static_cast<uint8_t>(it->value()[0]) != static_cast<uint8_t>(EntryTag::kPresent)) continue;
-    if (!fn(term, code)) break;
+    entries.clear();
+    codes.clear();
+    for (const auto& [code, present] : state) {
+      if (present) codes.push_back(code);
+    }
+    std::sort(codes.begin(), codes.end());
+    for (absl::string_view code : codes) {
+      if (!fn(term, code)) {
+        stop = true;
+        break;
+      }
+    }
+    return absl::OkStatus();
+  };
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    absl::string_view t;
+    uint64_t seq;
+    if (!DecodeTermKey(AsView(it->key()), system_len, &t, &seq)) {
+      return absl::DataLossError(absl::StrCat("corrupt search index key in ", system));
+    }
+    if (t != term) {
+      absl::Status s = finish_term();
+      if (!s.ok()) return s;
+      if (stop) return absl::OkStatus();
+      term.assign(t.data(), t.size());
+    }
+    if (seq <= sequence) entries.emplace_back(AsView(it->value()));
   }
-  return FromRocks(it->status(), "reading the search index");
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the search index");
+  return finish_term();
 }
 
 absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t limit,
@@ -950,7 +992,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   rocksdb::WriteBatch batch(static_cast<size_t>(release->staged_concepts) * 1024);
   ReleaseCounts counts;
   ReleaseDigest digest;
-  TermWriter terms(terms_, system);
+  TermChanges terms;
   Current cur;
   absl::Status st = next_current(&cur);
   const std::string deleted_entry = EncodeDeletedEntry();
@@ -992,15 +1034,15 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
     if (n.present && !newest.present) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
       change(code, newest_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
-      st = terms.Put(&batch, code, sequence, absl::string_view(), new_body);
+      st = terms.Add(code, absl::string_view(), new_body);
     } else if (n.present && new_body != newest_body) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
       change(code, ChangeKind::kChanged);
-      st = terms.Put(&batch, code, sequence, newest_body, new_body);
+      st = terms.Add(code, newest_body, new_body);
     } else if (!n.present && newest.present) {
       batch.Put(concepts_, ConceptKey(system, code, sequence), deleted_entry);
       change(code, ChangeKind::kDeleted);
-      st = terms.Put(&batch, code, sequence, newest_body, absl::string_view());
+      st = terms.Add(code, newest_body, absl::string_view());
     }
     if (!st.ok()) break;
     counts.added += n.present && !o.present;
@@ -1027,6 +1069,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
                                             release->staged_concepts, " recorded"));
   }
 
+  terms.Write(&batch, terms_, system, sequence);
   release->state = ReleaseState::kPublished;
   release->sequence = sequence;
   release->counts = counts;
@@ -1110,28 +1153,32 @@ absl::Status Store::RebuildSearchIndex() {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
-  rocksdb::WriteBatch batch;
-  // One code's entries, newest first as stored; replayed oldest first.
+  // The changes of each release of the system being read; written when the next system starts.
   std::string system, code;
-  std::vector<std::pair<uint64_t, std::string>> entries;
+  std::map<uint64_t, TermChanges> releases;
+  std::vector<std::pair<uint64_t, std::string>> entries;  // one code's, newest first as stored
   auto flush_code = [&]() -> absl::Status {
-    TermWriter terms(terms_, system);
     std::string previous;  // body as of the entry before; empty: not present
     for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
       absl::string_view body = static_cast<uint8_t>(e->second[0]) ==
                                        static_cast<uint8_t>(EntryTag::kPresent)
                                    ? absl::string_view(e->second).substr(1)
                                    : absl::string_view();
-      absl::Status s = terms.Put(&batch, code, e->first, previous, body);
+      absl::Status s = releases[e->first].Add(code, previous, body);
       if (!s.ok()) return s;
       previous.assign(body.data(), body.size());
     }
     entries.clear();
-    if (batch.Count() >= 100000) {
+    return absl::OkStatus();
+  };
+  auto flush_system = [&]() -> absl::Status {
+    for (auto& [seq, changes] : releases) {
+      rocksdb::WriteBatch batch;
+      changes.Write(&batch, terms_, system, seq);
       rocksdb::Status w = db_->Write(wo, &batch);
       if (!w.ok()) return FromRocks(w, "writing the search index");
-      batch.Clear();
     }
+    releases.clear();
     return absl::OkStatus();
   };
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -1146,6 +1193,7 @@ absl::Status Store::RebuildSearchIndex() {
     absl::string_view sys = key.substr(0, zero);
     if (!entries.empty() && (sys != system || c != code)) {
       absl::Status s = flush_code();
+      if (s.ok() && sys != system) s = flush_system();
       if (!s.ok()) return s;
     }
     system.assign(sys.data(), sys.size());
@@ -1153,13 +1201,10 @@ absl::Status Store::RebuildSearchIndex() {
     entries.emplace_back(seq, std::string(AsView(it->value())));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading concepts");
-  if (!entries.empty()) {
-    absl::Status s = flush_code();
-    if (!s.ok()) return s;
-  }
-  wo.sync = true;
-  rocksdb::Status w = db_->Write(wo, &batch);
-  return FromRocks(w, "writing the search index");
+  absl::Status s = entries.empty() ? absl::OkStatus() : flush_code();
+  if (s.ok()) s = flush_system();
+  if (!s.ok()) return s;
+  return FromRocks(db_->FlushWAL(/*sync=*/true), "syncing the search index");
 }
 
 absl::Status Store::CompactAll() {
