@@ -369,6 +369,63 @@ TEST_F(FindingTest, Icd10cmHierarchyFollowsTheOrderFileHeaders) {
             (std::vector<std::string>{"T81.32X", "T81.32", "T81.3", "T81"}));
 }
 
+TEST(PcsHierarchyTest, Icd10PcsCodesDescendFromTheirTables) {
+  // A small ICD-10-PCS order file (the official layout: 3-character tables are headers).
+  char tmpl[] = "/tmp/codebook-pcs-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  auto row = [](int n, const std::string& code, char flag, const std::string& text) {
+    char buf[400];
+    std::snprintf(buf, sizeof(buf), "%05d %-7s %c %-60s %s\r\n", n, code.c_str(), flag,
+                  text.c_str(), text.c_str());
+    return std::string(buf);
+  };
+  std::ofstream(dir + "/icd10pcs_order_2025.txt")
+      << row(1, "001", '0', "Central Nervous System and Cranial Nerves, Bypass")
+      << row(2, "00160J0", '1', "Bypass Cerebral Ventricle to Nasopharynx, Open Approach")
+      << row(3, "00160J1", '1', "Bypass Cerebral Ventricle to Mastoid Sinus, Open Approach")
+      << row(4, "0DT", '0', "Gastrointestinal System, Resection")
+      << row(5, "0DTJ4ZZ", '1', "Resection of Appendix, Percutaneous Endoscopic Approach");
+  TestServer server;
+  auto client = server.NewClient();
+  auto concepts = importers::ParseFile("icd10pcs-order", dir + "/icd10pcs_order_2025.txt");
+  ASSERT_TRUE(concepts.ok()) << concepts.status();
+  ASSERT_TRUE(client->ImportRelease("ICD10PCS", "FY2025", "2024-10-01", "", *concepts, true).ok());
+  auto ancestors = client->GetAncestors("ICD10PCS", "0DTJ4ZZ");
+  ASSERT_TRUE(ancestors.ok()) << ancestors.status();
+  ASSERT_EQ(ancestors->ancestors_size(), 1);
+  EXPECT_EQ(ancestors->ancestors(0).code(), "0DT");
+  v1::GetChildrenRequest req;
+  req.set_system("ICD10PCS");
+  req.set_code("001");
+  auto children = client->GetChildren(req);
+  ASSERT_TRUE(children.ok());
+  ASSERT_EQ(children->children_size(), 2);
+  EXPECT_EQ(children->children(1).code(), "00160J1");
+  req.set_code("");
+  auto top = client->GetChildren(req);
+  ASSERT_TRUE(top.ok());
+  ASSERT_EQ(top->children_size(), 2);
+  EXPECT_EQ(top->children(0).code(), "001");
+  EXPECT_EQ(client->Subsumes("ICD10PCS", "0DT", "0DTJ4ZZ")->outcome(),
+            v1::SUBSUMPTION_OUTCOME_SUBSUMES);
+  EXPECT_EQ(client->Subsumes("ICD10PCS", "001", "0DTJ4ZZ")->outcome(),
+            v1::SUBSUMPTION_OUTCOME_NOT_SUBSUMED);
+  // Search: by words and by code prefix.
+  v1::SearchRequest search;
+  search.set_system("ICD10PCS");
+  search.set_query("resection appendix");
+  auto found = client->Search(search);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_GT(found->hits_size(), 0);
+  EXPECT_EQ(found->hits(0).concept().code(), "0DTJ4ZZ");
+  search.set_query("0016");
+  found = client->Search(search);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->total_hits(), 2);
+  client.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(FindingTest, CptHierarchyBySectionsAndCategories) {
   EXPECT_EQ(Ancestors("CPT", "99213", "2025"),
             (std::vector<std::string>{"EVALUATION_MANAGEMENT", "CATEGORY_I"}));
