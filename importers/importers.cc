@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/strings/str_cat.h"
@@ -512,6 +513,58 @@ absl::Status ReadCptRecords(const std::string& path, bool header_row,
 
 }  // namespace
 
+// Reads a CPT Link tab-delimited file (a title line, a column-header line, then records) and
+// calls fn with each record's fields; records with fewer than `min_fields` are errors.
+absl::Status ReadTabFile(
+    const std::string& path, size_t min_fields,
+    const std::function<absl::Status(LineSource&, const std::vector<std::string>&)>& fn) {
+  absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  LineReader& r = **opened;
+  std::string line;
+  int skipped = 0;
+  while (r.Next(&line)) {
+    if (skipped < 2) {  // title and column headers
+      ++skipped;
+      continue;
+    }
+    if (Trim(line).empty()) continue;
+    std::vector<std::string> fields = absl::StrSplit(line, '\t');
+    if (fields.size() < min_fields) {
+      return LineError(r, absl::StrCat("expected ", min_fields, " tab-separated fields, found ",
+                                       fields.size()));
+    }
+    if (absl::Status s = fn(r, fields); !s.ok()) return s;
+  }
+  return r.status();
+}
+
+// True for "YYYY-MM-DD" naming a real day.
+bool IsCalendarDate(const std::string& s) {
+  absl::CivilDay day;
+  return s.size() == 10 && absl::ParseCivilTime(s, &day) && absl::FormatCivilTime(day) == s;
+}
+
+// A CPT Link date: YYYYMMDD, YYYY-MM-DD or M/D/YYYY, as YYYY-MM-DD.
+absl::StatusOr<std::string> CptLinkDate(absl::string_view text) {
+  std::string t(Trim(text));
+  std::string out;
+  if (t.size() == 8 && std::all_of(t.begin(), t.end(), ::isdigit)) {
+    out = absl::StrCat(t.substr(0, 4), "-", t.substr(4, 2), "-", t.substr(6, 2));
+  } else if (t.size() == 10 && t[4] == '-' && t[7] == '-') {
+    out = t;
+  } else {
+    std::vector<std::string> mdy = absl::StrSplit(t, '/');
+    int m = 0, d = 0, y = 0;
+    if (mdy.size() == 3 && absl::SimpleAtoi(mdy[0], &m) && absl::SimpleAtoi(mdy[1], &d) &&
+        absl::SimpleAtoi(mdy[2], &y) && mdy[2].size() == 4) {
+      out = absl::StrFormat("%04d-%02d-%02d", y, m, d);
+    }
+  }
+  if (!IsCalendarDate(out)) return absl::InvalidArgumentError(absl::StrCat("bad date '", t, "'"));
+  return out;
+}
+
 absl::StatusOr<Concepts> ParseCptFolder(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
@@ -617,6 +670,49 @@ absl::StatusOr<Concepts> ParseCptFolder(const std::string& dir) {
     }
     if (!(*opened)->status().ok()) return (*opened)->status();
     if (absl::Status f = flush(); !f.ok()) return f;
+  }
+  // CPT Link history, when present: each code's dated changes (added, revised, ...) become its
+  // "history" property, and the date it was added its added date.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> history;
+  for (const char* file : {"History_DTK_tab.txt", "HistoryModifiers_DTK_tab.txt"}) {
+    std::string path = FindFile(dir, file);
+    if (path.empty()) continue;
+    s = ReadTabFile(path, 8, [&](LineSource& r, const std::vector<std::string>& f) {
+      absl::StatusOr<std::string> date = CptLinkDate(f[0]);
+      if (!date.ok()) return LineError(r, date.status().message());
+      std::string code(Trim(f[3]));
+      std::string change = absl::AsciiStrToUpper(Trim(f[1]));
+      if (change.empty()) return LineError(r, "missing change type");
+      // Rows of codes not in this release (deleted ones, say) are history of other releases.
+      if (index.count(code)) history[code].emplace_back(*date, change);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  if (std::string path = FindFile(dir, "Deleted_DTK_tab.txt"); !path.empty()) {
+    // Deleted codes are absent from a release by definition; a code both listed here and
+    // described in LONGULT.txt was reinstated, and its history says when.
+    s = ReadTabFile(path, 3, [&](LineSource& r, const std::vector<std::string>& f) {
+      absl::StatusOr<std::string> date = CptLinkDate(f[2]);
+      if (!date.ok()) return LineError(r, date.status().message());
+      std::string code(Trim(f[1]));
+      if (!IsCptCode(code) && !(code.size() == 2 && AllUpperAlnum(code))) {
+        return LineError(r, absl::StrCat("malformed CPT code '", code, "'"));
+      }
+      if (index.count(code)) history[code].emplace_back(*date, "DELETED");
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  for (auto& [code, changes] : history) {
+    std::sort(changes.begin(), changes.end());
+    Concept& c = concepts[index[code]];
+    std::vector<std::string> parts;
+    for (const auto& [date, change] : changes) {
+      parts.push_back(absl::StrCat(date, " ", change));
+      if (change == "ADDED" && c.added_date().empty()) c.set_added_date(date);
+    }
+    (*c.mutable_properties())["history"] = absl::StrJoin(parts, "; ");
   }
   return concepts;
 }

@@ -401,6 +401,43 @@ TEST(CptTest, ParsesTheSyntheticDataFileSet) {
   EXPECT_NE(m["25"].display().find("same day of a procedure"), std::string::npos);
 }
 
+TEST(CptTest, CptLinkHistoryGivesHistoryAndAddedDates) {
+  auto parsed = ParseFile("cpt", kSample + "/cpt/2025");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto m = ByCode(*parsed);
+  EXPECT_EQ(m["99214"].properties().at("history"), "2023-01-01 ADDED; 2025-01-01 REVISED");
+  EXPECT_EQ(m["99214"].added_date(), "2023-01-01");
+  EXPECT_EQ(m["99215"].added_date(), "2025-01-01");
+  EXPECT_EQ(m["25"].properties().at("history"), "2015-01-01 ADDED");
+  EXPECT_EQ(m.count("0188T"), 0u);  // deleted in 2025: in the history files only
+  EXPECT_EQ(m["0042T"].properties().count("history"), 0u);
+  // Without the history files (2024), no history.
+  auto older = ParseFile("cpt", kSample + "/cpt/2024");
+  ASSERT_TRUE(older.ok());
+  EXPECT_EQ(ByCode(*older)["99214"].properties().count("history"), 0u);
+
+  TempDir dir;
+  std::string folder = dir.Write("", "");
+  dir.Write("LONGULT.txt", "99213\tOffice visit\r\n");
+  std::string history = dir.Write("History_DTK_tab.txt",
+                                  "title\nheaders\n2025-13-01\tADDED\t1\t99213\t1\t\t\t\n");
+  auto bad_date = ParseCptFolder(folder);
+  ASSERT_FALSE(bad_date.ok());
+  EXPECT_NE(bad_date.status().message().find(history + ":3: bad date '2025-13-01'"),
+            std::string::npos)
+      << bad_date.status();
+  dir.Write("History_DTK_tab.txt", "title\nheaders\n01/02/2025\tADDED\t1\t99213\n");
+  auto short_row = ParseCptFolder(folder);
+  ASSERT_FALSE(short_row.ok());
+  EXPECT_NE(short_row.status().message().find("expected 8 tab-separated fields, found 4"),
+            std::string::npos)
+      << short_row.status();
+  dir.Write("History_DTK_tab.txt", "title\nheaders\n1/2/2025\tadded\t1\t99213\t1\t\t\t\n");
+  auto ok = ParseCptFolder(folder);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0].added_date(), "2025-01-02");
+}
+
 TEST(CptTest, BadFoldersAndFiles) {
   TempDir dir;
   EXPECT_EQ(ParseCptFolder(dir.Write("file.txt", "x")).status().code(),
