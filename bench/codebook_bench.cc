@@ -240,6 +240,9 @@ void StoragePhase(const std::vector<IcdRelease>& releases,
         std::exit(1);
       }
       f->Add("storage lookups/s", measure(all->get()));
+      if (auto view = (*all)->View("ICD10CM", seq)) {
+        f->Add("word table of a view MB", view->words().MemoryBytes() / 1e6);
+      }
       all->reset();
       storage::StoreOptions no_views;
       no_views.cached_releases = 0;
@@ -764,6 +767,7 @@ int Main() {
   line("concepts all releases MB", "%.2f");
   line("search index all releases MB", "%.2f");
   line("search index latest alone MB", "%.2f");
+  line("word table of a view MB", "%.1f");
   line("storage lookups/s", "%.0f");
   line("storage lookups/s, no view", "%.0f");
   if (rpc) {

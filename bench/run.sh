@@ -44,7 +44,8 @@ printf '  median: %s s (target < 2 s)\n' "$(printf '%s\n' "${times[@]}" | sort -
 
 echo "== loading the default data into a fresh server"
 start_server "$work/db"
-"$root/deploy/load-default-data.sh" --server="$addr" "$data" 2>&1 | grep -E '^==|total' | paste - - |
+"$root/deploy/load-default-data.sh" --server="$addr" "$data" 2>&1 |
+  grep -E '^== [A-Z0-9]+ [^ ]+ \(effective|total' | paste - - |
   sed -E 's/^== ([^ ]+ [^ ]+).*total ([0-9.]+ s).*/  \1: \2/'
 echo "== codebook_bench"
 "$bin/bench/codebook_bench" --server="$addr" --data="$data" "$@"

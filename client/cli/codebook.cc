@@ -42,8 +42,9 @@ Global flags:
   --json               print each response as protobuf's JSON mapping, one object per line
   --timeout=SECONDS    deadline of each read call (default 10)
 
-Release selection (lookup, batch, release): --version=LABEL picks a release; --date=YYYY-MM-DD
-picks the release in force on that date of service; neither picks the release in effect today.
+Release selection (lookup, batch, release, export, search, ancestors, children, subsumes):
+--version=LABEL picks a release; --date=YYYY-MM-DD picks the release in force on that date of
+service; neither picks the release in effect today.
 
 Commands:
   systems                                   list the code systems
