@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -123,14 +124,6 @@ struct CompiledWord {
   };
   std::vector<std::vector<Part>> alternatives;
   bool trimmed = false;
-  bool Matches(uint32_t id) const {
-    for (const auto& alt : alternatives) {
-      for (const Part& p : alt) {
-        if (id >= p.lo && id < p.hi) return true;
-      }
-    }
-    return false;
-  }
 };
 
 CompiledWord Compile(const QueryWord& qw, const storage::WordTable& table) {
@@ -146,69 +139,96 @@ CompiledWord Compile(const QueryWord& qw, const storage::WordTable& table) {
   return c;
 }
 
-double PartQuality(const CompiledWord::Part& p, absl::Span<const uint32_t> display,
-                   absl::Span<const uint32_t> other) {
-  double best = 0;
-  for (uint32_t id : display) {
-    if (id == p.exact) return kExactDisplay;
-    if (id >= p.lo && id < p.hi) best = kPrefixDisplay;
-  }
-  if (best > 0) return best;
-  for (uint32_t id : other) {
-    if (id == p.exact) return kExactOther;
-    if (id >= p.lo && id < p.hi) best = kPrefixOther;
-  }
-  return best;
-}
-
-// Best quality of a query word over its alternatives (0: no match).
-double WordQuality(const CompiledWord& w, absl::Span<const uint32_t> display,
-                   absl::Span<const uint32_t> other) {
-  double best = 0;
-  for (const auto& alt : w.alternatives) {
-    double q = kExactDisplay;
-    for (const CompiledWord::Part& p : alt) {
-      q = std::min(q, PartQuality(p, display, other));
-      if (q == 0) break;
-    }
-    best = std::max(best, q);
-  }
-  return w.trimmed ? best * 0.75 : best;
-}
-
-// The part of a text hit's score beyond word match quality (see Terminology.Search):
+// Scores text candidates against a compiled query (see Terminology.Search): the mean match
+// quality of the query words (a word's quality is its best alternative's, an alternative's is
+// its weakest word's), plus
 //  - coverage: the share of the display's meaningful words that the query matches, so shorter
 //    entries come first (up to 50);
 //  - adjacency: query words matched by consecutive display words, as in a phrase (10 each);
 //  - billable codes before headers (25);
 //  - general before specific: 8 less per code character beyond the third.
-double RankBonus(absl::string_view code, bool billable, absl::Span<const uint32_t> display,
-                 const std::vector<CompiledWord>& words,
-                 const absl::flat_hash_set<uint32_t>& fillers) {
-  int meaningful = 0, covered = 0, adjacent = 0;
-  int previous = -2;  // index of the query word the previous display word matched
-  for (uint32_t id : display) {
-    int matched = -1;
-    for (size_t i = 0; i < words.size(); ++i) {
-      if (words[i].Matches(id)) {
-        matched = static_cast<int>(i);
-        break;
+// One pass over the display's words, and one over the other texts' for the words the display
+// lacks. Not thread-safe (scratch state).
+class Scorer {
+ public:
+  Scorer(const std::vector<CompiledWord>& words, std::vector<bool> filler)
+      : filler_(std::move(filler)) {
+    for (size_t w = 0; w < words.size(); ++w) {
+      auto& alts = alternatives_.emplace_back();
+      for (const auto& alt : words[w].alternatives) {
+        int begin = static_cast<int>(parts_.size());
+        for (const CompiledWord::Part& p : alt) parts_.push_back({p, static_cast<int>(w)});
+        alts.emplace_back(begin, static_cast<int>(parts_.size()));
+      }
+      trimmed_.push_back(words[w].trimmed);
+    }
+    best_.resize(parts_.size());
+  }
+
+  // 0 when some query word matches none of the concept's words (a match scores at least
+  // 100 x 1.5 x 0.75 - 32 > 0).
+  double Score(absl::string_view code, bool billable, absl::Span<const uint32_t> display,
+               absl::Span<const uint32_t> other) {
+    std::fill(best_.begin(), best_.end(), 0.0);
+    int meaningful = 0, covered = 0, adjacent = 0;
+    int previous = -2;  // index of the query word the previous display word matched
+    for (uint32_t id : display) {
+      int matched = -1;
+      for (size_t k = 0; k < parts_.size(); ++k) {
+        const CompiledWord::Part& p = parts_[k].part;
+        if (id < p.lo || id >= p.hi) continue;
+        best_[k] = std::max(best_[k], id == p.exact ? kExactDisplay : kPrefixDisplay);
+        if (matched < 0 || parts_[k].word < matched) matched = parts_[k].word;
+      }
+      // The next query word, or the next word of the same multi-word alternative ("chf" ->
+      // heart failure).
+      if (matched >= 0 && previous >= 0 && (matched == previous + 1 || matched == previous)) {
+        ++adjacent;
+      }
+      previous = matched;
+      if (filler_[id]) continue;
+      ++meaningful;
+      covered += matched >= 0;
+    }
+    for (size_t k = 0; k < parts_.size(); ++k) {
+      if (best_[k] > 0) continue;
+      const CompiledWord::Part& p = parts_[k].part;
+      for (uint32_t id : other) {
+        if (id == p.exact) {
+          best_[k] = kExactOther;
+          break;
+        }
+        if (id >= p.lo && id < p.hi) best_[k] = kPrefixOther;
       }
     }
-    // The next query word, or the next word of the same multi-word alternative ("chf" ->
-    // heart failure).
-    if (matched >= 0 && previous >= 0 && (matched == previous + 1 || matched == previous)) {
-      ++adjacent;
+    double total = 0;
+    for (size_t w = 0; w < alternatives_.size(); ++w) {
+      double word = 0;
+      for (const auto& [begin, end] : alternatives_[w]) {
+        double alt = kExactDisplay;
+        for (int k = begin; k < end; ++k) alt = std::min(alt, best_[k]);
+        word = std::max(word, alt);
+      }
+      if (word == 0) return 0;
+      total += trimmed_[w] ? word * 0.75 : word;
     }
-    previous = matched;
-    if (fillers.contains(id)) continue;
-    ++meaningful;
-    covered += matched >= 0;
+    double coverage = meaningful == 0 ? 0 : static_cast<double>(covered) / meaningful;
+    double specificity = code.size() > 3 ? 8.0 * (code.size() - 3) : 0;
+    return 100.0 * total / alternatives_.size() + 50.0 * coverage + 10.0 * adjacent +
+           25.0 * billable - specificity;
   }
-  double coverage = meaningful == 0 ? 0 : static_cast<double>(covered) / meaningful;
-  double specificity = code.size() > 3 ? 8.0 * (code.size() - 3) : 0;
-  return 50.0 * coverage + 10.0 * adjacent + 25.0 * billable - specificity;
-}
+
+ private:
+  struct FlatPart {
+    CompiledWord::Part part;
+    int word;
+  };
+  std::vector<bool> filler_;  // by term id
+  std::vector<FlatPart> parts_;
+  std::vector<std::vector<std::pair<int, int>>> alternatives_;  // per word: [begin, end) of parts_
+  std::vector<bool> trimmed_;
+  std::vector<double> best_;  // per part: its best quality in this concept
+};
 
 struct Hit {
   absl::string_view code;  // into the release view, or into SearchRelease's own storage
@@ -363,18 +383,64 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     const storage::WordTable* table = nullptr;
     std::vector<uint32_t> candidates;
     if (view) {
+      // The candidates come from the word with the fewest postings; words nearly as rare then
+      // filter them, and the scorer checks every word of what is left.
       table = &view->words();
-      std::vector<bool> marked(table->concepts(), false);
-      for (const auto& alt : anchor->alternatives) {
-        auto [lo, hi] = table->PrefixRange(longest_of(alt));
+      struct Cost {
+        size_t postings = 0;
+        std::vector<std::pair<uint32_t, uint32_t>> ranges;  // per alternative: its rarest part
+      };
+      std::vector<Cost> costs;
+      for (const QueryWord& qw : words) {
+        Cost& cost = costs.emplace_back();
+        for (const auto& alt : qw.alternatives) {
+          std::pair<uint32_t, uint32_t> rarest{0, 0};
+          size_t fewest = std::numeric_limits<size_t>::max();
+          for (const std::string& w : alt) {
+            auto range = table->PrefixRange(w);
+            size_t n = table->PostingCount(range.first, range.second);
+            if (n < fewest) fewest = n, rarest = range;
+          }
+          cost.postings += fewest;
+          cost.ranges.push_back(rarest);
+        }
+      }
+      std::vector<size_t> order(words.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(),
+                [&](size_t a, size_t b) { return costs[a].postings < costs[b].postings; });
+      std::vector<uint8_t> marked(table->concepts(), 0);
+      for (const auto& [lo, hi] : costs[order[0]].ranges) {
         for (uint32_t t = lo; t < hi; ++t) {
           for (uint32_t c : table->Postings(t)) {
             if (!marked[c]) {
-              marked[c] = true;
+              marked[c] = 1;
               candidates.push_back(c);
             }
           }
         }
+      }
+      for (size_t k = 1; k < order.size() && candidates.size() > 64; ++k) {
+        const Cost& cost = costs[order[k]];
+        if (cost.postings > 4 * candidates.size()) break;  // cheaper to let the scorer check
+        // marked: 1 = candidate so far, 2 = candidate with this word too
+        for (const auto& [lo, hi] : cost.ranges) {
+          for (uint32_t t = lo; t < hi; ++t) {
+            for (uint32_t c : table->Postings(t)) {
+              if (marked[c] == 1) marked[c] = 2;
+            }
+          }
+        }
+        size_t kept = 0;
+        for (uint32_t c : candidates) {
+          if (marked[c] == 2) {
+            marked[c] = 1;
+            candidates[kept++] = c;
+          } else {
+            marked[c] = 0;
+          }
+        }
+        candidates.resize(kept);
       }
     } else {
       absl::flat_hash_set<std::string> codes;
@@ -402,30 +468,20 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
 
     std::vector<CompiledWord> compiled;
     for (const QueryWord& qw : words) compiled.push_back(Compile(qw, *table));
-    absl::flat_hash_set<uint32_t> fillers;
+    std::vector<bool> filler(table->terms(), false);
     for (const std::string& f : FillerWords()) {
       uint32_t id = table->Find(f);
-      if (id != storage::WordTable::kNoTerm) fillers.insert(id);
+      if (id != storage::WordTable::kNoTerm) filler[id] = true;
     }
+    Scorer scorer(compiled, std::move(filler));
+    hits.reserve(hits.size() + candidates.size());
     for (uint32_t c : candidates) {
       absl::string_view code = view ? view->sorted_codes()[c] : absl::string_view(local_codes[c]);
       if (!seen.empty() && seen.contains(code)) continue;
       if (req.billable_only() && !table->billable(c)) continue;
       if (!kinds.empty() && !kinds.contains(static_cast<int>(table->kind(c)))) continue;
-      absl::Span<const uint32_t> display = table->Display(c), other = table->Other(c);
-      double total = 0;
-      bool all = true;
-      for (const CompiledWord& w : compiled) {
-        double q = WordQuality(w, display, other);
-        if (q == 0) {
-          all = false;
-          break;
-        }
-        total += q;
-      }
-      if (!all) continue;
-      double score = 100.0 * total / compiled.size() +
-                     RankBonus(code, table->billable(c), display, compiled, fillers);
+      double score = scorer.Score(code, table->billable(c), table->Display(c), table->Other(c));
+      if (score == 0) continue;
       hits.push_back({code, v1::SEARCH_MATCH_TEXT, score});
     }
   }

@@ -57,6 +57,10 @@ class WordTable {
   absl::Span<const uint32_t> Postings(uint32_t t) const {
     return {postings_.data() + posting_offsets_[t], posting_offsets_[t + 1] - posting_offsets_[t]};
   }
+  // Postings of the terms with ids in [lo, hi): an upper bound of the concepts having one.
+  size_t PostingCount(uint32_t lo, uint32_t hi) const {
+    return posting_offsets_[hi] - posting_offsets_[lo];
+  }
   bool billable(uint32_t c) const { return flags_[c] & 1; }
   ConceptKind kind(uint32_t c) const { return static_cast<ConceptKind>(flags_[c] >> 1); }
   // Approximate bytes held.
