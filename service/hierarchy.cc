@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "service/conversions.h"
 #include "service/terminology_impl.h"
+#include "storage/encoding.h"
 
 namespace codebook::service {
 namespace {
@@ -177,12 +178,11 @@ class Hierarchy {
     std::string begin, end;
     if (n != nullptr && n->group == nullptr) {
       begin = n->code;  // ICD children start with their parent's code
-      end = n->code;
-      end.back() = static_cast<char>(end.back() + 1);
+      end = storage::PrefixEnd(n->code);
     } else if (n != nullptr && system_.format == CodeFormat::kHcpcs &&
                parent_id.size() == 1) {
       begin = parent_id;
-      end = std::string(1, static_cast<char>(parent_id[0] + 1));
+      end = storage::PrefixEnd(parent_id);
     }
     return reader_->ForEachConceptInRange(
         system_.id, release_.sequence, begin, end,

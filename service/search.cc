@@ -13,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "service/conversions.h"
+#include "storage/encoding.h"
 #include "storage/terms.h"
 
 namespace codebook::service {
@@ -97,11 +98,6 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
   return false;
 }
 
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
-  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
-}
 
 // Words that say little about what a concept is: they neither count for nor against it when
 // measuring how much of its display a query covers.
@@ -281,7 +277,7 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
   }
   if (LooksLikeCode(system.format, code_query)) {
     absl::Status s = reader->ForEachConceptInRange(
-        system.id, seq, code_query, PrefixEnd(code_query),
+        system.id, seq, code_query, storage::PrefixEnd(code_query),
         [&](absl::string_view code, const storage::ConceptRecord& r) {
           if (!wanted(r)) return true;
           bool exact = code == code_query;

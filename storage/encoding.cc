@@ -95,6 +95,12 @@ bool GetBigEndian64(absl::string_view* in, uint64_t* v) {
   return true;
 }
 
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
 std::string SystemPrefix(absl::string_view system) {
   std::string k(system);
   k.push_back('\0');

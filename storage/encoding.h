@@ -76,6 +76,9 @@ bool GetLengthPrefixed(absl::string_view* in, absl::string_view* s);
 bool GetBigEndian64(absl::string_view* in, uint64_t* v);
 
 // --- keys ---
+// The smallest string greater than every string that starts with `prefix` (trailing 0xff bytes
+// dropped, then the last byte raised); empty when there is none, meaning "no upper bound".
+std::string PrefixEnd(std::string prefix);
 // "system 0x00": prefix of every key of a system in releases, concepts and changes.
 std::string SystemPrefix(absl::string_view system);
 std::string ReleaseKey(absl::string_view system, absl::string_view version);

@@ -214,4 +214,12 @@ TEST(EncodingTest, TermEntriesRoundTripAndRefuseGarbage) {
   EXPECT_EQ(DecodeTermEntry(v + "x", collect).code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(EncodingTest, PrefixEndBoundsEveryStringWithThePrefix) {
+  EXPECT_EQ(PrefixEnd("E11"), "E12");
+  EXPECT_EQ(PrefixEnd("a\xff"), "b");
+  EXPECT_EQ(PrefixEnd("\xff\xff"), "");
+  EXPECT_EQ(PrefixEnd(""), "");
+  EXPECT_LT(std::string("E11\xff\xff"), PrefixEnd("E11"));
+}
+
 }  // namespace codebook::storage

@@ -46,13 +46,6 @@ std::string StateName(ReleaseState s) {
   return "unknown";
 }
 
-// The smallest key greater than every key that starts with `prefix` (prefix ends below 0xff).
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
-  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
-}
-
 bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
   return s.size() >= prefix.size() && absl::string_view(s.data(), prefix.size()) == prefix;
 }

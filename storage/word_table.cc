@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "storage/encoding.h"
 #include "storage/terms.h"
 
 namespace codebook::storage {
@@ -66,15 +67,9 @@ std::unique_ptr<WordTable> WordTable::Builder::Finish() {
 std::pair<uint32_t, uint32_t> WordTable::PrefixRange(absl::string_view prefix) const {
   auto less = [](const std::string& a, absl::string_view b) { return a < b; };
   auto lo = std::lower_bound(terms_.begin(), terms_.end(), prefix, less);
-  // The first term past the prefix: the prefix with its last byte raised (bytes of 0xff
-  // dropped first); an empty or all-0xff prefix runs to the end.
-  std::string end(prefix);
-  while (!end.empty() && static_cast<uint8_t>(end.back()) == 0xff) end.pop_back();
-  auto hi = terms_.end();
-  if (!end.empty()) {
-    end.back() = static_cast<char>(end.back() + 1);
-    hi = std::lower_bound(lo, terms_.end(), end, less);
-  }
+  // The first term past the prefix (an empty end: the prefix runs to the last term).
+  std::string end = PrefixEnd(std::string(prefix));
+  auto hi = end.empty() ? terms_.end() : std::lower_bound(lo, terms_.end(), end, less);
   return {static_cast<uint32_t>(lo - terms_.begin()), static_cast<uint32_t>(hi - terms_.begin())};
 }
 
