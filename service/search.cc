@@ -289,7 +289,8 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
           return true;
         });
     if (!s.ok()) return s;
-  } else if (stripped.size() <= 2) {
+  } else if (stripped.size() == 2 && absl::ascii_isalnum(stripped[0]) &&
+             absl::ascii_isalnum(stripped[1])) {
     // A modifier typed as the query ("LT", "25").
     storage::CodeState st;
     absl::Status s = reader->Read(system.id, code_query, seq, &st);
@@ -354,28 +355,6 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
   }
 
   if (text_possible) {
-    // The most selective word (its shortest alternative longest) gives the candidates.
-    auto selectivity = [](const QueryWord& qw) {
-      size_t s = std::string::npos;
-      for (const auto& alt : qw.alternatives) {
-        size_t longest = 0;
-        for (const std::string& w : alt) longest = std::max(longest, w.size());
-        s = std::min(s, longest);
-      }
-      return s;
-    };
-    const QueryWord* anchor = &words[0];
-    for (const QueryWord& qw : words) {
-      if (selectivity(qw) > selectivity(*anchor)) anchor = &qw;
-    }
-    auto longest_of = [](const std::vector<std::string>& alt) -> const std::string& {
-      const std::string* longest = &alt[0];
-      for (const std::string& w : alt) {
-        if (w.size() > longest->size()) longest = &w;
-      }
-      return *longest;
-    };
-
     const storage::WordTable* table = nullptr;
     std::vector<uint32_t> candidates;
     if (view) {
@@ -439,6 +418,27 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
         candidates.resize(kept);
       }
     } else {
+      // The word likely rarest (its shortest alternative longest) gives the candidates.
+      auto selectivity = [](const QueryWord& qw) {
+        size_t s = std::string::npos;
+        for (const auto& alt : qw.alternatives) {
+          size_t longest = 0;
+          for (const std::string& w : alt) longest = std::max(longest, w.size());
+          s = std::min(s, longest);
+        }
+        return s;
+      };
+      const QueryWord* anchor = &words[0];
+      for (const QueryWord& qw : words) {
+        if (selectivity(qw) > selectivity(*anchor)) anchor = &qw;
+      }
+      auto longest_of = [](const std::vector<std::string>& alt) -> const std::string& {
+        const std::string* longest = &alt[0];
+        for (const std::string& w : alt) {
+          if (w.size() > longest->size()) longest = &w;
+        }
+        return *longest;
+      };
       absl::flat_hash_set<std::string> codes;
       for (const auto& alt : anchor->alternatives) {
         absl::Status s = reader->ForEachPosting(

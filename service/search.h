@@ -8,8 +8,11 @@
 // query shaped like a code of the system also matches codes: the code itself first, then codes
 // that start with it. See codebook.v1.Terminology.Search for the ranking.
 //
-// Cost: one scan of the index under the most selective word (its prefix range, every release's
-// entries of those terms), then one record read per candidate from the release view.
+// Cost: with the release's view built, the candidates are the postings of the query word with
+// the fewest (from the view's word table), narrowed by the words nearly as rare, then each is
+// scored from its term ids; no record is decoded but the page's. Without a view, one scan of
+// the stored index under the word likely rarest (its longest form), one record read per
+// candidate, and a word table built over the candidates.
 #ifndef CODEBOOK_SERVICE_SEARCH_H_
 #define CODEBOOK_SERVICE_SEARCH_H_
 
