@@ -200,7 +200,7 @@ class ClaimStreamReactor final
       return;
     }
     if (!checker_ || index_ % kRefresh == 0) {
-      checker_ = std::make_unique<CodeChecker>(impl_->store(), impl_->TodayDate());
+      checker_ = std::make_unique<CodeChecker>(impl_->store(), impl_->Today());
     }
     result_.Clear();
     absl::Status s = checker_->CheckLine(line_, index_++, checker_->today(), &result_);

@@ -59,7 +59,8 @@ class TerminologyImpl {
   absl::Status ValidateClaim(const v1::ValidateClaimRequest& req,
                              v1::ValidateClaimResponse* resp) const;
   storage::Store* store() const { return store_; }
-  std::string TodayDate() const { return Today(); }
+  // "YYYY-MM-DD" of the clock's today (UTC): the default date of service.
+  std::string Today() const { return DateOf(clock_()); }
   // Hierarchy (hierarchy.cc).
   absl::Status GetAncestors(const v1::GetAncestorsRequest& req,
                             v1::GetAncestorsResponse* resp) const;
@@ -67,8 +68,6 @@ class TerminologyImpl {
   absl::Status Subsumes(const v1::SubsumesRequest& req, v1::SubsumesResponse* resp) const;
 
  private:
-  std::string Today() const { return DateOf(clock_()); }
-
   storage::Store* store_;
   Clock clock_;
   std::string server_version_;
