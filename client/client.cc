@@ -327,6 +327,13 @@ absl::StatusOr<int64_t> Client::AddCodeLinks(const std::string& system,
   return r->stored();
 }
 
+absl::StatusOr<v1::CreateBackupResponse> Client::CreateBackup(const std::string& directory) {
+  v1::CreateBackupRequest req;
+  req.set_directory(directory);
+  return Call(admin_.get(), &v1::ReleaseAdmin::Stub::CreateBackup, req,
+              After(options_.admin_deadline));
+}
+
 absl::StatusOr<v1::Release> Client::RetractRelease(const std::string& system,
                                                    const std::string& version,
                                                    const std::string& reason) {

@@ -127,6 +127,8 @@ class Client {
                                        const std::vector<v1::CodeLink>& links);
   absl::StatusOr<v1::Release> RetractRelease(const std::string& system, const std::string& version,
                                              const std::string& reason);
+  // A verified backup into `directory`, a new folder on the server's machine.
+  absl::StatusOr<v1::CreateBackupResponse> CreateBackup(const std::string& directory);
   // Create + upload (+ publish when `publish`); a failed upload or publish discards the staged
   // release, so nothing of a failed import stays behind.
   absl::StatusOr<v1::Release> ImportRelease(const std::string& system, const std::string& version,

@@ -27,6 +27,9 @@ ABSL_FLAG(std::string, db, "var/codebook-db", "folder of the RocksDB database (c
 ABSL_FLAG(std::string, port_file, "",
           "if set, write the port actually bound to this file once serving (for tests/scripts)");
 ABSL_FLAG(int, max_message_mb, 64, "largest request or response message, in MiB");
+ABSL_FLAG(bool, verify, false,
+          "open the database, recompute every release's checksum from its concepts, print the "
+          "result and exit (0: all match; 1: not); e.g. on a restored backup");
 ABSL_FLAG(int, cached_releases, 4,
           "published releases kept in memory for lookups and search (about 55 MB each for "
           "ICD-10-CM); 0 answers everything from the database");
@@ -54,6 +57,18 @@ int Run() {
   if (!store.ok()) {
     std::cerr << "codebookd: cannot open database: " << store.status().message() << "\n";
     return 1;
+  }
+  if (absl::GetFlag(FLAGS_verify)) {
+    auto verified = (*store)->VerifyChecksums();
+    if (!verified.ok()) {
+      std::cerr << "codebookd: " << db_path << ": " << verified.status().message() << "\n";
+      return 1;
+    }
+    for (const auto& r : *verified) {
+      std::cout << r.system << " " << r.version << " " << r.checksum << " ok\n";
+    }
+    std::cout << verified->size() << " releases in " << db_path << ", every checksum matches\n";
+    return 0;
   }
   codebook::service::Clock clock = [] { return absl::Now(); };
   codebook::service::TerminologyImpl terminology(store->get(), clock, kServerVersion);

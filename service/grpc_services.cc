@@ -423,4 +423,10 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::AddCodeLinks(grpc::CallbackServer
   return Unary(ctx, impl_, &ReleaseAdminImpl::AddCodeLinks, req, resp);
 }
 
+grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateBackup(grpc::CallbackServerContext* ctx,
+                                                            const v1::CreateBackupRequest* req,
+                                                            v1::CreateBackupResponse* resp) {
+  return Unary(ctx, impl_, &ReleaseAdminImpl::CreateBackup, req, resp);
+}
+
 }  // namespace codebook::service

@@ -148,6 +148,9 @@ class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
   grpc::ServerUnaryReactor* AddCodeLinks(grpc::CallbackServerContext* ctx,
                                          const v1::AddCodeLinksRequest* req,
                                          v1::AddCodeLinksResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateBackup(grpc::CallbackServerContext* ctx,
+                                         const v1::CreateBackupRequest* req,
+                                         v1::CreateBackupResponse* resp) override;
 
  private:
   const ReleaseAdminImpl* impl_;

@@ -1,5 +1,7 @@
 #include "service/release_admin_impl.h"
 
+#include <filesystem>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -153,6 +155,44 @@ absl::Status ReleaseAdminImpl::AddCodeLinks(const v1::AddCodeLinksRequest& req,
   }
   if (absl::Status s = store_->AddLinks((*system)->id, links); !s.ok()) return s;
   resp->set_stored(static_cast<int64_t>(links.size()));
+  return absl::OkStatus();
+}
+
+absl::Status ReleaseAdminImpl::CreateBackup(const v1::CreateBackupRequest& req,
+                                            v1::CreateBackupResponse* resp) const {
+  const std::string& dir = req.directory();
+  if (dir.empty() || dir[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a backup needs an absolute folder path on the server's machine, not '", dir, "'"));
+  }
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  if (!std::filesystem::is_directory(parent, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write a backup to ", dir, ": ", parent.string(), " is not a folder"));
+  }
+  if (absl::Status s = store_->Checkpoint(dir); !s.ok()) return s;
+  // Prove the copy: open it on its own and recompute every checksum.
+  storage::StoreOptions options;
+  options.cached_releases = 0;
+  absl::StatusOr<std::unique_ptr<storage::Store>> copy = storage::Store::Open(dir, options);
+  if (!copy.ok()) {
+    return absl::DataLossError(absl::StrCat("the backup in ", dir, " does not open: ",
+                                            copy.status().message()));
+  }
+  absl::StatusOr<std::vector<storage::ReleaseRecord>> verified = (*copy)->VerifyChecksums();
+  if (!verified.ok()) {
+    return absl::DataLossError(absl::StrCat("the backup in ", dir, " is not consistent: ",
+                                            verified.status().message()));
+  }
+  copy->reset();
+  resp->set_directory(dir);
+  for (const storage::ReleaseRecord& r : *verified) ToApi(r, resp->add_releases());
+  int64_t bytes = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (f.is_regular_file(ec)) bytes += static_cast<int64_t>(f.file_size(ec));
+  }
+  resp->set_bytes(bytes);
   return absl::OkStatus();
 }
 

@@ -58,6 +58,9 @@ class ReleaseAdminImpl {
                               v1::RetractReleaseResponse* resp) const;
   absl::Status AddCodeLinks(const v1::AddCodeLinksRequest& req,
                             v1::AddCodeLinksResponse* resp) const;
+  // A backup of the whole database (see ReleaseAdmin.CreateBackup); allowed when read-only.
+  absl::Status CreateBackup(const v1::CreateBackupRequest& req,
+                            v1::CreateBackupResponse* resp) const;
 
  private:
   int64_t NowMicros() const { return absl::ToUnixMicros(clock_()); }

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/options_util.h"
 #include "storage/encoding.h"
 #include "storage/terms.h"
@@ -1198,6 +1200,66 @@ absl::Status Store::RebuildSearchIndex() {
   if (s.ok()) s = flush_system();
   if (!s.ok()) return s;
   return FromRocks(db_->FlushWAL(/*sync=*/true), "syncing the search index");
+}
+
+absl::Status Store::Checkpoint(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    return absl::AlreadyExistsError(absl::StrCat(dir, " exists; a backup goes to a new folder"));
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocks(s, "starting a checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  s = checkpoint->CreateCheckpoint(dir);
+  if (!s.ok()) {
+    std::filesystem::remove_all(dir, ec);
+    if (s.IsIOError() || s.IsInvalidArgument()) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot write a backup to ", dir, ": ",
+                                                        s.ToString()));
+    }
+    return FromRocks(s, "writing a checkpoint");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ReleaseRecord>> Store::VerifyChecksums() const {
+  std::shared_ptr<const Catalog> catalog = this->catalog();
+  std::vector<ReleaseRecord> checked;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  ro.snapshot = snap;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
+  absl::Status result;
+  for (const auto& [system, releases] : catalog->releases_) {
+    for (const ReleaseRecord& r : releases) {
+      if (r.state == ReleaseState::kStaged) continue;
+      ReleaseDigest digest;
+      absl::Status s = ForEachEntryAsOf(
+          it.get(), system, r.sequence,
+          [&](absl::string_view code, uint64_t, absl::string_view entry) {
+            if (static_cast<uint8_t>(entry[0]) == static_cast<uint8_t>(EntryTag::kPresent)) {
+              digest.Add(code, entry.substr(1));
+            }
+            return true;
+          });
+      if (s.ok() && digest.Finish() != r.checksum) {
+        s = absl::DataLossError(absl::StrCat(system, " ", r.version, ": its concepts no longer ",
+                                             "match the checksum recorded at publish"));
+      }
+      if (!s.ok()) {
+        result = s;
+        break;
+      }
+      checked.push_back(r);
+    }
+    if (!result.ok()) break;
+  }
+  it.reset();
+  db_->ReleaseSnapshot(snap);
+  if (!result.ok()) return result;
+  return checked;
 }
 
 absl::Status Store::CompactAll() {

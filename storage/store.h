@@ -268,6 +268,16 @@ class Store {
   // (writers are held off while it runs; readers may see a partial index until it is done).
   absl::Status RebuildSearchIndex();
 
+  // Writes a consistent copy of the whole database, as of now, into `dir` (which must not
+  // exist; its parent must), while reads and writes go on: a RocksDB checkpoint (SST files are
+  // hard-linked when `dir` is on the same file system, copied otherwise). The folder is a
+  // database of its own: open it (or a copy of it) to restore. ALREADY_EXISTS if `dir` exists.
+  absl::Status Checkpoint(const std::string& dir);
+  // Recomputes the checksum of every published and retracted release from its stored concepts
+  // and compares it with the one recorded at publish. Returns the releases checked; DATA_LOSS
+  // naming the first release whose content no longer matches.
+  absl::StatusOr<std::vector<ReleaseRecord>> VerifyChecksums() const;
+
   // Compacts every column family fully (for size measurements and after bulk loads).
   absl::Status CompactAll();
   // Bytes of live SST files: what the data take on disk (WAL and manifest aside).

@@ -4,9 +4,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "rocksdb/db.h"
+#include "storage/encoding.h"
 
 namespace codebook::storage {
 namespace {
@@ -375,8 +377,10 @@ TEST_F(StoreTest, ConceptRangesFromViewsAndRocksDbAgree) {
   }
 }
 
-// Turns the database at `path` back into a schema-version-1 one: no terms, version "1".
-void DowngradeToSchemaOne(const std::string& path) {
+// Opens the database at `path` with RocksDB alone and calls fn(db, column family by name).
+void WithRawDb(const std::string& path,
+               const std::function<void(rocksdb::DB*,
+                                        std::map<std::string, rocksdb::ColumnFamilyHandle*>&)>& fn) {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -384,14 +388,19 @@ void DowngradeToSchemaOne(const std::string& path) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &db).ok());
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "terms") {
-      ASSERT_TRUE(db->DeleteRange(rocksdb::WriteOptions(), handles[i], "", "\xff").ok());
-    }
-  }
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "schema_version", "1").ok());
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = handles[i];
+  fn(db, by_name);
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   delete db;
+}
+
+// Turns the database at `path` back into a schema-version-1 one: no terms, version "1".
+void DowngradeToSchemaOne(const std::string& path) {
+  WithRawDb(path, [](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf) {
+    ASSERT_TRUE(db->DeleteRange(rocksdb::WriteOptions(), cf["terms"], "", "\xff").ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "schema_version", "1").ok());
+  });
 }
 
 TEST_F(StoreTest, OpeningASchemaOneDatabaseBuildsTheSearchIndex) {
@@ -404,6 +413,42 @@ TEST_F(StoreTest, OpeningASchemaOneDatabaseBuildsTheSearchIndex) {
   EXPECT_EQ(Postings(store_.get(), "", r1.sequence), v1);
   EXPECT_EQ(Postings(store_.get(), "", r2.sequence), v2);
   EXPECT_EQ(v2, (Strings{"nerve:B1", "palsy:B1", "radial:B1"}));
+}
+
+TEST_F(StoreTest, CheckpointIsAVerifiedDatabaseOfItsOwn) {
+  ReleaseRecord r1 = Load("V1", "2020-01-01", {{"A1", Rec("alpha")}, {"B1", Rec("beta")}});
+  ReleaseRecord r2 = Load("V2", "2021-01-01", {{"A1", Rec("alpha 2")}, {"C1", Rec("gamma")}});
+  ASSERT_TRUE(store_->Retract("SYS", "V2", "test", 3).ok());
+  auto verified = store_->VerifyChecksums();
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->size(), 2u);
+  std::string copy = dir_ + "/copy";
+  ASSERT_TRUE(store_->Checkpoint(copy).ok());
+  EXPECT_EQ(store_->Checkpoint(copy).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->Checkpoint(dir_ + "/no/such/parent/x").code(),
+            absl::StatusCode::kFailedPrecondition);
+  {
+    auto opened = Store::Open(copy);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    auto again = (*opened)->VerifyChecksums();
+    ASSERT_TRUE(again.ok()) << again.status();
+    ASSERT_EQ(again->size(), 2u);
+    EXPECT_EQ((*again)[0].checksum, r1.checksum);
+    EXPECT_EQ((*again)[1].checksum, r2.checksum);
+    EXPECT_EQ((*again)[1].state, ReleaseState::kRetracted);
+  }
+  // A concept changed behind the store's back no longer matches its release's checksum.
+  store_.reset();
+  WithRawDb(copy, [&](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf["concepts"], ConceptKey("SYS", "B1", r1.sequence),
+                        EncodePresentEntry(Rec("bête")))
+                    .ok());
+  });
+  auto tampered = Store::Open(copy);
+  ASSERT_TRUE(tampered.ok());
+  auto check = (*tampered)->VerifyChecksums();
+  EXPECT_EQ(check.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(check.status().message().find("SYS V1"), std::string::npos) << check.status();
 }
 
 }  // namespace codebook::storage

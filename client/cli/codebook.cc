@@ -107,6 +107,11 @@ Commands:
                                             of lines without one. --stream sends the lines over
                                             one stream (any number of lines). Exit status 3 if
                                             any line is not valid
+  backup   DIR                              write a consistent copy of the server's whole
+                                            database into DIR, a new folder on the server's
+                                            machine (absolute path), while it keeps serving; the
+                                            copy's checksums are verified. Restore: start
+                                            codebookd --db=DIR (or on a copy of DIR)
   ping                                      check that the server answers
 
 Examples:
@@ -188,6 +193,7 @@ class Cli {
   int Children();
   int Subsumes();
   int Claim();
+  int Backup();
 
   Args args_;
   std::string command_;
@@ -339,6 +345,7 @@ int Cli::Run() {
   if (command_ == "children") return Children();
   if (command_ == "subsumes") return Subsumes();
   if (command_ == "claim") return Claim();
+  if (command_ == "backup") return Backup();
   std::cerr << "codebook: unknown command '" << command_ << "' (run codebook --help)\n";
   return kUsage;
 }
@@ -976,6 +983,24 @@ int Cli::Claim() {
               << Thousands(valid + invalid) << " lines\n";
   }
   return invalid > 0 ? kInvalid : kOk;
+}
+
+int Cli::Backup() {
+  if (!CheckFlags({})) return kUsage;
+  if (args_.positional.size() != 1) return UsageError("give the backup folder (an absolute path)");
+  auto r = client_->CreateBackup(args_.positional[0]);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+    return kOk;
+  }
+  for (const auto& rel : r->releases()) {
+    std::cout << absl::StrFormat("%-9s %-10s %s  verified\n", rel.system(), rel.version(),
+                                 rel.checksum());
+  }
+  std::cout << "backup of " << r->releases_size() << " releases in " << r->directory() << " ("
+            << absl::StrFormat("%.1f MB", r->bytes() / 1e6) << ")\n";
+  return kOk;
 }
 
 }  // namespace
