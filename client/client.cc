@@ -1,6 +1,8 @@
 #include "client/client.h"
 
 #include <thread>
+#include <sstream>
+#include <fstream>
 
 #include <algorithm>
 #include <chrono>
@@ -325,6 +327,37 @@ absl::StatusOr<int64_t> Client::AddCodeLinks(const std::string& system,
                 After(options_.admin_deadline));
   if (!r.ok()) return r.status();
   return r->stored();
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read"));
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsChannelCredentials(
+    const std::string& ca_file, const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError("a client certificate needs its key, and a key its "
+                                      "certificate");
+  }
+  grpc::SslCredentialsOptions options;
+  if (!ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadWholeFile(ca_file);
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *std::move(ca);
+  }
+  if (!cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadWholeFile(cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadWholeFile(key_file);
+    if (!key.ok()) return key.status();
+    options.pem_cert_chain = *std::move(cert);
+    options.pem_private_key = *std::move(key);
+  }
+  return grpc::SslCredentials(options);
 }
 
 absl::StatusOr<v1::CreateBackupResponse> Client::CreateBackup(const std::string& directory) {

@@ -151,6 +151,16 @@ class Client {
   std::unique_ptr<v1::ReleaseAdmin::Stub> admin_;
 };
 
+// Channel credentials for a server that speaks TLS: `ca_file` (PEM) holds the certificates the
+// server's certificate must chain to (empty: the system's roots); `cert_file` and `key_file`
+// (PEM) are this client's certificate and key, for servers that require them (mutual TLS);
+// both or neither. INVALID_ARGUMENT naming a file that cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsChannelCredentials(
+    const std::string& ca_file, const std::string& cert_file = "",
+    const std::string& key_file = "");
+// The whole content of a file; INVALID_ARGUMENT naming it when it cannot be read.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+
 // grpc::Status -> absl::Status (same code, same message).
 absl::Status FromGrpc(const grpc::Status& s);
 

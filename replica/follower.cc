@@ -17,13 +17,15 @@ constexpr absl::Duration kWatchSpan = absl::Seconds(2);
 }  // namespace
 
 Follower::Follower(std::string primary, storage::Store* store, service::Clock clock,
-                   std::function<void(bool in_sync)> on_sync_change)
+                   std::function<void(bool in_sync)> on_sync_change,
+                   std::shared_ptr<grpc::ChannelCredentials> credentials)
     : primary_(std::move(primary)),
       store_(store),
       admin_(store, std::move(clock)),
       on_sync_change_(std::move(on_sync_change)) {
   ClientOptions options;
   options.target = primary_;
+  if (credentials) options.credentials = std::move(credentials);
   client_ = std::make_unique<Client>(options);
 }
 

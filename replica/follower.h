@@ -29,8 +29,10 @@ namespace codebook::replica {
 class Follower {
  public:
   // `on_sync_change(in_sync)` is called whenever the replica becomes or stops being in sync.
+  // `credentials` reach the primary (plaintext when null).
   Follower(std::string primary, storage::Store* store, service::Clock clock,
-           std::function<void(bool in_sync)> on_sync_change);
+           std::function<void(bool in_sync)> on_sync_change,
+           std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   ~Follower();
 
   void Start();

@@ -27,6 +27,21 @@ ABSL_FLAG(std::string, db, "var/codebook-db", "folder of the RocksDB database (c
 ABSL_FLAG(std::string, port_file, "",
           "if set, write the port actually bound to this file once serving (for tests/scripts)");
 ABSL_FLAG(int, max_message_mb, 64, "largest request or response message, in MiB");
+ABSL_FLAG(bool, plaintext, false,
+          "serve without encryption (only when asked for: give this, or --tls_cert and "
+          "--tls_key)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM file of the server's certificate chain (TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM file of the server's private key (TLS)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM file of the CA certificates client certificates must chain to: when set, every "
+          "client must present one (mutual TLS)");
+ABSL_FLAG(std::string, follow_tls_ca, "",
+          "with --follow over TLS: PEM file of the CA certificates the primary's certificate "
+          "chains to");
+ABSL_FLAG(std::string, follow_tls_cert, "",
+          "with --follow to a primary that requires client certificates: this server's PEM "
+          "certificate");
+ABSL_FLAG(std::string, follow_tls_key, "", "the key of --follow_tls_cert (PEM)");
 ABSL_FLAG(bool, verify, false,
           "open the database, recompute every release's checksum from its concepts, print the "
           "result and exit (0: all match; 1: not); e.g. on a restored backup");
@@ -40,6 +55,40 @@ ABSL_FLAG(std::string, follow, "",
 namespace {
 
 constexpr char kServerVersion[] = "codebookd 0.1.0";
+
+// The transport security the flags ask for: TLS (mutual when --tls_client_ca is given) or, only
+// when --plaintext says so, none.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFromFlags() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert), key = absl::GetFlag(FLAGS_tls_key),
+                    client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  const bool tls = !cert.empty() || !key.empty() || !client_ca.empty();
+  if (absl::GetFlag(FLAGS_plaintext)) {
+    if (tls) return absl::InvalidArgumentError("--plaintext cannot go with --tls_* flags");
+    return grpc::InsecureServerCredentials();
+  }
+  if (!tls) {
+    return absl::InvalidArgumentError(
+        "give --tls_cert and --tls_key to serve over TLS (and --tls_client_ca to require client "
+        "certificates), or --plaintext to serve without encryption");
+  }
+  if (cert.empty() || key.empty()) {
+    return absl::InvalidArgumentError("TLS needs both --tls_cert and --tls_key");
+  }
+  grpc::SslServerCredentialsOptions options(
+      client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                        : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  absl::StatusOr<std::string> cert_pem = codebook::ReadWholeFile(cert);
+  if (!cert_pem.ok()) return cert_pem.status();
+  absl::StatusOr<std::string> key_pem = codebook::ReadWholeFile(key);
+  if (!key_pem.ok()) return key_pem.status();
+  options.pem_key_cert_pairs.push_back({*key_pem, *cert_pem});
+  if (!client_ca.empty()) {
+    absl::StatusOr<std::string> ca_pem = codebook::ReadWholeFile(client_ca);
+    if (!ca_pem.ok()) return ca_pem.status();
+    options.pem_root_certs = *ca_pem;
+  }
+  return grpc::SslServerCredentials(options);
+}
 
 int Run() {
   // Block the stop signals in every thread gRPC and RocksDB start; the main thread waits for
@@ -70,6 +119,23 @@ int Run() {
     std::cout << verified->size() << " releases in " << db_path << ", every checksum matches\n";
     return 0;
   }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentialsFromFlags();
+  if (!credentials.ok()) {
+    std::cerr << "codebookd: " << credentials.status().message() << "\n";
+    return 2;
+  }
+  std::shared_ptr<grpc::ChannelCredentials> follow_credentials;
+  if (!absl::GetFlag(FLAGS_follow_tls_ca).empty() || !absl::GetFlag(FLAGS_follow_tls_cert).empty()) {
+    auto c = codebook::TlsChannelCredentials(absl::GetFlag(FLAGS_follow_tls_ca),
+                                             absl::GetFlag(FLAGS_follow_tls_cert),
+                                             absl::GetFlag(FLAGS_follow_tls_key));
+    if (!c.ok()) {
+      std::cerr << "codebookd: --follow_tls_*: " << c.status().message() << "\n";
+      return 2;
+    }
+    follow_credentials = *std::move(c);
+  }
   codebook::service::Clock clock = [] { return absl::Now(); };
   codebook::service::TerminologyImpl terminology(store->get(), clock, kServerVersion);
   codebook::service::ReleaseAdminImpl admin(store->get(), clock);
@@ -90,7 +156,7 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), *credentials, &port);
   const int max_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
   builder.SetMaxReceiveMessageSize(max_bytes);
   builder.SetMaxSendMessageSize(max_bytes);
@@ -116,7 +182,8 @@ int Run() {
           health->SetServingStatus("codebook.v1.Replica", in_sync);
           std::cerr << "codebookd: replica of " << primary << " is "
                     << (in_sync ? "in sync" : "catching up") << std::endl;
-        });
+        },
+        follow_credentials);
     follower->Start();
   }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -26,7 +27,8 @@ namespace codebook::testing {
 class TestServer {
  public:
   // Starts a server on a new database. `dir` reuses an existing folder instead (restart tests).
-  // `extra_args` are added to codebookd's command line (e.g. --follow=...).
+  // `extra_args` are added to codebookd's command line (e.g. --follow=...); --plaintext is
+  // added unless they include a --tls_* flag.
   explicit TestServer(std::string dir = "", std::vector<std::string> extra_args = {})
       : owns_dir_(dir.empty()), extra_args_(std::move(extra_args)) {
     if (owns_dir_) {
@@ -97,6 +99,11 @@ class TestServer {
       std::vector<std::string> args = {CODEBOOKD_PATH, "--listen=127.0.0.1:0",
                                        "--db=" + dir_ + "/db", "--port_file=" + port_file};
       args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+      // Plaintext on loopback unless the test asks for TLS.
+      if (std::none_of(extra_args_.begin(), extra_args_.end(),
+                       [](const std::string& a) { return a.rfind("--tls_", 0) == 0; })) {
+        args.push_back("--plaintext");
+      }
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

@@ -41,6 +41,11 @@ Global flags:
   --server=HOST:PORT   server address (default $CODEBOOK_SERVER or 127.0.0.1:50051)
   --json               print each response as protobuf's JSON mapping, one object per line
   --timeout=SECONDS    deadline of each read call (default 10)
+  --tls_ca=FILE        connect over TLS, trusting the CA certificates in FILE (PEM); without
+                       it the connection is plaintext
+  --tls_cert=FILE --tls_key=FILE
+                       this client's certificate and key (PEM), for servers that require client
+                       certificates (mutual TLS)
 
 Release selection (lookup, batch, release, export, search, ancestors, children, subsumes):
 --version=LABEL picks a release; --date=YYYY-MM-DD picks the release in force on that date of
@@ -319,9 +324,14 @@ int Cli::Run() {
     }
     options.deadline = absl::Seconds(seconds);
   }
-  args_.flags.erase("server");
-  args_.flags.erase("json");
-  args_.flags.erase("timeout");
+  if (Has("tls_ca") || Has("tls_cert") || Has("tls_key")) {
+    auto credentials = TlsChannelCredentials(Flag("tls_ca"), Flag("tls_cert"), Flag("tls_key"));
+    if (!credentials.ok()) return UsageError(std::string(credentials.status().message()));
+    options.credentials = *std::move(credentials);
+  }
+  for (const char* global : {"server", "json", "timeout", "tls_ca", "tls_cert", "tls_key"}) {
+    args_.flags.erase(global);
+  }
   client_ = std::make_unique<Client>(options);
 
   if (command_ == "systems") return Systems();

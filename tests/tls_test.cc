@@ -1,0 +1,162 @@
+// Integration tests of transport security: TLS, mutual TLS, and plaintext only when asked for.
+// Certificates are made for each run with the openssl command (a CA, a server certificate for
+// 127.0.0.1 and localhost, a client certificate from the same CA, and one from another CA).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/test_server.h"
+
+namespace codebook::testing {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kCodebookd = CODEBOOKD_PATH;
+const std::string kCli = CODEBOOK_CLI_PATH;
+
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/codebook-tls-XXXXXX";
+    dir_ = new std::string(mkdtemp(tmpl));
+    const std::string& d = *dir_;
+    std::string script =
+        "set -e; cd " + d + "\n" +
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext\n"
+        "for ca in ca other-ca; do\n"
+        "  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=$ca -keyout $ca.key "
+        "-out $ca.pem\n"
+        "done\n"
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr\n"
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+        "-extfile server.ext -out server.pem\n"
+        "for c in client:ca stranger:other-ca; do\n"
+        "  name=${c%%:*}; ca=${c##*:}\n"
+        "  openssl req -newkey rsa:2048 -nodes -subj /CN=$name -keyout $name.key -out $name.csr\n"
+        "  openssl x509 -req -in $name.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial -days 2 "
+        "-out $name.pem\n"
+        "done\n";
+    std::string out;
+    int rc = RunCommand("bash -c '" + Escape(script) + "'", &out);
+    ASSERT_EQ(rc, 0) << out;
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string Escape(const std::string& s) {
+    std::string e;
+    for (char c : s) {
+      if (c == '\'') {
+        e += "'\\''";
+      } else {
+        e += c;
+      }
+    }
+    return e;
+  }
+  static std::string F(const std::string& name) { return *dir_ + "/" + name; }
+
+  // Ping through `credentials` (plaintext when null); the status.
+  static absl::Status PingWith(const TestServer& server,
+                               std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    ClientOptions o;
+    o.target = server.address();
+    o.deadline = absl::Seconds(5);
+    if (credentials) o.credentials = std::move(credentials);
+    Client client(o);
+    return client.Ping().status();
+  }
+  static std::shared_ptr<grpc::ChannelCredentials> Tls(const std::string& cert = "",
+                                                       const std::string& key = "") {
+    auto c = TlsChannelCredentials(F("ca.pem"), cert.empty() ? "" : F(cert),
+                                   key.empty() ? "" : F(key));
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : nullptr;
+  }
+
+  static std::string* dir_;
+};
+std::string* TlsTest::dir_ = nullptr;
+
+TEST_F(TlsTest, TlsServerRefusesPlaintextAndAnswersTls) {
+  TestServer server("", {"--tls_cert=" + F("server.pem"), "--tls_key=" + F("server.key")});
+  ASSERT_TRUE(server.Alive());
+  absl::Status plain = PingWith(server, nullptr);
+  EXPECT_FALSE(plain.ok());
+  EXPECT_EQ(plain.code(), absl::StatusCode::kUnavailable) << plain;
+  EXPECT_TRUE(PingWith(server, Tls()).ok());
+  // Trusting another CA: the server's certificate is refused.
+  auto other = TlsChannelCredentials(F("other-ca.pem"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(PingWith(server, *other).ok());
+  // The CLI with --tls_ca.
+  std::string out;
+  EXPECT_EQ(RunCommand(kCli + " --server=" + server.address() + " --tls_ca=" + F("ca.pem") +
+                           " ping",
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(RunCommand(kCli + " --server=" + server.address() + " --timeout=3 ping", &out), 0);
+}
+
+TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheTrustedCa) {
+  TestServer server("", {"--tls_cert=" + F("server.pem"), "--tls_key=" + F("server.key"),
+                         "--tls_client_ca=" + F("ca.pem")});
+  ASSERT_TRUE(server.Alive());
+  EXPECT_FALSE(PingWith(server, nullptr).ok());
+  EXPECT_FALSE(PingWith(server, Tls()).ok());                                // no certificate
+  EXPECT_FALSE(PingWith(server, Tls("stranger.pem", "stranger.key")).ok());  // wrong CA
+  EXPECT_TRUE(PingWith(server, Tls("client.pem", "client.key")).ok());
+  std::string out;
+  EXPECT_EQ(RunCommand(kCli + " --server=" + server.address() + " --tls_ca=" + F("ca.pem") +
+                           " --tls_cert=" + F("client.pem") + " --tls_key=" + F("client.key") +
+                           " ping",
+                       &out),
+            0)
+      << out;
+  // A replica follows a mutual-TLS primary with its own certificate.
+  TestServer replica("", {"--follow=" + server.address(), "--follow_tls_ca=" + F("ca.pem"),
+                          "--follow_tls_cert=" + F("client.pem"),
+                          "--follow_tls_key=" + F("client.key")});
+  ASSERT_TRUE(replica.Alive());
+  ASSERT_TRUE(PingWith(replica, nullptr).ok());
+  int health = -1;
+  for (int i = 0; i < 100 && health != 1; ++i) {
+    health = HealthStatus(replica.NewClient()->channel(), "codebook.v1.Replica");
+    if (health != 1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(health, 1);  // SERVING: in sync with the (empty) primary over mutual TLS
+}
+
+TEST_F(TlsTest, PlaintextOnlyWhenAskedFor) {
+  char tmpl[] = "/tmp/codebook-tls-db-XXXXXX";
+  std::string db = mkdtemp(tmpl);
+  std::string out;
+  EXPECT_EQ(RunCommand(kCodebookd + " --listen=127.0.0.1:0 --db=" + db + "/db", &out), 2);
+  EXPECT_NE(out.find("or --plaintext to serve without encryption"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(kCodebookd + " --plaintext --tls_cert=" + F("server.pem") +
+                           " --listen=127.0.0.1:0 --db=" + db + "/db",
+                       &out),
+            2);
+  EXPECT_NE(out.find("--plaintext cannot go with --tls_* flags"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(kCodebookd + " --tls_cert=" + F("server.pem") +
+                           " --listen=127.0.0.1:0 --db=" + db + "/db",
+                       &out),
+            2);
+  EXPECT_NE(out.find("TLS needs both --tls_cert and --tls_key"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(kCodebookd + " --tls_cert=" + F("nope.pem") + " --tls_key=" +
+                           F("server.key") + " --listen=127.0.0.1:0 --db=" + db + "/db",
+                       &out),
+            2);
+  EXPECT_NE(out.find("nope.pem: cannot read"), std::string::npos) << out;
+  // A client given a certificate without its key is a usage error.
+  EXPECT_EQ(RunCommand(kCli + " --tls_ca=" + F("ca.pem") + " --tls_cert=" + F("client.pem") +
+                           " ping",
+                       &out),
+            2);
+  fs::remove_all(db);
+}
+
+}  // namespace
+}  // namespace codebook::testing
