@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "tests/test_server.h"
 
@@ -150,6 +151,12 @@ TEST_F(TlsTest, PlaintextOnlyWhenAskedFor) {
                        &out),
             2);
   EXPECT_NE(out.find("nope.pem: cannot read"), std::string::npos) << out;
+  // Flags from a file (--flagfile): the same checks apply.
+  std::ofstream(db + "/codebookd.flags") << "--tls_cert=" << F("server.pem") << "\n--listen=127.0.0.1:0\n";
+  EXPECT_EQ(RunCommand(kCodebookd + " --flagfile=" + db + "/codebookd.flags --db=" + db + "/db",
+                       &out),
+            2);
+  EXPECT_NE(out.find("TLS needs both --tls_cert and --tls_key"), std::string::npos) << out;
   // A client given a certificate without its key is a usage error.
   EXPECT_EQ(RunCommand(kCli + " --tls_ca=" + F("ca.pem") + " --tls_cert=" + F("client.pem") +
                            " ping",
