@@ -1,5 +1,7 @@
 #include "client/client.h"
 
+#include <grpcpp/support/client_interceptor.h>
+
 #include <thread>
 #include <sstream>
 #include <fstream>
@@ -28,6 +30,39 @@ v1::ReleaseSelector Selector::DateOfService(const std::string& date) {
   return s;
 }
 
+namespace {
+
+// Adds "authorization: Bearer <token>" to every call of a channel (ClientOptions::bearer_token).
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string* value) : value_(value) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *value_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* value_;  // owned by the factory, which the channel keeps
+};
+
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(const std::string& token) : value_("Bearer " + token) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(&value_);
+  }
+
+ private:
+  const std::string value_;
+};
+
+}  // namespace
+
 Client::Client(ClientOptions options) : options_(std::move(options)) {
   grpc::ChannelArguments args = options_.channel_args;
   args.SetMaxReceiveMessageSize(options_.max_message_bytes);
@@ -36,7 +71,14 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
     args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, options_.stream_window_bytes);
     args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   }
-  channel_ = grpc::CreateCustomChannel(options_.target, options_.credentials, args);
+  if (options_.bearer_token.empty()) {
+    channel_ = grpc::CreateCustomChannel(options_.target, options_.credentials, args);
+  } else {
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> bearer;
+    bearer.push_back(std::make_unique<BearerInterceptorFactory>(options_.bearer_token));
+    channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
+        options_.target, options_.credentials, args, std::move(bearer));
+  }
   terminology_ = v1::Terminology::NewStub(channel_);
   admin_ = v1::ReleaseAdmin::NewStub(channel_);
 }

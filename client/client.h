@@ -36,6 +36,9 @@ struct ClientOptions {
   // HTTP/2 receive window per call: a large one lets a batch answer of hundreds of KB arrive
   // without waiting for window updates. 0 keeps gRPC's default.
   int stream_window_bytes = 4 << 20;
+  // Sent as "authorization: Bearer <token>" with every call when not empty (servers started
+  // with --tokens). Send tokens over TLS only, except on loopback.
+  std::string bearer_token;
   // Transport credentials; plaintext by default.
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   // Extra channel arguments (load-balancing policy, keepalive, ...).

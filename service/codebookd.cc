@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
@@ -42,6 +43,13 @@ ABSL_FLAG(std::string, follow_tls_cert, "",
           "with --follow to a primary that requires client certificates: this server's PEM "
           "certificate");
 ABSL_FLAG(std::string, follow_tls_key, "", "the key of --follow_tls_cert (PEM)");
+ABSL_FLAG(std::string, tokens, "",
+          "tokens file: who may call (SHA-256 of bearer tokens, or cert:COMMON_NAME, with their "
+          "scopes; see service/auth.h); reloaded on SIGHUP. Without it every call is allowed");
+ABSL_FLAG(bool, hash_token, false,
+          "read a bearer token on stdin, print its line for a tokens file (its SHA-256) and exit");
+ABSL_FLAG(bool, reads_need_token, false,
+          "with --tokens: read calls also need a credential with the read scope");
 ABSL_FLAG(bool, verify, false,
           "open the database, recompute every release's checksum from its concepts, print the "
           "result and exit (0: all match; 1: not); e.g. on a restored backup");
@@ -90,13 +98,27 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFromFl
   return grpc::SslServerCredentials(options);
 }
 
+int HashTokenAndExit() {
+  std::string token;
+  std::getline(std::cin, token);
+  token = std::string(absl::StripAsciiWhitespace(token));
+  if (token.size() < 16) {
+    std::cerr << "codebookd: a token needs at least 16 characters\n";
+    return 2;
+  }
+  std::cout << codebook::service::HashToken(token) << "  read  CALLER\n";
+  return 0;
+}
+
 int Run() {
+  if (absl::GetFlag(FLAGS_hash_token)) return HashTokenAndExit();
   // Block the stop signals in every thread gRPC and RocksDB start; the main thread waits for
   // them with sigwait.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   const std::string db_path = absl::GetFlag(FLAGS_db);
@@ -136,16 +158,29 @@ int Run() {
     }
     follow_credentials = *std::move(c);
   }
+  std::unique_ptr<codebook::service::Authorizer> auth;
+  if (!absl::GetFlag(FLAGS_tokens).empty()) {
+    auto loaded = codebook::service::Authorizer::Load(absl::GetFlag(FLAGS_tokens),
+                                                      absl::GetFlag(FLAGS_reads_need_token));
+    if (!loaded.ok()) {
+      std::cerr << "codebookd: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    auth = *std::move(loaded);
+  } else if (absl::GetFlag(FLAGS_reads_need_token)) {
+    std::cerr << "codebookd: --reads_need_token needs --tokens\n";
+    return 2;
+  }
   codebook::service::Clock clock = [] { return absl::Now(); };
   codebook::service::TerminologyImpl terminology(store->get(), clock, kServerVersion);
   codebook::service::ReleaseAdminImpl admin(store->get(), clock);
-  codebook::service::TerminologyHandler terminology_handler(&terminology);
+  codebook::service::TerminologyHandler terminology_handler(&terminology, auth.get());
   const std::string primary = absl::GetFlag(FLAGS_follow);
   if (!primary.empty()) {
     admin.SetReadOnly("this server is a read replica of " + primary +
                       "; send admin calls to the primary");
   }
-  codebook::service::ReleaseAdminHandler admin_handler(&admin);
+  codebook::service::ReleaseAdminHandler admin_handler(&admin, auth.get());
   // Publishes and retractions wake the open WatchReleases streams.
   (*store)->SetEventListener(
       [&terminology_handler](const std::string& system) {
@@ -203,7 +238,20 @@ int Run() {
   }
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    if (!auth) {
+      std::cerr << "codebookd: SIGHUP: no tokens file to reload" << std::endl;
+      continue;
+    }
+    absl::Status reloaded = auth->Reload();
+    if (reloaded.ok()) {
+      std::cerr << "codebookd: SIGHUP: reloaded " << absl::GetFlag(FLAGS_tokens) << " ("
+                << auth->size() << " credentials)" << std::endl;
+    } else {
+      std::cerr << "codebookd: SIGHUP: kept the previous tokens: " << reloaded.message()
+                << std::endl;
+    }
+  }
   std::cerr << "codebookd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
             << " received, shutting down" << std::endl;
   if (follower) follower->Stop();

@@ -15,17 +15,47 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
+absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
+                       std::string* caller) {
+  caller->clear();
+  if (auth == nullptr) return absl::OkStatus();
+  absl::string_view authorization;
+  const auto& metadata = ctx.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    authorization = absl::string_view(it->second.data(), it->second.size());
+  }
+  std::string common_name;
+  if (std::shared_ptr<const grpc::AuthContext> ac = ctx.auth_context()) {
+    for (const grpc::string_ref& v : ac->FindPropertyValues("x509_common_name")) {
+      common_name.assign(v.data(), v.size());
+    }
+  }
+  return auth->Allow(authorization, common_name, scope, caller);
+}
+
 namespace {
 
-// Runs a domain call inline and finishes the unary rpc with its status.
+// Authorizes, then runs a domain call inline and finishes the unary rpc with its status.
 template <typename Impl, typename Req, typename Resp>
-grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Impl* impl,
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Authorizer* auth,
+                                Scope scope, const Impl* impl,
                                 absl::Status (Impl::*method)(const Req&, Resp*) const,
                                 const Req* req, Resp* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus((impl->*method)(*req, resp)));
+  std::string caller;
+  absl::Status s = Authorize(auth, *ctx, scope, &caller);
+  if (s.ok()) s = (impl->*method)(*req, resp);
+  reactor->Finish(ToGrpcStatus(s));
   return reactor;
 }
+
+// A streaming call refused before it starts (e.g. not authorized): finishes at once.
+template <typename Reactor>
+class Refused final : public Reactor {
+ public:
+  explicit Refused(const absl::Status& s) { this->Finish(ToGrpcStatus(s)); }
+  void OnDone() override { delete this; }
+};
 
 // Feeds an upload stream to the domain message by message, and commits it only when the client
 // ends the stream normally, so that a stream is stored entirely or not at all. A cancelled or
@@ -105,7 +135,8 @@ class ListWriter final : public grpc::ServerWriteReactor<Resp> {
 
 }  // namespace
 
-TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl) : impl_(impl) {
+TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl, const Authorizer* auth)
+    : impl_(impl), auth_(auth) {
   SetMessageAllocatorFor_ListCodeSystems(&list_systems_);
   SetMessageAllocatorFor_ListReleases(&list_releases_);
   SetMessageAllocatorFor_GetRelease(&get_release_);
@@ -121,67 +152,67 @@ TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl) : impl_(impl
 grpc::ServerUnaryReactor* TerminologyHandler::ListCodeSystems(
     grpc::CallbackServerContext* ctx, const v1::ListCodeSystemsRequest* req,
     v1::ListCodeSystemsResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::ListCodeSystems, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::ListCodeSystems, req, resp);
 }
 grpc::ServerUnaryReactor* TerminologyHandler::ListReleases(grpc::CallbackServerContext* ctx,
                                                            const v1::ListReleasesRequest* req,
                                                            v1::ListReleasesResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::ListReleases, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::ListReleases, req, resp);
 }
 grpc::ServerUnaryReactor* TerminologyHandler::GetRelease(grpc::CallbackServerContext* ctx,
                                                          const v1::GetReleaseRequest* req,
                                                          v1::GetReleaseResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::GetRelease, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::GetRelease, req, resp);
 }
 grpc::ServerUnaryReactor* TerminologyHandler::Lookup(grpc::CallbackServerContext* ctx,
                                                      const v1::LookupRequest* req,
                                                      v1::LookupResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::Lookup, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::Lookup, req, resp);
 }
 grpc::ServerUnaryReactor* TerminologyHandler::BatchLookup(grpc::CallbackServerContext* ctx,
                                                           const v1::BatchLookupRequest* req,
                                                           v1::BatchLookupResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::BatchLookup, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::BatchLookup, req, resp);
 }
 grpc::ServerUnaryReactor* TerminologyHandler::ValidateCode(grpc::CallbackServerContext* ctx,
                                                            const v1::ValidateCodeRequest* req,
                                                            v1::ValidateCodeResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::ValidateCode, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::ValidateCode, req, resp);
 }
 grpc::ServerUnaryReactor* TerminologyHandler::Ping(grpc::CallbackServerContext* ctx,
                                                    const v1::PingRequest* req,
                                                    v1::PingResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::Ping, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::Ping, req, resp);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::Search(grpc::CallbackServerContext* ctx,
                                                      const v1::SearchRequest* req,
                                                      v1::SearchResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::Search, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::Search, req, resp);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::GetAncestors(grpc::CallbackServerContext* ctx,
                                                            const v1::GetAncestorsRequest* req,
                                                            v1::GetAncestorsResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::GetAncestors, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::GetAncestors, req, resp);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::GetChildren(grpc::CallbackServerContext* ctx,
                                                           const v1::GetChildrenRequest* req,
                                                           v1::GetChildrenResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::GetChildren, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::GetChildren, req, resp);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::Subsumes(grpc::CallbackServerContext* ctx,
                                                        const v1::SubsumesRequest* req,
                                                        v1::SubsumesResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::Subsumes, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::Subsumes, req, resp);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::ValidateClaim(grpc::CallbackServerContext* ctx,
                                                             const v1::ValidateClaimRequest* req,
                                                             v1::ValidateClaimResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::ValidateClaim, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::ValidateClaim, req, resp);
 }
 
 namespace {
@@ -235,13 +266,17 @@ class ClaimStreamReactor final
 
 grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>*
 TerminologyHandler::ValidateClaimStream(grpc::CallbackServerContext* ctx) {
+  std::string caller;
+  if (absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller); !s.ok()) {
+    return new Refused<grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>>(s);
+  }
   return new ClaimStreamReactor(impl_);
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServerContext* ctx,
                                                              const v1::GetCodeHistoryRequest* req,
                                                              v1::GetCodeHistoryResponse* resp) {
-  return Unary(ctx, impl_, &TerminologyImpl::GetCodeHistory, req, resp);
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::GetCodeHistory, req, resp);
 }
 
 // One WatchReleases stream: sends the backlog, then every new event of its system.
@@ -335,6 +370,10 @@ class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v
 
 grpc::ServerWriteReactor<v1::ReleaseEvent>* TerminologyHandler::WatchReleases(
     grpc::CallbackServerContext* ctx, const v1::WatchReleasesRequest* req) {
+  std::string caller;
+  if (absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller); !s.ok()) {
+    return new ListWriter<v1::ReleaseEvent>(s, {});
+  }
   auto state = std::make_shared<WatchState>(req->system());
   auto* reactor = new WatchReactor(this, state, req->after_sequence());
   {
@@ -367,31 +406,41 @@ void TerminologyHandler::NotifyReleaseEvent(const std::string& system) {
 grpc::ServerWriteReactor<v1::ExportReleaseResponse>* TerminologyHandler::ExportRelease(
     grpc::CallbackServerContext* ctx, const v1::ExportReleaseRequest* req) {
   std::vector<v1::ExportReleaseResponse> messages;
-  absl::Status s = impl_->ExportRelease(*req, &messages);
+  std::string caller;
+  absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
+  if (s.ok()) s = impl_->ExportRelease(*req, &messages);
   return new ListWriter<v1::ExportReleaseResponse>(s, std::move(messages));
 }
 
 grpc::ServerWriteReactor<v1::DiffReleasesResponse>* TerminologyHandler::DiffReleases(
     grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) {
   std::vector<v1::DiffReleasesResponse> messages;
-  absl::Status s = impl_->DiffReleases(*req, &messages);
+  std::string caller;
+  absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
+  if (s.ok()) s = impl_->DiffReleases(*req, &messages);
   return new ListWriter<v1::DiffReleasesResponse>(s, std::move(messages));
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateRelease(grpc::CallbackServerContext* ctx,
                                                              const v1::CreateReleaseRequest* req,
                                                              v1::CreateReleaseResponse* resp) {
-  return Unary(ctx, impl_, &ReleaseAdminImpl::CreateRelease, req, resp);
+  return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::CreateRelease, req, resp);
 }
 grpc::ServerReadReactor<v1::UploadConceptsRequest>* ReleaseAdminHandler::UploadConcepts(
     grpc::CallbackServerContext* ctx, v1::UploadConceptsResponse* resp) {
+  std::string caller;
+  if (absl::Status s = Authorize(auth_, *ctx, Scope::kAdmin, &caller); !s.ok()) {
+    return new Refused<grpc::ServerReadReactor<v1::UploadConceptsRequest>>(s);
+  }
   return new UploadReactor(ctx, impl_, resp);
 }
 grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
     grpc::CallbackServerContext* ctx, const v1::PublishReleaseRequest* req,
     v1::PublishReleaseResponse* resp) {
   absl::Time start = absl::Now();
-  absl::Status s = impl_->PublishRelease(*req, resp);
+  std::string caller;
+  absl::Status s = Authorize(auth_, *ctx, Scope::kAdmin, &caller);
+  if (s.ok()) s = impl_->PublishRelease(*req, resp);
   if (s.ok()) {
     const v1::Release& r = resp->release();
     const v1::ReleaseCounts& c = r.counts();
@@ -399,7 +448,8 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
               << r.effective_date() << ") as sequence " << r.sequence() << ": " << c.total()
               << " concepts, " << c.added() << " added, " << c.deleted() << " deleted, "
               << c.changed() << " changed, " << r.checksum() << " in "
-              << absl::FormatDuration(absl::Now() - start) << std::endl;
+              << absl::FormatDuration(absl::Now() - start)
+              << (caller.empty() ? "" : " by " + caller) << std::endl;
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(s));
@@ -408,25 +458,25 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
 grpc::ServerUnaryReactor* ReleaseAdminHandler::DiscardRelease(
     grpc::CallbackServerContext* ctx, const v1::DiscardReleaseRequest* req,
     v1::DiscardReleaseResponse* resp) {
-  return Unary(ctx, impl_, &ReleaseAdminImpl::DiscardRelease, req, resp);
+  return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::DiscardRelease, req, resp);
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::RetractRelease(
     grpc::CallbackServerContext* ctx, const v1::RetractReleaseRequest* req,
     v1::RetractReleaseResponse* resp) {
-  return Unary(ctx, impl_, &ReleaseAdminImpl::RetractRelease, req, resp);
+  return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::RetractRelease, req, resp);
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::AddCodeLinks(grpc::CallbackServerContext* ctx,
                                                             const v1::AddCodeLinksRequest* req,
                                                             v1::AddCodeLinksResponse* resp) {
-  return Unary(ctx, impl_, &ReleaseAdminImpl::AddCodeLinks, req, resp);
+  return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::AddCodeLinks, req, resp);
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateBackup(grpc::CallbackServerContext* ctx,
                                                             const v1::CreateBackupRequest* req,
                                                             v1::CreateBackupResponse* resp) {
-  return Unary(ctx, impl_, &ReleaseAdminImpl::CreateBackup, req, resp);
+  return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::CreateBackup, req, resp);
 }
 
 }  // namespace codebook::service

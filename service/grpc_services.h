@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "codebook/v1/release_admin.grpc.pb.h"
 #include "codebook/v1/terminology.grpc.pb.h"
+#include "service/auth.h"
 #include "service/release_admin_impl.h"
 #include "service/terminology_impl.h"
 
@@ -26,6 +27,10 @@ namespace codebook::service {
 
 // The one place where internal status becomes gRPC status (codes map one to one).
 grpc::Status ToGrpcStatus(const absl::Status& s);
+// Whether the call of `ctx` may proceed under `auth` (null: always), from its "authorization"
+// header and its client certificate; *caller names the caller when known.
+absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
+                       std::string* caller);
 
 // Allocates the request and response of each call in one protobuf Arena, freed in one go when
 // the call ends: far fewer mallocs for answers with many strings. Thread-safe.
@@ -60,7 +65,8 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
  public:
   // Every unary method gets the arena allocator, the trivial Ping included, so that the
   // benchmark's empty-call ceiling is measured the same way.
-  explicit TerminologyHandler(const TerminologyImpl* impl);
+  // `auth` (may be null: every call allowed) decides who may read.
+  explicit TerminologyHandler(const TerminologyImpl* impl, const Authorizer* auth = nullptr);
 
   grpc::ServerUnaryReactor* ListCodeSystems(grpc::CallbackServerContext* ctx,
                                             const v1::ListCodeSystemsRequest* req,
@@ -113,6 +119,7 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   struct WatchState;
   class WatchReactor;
   const TerminologyImpl* impl_;
+  const Authorizer* auth_;
   absl::Mutex watch_mu_;
   std::set<std::shared_ptr<WatchState>> watchers_ ABSL_GUARDED_BY(watch_mu_);
   ArenaMessageAllocator<v1::ListCodeSystemsRequest, v1::ListCodeSystemsResponse> list_systems_;
@@ -129,7 +136,9 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
 
 class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
  public:
-  explicit ReleaseAdminHandler(const ReleaseAdminImpl* impl) : impl_(impl) {}
+  // `auth` (may be null: every call allowed) decides who may make admin calls.
+  explicit ReleaseAdminHandler(const ReleaseAdminImpl* impl, const Authorizer* auth = nullptr)
+      : impl_(impl), auth_(auth) {}
 
   grpc::ServerUnaryReactor* CreateRelease(grpc::CallbackServerContext* ctx,
                                           const v1::CreateReleaseRequest* req,
@@ -154,6 +163,7 @@ class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
 
  private:
   const ReleaseAdminImpl* impl_;
+  const Authorizer* auth_;
 };
 
 }  // namespace codebook::service

@@ -14,9 +14,6 @@ namespace codebook::testing {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kSample = CODEBOOK_SAMPLE_DIR;
-const std::string kCodebookd = CODEBOOKD_PATH;
-const std::string kCli = CODEBOOK_CLI_PATH;
 
 // Checksums of the published (and retracted) releases. A backup taken during an upload also
 // holds that staged release as it was; it is not compared.

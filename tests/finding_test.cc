@@ -15,8 +15,6 @@
 namespace codebook::testing {
 namespace {
 
-const std::string kSample = CODEBOOK_SAMPLE_DIR;
-const std::string kCli = CODEBOOK_CLI_PATH;
 
 class FindingTest : public ::testing::Test {
  protected:

@@ -478,7 +478,7 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   // Restore into a new folder and recompute every checksum there.
   std::filesystem::copy(dir + "/backup", dir + "/restored", std::filesystem::copy_options::recursive);
   std::string out;
-  EXPECT_EQ(RunCommand(std::string(CODEBOOKD_PATH) + " --verify --db=" + dir + "/restored", &out), 0)
+  EXPECT_EQ(RunCommand(kCodebookd + " --verify --db=" + dir + "/restored", &out), 0)
       << out;
   EXPECT_NE(out.find("12 releases in " + dir + "/restored, every checksum matches"),
             std::string::npos)

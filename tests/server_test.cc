@@ -19,8 +19,6 @@
 namespace codebook::testing {
 namespace {
 
-const std::string kSample = CODEBOOK_SAMPLE_DIR;
-const std::string kCli = CODEBOOK_CLI_PATH;
 
 const std::vector<ReleaseFile>& SampleReleases() {
   static const std::vector<ReleaseFile> files = {

@@ -24,6 +24,11 @@
 
 namespace codebook::testing {
 
+// What the test binaries are built with (tests/CMakeLists.txt).
+inline const std::string kSample = CODEBOOK_SAMPLE_DIR;  // the repo's sample releases
+inline const std::string kCodebookd = CODEBOOKD_PATH;    // the server binary
+inline const std::string kCli = CODEBOOK_CLI_PATH;       // the codebook CLI
+
 class TestServer {
  public:
   // Starts a server on a new database. `dir` reuses an existing folder instead (restart tests).
@@ -80,11 +85,13 @@ class TestServer {
   void Start() { StartProcess(); }
 
   bool Alive() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+  pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& dir() const { return dir_; }
-  std::unique_ptr<Client> NewClient() const {
+  std::unique_ptr<Client> NewClient(const std::string& bearer_token = "") const {
     ClientOptions o;
     o.target = address();
+    o.bearer_token = bearer_token;
     return std::make_unique<Client>(o);
   }
 

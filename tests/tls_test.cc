@@ -12,8 +12,6 @@ namespace codebook::testing {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kCodebookd = CODEBOOKD_PATH;
-const std::string kCli = CODEBOOK_CLI_PATH;
 
 class TlsTest : public ::testing::Test {
  protected:
@@ -31,7 +29,7 @@ class TlsTest : public ::testing::Test {
         "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr\n"
         "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
         "-extfile server.ext -out server.pem\n"
-        "for c in client:ca stranger:other-ca; do\n"
+        "for c in client:ca reader:ca stranger:other-ca; do\n"
         "  name=${c%%:*}; ca=${c##*:}\n"
         "  openssl req -newkey rsa:2048 -nodes -subj /CN=$name -keyout $name.key -out $name.csr\n"
         "  openssl x509 -req -in $name.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial -days 2 "
@@ -128,6 +126,28 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheTrustedCa) {
     if (health != 1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(health, 1);  // SERVING: in sync with the (empty) primary over mutual TLS
+}
+
+TEST_F(TlsTest, ClientCertificatesIdentifyCallers) {
+  // Under mutual TLS, a tokens file line "cert:<common name>" gives a certificate its scopes.
+  std::ofstream(F("tokens")) << "cert:client read,admin loader\ncert:reader read clinic\n";
+  TestServer server("", {"--tls_cert=" + F("server.pem"), "--tls_key=" + F("server.key"),
+                         "--tls_client_ca=" + F("ca.pem"), "--tokens=" + F("tokens")});
+  ASSERT_TRUE(server.Alive());
+  auto client_for = [&](const std::string& name) {
+    ClientOptions o;
+    o.target = server.address();
+    o.credentials = Tls(name + ".pem", name + ".key");
+    return std::make_unique<Client>(o);
+  };
+  auto loader = client_for("client");
+  auto clinic = client_for("reader");
+  auto created = loader->CreateRelease("CPT", "2024", "2024-01-01");
+  EXPECT_TRUE(created.ok()) << created.status();
+  auto denied = clinic->CreateRelease("CPT", "2025", "2025-01-01");
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.status().message(), "caller clinic has no admin scope");
+  EXPECT_TRUE(clinic->ListReleases("CPT").ok());
 }
 
 TEST_F(TlsTest, PlaintextOnlyWhenAskedFor) {

@@ -41,6 +41,8 @@ Global flags:
   --server=HOST:PORT   server address (default $CODEBOOK_SERVER or 127.0.0.1:50051)
   --json               print each response as protobuf's JSON mapping, one object per line
   --timeout=SECONDS    deadline of each read call (default 10)
+  --token_file=FILE    send the bearer token in FILE (its first line) with every call; default
+                       $CODEBOOK_TOKEN_FILE
   --tls_ca=FILE        connect over TLS, trusting the CA certificates in FILE (PEM); without
                        it the connection is plaintext
   --tls_cert=FILE --tls_key=FILE
@@ -329,7 +331,19 @@ int Cli::Run() {
     if (!credentials.ok()) return UsageError(std::string(credentials.status().message()));
     options.credentials = *std::move(credentials);
   }
-  for (const char* global : {"server", "json", "timeout", "tls_ca", "tls_cert", "tls_key"}) {
+  std::string token_file = Flag("token_file");
+  if (token_file.empty()) {
+    const char* env = std::getenv("CODEBOOK_TOKEN_FILE");
+    if (env != nullptr) token_file = env;
+  }
+  if (!token_file.empty()) {
+    auto token = ReadWholeFile(token_file);
+    if (!token.ok()) return UsageError(std::string(token.status().message()));
+    options.bearer_token = std::string(absl::StripAsciiWhitespace(token->substr(0, token->find('\n'))));
+    if (options.bearer_token.empty()) return UsageError(token_file + " holds no token");
+  }
+  for (const char* global :
+       {"server", "json", "timeout", "tls_ca", "tls_cert", "tls_key", "token_file"}) {
     args_.flags.erase(global);
   }
   client_ = std::make_unique<Client>(options);
