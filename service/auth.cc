@@ -79,6 +79,41 @@ size_t Authorizer::size() const {
   return table_->size();
 }
 
+const Authorizer::Caller* Authorizer::Find(const Table& table, absl::string_view authorization,
+                                           absl::string_view cert_cn, absl::Status* status) const {
+  *status = absl::OkStatus();
+  if (!authorization.empty()) {
+    absl::string_view token = authorization;
+    if (!absl::ConsumePrefix(&token, "Bearer ") || token.empty()) {
+      *status = absl::UnauthenticatedError("the authorization header must be \"Bearer <token>\"");
+      return nullptr;
+    }
+    auto it = table.find("sha256:" + HashToken(token));
+    if (it == table.end()) {
+      *status = absl::UnauthenticatedError("unknown token");
+      return nullptr;
+    }
+    return &it->second;
+  }
+  if (!cert_cn.empty()) {
+    auto it = table.find(absl::StrCat("cert:", cert_cn));
+    if (it != table.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+bool Authorizer::HasScope(absl::string_view authorization, absl::string_view cert_cn,
+                          absl::string_view scope) const {
+  std::shared_ptr<const Table> table;
+  {
+    absl::MutexLock l(&mu_);
+    table = table_;
+  }
+  absl::Status status;
+  const Caller* found = Find(*table, authorization, cert_cn, &status);
+  return found != nullptr && found->scopes.count(std::string(scope)) > 0;
+}
+
 absl::Status Authorizer::Allow(absl::string_view authorization, absl::string_view cert_cn,
                                Scope scope, std::string* caller) const {
   caller->clear();
@@ -88,19 +123,9 @@ absl::Status Authorizer::Allow(absl::string_view authorization, absl::string_vie
     absl::MutexLock l(&mu_);
     table = table_;
   }
-  const Caller* found = nullptr;
-  if (!authorization.empty()) {
-    absl::string_view token = authorization;
-    if (!absl::ConsumePrefix(&token, "Bearer ") || token.empty()) {
-      return absl::UnauthenticatedError("the authorization header must be \"Bearer <token>\"");
-    }
-    auto it = table->find("sha256:" + HashToken(token));
-    if (it == table->end()) return absl::UnauthenticatedError("unknown token");
-    found = &it->second;
-  } else if (!cert_cn.empty()) {
-    auto it = table->find(absl::StrCat("cert:", cert_cn));
-    if (it != table->end()) found = &it->second;
-  }
+  absl::Status status;
+  const Caller* found = Find(*table, authorization, cert_cn, &status);
+  if (!status.ok()) return status;
   const char* needed = scope == Scope::kAdmin ? "admin" : "read";
   if (found == nullptr) {
     return absl::UnauthenticatedError(absl::StrCat(

@@ -55,12 +55,18 @@ class Authorizer {
   // caller lacks the scope. *caller is set to the caller's name when known.
   absl::Status Allow(absl::string_view authorization, absl::string_view cert_common_name,
                      Scope scope, std::string* caller) const;
+  // Whether the caller (as for Allow) holds `scope`; false without a known credential.
+  bool HasScope(absl::string_view authorization, absl::string_view cert_common_name,
+                absl::string_view scope) const;
   size_t size() const;
 
  private:
   using Table = std::map<std::string, Caller, std::less<>>;  // "sha256:<hex>" or "cert:<cn>"
   Authorizer(std::string path, bool reads) : path_(std::move(path)), reads_(reads) {}
   static absl::StatusOr<std::shared_ptr<const Table>> Read(const std::string& path);
+  // The caller a credential names, or nullptr (unknown or none); *status explains a refusal.
+  const Caller* Find(const Table& table, absl::string_view authorization,
+                     absl::string_view cert_cn, absl::Status* status) const;
 
   const std::string path_;
   const bool reads_;

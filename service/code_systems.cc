@@ -44,7 +44,7 @@ bool ValidShape(CodeFormat format, absl::string_view c) {
 const std::vector<CodeSystemInfo>& KnownSystems() {
   static const auto* systems = new std::vector<CodeSystemInfo>{
       {"CPT", "http://www.ama-assn.org/go/cpt", "CPT (Current Procedural Terminology)",
-       "American Medical Association", CodeFormat::kCpt},
+       "American Medical Association", CodeFormat::kCpt, "license:CPT"},
       {"HCPCS", "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
        "HCPCS Level II", "Centers for Medicare & Medicaid Services", CodeFormat::kHcpcs},
       {"ICD10CM", "http://hl7.org/fhir/sid/icd-10-cm", "ICD-10-CM", "CDC/NCHS and CMS",

@@ -27,6 +27,8 @@ struct CodeSystemInfo {
   std::string title;
   std::string publisher;
   CodeFormat format;
+  // The scope a caller needs to see the system's text ("" when the text is open to all).
+  std::string license_scope;
 };
 
 // All known systems, ordered by id.

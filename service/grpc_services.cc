@@ -1,6 +1,9 @@
 #include "service/grpc_services.h"
 
+#include "absl/strings/str_cat.h"
 #include "service/claims.h"
+#include "service/code_systems.h"
+#include "service/search.h"
 
 #include <deque>
 #include <iostream>
@@ -15,22 +18,76 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
+namespace {
+
+struct Credentials {
+  absl::string_view authorization;  // the "authorization" header, or empty
+  std::string common_name;          // the client certificate's, or empty
+};
+
+Credentials CredentialsOf(const grpc::CallbackServerContext& ctx) {
+  Credentials c;
+  const auto& metadata = ctx.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    c.authorization = absl::string_view(it->second.data(), it->second.size());
+  }
+  if (std::shared_ptr<const grpc::AuthContext> ac = ctx.auth_context()) {
+    for (const grpc::string_ref& v : ac->FindPropertyValues("x509_common_name")) {
+      c.common_name.assign(v.data(), v.size());
+    }
+  }
+  return c;
+}
+
+// The "system" field of a request, or "" when it has none.
+std::string SystemOf(const google::protobuf::Message& req) {
+  const google::protobuf::FieldDescriptor* f = req.GetDescriptor()->FindFieldByName("system");
+  if (f == nullptr || f->type() != google::protobuf::FieldDescriptor::TYPE_STRING ||
+      f->is_repeated()) {
+    return "";
+  }
+  return req.GetReflection()->GetString(req, f);
+}
+
+// Leaves out the text of every Concept in `m`, however deep.
+void WithholdText(google::protobuf::Message* m) {
+  if (m->GetDescriptor() == v1::Concept::descriptor()) {
+    auto* c = static_cast<v1::Concept*>(m);
+    c->clear_display();
+    c->clear_designations();
+    c->set_text_withheld(true);
+    return;
+  }
+  const google::protobuf::Reflection* r = m->GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(*m, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE || f->is_map()) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(*m, f); ++i) WithholdText(r->MutableRepeatedMessage(m, f, i));
+    } else {
+      WithholdText(r->MutableMessage(m, f));
+    }
+  }
+}
+
+}  // namespace
+
 absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
                        std::string* caller) {
   caller->clear();
   if (auth == nullptr) return absl::OkStatus();
-  absl::string_view authorization;
-  const auto& metadata = ctx.client_metadata();
-  if (auto it = metadata.find("authorization"); it != metadata.end()) {
-    authorization = absl::string_view(it->second.data(), it->second.size());
-  }
-  std::string common_name;
-  if (std::shared_ptr<const grpc::AuthContext> ac = ctx.auth_context()) {
-    for (const grpc::string_ref& v : ac->FindPropertyValues("x509_common_name")) {
-      common_name.assign(v.data(), v.size());
-    }
-  }
-  return auth->Allow(authorization, common_name, scope, caller);
+  Credentials c = CredentialsOf(ctx);
+  return auth->Allow(c.authorization, c.common_name, scope, caller);
+}
+
+bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
+                      absl::string_view system) {
+  if (auth == nullptr) return false;
+  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(system);
+  if (!info.ok() || (*info)->license_scope.empty()) return false;
+  Credentials c = CredentialsOf(ctx);
+  return !auth->HasScope(c.authorization, c.common_name, (*info)->license_scope);
 }
 
 namespace {
@@ -45,6 +102,10 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Authoriz
   std::string caller;
   absl::Status s = Authorize(auth, *ctx, scope, &caller);
   if (s.ok()) s = (impl->*method)(*req, resp);
+  // Licensed text only for callers with the system's licence scope.
+  if (s.ok() && auth != nullptr && MustWithholdText(auth, *ctx, SystemOf(*req))) {
+    WithholdText(resp);
+  }
   reactor->Finish(ToGrpcStatus(s));
   return reactor;
 }
@@ -188,6 +249,17 @@ grpc::ServerUnaryReactor* TerminologyHandler::Ping(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* TerminologyHandler::Search(grpc::CallbackServerContext* ctx,
                                                      const v1::SearchRequest* req,
                                                      v1::SearchResponse* resp) {
+  // Searching licensed text would reveal it: without the licence, only code queries.
+  if (MustWithholdText(auth_, *ctx, req->system())) {
+    const CodeSystemInfo& info = **FindSystem(req->system());
+    if (!IsCodeQuery(info.format, req->query())) {
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(absl::StrCat(
+          "searching ", info.id, " text needs the ", info.license_scope,
+          " scope; without it, search by code"))));
+      return reactor;
+    }
+  }
   return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::Search, req, resp);
 }
 
@@ -409,6 +481,9 @@ grpc::ServerWriteReactor<v1::ExportReleaseResponse>* TerminologyHandler::ExportR
   std::string caller;
   absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
   if (s.ok()) s = impl_->ExportRelease(*req, &messages);
+  if (s.ok() && MustWithholdText(auth_, *ctx, req->system())) {
+    for (auto& m : messages) WithholdText(&m);
+  }
   return new ListWriter<v1::ExportReleaseResponse>(s, std::move(messages));
 }
 
@@ -418,6 +493,9 @@ grpc::ServerWriteReactor<v1::DiffReleasesResponse>* TerminologyHandler::DiffRele
   std::string caller;
   absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
   if (s.ok()) s = impl_->DiffReleases(*req, &messages);
+  if (s.ok() && MustWithholdText(auth_, *ctx, req->system())) {
+    for (auto& m : messages) WithholdText(&m);
+  }
   return new ListWriter<v1::DiffReleasesResponse>(s, std::move(messages));
 }
 

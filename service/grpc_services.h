@@ -31,6 +31,11 @@ grpc::Status ToGrpcStatus(const absl::Status& s);
 // header and its client certificate; *caller names the caller when known.
 absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
                        std::string* caller);
+// Whether answers about `system` must leave out its text for this caller: the system is
+// licensed (CodeSystemInfo::license_scope) and the caller lacks that scope. False without `auth`
+// (no tokens file: no licences enforced).
+bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
+                      absl::string_view system);
 
 // Allocates the request and response of each call in one protobuf Arena, freed in one go when
 // the call ends: far fewer mallocs for answers with many strings. Thread-safe.

@@ -234,6 +234,13 @@ struct Hit {
 
 }  // namespace
 
+bool IsCodeQuery(CodeFormat format, absl::string_view query) {
+  std::string q = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(query));
+  if (format == CodeFormat::kIcd10Cm && q.size() > 3 && q[3] == '.') q.erase(3, 1);
+  if (q.size() == 2 && absl::ascii_isalnum(q[0]) && absl::ascii_isalnum(q[1])) return true;
+  return LooksLikeCode(format, q);
+}
+
 std::vector<QueryWord> ParseQuery(absl::string_view query) {
   std::string q = absl::AsciiStrToLower(query);
   q = absl::StrReplaceAll(q, {{"w/o", " without "}, {"w/", " with "}});

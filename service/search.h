@@ -40,6 +40,10 @@ struct QueryWord {
   bool trimmed = false;  // shortened because the word as typed matched nothing
 };
 
+// True when a query (trimmed) is shaped like (the start of) a code of the system, or is a
+// two-character modifier: such queries search codes, not text.
+bool IsCodeQuery(CodeFormat format, absl::string_view query);
+
 // The words of a query with their abbreviation alternatives (no index access).
 std::vector<QueryWord> ParseQuery(absl::string_view query);
 

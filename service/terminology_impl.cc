@@ -29,6 +29,7 @@ absl::Status TerminologyImpl::ListCodeSystems(const v1::ListCodeSystemsRequest&,
     out->set_uri(s.uri);
     out->set_title(s.title);
     out->set_publisher(s.publisher);
+    out->set_license_scope(s.license_scope);
     int published = 0;
     for (const storage::ReleaseRecord& r : catalog->Releases(s.id)) {
       published += r.state == storage::ReleaseState::kPublished;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "importers/importers.h"
 #include "service/auth.h"
@@ -140,6 +141,99 @@ TEST_F(AuthTest, TokensFilesAreCheckedAndHashesPrinted) {
   EXPECT_EQ(RunCommand(kCodebookd + " --plaintext --reads_need_token --db=" + dir_ + "/db", &out),
             2);
   EXPECT_NE(out.find("--reads_need_token needs --tokens"), std::string::npos) << out;
+}
+
+TEST_F(AuthTest, CptTextOnlyForCallersWithTheLicence) {
+  const std::string licensed_token = "licensed-token-0123456789abcdef";
+  WriteTokens({{kAdminToken, "read,admin", "loader"},
+               {kReadToken, "read", "claims-app"},
+               {licensed_token, "read,license:CPT", "coder-app"}});
+  TestServer server("", {"--tokens=" + dir_ + "/tokens"});
+  auto admin = server.NewClient(kAdminToken);
+  for (const auto& [system, version, format, path] :
+       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+           {"CPT", "2025", "cpt", "/cpt/2025"},
+           {"HCPCS", "2019", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt"}}) {
+    auto concepts = importers::ParseFile(format, kSample + path);
+    ASSERT_TRUE(concepts.ok());
+    ASSERT_TRUE(admin->ImportRelease(system, version, version + "-01-01", "", *concepts, true).ok());
+  }
+  auto anonymous = server.NewClient();
+  auto reader = server.NewClient(kReadToken);
+  auto coder = server.NewClient(licensed_token);
+
+  auto systems = anonymous->ListCodeSystems();
+  ASSERT_TRUE(systems.ok());
+  EXPECT_EQ(systems->at(0).id(), "CPT");
+  EXPECT_EQ(systems->at(0).license_scope(), "license:CPT");
+
+  // Without the licence: the code, its status and dates, no text; the answer says so.
+  for (Client* c : {anonymous.get(), reader.get()}) {
+    auto r = c->Lookup("CPT", "99213-25", Selector::Version("2025"));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->concept().code(), "99213");
+    EXPECT_TRUE(r->concept().billable());
+    EXPECT_EQ(r->concept().added_date(), "2023-01-01");
+    EXPECT_TRUE(r->concept().text_withheld());
+    EXPECT_EQ(r->concept().display(), "");
+    EXPECT_EQ(r->concept().designations_size(), 0);
+    EXPECT_TRUE(r->modifiers(0).text_withheld());
+  }
+  auto full = coder->Lookup("CPT", "99213", Selector::Version("2025"));
+  ASSERT_TRUE(full.ok());
+  EXPECT_FALSE(full->concept().text_withheld());
+  EXPECT_NE(full->concept().display(), "");
+  EXPECT_GT(full->concept().designations_size(), 0);
+  // Other systems are open.
+  auto hcpcs = reader->Lookup("HCPCS", "G2010");
+  ASSERT_TRUE(hcpcs.ok());
+  EXPECT_FALSE(hcpcs->concept().text_withheld());
+  EXPECT_NE(hcpcs->concept().display(), "");
+  // Every answer that carries CPT concepts: batches, hierarchy, export.
+  auto batch = reader->BatchLookup("CPT", {"99213", "0042T"});
+  ASSERT_TRUE(batch.ok());
+  for (const auto& res : batch->results()) EXPECT_TRUE(res.concept().text_withheld());
+  v1::GetChildrenRequest children;
+  children.set_system("CPT");
+  children.set_code("EVALUATION_MANAGEMENT");
+  auto kids = reader->GetChildren(children);
+  ASSERT_TRUE(kids.ok());
+  ASSERT_GT(kids->children_size(), 0);
+  for (const auto& c : kids->children()) EXPECT_TRUE(c.text_withheld());
+  v1::ExportReleaseRequest exp;
+  exp.set_system("CPT");
+  int exported = 0;
+  ASSERT_TRUE(reader
+                  ->ExportRelease(exp,
+                                  [&](const v1::ExportReleaseResponse& m) {
+                                    for (const auto& c : m.concepts()) {
+                                      exported++;
+                                      EXPECT_TRUE(c.text_withheld());
+                                      EXPECT_EQ(c.display(), "");
+                                    }
+                                    return true;
+                                  })
+                  .ok());
+  EXPECT_GT(exported, 10);
+  // Searching the text would reveal it: refused; searching by code works, without text.
+  v1::SearchRequest search;
+  search.set_system("CPT");
+  search.set_query("office visit");
+  auto refused = reader->Search(search);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find("license:CPT"), std::string::npos);
+  auto allowed = coder->Search(search);
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_GT(allowed->hits_size(), 0);
+  search.set_query("9921");
+  auto by_code = reader->Search(search);
+  ASSERT_TRUE(by_code.ok()) << by_code.status();
+  ASSERT_GT(by_code->hits_size(), 0);
+  EXPECT_TRUE(by_code->hits(0).concept().text_withheld());
+  // The CLI says so.
+  std::string out;
+  RunCommand(kCli + " --server=" + server.address() + " lookup --system=CPT 99213", &out);
+  EXPECT_NE(out.find("99213  [text withheld: licensed"), std::string::npos) << out;
 }
 
 }  // namespace

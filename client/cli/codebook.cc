@@ -236,8 +236,13 @@ std::string RefText(const v1::ReleaseRef& r) {
   return absl::StrCat(r.system(), " ", r.version(), " (effective ", r.effective_date(), ")");
 }
 
+// The display, or why there is none.
+std::string DisplayOf(const v1::Concept& c) {
+  return c.text_withheld() ? "[text withheld: licensed; ask for the licence scope]" : c.display();
+}
+
 void PrintConcept(const v1::Concept& c, const v1::ReleaseRef& release) {
-  std::cout << c.code() << "  " << c.display() << "\n";
+  std::cout << c.code() << "  " << DisplayOf(c) << "\n";
   std::vector<std::string> facts = {
       KindName(c), c.status() == v1::CONCEPT_STATUS_INACTIVE ? "inactive" : "active"};
   if (!c.parent().empty()) facts.push_back("parent " + c.parent());
@@ -858,7 +863,7 @@ int Cli::Search() {
                        : c.kind() == v1::CONCEPT_KIND_MODIFIER ? "modifier"
                        : c.billable()                          ? "billable"
                                                                : "code";
-    std::cout << absl::StrFormat("%-9s %-8s %s\n", c.code(), kind, c.display());
+    std::cout << absl::StrFormat("%-9s %-8s %s\n", c.code(), kind, DisplayOf(c));
   }
   std::cerr << "# " << Thousands(r->total_hits()) << " hits in " << RefText(r->release());
   if (!r->next_page_token().empty()) {
