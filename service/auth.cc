@@ -74,10 +74,12 @@ absl::Status Authorizer::Reload() {
   return absl::OkStatus();
 }
 
-size_t Authorizer::size() const {
+std::shared_ptr<const Authorizer::Table> Authorizer::Snapshot() const {
   absl::MutexLock l(&mu_);
-  return table_->size();
+  return table_;
 }
+
+size_t Authorizer::size() const { return Snapshot()->size(); }
 
 const Authorizer::Caller* Authorizer::Find(const Table& table, absl::string_view authorization,
                                            absl::string_view cert_cn, absl::Status* status) const {
@@ -104,11 +106,7 @@ const Authorizer::Caller* Authorizer::Find(const Table& table, absl::string_view
 
 bool Authorizer::HasScope(absl::string_view authorization, absl::string_view cert_cn,
                           absl::string_view scope) const {
-  std::shared_ptr<const Table> table;
-  {
-    absl::MutexLock l(&mu_);
-    table = table_;
-  }
+  std::shared_ptr<const Table> table = Snapshot();
   absl::Status status;
   const Caller* found = Find(*table, authorization, cert_cn, &status);
   return found != nullptr && found->scopes.count(std::string(scope)) > 0;
@@ -118,11 +116,7 @@ absl::Status Authorizer::Allow(absl::string_view authorization, absl::string_vie
                                Scope scope, std::string* caller) const {
   caller->clear();
   if (scope == Scope::kRead && !reads_) return absl::OkStatus();
-  std::shared_ptr<const Table> table;
-  {
-    absl::MutexLock l(&mu_);
-    table = table_;
-  }
+  std::shared_ptr<const Table> table = Snapshot();
   absl::Status status;
   const Caller* found = Find(*table, authorization, cert_cn, &status);
   if (!status.ok()) return status;

@@ -64,6 +64,8 @@ class Authorizer {
   using Table = std::map<std::string, Caller, std::less<>>;  // "sha256:<hex>" or "cert:<cn>"
   Authorizer(std::string path, bool reads) : path_(std::move(path)), reads_(reads) {}
   static absl::StatusOr<std::shared_ptr<const Table>> Read(const std::string& path);
+  // The table in force (Reload may replace it meanwhile; this one stays whole).
+  std::shared_ptr<const Table> Snapshot() const;
   // The caller a credential names, or nullptr (unknown or none); *status explains a refusal.
   const Caller* Find(const Table& table, absl::string_view authorization,
                      absl::string_view cert_cn, absl::Status* status) const;

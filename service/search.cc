@@ -226,6 +226,18 @@ class Scorer {
   std::vector<double> best_;  // per part: its best quality in this concept
 };
 
+// A query as codes are stored: trimmed, upper case, ICD-10-CM without its dot.
+std::string CodeForm(CodeFormat format, absl::string_view query) {
+  std::string q = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(query));
+  if (format == CodeFormat::kIcd10Cm && q.size() > 3 && q[3] == '.') q.erase(3, 1);
+  return q;
+}
+
+// Two letters or digits: how a modifier is typed ("LT", "25").
+bool IsModifierShape(absl::string_view q) {
+  return q.size() == 2 && absl::ascii_isalnum(q[0]) && absl::ascii_isalnum(q[1]);
+}
+
 struct Hit {
   absl::string_view code;  // into the release view, or into SearchRelease's own storage
   v1::SearchMatch match;
@@ -235,10 +247,8 @@ struct Hit {
 }  // namespace
 
 bool IsCodeQuery(CodeFormat format, absl::string_view query) {
-  std::string q = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(query));
-  if (format == CodeFormat::kIcd10Cm && q.size() > 3 && q[3] == '.') q.erase(3, 1);
-  if (q.size() == 2 && absl::ascii_isalnum(q[0]) && absl::ascii_isalnum(q[1])) return true;
-  return LooksLikeCode(format, q);
+  std::string q = CodeForm(format, query);
+  return IsModifierShape(q) || LooksLikeCode(format, q);
 }
 
 std::vector<QueryWord> ParseQuery(absl::string_view query) {
@@ -277,11 +287,7 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
   absl::flat_hash_set<std::string> seen;
 
   // Code hits: the query as a code, then codes starting with it.
-  std::string stripped(absl::StripAsciiWhitespace(req.query()));
-  std::string code_query = absl::AsciiStrToUpper(stripped);
-  if (system.format == CodeFormat::kIcd10Cm && code_query.size() > 3 && code_query[3] == '.') {
-    code_query.erase(3, 1);
-  }
+  std::string code_query = CodeForm(system.format, req.query());
   if (LooksLikeCode(system.format, code_query)) {
     absl::Status s = reader->ForEachConceptInRange(
         system.id, seq, code_query, storage::PrefixEnd(code_query),
@@ -296,8 +302,7 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
           return true;
         });
     if (!s.ok()) return s;
-  } else if (stripped.size() == 2 && absl::ascii_isalnum(stripped[0]) &&
-             absl::ascii_isalnum(stripped[1])) {
+  } else if (IsModifierShape(code_query)) {
     // A modifier typed as the query ("LT", "25").
     storage::CodeState st;
     absl::Status s = reader->Read(system.id, code_query, seq, &st);

@@ -100,19 +100,22 @@ BodyFlags FlagsOf(absl::string_view body) {
 
 // Walks the concepts of `system` with `it` and calls fn(code, entry sequence, entry) for each
 // code's entry as of release `sequence` (its newest at or before it; present or deleted), in
-// code order, until fn returns false.
+// code order, for codes in [begin, end) (an empty `end`: no upper bound), until fn returns false.
 absl::Status ForEachEntryAsOf(
     rocksdb::Iterator* it, absl::string_view system, uint64_t sequence,
-    const std::function<bool(absl::string_view code, uint64_t seq, absl::string_view entry)>& fn) {
+    const std::function<bool(absl::string_view code, uint64_t seq, absl::string_view entry)>& fn,
+    absl::string_view begin = "", absl::string_view end = "") {
   std::string prefix = SystemPrefix(system);
   std::string last_code;
   bool have_last = false;
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+  for (it->Seek(absl::StrCat(prefix, begin)); it->Valid() && StartsWith(it->key(), prefix);
+       it->Next()) {
     absl::string_view code;
     uint64_t seq;
     if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
       return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
     }
+    if (!end.empty() && code >= end) break;
     // Entries of a code run newest first: the first one at or before `sequence` counts.
     if (seq > sequence || (have_last && code == last_code)) continue;
     last_code.assign(code.data(), code.size());
@@ -342,23 +345,7 @@ absl::Status Reader::ReadMany(absl::string_view system, const std::vector<std::s
 absl::Status Reader::ForEachConcept(
     absl::string_view system, uint64_t sequence,
     const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn) {
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot();
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->concepts_));
-  ConceptRecord record;
-  absl::Status decode;
-  absl::Status s = ForEachEntryAsOf(
-      it.get(), system, sequence, [&](absl::string_view code, uint64_t, absl::string_view entry) {
-        bool deleted = false;
-        decode = DecodeConceptEntry(entry, &deleted, &record);
-        if (!decode.ok()) {
-          decode = absl::DataLossError(absl::StrCat(decode.message(), ": ", system, " ", code));
-          return false;
-        }
-        return deleted || fn(code, record);
-      });
-  return s.ok() ? decode : s;
+  return ForEachConceptInRange(system, sequence, "", "", fn);
 }
 
 std::shared_ptr<const ReleaseView> Reader::ViewOf(absl::string_view system,
@@ -382,28 +369,22 @@ absl::Status Reader::ForEachConceptInRange(
   }
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot();
+  ro.fill_cache = false;  // a walk over a range must not push the hot blocks out
   std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->concepts_));
-  std::string prefix = SystemPrefix(system);
-  std::string last_code;
-  bool have_last = false;
-  for (it->Seek(absl::StrCat(prefix, begin)); it->Valid() && StartsWith(it->key(), prefix);
-       it->Next()) {
-    absl::string_view code;
-    uint64_t seq;
-    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
-      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
-    }
-    if (!end.empty() && code >= end) break;
-    // Entries of a code run newest first: the first one at or before `sequence` counts.
-    if (seq > sequence || (have_last && code == last_code)) continue;
-    last_code.assign(code.data(), code.size());
-    have_last = true;
-    bool deleted = false;
-    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &record);
-    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
-    if (!deleted && !fn(code, record)) break;
-  }
-  return FromRocks(it->status(), "reading concepts");
+  absl::Status decode;
+  absl::Status s = ForEachEntryAsOf(
+      it.get(), system, sequence,
+      [&](absl::string_view code, uint64_t, absl::string_view entry) {
+        bool deleted = false;
+        decode = DecodeConceptEntry(entry, &deleted, &record);
+        if (!decode.ok()) {
+          decode = absl::DataLossError(absl::StrCat(decode.message(), ": ", system, " ", code));
+          return false;
+        }
+        return deleted || fn(code, record);
+      },
+      begin, end);
+  return s.ok() ? decode : s;
 }
 
 absl::Status Reader::ForEachPosting(

@@ -147,7 +147,7 @@ class Reader {
   absl::Status ChangedCodes(absl::string_view system, uint64_t after, uint64_t upto,
                             std::vector<std::string>* codes);
   // Calls `fn(code, record)` for every concept present in release `sequence`, in code order;
-  // stops early when fn returns false. Reads the whole system's entries once.
+  // stops early when fn returns false. ForEachConceptInRange over every code.
   absl::Status ForEachConcept(
       absl::string_view system, uint64_t sequence,
       const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn);

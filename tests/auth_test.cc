@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <tuple>
 
 #include "importers/importers.h"
 #include "service/auth.h"
@@ -150,14 +149,11 @@ TEST_F(AuthTest, CptTextOnlyForCallersWithTheLicence) {
                {licensed_token, "read,license:CPT", "coder-app"}});
   TestServer server("", {"--tokens=" + dir_ + "/tokens"});
   auto admin = server.NewClient(kAdminToken);
-  for (const auto& [system, version, format, path] :
-       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
-           {"CPT", "2025", "cpt", "/cpt/2025"},
-           {"HCPCS", "2019", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt"}}) {
-    auto concepts = importers::ParseFile(format, kSample + path);
-    ASSERT_TRUE(concepts.ok());
-    ASSERT_TRUE(admin->ImportRelease(system, version, version + "-01-01", "", *concepts, true).ok());
-  }
+  absl::Status imported = ImportFiles(
+      admin.get(), kSample,
+      {kSampleCpt[1],
+       {"HCPCS", "2019", "2019-01-01", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt"}});
+  ASSERT_TRUE(imported.ok()) << imported;
   auto anonymous = server.NewClient();
   auto reader = server.NewClient(kReadToken);
   auto coder = server.NewClient(licensed_token);

@@ -38,11 +38,8 @@ TEST(BackupTest, BackupUnderLoadRestoresWithEqualChecksums) {
       {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order", "/icd10cm/2024/icd10cm-order-2024.txt"},
       {"CPT", "2024", "2024-01-01", "cpt", "/cpt/2024"},
   };
-  for (const ReleaseFile& f : files) {
-    auto concepts = importers::ParseFile(f.format, kSample + f.path);
-    ASSERT_TRUE(concepts.ok()) << concepts.status();
-    ASSERT_TRUE(client->ImportRelease(f.system, f.version, f.effective, "", *concepts, true).ok());
-  }
+  absl::Status imported = ImportFiles(client.get(), kSample, files);
+  ASSERT_TRUE(imported.ok()) << imported;
   char tmpl[] = "/tmp/codebook-backup-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
 
@@ -65,17 +62,13 @@ TEST(BackupTest, BackupUnderLoadRestoresWithEqualChecksums) {
   }
   std::thread writer([&] {
     auto c = server.NewClient();
-    for (const ReleaseFile& f : std::vector<ReleaseFile>{
-             {"HCPCS", "2019", "2019-01-01", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt"},
-             {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order",
-              "/icd10cm/2025/icd10cm_order_2025.txt"},
-             {"CPT", "2025", "2025-01-01", "cpt", "/cpt/2025"}}) {
-      auto concepts = importers::ParseFile(f.format, kSample + f.path);
-      if (!concepts.ok() ||
-          !c->ImportRelease(f.system, f.version, f.effective, "", *concepts, true).ok()) {
-        errors++;
-      }
-    }
+    absl::Status s = ImportFiles(
+        c.get(), kSample,
+        {{"HCPCS", "2019", "2019-01-01", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt"},
+         {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order",
+          "/icd10cm/2025/icd10cm_order_2025.txt"},
+         {"CPT", "2025", "2025-01-01", "cpt", "/cpt/2025"}});
+    if (!s.ok()) errors++;
   });
   std::vector<v1::CreateBackupResponse> backups;
   for (int i = 0; i < 3; ++i) {

@@ -34,12 +34,8 @@ class FindingTest : public ::testing::Test {
         {"CPT", "2024", "2024-01-01", "cpt", "/cpt/2024"},
         {"CPT", "2025", "2025-01-01", "cpt", "/cpt/2025"},
     };
-    for (const ReleaseFile& f : files) {
-      auto concepts = importers::ParseFile(f.format, kSample + f.path);
-      ASSERT_TRUE(concepts.ok()) << concepts.status();
-      auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
-      ASSERT_TRUE(r.ok()) << r.status();
-    }
+    absl::Status s = ImportFiles(client.get(), kSample, files);
+    ASSERT_TRUE(s.ok()) << s;
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -106,11 +102,7 @@ class FindingTest : public ::testing::Test {
     }
     return absl::StrJoin(out, " ");
   }
-  std::string Cli(const std::string& args, int* rc) {
-    std::string out;
-    *rc = RunCommand(kCli + " --server=" + server_->address() + " " + args, &out);
-    return out;
-  }
+  std::string Cli(const std::string& args, int* rc) { return server_->RunCli(args, rc); }
 
   static TestServer* server_;
   std::unique_ptr<Client> client_;
@@ -245,12 +237,8 @@ TEST(SearchRetractTest, RetractingARelease) {
   // retracted one still answers by version.
   TestServer server;
   auto client = server.NewClient();
-  for (const char* year : {"2024", "2025"}) {
-    auto concepts = importers::ParseFile("cpt", kSample + "/cpt/" + year);
-    ASSERT_TRUE(concepts.ok());
-    ASSERT_TRUE(client->ImportRelease("CPT", year, std::string(year) + "-01-01", "", *concepts, true)
-                    .ok());
-  }
+  absl::Status imported = ImportFiles(client.get(), kSample, kSampleCpt);
+  ASSERT_TRUE(imported.ok()) << imported;
   v1::SearchRequest req;
   req.set_system("CPT");
   req.set_query("office visit high");
@@ -277,20 +265,13 @@ TEST_F(FindingTest, ServersWithAndWithoutReleaseViewsAnswerSearchesAlike) {
   TestServer cold("", {"--cached_releases=0"});
   auto cold_client = cold.NewClient();
   auto warm_client = server_->NewClient();
-  for (const char* year : {"2024", "2025"}) {
-    auto concepts = importers::ParseFile("cpt", kSample + "/cpt/" + year);
-    ASSERT_TRUE(concepts.ok());
-    ASSERT_TRUE(
-        cold_client->ImportRelease("CPT", year, std::string(year) + "-01-01", "", *concepts, true)
-            .ok());
-  }
-  for (const char* f : {"/icd10cm/2024/icd10cm-order-2024.txt", "/icd10cm/2025/icd10cm_order_2025.txt"}) {
-    auto concepts = importers::ParseFile("icd10cm-order", kSample + f);
-    ASSERT_TRUE(concepts.ok());
-    std::string version = std::string(f).find("2024") != std::string::npos ? "FY2024" : "FY2025";
-    std::string effective = version == "FY2024" ? "2023-10-01" : "2024-10-01";
-    ASSERT_TRUE(cold_client->ImportRelease("ICD10CM", version, effective, "", *concepts, true).ok());
-  }
+  std::vector<ReleaseFile> files = kSampleCpt;
+  files.push_back({"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order",
+                   "/icd10cm/2024/icd10cm-order-2024.txt"});
+  files.push_back({"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order",
+                   "/icd10cm/2025/icd10cm_order_2025.txt"});
+  absl::Status imported = ImportFiles(cold_client.get(), kSample, files);
+  ASSERT_TRUE(imported.ok()) << imported;
   // Touch the four releases so that the warm server builds their views (in the background).
   for (const auto& [system, version] : std::vector<std::pair<std::string, std::string>>{
            {"ICD10CM", "FY2025"}, {"ICD10CM", "FY2024"}, {"CPT", "2025"}, {"CPT", "2024"}}) {

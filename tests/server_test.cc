@@ -42,12 +42,8 @@ class ServerTest : public ::testing::Test {
     server_ = new TestServer();
     ASSERT_TRUE(server_->Alive());
     auto client = server_->NewClient();
-    for (const ReleaseFile& f : SampleReleases()) {
-      auto concepts = importers::ParseFile(f.format, kSample + f.path);
-      ASSERT_TRUE(concepts.ok()) << concepts.status();
-      auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
-      ASSERT_TRUE(r.ok()) << r.status();
-    }
+    absl::Status s = ImportFiles(client.get(), kSample, SampleReleases());
+    ASSERT_TRUE(s.ok()) << s;
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -65,11 +61,7 @@ class ServerTest : public ::testing::Test {
     }
     return out;
   }
-  std::string Cli(const std::string& args, int* rc) {
-    std::string out;
-    *rc = RunCommand(kCli + " --server=" + server_->address() + " " + args, &out);
-    return out;
-  }
+  std::string Cli(const std::string& args, int* rc) { return server_->RunCli(args, rc); }
 
   static TestServer* server_;
   std::unique_ptr<Client> client_;
@@ -368,12 +360,10 @@ TEST_F(ServerTest, HealthAndReflectionServicesAnswer) {
 TEST(ServerRetractTest, RetractedReleaseStopsAnsweringByDateButStaysReadable) {
   TestServer server;
   auto client = server.NewClient();
-  for (int i : {3, 4, 5}) {  // FY2021-01, FY2022, FY2022-04 of the sample
-    const ReleaseFile& f = SampleReleases()[i];
-    auto concepts = importers::ParseFile(f.format, kSample + f.path);
-    ASSERT_TRUE(concepts.ok());
-    ASSERT_TRUE(client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true).ok());
-  }
+  // FY2021-01, FY2022, FY2022-04 of the sample
+  absl::Status s = ImportFiles(client.get(), kSample,
+                               {SampleReleases()[3], SampleReleases()[4], SampleReleases()[5]});
+  ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(client->RetractRelease("ICD10CM", "FY2022-04", "").status().code(),
             absl::StatusCode::kInvalidArgument);
   auto r = client->RetractRelease("ICD10CM", "FY2022-04", "published by mistake");
@@ -405,10 +395,8 @@ TEST(ServerWatchTest, WatchSendsTheBacklogThenLiveEvents) {
   TestServer server;
   auto client = server.NewClient();
   auto load = [&](int i) {
-    const ReleaseFile& f = SampleReleases()[i];
-    auto concepts = importers::ParseFile(f.format, kSample + f.path);
-    ASSERT_TRUE(concepts.ok());
-    ASSERT_TRUE(client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true).ok());
+    absl::Status s = ImportFiles(client.get(), kSample, {SampleReleases()[i]});
+    ASSERT_TRUE(s.ok()) << s;
   };
   load(3);  // ICD10CM FY2021-01: event 1
   absl::Mutex mu;
@@ -608,13 +596,8 @@ TEST(ConsistencyTest, ReadersDuringAPublishNeverSeeAMix) {
 TEST(CptTest, SyntheticCptReleasesWithACategoryIIICodeAndADeletion) {
   TestServer server;
   auto client = server.NewClient();
-  for (const char* year : {"2024", "2025"}) {
-    auto concepts = importers::ParseFile("cpt", kSample + "/cpt/" + year);
-    ASSERT_TRUE(concepts.ok()) << concepts.status();
-    auto r = client->ImportRelease("CPT", year, std::string(year) + "-01-01", "synthetic",
-                                   *concepts, true);
-    ASSERT_TRUE(r.ok()) << r.status();
-  }
+  absl::Status imported = ImportFiles(client.get(), kSample, kSampleCpt);
+  ASSERT_TRUE(imported.ok()) << imported;
   auto cat3 = client->Lookup("CPT", "0042T", Selector::Version("2025"));
   ASSERT_TRUE(cat3.ok()) << cat3.status();
   EXPECT_EQ(cat3->concept().properties().at("category"), "III");

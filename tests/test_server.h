@@ -21,6 +21,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include "client/client.h"
+#include "importers/importers.h"
 
 namespace codebook::testing {
 
@@ -88,6 +89,8 @@ class TestServer {
   pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& dir() const { return dir_; }
+  // Runs the codebook CLI against this server: its exit status in *rc, its output returned.
+  std::string RunCli(const std::string& args, int* rc) const;
   std::unique_ptr<Client> NewClient(const std::string& bearer_token = "") const {
     ClientOptions o;
     o.target = address();
@@ -181,6 +184,33 @@ inline int RunCommand(const std::string& cmd, std::string* out) {
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
   int status = pclose(p);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+inline std::string TestServer::RunCli(const std::string& args, int* rc) const {
+  std::string out;
+  *rc = RunCommand(kCli + " --server=" + address() + " " + args, &out);
+  return out;
+}
+
+// The synthetic CPT releases of the sample (0188T is deleted in 2025, 99215 added).
+inline const std::vector<ReleaseFile> kSampleCpt = {
+    {"CPT", "2024", "2024-01-01", "cpt", "/cpt/2024"},
+    {"CPT", "2025", "2025-01-01", "cpt", "/cpt/2025"},
+};
+
+// Parses each file (paths relative to `dir`) and imports and publishes it through `client`, in
+// the order given; the first failure, naming the file.
+inline absl::Status ImportFiles(Client* client, const std::string& dir,
+                                const std::vector<ReleaseFile>& files) {
+  for (const ReleaseFile& f : files) {
+    auto concepts = importers::ParseFile(f.format, dir + f.path);
+    if (!concepts.ok()) return concepts.status();
+    auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
+    if (!r.ok()) {
+      return absl::Status(r.status().code(), f.path + ": " + std::string(r.status().message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace codebook::testing
