@@ -111,9 +111,9 @@ absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path) {
   if (!opened.ok()) return opened.status();
   LineReader& r = **opened;
   Concepts concepts;
-  concepts.reserve(100000);
+
   absl::flat_hash_set<std::string> codes;
-  codes.reserve(100000);
+
   std::vector<std::string> ancestors;  // the chain of codes above the current line
   std::string line;
   while (r.Next(&line)) {
@@ -609,12 +609,14 @@ absl::StatusOr<Concepts> ParseCptFolder(const std::string& dir) {
            {"SHORTU.txt", "short", 28}, {"MEDU.txt", "medium", 48}}) {
     std::string path = FindFile(dir, file);
     if (path.empty()) continue;
+    const char* u = use;  // C++17 lambdas cannot capture structured bindings
+    const size_t w = width;
     s = ReadCptRecords(path, false, [&](LineSource& r, const std::string& line) {
       std::string code = line.substr(0, 5);
       if (!IsCptCode(code) || (line.size() > 5 && line[5] != ' ')) {
         return LineError(r, absl::StrCat("malformed CPT code '", code, "'"));
       }
-      return designation(r, code, use, Col(line, 7, width));
+      return designation(r, code, u, Col(line, 7, w));
     });
     if (!s.ok()) return s;
   }
@@ -622,12 +624,14 @@ absl::StatusOr<Concepts> ParseCptFolder(const std::string& dir) {
            {"ConsumerDescriptor.txt", "consumer", 2}, {"ClinicianDescriptor.txt", "clinician", 3}}) {
     std::string path = FindFile(dir, file);
     if (path.empty()) continue;
+    const char* u = use;
+    const size_t column = text_column;
     s = ReadCptRecords(path, true, [&](LineSource& r, const std::string& line) {
       std::vector<std::string> fields = absl::StrSplit(line, '\t');
-      if (fields.size() <= text_column) return LineError(r, "too few tab-separated columns");
+      if (fields.size() <= column) return LineError(r, "too few tab-separated columns");
       std::string code(Trim(fields[1]));
       if (!IsCptCode(code)) return LineError(r, absl::StrCat("malformed CPT code '", code, "'"));
-      return designation(r, code, use, fields[text_column]);
+      return designation(r, code, u, fields[column]);
     });
     if (!s.ok()) return s;
   }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -375,6 +376,31 @@ TEST(HcpcsXlsxTest, BadWorkbooksAreInvalidArgument) {
   parsed = ParseHcpcsXlsx(path);
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.status().message().find("no header row"), std::string::npos) << parsed.status();
+}
+
+// Found by fuzz_xlsx: a row or column reference past the worksheet's limits must be refused,
+// not allocated (row 99,999,999 once asked for a hundred million empty rows).
+TEST(HcpcsXlsxTest, RefusesReferencesPastTheWorksheetLimits) {
+  TempDir dir;
+  for (const auto& [name, sheet, expected] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"farrow.xlsx", "<worksheet><sheetData><row r=\"99999999\"><c t=\"inlineStr\"><is><t>HCPC</t>"
+                           "</is></c></row></sheetData></worksheet>", "row number 99999999"},
+           {"backrow.xlsx", "<worksheet><sheetData><row r=\"5\"/><row r=\"2\"/></sheetData></worksheet>",
+            "out of order"},
+           {"farcol.xlsx", "<worksheet><sheetData><row r=\"1\"><c r=\"ZZZZZZZZZ1\"><v>1</v></c></row>"
+                           "</sheetData></worksheet>", "malformed cell reference"}}) {
+    std::string path = dir.Write(name, "");
+    int err = 0;
+    zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+    zip_file_add(zip, "xl/worksheets/sheet1.xml",
+                 zip_source_buffer(zip, sheet.data(), sheet.size(), 0), ZIP_FL_OVERWRITE);
+    zip_close(zip);
+    auto parsed = ParseHcpcsXlsx(path);
+    ASSERT_FALSE(parsed.ok()) << name;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find(expected), std::string::npos) << parsed.status();
+    EXPECT_NE(parsed.status().message().find(name), std::string::npos) << parsed.status();
+  }
 }
 
 TEST(CptTest, ParsesTheSyntheticDataFileSet) {

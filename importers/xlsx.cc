@@ -2,10 +2,12 @@
 
 #include <zip.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <pugixml.hpp>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace codebook::importers {
@@ -15,16 +17,30 @@ struct ZipCloser {
   void operator()(zip_t* z) const { zip_discard(z); }
 };
 
-// The bytes of one member of the archive; false if it is absent.
-bool ReadMember(zip_t* zip, const char* name, std::string* out) {
+// The largest member read: CMS's and CDC's workbooks are a few megabytes; a member that says it
+// is bigger is refused before anything is allocated for it.
+constexpr uint64_t kMaxMemberBytes = 256ull << 20;
+
+// The bytes of one member of the archive: OK, NOT_FOUND if it is absent, INVALID_ARGUMENT
+// (naming path) if it is too large or unreadable.
+absl::Status ReadMember(zip_t* zip, const std::string& path, const char* name, std::string* out) {
   zip_stat_t st;
-  if (zip_stat(zip, name, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) return false;
+  if (zip_stat(zip, name, 0, &st) != 0) return absl::NotFoundError(name);
+  if (!(st.valid & ZIP_STAT_SIZE) || st.size > kMaxMemberBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": member ", name, " is larger than ",
+                                                   kMaxMemberBytes >> 20, " MB or of unknown size"));
+  }
   zip_file_t* f = zip_fopen(zip, name, 0);
-  if (f == nullptr) return false;
+  if (f == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": member ", name, " is unreadable"));
+  }
   out->resize(st.size);
   zip_int64_t n = zip_fread(f, out->data(), st.size);
   zip_fclose(f);
-  return n == static_cast<zip_int64_t>(st.size);
+  if (n != static_cast<zip_int64_t>(st.size)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": member ", name, " is truncated or corrupt"));
+  }
+  return absl::OkStatus();
 }
 
 // All the text of a shared-string or inline-string item (plain <t> or rich-text runs).
@@ -37,10 +53,18 @@ std::string ItemText(const pugi::xml_node& item) {
 }
 
 // "BC12" -> 54 (0-based column of the cell reference); -1 if malformed.
+// A worksheet's limits (Office Open XML, as Excel enforces them): columns A..XFD, rows 1..2^20.
+constexpr int kMaxColumns = 16384;
+constexpr uint64_t kMaxRows = 1048576;
+
+// "BC12" -> 54 (zero-based column); -1 without column letters or past the last column.
 int ColumnOf(const char* ref) {
   int col = 0;
   const char* p = ref;
-  while (*p >= 'A' && *p <= 'Z') col = col * 26 + (*p++ - 'A' + 1);
+  while (*p >= 'A' && *p <= 'Z') {
+    col = col * 26 + (*p++ - 'A' + 1);
+    if (col > kMaxColumns) return -1;
+  }
   return p == ref ? -1 : col - 1;
 }
 
@@ -55,11 +79,15 @@ absl::StatusOr<SheetRows> ReadXlsxSheet(const std::string& path) {
   std::unique_ptr<zip_t, ZipCloser> zip(zip_open(path.c_str(), ZIP_RDONLY, &err));
   if (!zip) return absl::InvalidArgumentError(absl::StrCat(path, ": not an xlsx (zip) file"));
   std::string sheet_xml, strings_xml;
-  if (!ReadMember(zip.get(), "xl/worksheets/sheet1.xml", &sheet_xml)) {
+  if (absl::Status s = ReadMember(zip.get(), path, "xl/worksheets/sheet1.xml", &sheet_xml);
+      !s.ok()) {
+    if (!absl::IsNotFound(s)) return s;
     return absl::InvalidArgumentError(absl::StrCat(path, ": no worksheet xl/worksheets/sheet1.xml"));
   }
   std::vector<std::string> shared;
-  if (ReadMember(zip.get(), "xl/sharedStrings.xml", &strings_xml)) {
+  absl::Status strings = ReadMember(zip.get(), path, "xl/sharedStrings.xml", &strings_xml);
+  if (!strings.ok() && !absl::IsNotFound(strings)) return strings;
+  if (strings.ok()) {
     pugi::xml_document doc;
     if (!doc.load_buffer(strings_xml.data(), strings_xml.size())) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": unreadable shared strings"));
@@ -76,7 +104,12 @@ absl::StatusOr<SheetRows> ReadXlsxSheet(const std::string& path) {
   pugi::xml_node data = doc.document_element().child("sheetData");
   for (pugi::xml_node row : data.children("row")) {
     // Keep row positions: a gap in row numbers is empty rows.
-    size_t number = row.attribute("r").as_ullong(rows.size() + 1);
+    uint64_t number = row.attribute("r").as_ullong(rows.size() + 1);
+    if (number < rows.size() + 1 || number > kMaxRows) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": row number ", row.attribute("r").value(), " is out of order or past row ",
+          kMaxRows));
+    }
     while (rows.size() + 1 < number) rows.emplace_back();
     std::vector<std::string>& cells = rows.emplace_back();
     for (pugi::xml_node c : row.children("c")) {
