@@ -161,13 +161,16 @@ absl::Status Follower::CopyRelease(const std::string& system, const v1::Release&
 
 void Follower::CheckSync() {
   bool in_sync = true;
+  std::map<std::string, int> behind;
   std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
   for (const service::CodeSystemInfo& s : service::KnownSystems()) {
     absl::StatusOr<std::vector<v1::Release>> theirs = client_->ListReleases(s.id);
     if (!theirs.ok()) {
       in_sync = false;
-      break;
+      behind[s.id] = -1;  // unknown: the primary did not answer
+      continue;
     }
+    int missing = 0;
     size_t count = 0;
     for (const v1::Release& r : *theirs) {
       if (r.state() == v1::RELEASE_STATE_STAGED) continue;
@@ -178,17 +181,28 @@ void Follower::CheckSync() {
                             (r.state() == v1::RELEASE_STATE_RETRACTED);
       if (!same_state || mine->state == storage::ReleaseState::kStaged ||
           mine->checksum != r.checksum()) {
-        in_sync = false;
+        ++missing;
       }
     }
     size_t local = 0;
     for (const storage::ReleaseRecord& r : catalog->Releases(s.id)) {
       local += r.state != storage::ReleaseState::kStaged;
     }
-    if (local != count) in_sync = false;
-    if (!in_sync) break;
+    if (missing > 0 || local != count) in_sync = false;
+    behind[s.id] = missing;
+  }
+  {
+    absl::MutexLock l(&lag_mu_);
+    lag_.releases_behind = std::move(behind);
+    lag_.last_check = absl::Now();
+    if (in_sync) lag_.last_in_sync = lag_.last_check;
   }
   if (in_sync_.exchange(in_sync) != in_sync && on_sync_change_) on_sync_change_(in_sync);
+}
+
+Follower::Lag Follower::lag() const {
+  absl::MutexLock l(&lag_mu_);
+  return lag_;
 }
 
 }  // namespace codebook::replica

@@ -14,12 +14,14 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "client/client.h"
 #include "service/release_admin_impl.h"
 #include "storage/store.h"
@@ -41,6 +43,16 @@ class Follower {
   // and checksum (as of the last check).
   bool InSync() const { return in_sync_.load(); }
 
+  // How far behind the primary this replica was at the last check (for metrics).
+  struct Lag {
+    // Per code system: the primary's published or retracted releases not here with the same
+    // state and checksum; -1 when the primary could not be asked.
+    std::map<std::string, int> releases_behind;
+    absl::Time last_check = absl::InfinitePast();
+    absl::Time last_in_sync = absl::InfinitePast();  // InfinitePast: never yet
+  };
+  Lag lag() const;
+
  private:
   void Follow(const std::string& system);
   absl::Status Apply(const std::string& system, const v1::ReleaseEvent& event);
@@ -56,6 +68,8 @@ class Follower {
   std::atomic<bool> stopping_{false};
   absl::Mutex apply_mu_;  // one local import at a time
   std::vector<std::thread> threads_;
+  mutable absl::Mutex lag_mu_;
+  Lag lag_ ABSL_GUARDED_BY(lag_mu_);
 };
 
 }  // namespace codebook::replica

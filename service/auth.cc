@@ -112,6 +112,14 @@ bool Authorizer::HasScope(absl::string_view authorization, absl::string_view cer
   return found != nullptr && found->scopes.count(std::string(scope)) > 0;
 }
 
+std::string Authorizer::NameOf(absl::string_view authorization,
+                               absl::string_view cert_cn) const {
+  std::shared_ptr<const Table> table = Snapshot();
+  absl::Status status;
+  const Caller* found = Find(*table, authorization, cert_cn, &status);
+  return found == nullptr ? "anonymous" : found->name;
+}
+
 absl::Status Authorizer::Allow(absl::string_view authorization, absl::string_view cert_cn,
                                Scope scope, std::string* caller) const {
   caller->clear();

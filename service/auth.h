@@ -58,6 +58,9 @@ class Authorizer {
   // Whether the caller (as for Allow) holds `scope`; false without a known credential.
   bool HasScope(absl::string_view authorization, absl::string_view cert_common_name,
                 absl::string_view scope) const;
+  // The caller's name for logs: its tokens-file name, or "anonymous" when the credential is
+  // absent or unknown.
+  std::string NameOf(absl::string_view authorization, absl::string_view cert_common_name) const;
   size_t size() const;
 
  private:

@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -14,12 +15,17 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "replica/follower.h"
+#include "service/code_systems.h"
 #include "service/grpc_services.h"
+#include "service/http_endpoint.h"
+#include "service/metrics.h"
+#include "service/observing.h"
 #include "storage/store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -56,6 +62,15 @@ ABSL_FLAG(bool, verify, false,
 ABSL_FLAG(int, cached_releases, 4,
           "published releases kept in memory for lookups and search (about 55 MB each for "
           "ICD-10-CM); 0 answers everything from the database");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT of the plain-HTTP endpoint with Prometheus metrics (/metrics) and a health "
+          "check (/healthz), e.g. 0.0.0.0:9464; empty: none");
+ABSL_FLAG(std::string, access_log, "",
+          "write one JSON line per call (method, caller, peer, status, latency) to this file, "
+          "or to standard error with '-'; empty: no access log");
+ABSL_FLAG(int, max_streams, 256,
+          "most streams (WatchReleases, ExportRelease, DiffReleases, ValidateClaimStream, "
+          "UploadConcepts) open at once; more are refused with RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, follow, "",
           "run as a read replica of the primary at host:port: mirror its releases, refuse admin "
           "calls; health service codebook.v1.Replica is SERVING while in sync");
@@ -96,6 +111,80 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFromFl
     options.pem_root_certs = *ca_pem;
   }
   return grpc::SslServerCredentials(options);
+}
+
+// Every method the server serves, as "/package.Service/Method", for the call metrics.
+std::vector<std::string> ServedMethods() {
+  std::vector<std::string> methods;
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const char* service : {"codebook.v1.Terminology", "codebook.v1.ReleaseAdmin"}) {
+    const google::protobuf::ServiceDescriptor* d = pool->FindServiceByName(service);
+    for (int i = 0; d != nullptr && i < d->method_count(); ++i) {
+      methods.push_back(absl::StrCat("/", service, "/", d->method(i)->name()));
+    }
+  }
+  for (const char* m : {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+                        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"}) {
+    methods.push_back(m);
+  }
+  return methods;
+}
+
+// Gauges read from the catalog when scraped: releases by state and the concepts of the newest
+// published release, per code system.
+void AppendStoreGauges(const codebook::storage::Store& store, std::string* out) {
+  using codebook::service::AppendGauge;
+  using codebook::storage::ReleaseState;
+  std::vector<std::pair<std::string, double>> releases, concepts, active;
+  auto catalog = store.catalog();
+  for (const codebook::service::CodeSystemInfo& info : codebook::service::KnownSystems()) {
+    int by_state[4] = {0, 0, 0, 0};
+    const codebook::storage::ReleaseRecord* newest = nullptr;
+    for (const auto& r : catalog->Releases(info.id)) {
+      ++by_state[static_cast<int>(r.state) & 3];
+      if (r.state == ReleaseState::kPublished && (newest == nullptr || r.sequence > newest->sequence)) {
+        newest = &r;
+      }
+    }
+    for (auto [state, name] : {std::pair{ReleaseState::kStaged, "staged"},
+                               {ReleaseState::kPublished, "published"},
+                               {ReleaseState::kRetracted, "retracted"}}) {
+      releases.emplace_back(absl::StrCat("system=\"", info.id, "\",state=\"", name, "\""),
+                            by_state[static_cast<int>(state) & 3]);
+    }
+    const std::string label = absl::StrCat("system=\"", info.id, "\"");
+    concepts.emplace_back(label, newest ? newest->counts.total : 0);
+    active.emplace_back(label, newest ? newest->counts.total_active : 0);
+  }
+  AppendGauge(out, "codebook_releases", "Releases of each code system, by state.", releases);
+  AppendGauge(out, "codebook_concepts",
+              "Concepts (active and deleted) in the newest published release of each system.",
+              concepts);
+  AppendGauge(out, "codebook_concepts_active",
+              "Active concepts in the newest published release of each system.", active);
+}
+
+// Gauges of a read replica: whether it is in sync, releases behind per system, and seconds
+// since it was last in sync.
+void AppendReplicaGauges(const codebook::replica::Follower& follower, std::string* out) {
+  using codebook::service::AppendGauge;
+  codebook::replica::Follower::Lag lag = follower.lag();
+  std::vector<std::pair<std::string, double>> behind;
+  for (const auto& [system, n] : lag.releases_behind) {
+    behind.emplace_back(absl::StrCat("system=\"", system, "\""), n);
+  }
+  const bool in_sync = follower.InSync();
+  AppendGauge(out, "codebook_replica_in_sync", "1 when this replica has every release of its primary.",
+              {{"", in_sync ? 1 : 0}});
+  AppendGauge(out, "codebook_replica_releases_behind",
+              "Releases of the primary not yet here, per system (-1: primary unreachable).", behind);
+  double seconds = in_sync ? 0
+                   : lag.last_in_sync == absl::InfinitePast()
+                       ? -1
+                       : absl::ToDoubleSeconds(absl::Now() - lag.last_in_sync);
+  AppendGauge(out, "codebook_replica_lag_seconds",
+              "Seconds since this replica was last in sync (0 in sync, -1 never yet).",
+              {{"", seconds}});
 }
 
 int HashTokenAndExit() {
@@ -174,13 +263,14 @@ int Run() {
   codebook::service::Clock clock = [] { return absl::Now(); };
   codebook::service::TerminologyImpl terminology(store->get(), clock, kServerVersion);
   codebook::service::ReleaseAdminImpl admin(store->get(), clock);
-  codebook::service::TerminologyHandler terminology_handler(&terminology, auth.get());
+  codebook::service::StreamLimit streams(std::max(1, absl::GetFlag(FLAGS_max_streams)));
+  codebook::service::TerminologyHandler terminology_handler(&terminology, auth.get(), &streams);
   const std::string primary = absl::GetFlag(FLAGS_follow);
   if (!primary.empty()) {
     admin.SetReadOnly("this server is a read replica of " + primary +
                       "; send admin calls to the primary");
   }
-  codebook::service::ReleaseAdminHandler admin_handler(&admin, auth.get());
+  codebook::service::ReleaseAdminHandler admin_handler(&admin, auth.get(), &streams);
   // Publishes and retractions wake the open WatchReleases streams.
   (*store)->SetEventListener(
       [&terminology_handler](const std::string& system) {
@@ -201,6 +291,26 @@ int Run() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
   builder.RegisterService(&terminology_handler);
   builder.RegisterService(&admin_handler);
+  // Every call is counted and, with --access_log, logged.
+  codebook::service::CallMetrics metrics(ServedMethods());
+  std::unique_ptr<codebook::service::AccessLog> access_log;
+  if (!absl::GetFlag(FLAGS_access_log).empty()) {
+    auto opened = codebook::service::AccessLog::Open(absl::GetFlag(FLAGS_access_log));
+    if (!opened.ok()) {
+      std::cerr << "codebookd: " << opened.status().message() << "\n";
+      return 2;
+    }
+    access_log = *std::move(opened);
+  }
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> observers;
+    const codebook::service::Authorizer* authorizer = auth.get();
+    observers.push_back(std::make_unique<codebook::service::ObservingInterceptorFactory>(
+        &metrics, access_log.get(), [authorizer](const grpc::ServerContextBase& ctx) {
+          return codebook::service::CallerName(authorizer, ctx);
+        }));
+    builder.experimental().SetInterceptorCreators(std::move(observers));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "codebookd: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
@@ -221,6 +331,24 @@ int Run() {
         follow_credentials);
     follower->Start();
   }
+  metrics.AddSource([&store](std::string* out) { AppendStoreGauges(**store, out); });
+  if (follower) {
+    codebook::replica::Follower* f = follower.get();
+    metrics.AddSource([f](std::string* out) { AppendReplicaGauges(*f, out); });
+  }
+  std::atomic<bool> serving{true};
+  codebook::service::HttpEndpoint http([&metrics] { return metrics.Render(); },
+                                       [&serving] { return serving.load(); });
+  int metrics_port = 0;
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    absl::StatusOr<int> bound = http.Start(absl::GetFlag(FLAGS_metrics_listen));
+    if (!bound.ok()) {
+      std::cerr << "codebookd: --metrics_listen: " << bound.status().message() << "\n";
+      server->Shutdown();
+      return 2;
+    }
+    metrics_port = *bound;
+  }
 
   int releases = 0;
   auto catalog = (*store)->catalog();
@@ -231,9 +359,15 @@ int Run() {
   std::string host = listen.substr(0, listen.rfind(':'));
   std::cerr << "codebookd: serving on " << host << ":" << port << ", database " << db_path << " ("
             << releases << " releases)" << std::endl;
+  if (metrics_port != 0) {
+    std::cerr << "codebookd: metrics on http://" << absl::GetFlag(FLAGS_metrics_listen).substr(
+                     0, absl::GetFlag(FLAGS_metrics_listen).rfind(':'))
+              << ":" << metrics_port << "/metrics" << std::endl;
+  }
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    // The gRPC port, then (with --metrics_listen) the metrics port on a second line.
     std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
-    std::ofstream(tmp) << port << "\n";
+    std::ofstream(tmp) << port << "\n" << (metrics_port != 0 ? std::to_string(metrics_port) + "\n" : "");
     std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
   }
 
@@ -254,10 +388,12 @@ int Run() {
   }
   std::cerr << "codebookd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
             << " received, shutting down" << std::endl;
+  serving = false;
   if (follower) follower->Stop();
   health->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  http.Stop();
   (*store)->SetEventListener(nullptr);
   store->reset();
   std::cerr << "codebookd: stopped" << std::endl;

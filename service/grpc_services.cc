@@ -25,7 +25,7 @@ struct Credentials {
   std::string common_name;          // the client certificate's, or empty
 };
 
-Credentials CredentialsOf(const grpc::CallbackServerContext& ctx) {
+Credentials CredentialsOf(const grpc::ServerContextBase& ctx) {
   Credentials c;
   const auto& metadata = ctx.client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
@@ -81,6 +81,23 @@ absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext
   return auth->Allow(c.authorization, c.common_name, scope, caller);
 }
 
+absl::StatusOr<StreamLimit::Slot> StreamLimit::Acquire() {
+  int open = open_.fetch_add(1);
+  if (open >= max_) {
+    open_.fetch_sub(1);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        open, " streams are open on this server, its limit (--max_streams=", max_,
+        "); retry later or use unary calls"));
+  }
+  return Slot(this);
+}
+
+std::string CallerName(const Authorizer* auth, const grpc::ServerContextBase& ctx) {
+  if (auth == nullptr) return "-";
+  Credentials c = CredentialsOf(ctx);
+  return auth->NameOf(c.authorization, c.common_name);
+}
+
 bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
                       absl::string_view system) {
   if (auth == nullptr) return false;
@@ -91,6 +108,18 @@ bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext&
 }
 
 namespace {
+
+// Authorizes a stream (scope) and takes one of the server's stream slots.
+absl::Status OpenStream(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
+                        StreamLimit* streams, StreamLimit::Slot* slot) {
+  std::string caller;
+  if (absl::Status s = Authorize(auth, ctx, scope, &caller); !s.ok()) return s;
+  if (streams == nullptr) return absl::OkStatus();
+  absl::StatusOr<StreamLimit::Slot> acquired = streams->Acquire();
+  if (!acquired.ok()) return acquired.status();
+  *slot = *std::move(acquired);
+  return absl::OkStatus();
+}
 
 // Authorizes, then runs a domain call inline and finishes the unary rpc with its status.
 template <typename Impl, typename Req, typename Resp>
@@ -124,8 +153,9 @@ class Refused final : public Reactor {
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsRequest> {
  public:
   UploadReactor(grpc::CallbackServerContext* ctx, const ReleaseAdminImpl* impl,
-                v1::UploadConceptsResponse* resp)
-      : ctx_(ctx), upload_(impl->StartUpload()), resp_(resp), start_(absl::Now()) {
+                v1::UploadConceptsResponse* resp, StreamLimit::Slot slot)
+      : ctx_(ctx), upload_(impl->StartUpload()), resp_(resp), start_(absl::Now()),
+        slot_(std::move(slot)) {
     StartRead(&msg_);
   }
 
@@ -161,6 +191,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
   v1::UploadConceptsResponse* resp_;
   v1::UploadConceptsRequest msg_;
   absl::Time start_;
+  StreamLimit::Slot slot_;
 };
 
 // Writes the messages of an answer computed up front, one after the other.
@@ -168,8 +199,8 @@ template <typename Resp>
 class ListWriter final : public grpc::ServerWriteReactor<Resp> {
  public:
   // Finishes with `status` at once when it is not OK.
-  ListWriter(absl::Status status, std::vector<Resp> messages)
-      : messages_(std::move(messages)) {
+  ListWriter(absl::Status status, std::vector<Resp> messages, StreamLimit::Slot slot = {})
+      : messages_(std::move(messages)), slot_(std::move(slot)) {
     if (!status.ok() || messages_.empty()) {
       this->Finish(ToGrpcStatus(status));
       return;
@@ -192,12 +223,14 @@ class ListWriter final : public grpc::ServerWriteReactor<Resp> {
  private:
   std::vector<Resp> messages_;
   size_t next_ = 0;
+  StreamLimit::Slot slot_;
 };
 
 }  // namespace
 
-TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl, const Authorizer* auth)
-    : impl_(impl), auth_(auth) {
+TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl, const Authorizer* auth,
+                                       StreamLimit* streams)
+    : impl_(impl), auth_(auth), streams_(streams) {
   SetMessageAllocatorFor_ListCodeSystems(&list_systems_);
   SetMessageAllocatorFor_ListReleases(&list_releases_);
   SetMessageAllocatorFor_GetRelease(&get_release_);
@@ -295,7 +328,10 @@ namespace {
 class ClaimStreamReactor final
     : public grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult> {
  public:
-  explicit ClaimStreamReactor(const TerminologyImpl* impl) : impl_(impl) { StartRead(&line_); }
+  ClaimStreamReactor(const TerminologyImpl* impl, StreamLimit::Slot slot)
+      : impl_(impl), slot_(std::move(slot)) {
+    StartRead(&line_);
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -332,17 +368,18 @@ class ClaimStreamReactor final
   v1::ClaimLine line_;
   v1::ClaimLineResult result_;
   int index_ = 0;
+  StreamLimit::Slot slot_;
 };
 
 }  // namespace
 
 grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>*
 TerminologyHandler::ValidateClaimStream(grpc::CallbackServerContext* ctx) {
-  std::string caller;
-  if (absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller); !s.ok()) {
+  StreamLimit::Slot slot;
+  if (absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot); !s.ok()) {
     return new Refused<grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>>(s);
   }
-  return new ClaimStreamReactor(impl_);
+  return new ClaimStreamReactor(impl_, std::move(slot));
 }
 
 grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServerContext* ctx,
@@ -367,8 +404,9 @@ struct TerminologyHandler::WatchState {
 
 class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::ReleaseEvent> {
  public:
-  WatchReactor(TerminologyHandler* handler, std::shared_ptr<WatchState> state, int64_t after)
-      : handler_(handler), state_(std::move(state)), last_queued_(after) {}
+  WatchReactor(TerminologyHandler* handler, std::shared_ptr<WatchState> state, int64_t after,
+               StreamLimit::Slot slot)
+      : handler_(handler), state_(std::move(state)), slot_(std::move(slot)), last_queued_(after) {}
 
   // Reads every event after the last one queued and writes them out.
   void PollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
@@ -432,6 +470,7 @@ class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v
 
   TerminologyHandler* handler_;
   std::shared_ptr<WatchState> state_;
+  StreamLimit::Slot slot_;
   // Guarded by state_->mu.
   int64_t last_queued_;
   std::deque<v1::ReleaseEvent> queue_;
@@ -442,12 +481,12 @@ class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v
 
 grpc::ServerWriteReactor<v1::ReleaseEvent>* TerminologyHandler::WatchReleases(
     grpc::CallbackServerContext* ctx, const v1::WatchReleasesRequest* req) {
-  std::string caller;
-  if (absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller); !s.ok()) {
+  StreamLimit::Slot slot;
+  if (absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot); !s.ok()) {
     return new ListWriter<v1::ReleaseEvent>(s, {});
   }
   auto state = std::make_shared<WatchState>(req->system());
-  auto* reactor = new WatchReactor(this, state, req->after_sequence());
+  auto* reactor = new WatchReactor(this, state, req->after_sequence(), std::move(slot));
   {
     absl::MutexLock l(&state->mu);
     state->reactor = reactor;
@@ -478,25 +517,25 @@ void TerminologyHandler::NotifyReleaseEvent(const std::string& system) {
 grpc::ServerWriteReactor<v1::ExportReleaseResponse>* TerminologyHandler::ExportRelease(
     grpc::CallbackServerContext* ctx, const v1::ExportReleaseRequest* req) {
   std::vector<v1::ExportReleaseResponse> messages;
-  std::string caller;
-  absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
+  StreamLimit::Slot slot;
+  absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot);
   if (s.ok()) s = impl_->ExportRelease(*req, &messages);
   if (s.ok() && MustWithholdText(auth_, *ctx, req->system())) {
     for (auto& m : messages) WithholdText(&m);
   }
-  return new ListWriter<v1::ExportReleaseResponse>(s, std::move(messages));
+  return new ListWriter<v1::ExportReleaseResponse>(s, std::move(messages), std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::DiffReleasesResponse>* TerminologyHandler::DiffReleases(
     grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) {
   std::vector<v1::DiffReleasesResponse> messages;
-  std::string caller;
-  absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
+  StreamLimit::Slot slot;
+  absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot);
   if (s.ok()) s = impl_->DiffReleases(*req, &messages);
   if (s.ok() && MustWithholdText(auth_, *ctx, req->system())) {
     for (auto& m : messages) WithholdText(&m);
   }
-  return new ListWriter<v1::DiffReleasesResponse>(s, std::move(messages));
+  return new ListWriter<v1::DiffReleasesResponse>(s, std::move(messages), std::move(slot));
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateRelease(grpc::CallbackServerContext* ctx,
@@ -506,11 +545,11 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateRelease(grpc::CallbackServe
 }
 grpc::ServerReadReactor<v1::UploadConceptsRequest>* ReleaseAdminHandler::UploadConcepts(
     grpc::CallbackServerContext* ctx, v1::UploadConceptsResponse* resp) {
-  std::string caller;
-  if (absl::Status s = Authorize(auth_, *ctx, Scope::kAdmin, &caller); !s.ok()) {
+  StreamLimit::Slot slot;
+  if (absl::Status s = OpenStream(auth_, *ctx, Scope::kAdmin, streams_, &slot); !s.ok()) {
     return new Refused<grpc::ServerReadReactor<v1::UploadConceptsRequest>>(s);
   }
-  return new UploadReactor(ctx, impl_, resp);
+  return new UploadReactor(ctx, impl_, resp, std::move(slot));
 }
 grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
     grpc::CallbackServerContext* ctx, const v1::PublishReleaseRequest* req,

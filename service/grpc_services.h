@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/message_allocator.h>
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -17,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "codebook/v1/release_admin.grpc.pb.h"
 #include "codebook/v1/terminology.grpc.pb.h"
 #include "service/auth.h"
@@ -31,11 +33,46 @@ grpc::Status ToGrpcStatus(const absl::Status& s);
 // header and its client certificate; *caller names the caller when known.
 absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
                        std::string* caller);
+// The caller of a call for the access log: "-" without `auth`, else Authorizer::NameOf.
+std::string CallerName(const Authorizer* auth, const grpc::ServerContextBase& ctx);
 // Whether answers about `system` must leave out its text for this caller: the system is
 // licensed (CodeSystemInfo::license_scope) and the caller lacks that scope. False without `auth`
 // (no tokens file: no licences enforced).
 bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
                       absl::string_view system);
+
+// Bounds how many streams (WatchReleases, ExportRelease, DiffReleases, ValidateClaimStream,
+// UploadConcepts) are open at once on a server: each holds a Slot from its start to its end,
+// and a stream past the limit is refused with RESOURCE_EXHAUSTED. Thread-safe.
+class StreamLimit {
+ public:
+  explicit StreamLimit(int max) : max_(max) {}
+  // Holds one slot until destroyed (empty when default-made or moved from).
+  class Slot {
+   public:
+    Slot() = default;
+    Slot(Slot&& o) noexcept : limit_(o.limit_) { o.limit_ = nullptr; }
+    Slot& operator=(Slot&& o) noexcept {
+      std::swap(limit_, o.limit_);
+      return *this;
+    }
+    ~Slot() {
+      if (limit_ != nullptr) limit_->open_.fetch_sub(1);
+    }
+
+   private:
+    friend class StreamLimit;
+    explicit Slot(StreamLimit* limit) : limit_(limit) {}
+    StreamLimit* limit_ = nullptr;
+  };
+  // A slot, or RESOURCE_EXHAUSTED naming the limit when `max` streams are open.
+  absl::StatusOr<Slot> Acquire();
+  int open() const { return open_.load(); }
+
+ private:
+  const int max_;
+  std::atomic<int> open_{0};
+};
 
 // Allocates the request and response of each call in one protobuf Arena, freed in one go when
 // the call ends: far fewer mallocs for answers with many strings. Thread-safe.
@@ -71,7 +108,9 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   // Every unary method gets the arena allocator, the trivial Ping included, so that the
   // benchmark's empty-call ceiling is measured the same way.
   // `auth` (may be null: every call allowed) decides who may read.
-  explicit TerminologyHandler(const TerminologyImpl* impl, const Authorizer* auth = nullptr);
+  // `streams` (may be null: no limit) bounds the streams open at once.
+  explicit TerminologyHandler(const TerminologyImpl* impl, const Authorizer* auth = nullptr,
+                              StreamLimit* streams = nullptr);
 
   grpc::ServerUnaryReactor* ListCodeSystems(grpc::CallbackServerContext* ctx,
                                             const v1::ListCodeSystemsRequest* req,
@@ -125,6 +164,7 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   class WatchReactor;
   const TerminologyImpl* impl_;
   const Authorizer* auth_;
+  StreamLimit* streams_;
   absl::Mutex watch_mu_;
   std::set<std::shared_ptr<WatchState>> watchers_ ABSL_GUARDED_BY(watch_mu_);
   ArenaMessageAllocator<v1::ListCodeSystemsRequest, v1::ListCodeSystemsResponse> list_systems_;
@@ -142,8 +182,9 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
 class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
  public:
   // `auth` (may be null: every call allowed) decides who may make admin calls.
-  explicit ReleaseAdminHandler(const ReleaseAdminImpl* impl, const Authorizer* auth = nullptr)
-      : impl_(impl), auth_(auth) {}
+  explicit ReleaseAdminHandler(const ReleaseAdminImpl* impl, const Authorizer* auth = nullptr,
+                               StreamLimit* streams = nullptr)
+      : impl_(impl), auth_(auth), streams_(streams) {}
 
   grpc::ServerUnaryReactor* CreateRelease(grpc::CallbackServerContext* ctx,
                                           const v1::CreateReleaseRequest* req,
@@ -169,6 +210,7 @@ class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
  private:
   const ReleaseAdminImpl* impl_;
   const Authorizer* auth_;
+  StreamLimit* streams_;
 };
 
 }  // namespace codebook::service

@@ -4,7 +4,10 @@
 #ifndef CODEBOOK_TESTS_TEST_SERVER_H_
 #define CODEBOOK_TESTS_TEST_SERVER_H_
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +91,8 @@ class TestServer {
   bool Alive() const { return pid_ > 0 && kill(pid_, 0) == 0; }
   pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The HTTP metrics port, when started with --metrics_listen (else 0).
+  int metrics_port() const { return metrics_port_; }
   const std::string& dir() const { return dir_; }
   // Runs the codebook CLI against this server: its exit status in *rc, its output returned.
   std::string RunCli(const std::string& args, int* rc) const;
@@ -122,7 +127,10 @@ class TestServer {
     }
     for (int i = 0; i < 3000; ++i) {
       std::ifstream in(port_file);
-      if (in >> port_) return;
+      if (in >> port_) {
+        if (!(in >> metrics_port_)) metrics_port_ = 0;
+        return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     port_ = 0;
@@ -133,6 +141,7 @@ class TestServer {
   std::vector<std::string> extra_args_;
   pid_t pid_ = 0;
   int port_ = 0;
+  int metrics_port_ = 0;
   int exit_status_ = 0;
 };
 
@@ -168,6 +177,45 @@ inline int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std
   for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
   // HealthCheckResponse { ServingStatus status = 1; }: 0x08 <status>, or empty for 0.
   return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+}
+
+// GET http://127.0.0.1:port/path: the status code in *status and the body returned ("" and
+// status 0 when the server cannot be reached).
+inline std::string HttpGet(int port, const std::string& path, int* status) {
+  *status = 0;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  if (resp.rfind("HTTP/1.1 ", 0) != 0 || resp.size() < 12) return "";
+  *status = std::atoi(resp.substr(9, 3).c_str());
+  size_t body = resp.find("\r\n\r\n");
+  return body == std::string::npos ? "" : resp.substr(body + 4);
+}
+
+// The value of the sample `series` (name with labels, exactly as exposed) in a metrics page;
+// -1 when absent.
+inline double MetricValue(const std::string& page, const std::string& series) {
+  size_t at = 0;
+  while ((at = page.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || page[at - 1] == '\n') {
+      return std::atof(page.c_str() + at + series.size() + 1);
+    }
+    at += series.size();
+  }
+  return -1;
 }
 
 // One publisher file to import as a release (paths relative to a data folder).
