@@ -6,11 +6,13 @@ packages=(build-essential cmake pkg-config
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
           librocksdb-dev libabsl-dev libgtest-dev libgmock-dev zlib1g-dev libssl-dev
           libzip-dev libpugixml-dev openssl
-          clang libclang-rt-14-dev python3)
+          clang libclang-rt-14-dev python3 python3-grpcio python3-protobuf nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm: Debian's package, unless Node.js came with its own (NodeSource's nodejs bundles npm).
+command -v npm > /dev/null || missing+=(npm)
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "dependencies: all installed"
   exit 0

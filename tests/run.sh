@@ -6,5 +6,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/deploy/install-deps.sh"
 "$root/deploy/build.sh"
+# The Node.js client test's packages, from the lock file (again only when it changed).
+if [[ ! -f "$root/client/node/node_modules/.package-lock.json" ||
+      "$root/client/node/package-lock.json" -nt "$root/client/node/node_modules/.package-lock.json" ]]; then
+  (cd "$root/client/node" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 cd "$root/build"
 ctest --output-on-failure -j2 --timeout 600
