@@ -23,7 +23,7 @@ start_server() {  # $1: database folder; sets pid and addr
     2>>"$work/server.log" &
   pid=$!
   for _ in $(seq 1 200); do [[ -s "$work/port" ]] && break; sleep 0.05; done
-  addr="127.0.0.1:$(cat "$work/port")"
+  addr="127.0.0.1:$(head -n 1 "$work/port")"
 }
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 

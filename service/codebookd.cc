@@ -15,6 +15,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -32,7 +33,8 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "address to serve on, host:port (port 0 picks a free port)");
 ABSL_FLAG(std::string, db, "var/codebook-db", "folder of the RocksDB database (created if absent)");
 ABSL_FLAG(std::string, port_file, "",
-          "if set, write the port actually bound to this file once serving (for tests/scripts)");
+          "if set, write the ports actually bound to this file once serving, one per line: "
+          "gRPC, metrics, health (0 when not served); for tests and scripts");
 ABSL_FLAG(int, max_message_mb, 64, "largest request or response message, in MiB");
 ABSL_FLAG(bool, plaintext, false,
           "serve without encryption (only when asked for: give this, or --tls_cert and "
@@ -68,6 +70,13 @@ ABSL_FLAG(std::string, metrics_listen, "",
 ABSL_FLAG(std::string, access_log, "",
           "write one JSON line per call (method, caller, peer, status, latency) to this file, "
           "or to standard error with '-'; empty: no access log");
+ABSL_FLAG(std::string, health_listen, "",
+          "HOST:PORT of a plaintext gRPC port that serves only grpc.health.v1.Health (the same "
+          "statuses as the main port), for probes that cannot speak TLS, e.g. Kubernetes gRPC "
+          "probes; empty: none");
+ABSL_FLAG(bool, check_flags, false,
+          "check the flags (names, values, combinations) and exit: 0 when they are valid; "
+          "opens no database, file or port");
 ABSL_FLAG(int, max_streams, 256,
           "most streams (WatchReleases, ExportRelease, DiffReleases, ValidateClaimStream, "
           "UploadConcepts) open at once; more are refused with RESOURCE_EXHAUSTED");
@@ -199,8 +208,50 @@ int HashTokenAndExit() {
   return 0;
 }
 
+// HOST:PORT with a port in 0..65535 ("[::]:50051" and "0.0.0.0:0" included).
+bool IsHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = -1;
+  return colon != std::string::npos && colon > 0 &&
+         absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 0 && port <= 65535;
+}
+
+// --check_flags: what can be checked without opening anything.
+int CheckFlagsAndExit() {
+  std::vector<std::string> problems;
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::string>{"--listen", absl::GetFlag(FLAGS_listen)},
+        {"--metrics_listen", absl::GetFlag(FLAGS_metrics_listen)},
+        {"--health_listen", absl::GetFlag(FLAGS_health_listen)}}) {
+    if (!value.empty() && !IsHostPort(value)) problems.push_back(absl::StrCat(name, "=", value, " is not HOST:PORT"));
+  }
+  if (absl::GetFlag(FLAGS_listen).empty()) problems.push_back("--listen is empty");
+  const bool tls = !absl::GetFlag(FLAGS_tls_cert).empty() || !absl::GetFlag(FLAGS_tls_key).empty();
+  if (absl::GetFlag(FLAGS_plaintext) == tls) {
+    problems.push_back(tls ? "--plaintext cannot go with --tls_* flags"
+                           : "give --tls_cert and --tls_key, or --plaintext");
+  }
+  if (tls && (absl::GetFlag(FLAGS_tls_cert).empty() || absl::GetFlag(FLAGS_tls_key).empty())) {
+    problems.push_back("TLS needs both --tls_cert and --tls_key");
+  }
+  if (absl::GetFlag(FLAGS_reads_need_token) && absl::GetFlag(FLAGS_tokens).empty()) {
+    problems.push_back("--reads_need_token needs --tokens");
+  }
+  if (absl::GetFlag(FLAGS_follow).empty() &&
+      (!absl::GetFlag(FLAGS_follow_tls_ca).empty() || !absl::GetFlag(FLAGS_follow_tls_cert).empty())) {
+    problems.push_back("--follow_tls_* need --follow");
+  }
+  if (absl::GetFlag(FLAGS_max_streams) < 1) problems.push_back("--max_streams must be at least 1");
+  if (absl::GetFlag(FLAGS_max_message_mb) < 1) problems.push_back("--max_message_mb must be at least 1");
+  for (const std::string& p : problems) std::cerr << "codebookd: " << p << "\n";
+  if (!problems.empty()) return 2;
+  std::cout << "codebookd: flags ok\n";
+  return 0;
+}
+
 int Run() {
   if (absl::GetFlag(FLAGS_hash_token)) return HashTokenAndExit();
+  if (absl::GetFlag(FLAGS_check_flags)) return CheckFlagsAndExit();
   // Block the stop signals in every thread gRPC and RocksDB start; the main thread waits for
   // them with sigwait.
   sigset_t stop_signals;
@@ -316,15 +367,38 @@ int Run() {
     std::cerr << "codebookd: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
     return 1;
   }
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus("codebook.v1.Terminology", true);
-  health->SetServingStatus("codebook.v1.ReleaseAdmin", true);
+  // With --health_listen, a second server on a plaintext port with nothing but the health
+  // service; every status is set on both.
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(absl::GetFlag(FLAGS_health_listen),
+                                    grpc::InsecureServerCredentials(), &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      std::cerr << "codebookd: cannot listen on --health_listen=" << absl::GetFlag(FLAGS_health_listen)
+                << "\n";
+      server->Shutdown();
+      return 1;
+    }
+    std::cerr << "codebookd: health checks (plaintext) on port " << health_port << std::endl;
+  }
+  grpc::HealthCheckServiceInterface* main_health = server->GetHealthCheckService();
+  grpc::HealthCheckServiceInterface* probe_health =
+      health_server ? health_server->GetHealthCheckService() : nullptr;
+  auto set_health = [main_health, probe_health](const std::string& service, bool serving) {
+    main_health->SetServingStatus(service, serving);
+    if (probe_health != nullptr) probe_health->SetServingStatus(service, serving);
+  };
+  set_health("codebook.v1.Terminology", true);
+  set_health("codebook.v1.ReleaseAdmin", true);
   std::unique_ptr<codebook::replica::Follower> follower;
   if (!primary.empty()) {
-    health->SetServingStatus("codebook.v1.Replica", false);
+    set_health("codebook.v1.Replica", false);
     follower = std::make_unique<codebook::replica::Follower>(
-        primary, store->get(), clock, [health, primary](bool in_sync) {
-          health->SetServingStatus("codebook.v1.Replica", in_sync);
+        primary, store->get(), clock, [set_health, primary](bool in_sync) {
+          set_health("codebook.v1.Replica", in_sync);
           std::cerr << "codebookd: replica of " << primary << " is "
                     << (in_sync ? "in sync" : "catching up") << std::endl;
         },
@@ -365,9 +439,9 @@ int Run() {
               << ":" << metrics_port << "/metrics" << std::endl;
   }
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
-    // The gRPC port, then (with --metrics_listen) the metrics port on a second line.
+    // One port per line: gRPC, metrics (0: none), health (0: none).
     std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
-    std::ofstream(tmp) << port << "\n" << (metrics_port != 0 ? std::to_string(metrics_port) + "\n" : "");
+    std::ofstream(tmp) << port << "\n" << metrics_port << "\n" << health_port << "\n";
     std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
   }
 
@@ -390,9 +464,14 @@ int Run() {
             << " received, shutting down" << std::endl;
   serving = false;
   if (follower) follower->Stop();
-  health->Shutdown();
+  main_health->Shutdown();
+  if (probe_health != nullptr) probe_health->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  if (health_server) {
+    health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    health_server->Wait();
+  }
   http.Stop();
   (*store)->SetEventListener(nullptr);
   store->reset();

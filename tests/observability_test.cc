@@ -160,6 +160,60 @@ TEST(ObservabilityTest, ReplicaReportsItsLag) {
   EXPECT_GT(MetricValue(lost, "codebook_replica_lag_seconds"), 0) << lost;
 }
 
+TEST(ObservabilityTest, PlaintextHealthPortMirrorsTheTlsServersHealthAndServesNothingElse) {
+  // A replica (its Replica status changes) on TLS, with a plaintext port for probes.
+  char tmpl[] = "/tmp/codebook-health-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::string out;
+  ASSERT_EQ(RunCommand("cd " + dir + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
+                       "-out cert.pem -days 1 -subj /CN=localhost -addext "
+                       "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                       &out),
+            0)
+      << out;
+  TestServer primary;
+  TestServer replica("", {"--follow=" + primary.address(), "--health_listen=127.0.0.1:0",
+                          "--tls_cert=" + dir + "/cert.pem", "--tls_key=" + dir + "/key.pem"});
+  ASSERT_GT(replica.health_port(), 0);
+  auto probe = grpc::CreateChannel("127.0.0.1:" + std::to_string(replica.health_port()),
+                                   grpc::InsecureChannelCredentials());
+  EXPECT_EQ(HealthStatus(probe, ""), 1);
+  EXPECT_EQ(HealthStatus(probe, "codebook.v1.Terminology"), 1);
+  for (int i = 0; i < 300 && HealthStatus(probe, "codebook.v1.Replica") != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(HealthStatus(probe, "codebook.v1.Replica"), 1);
+  primary.Stop();  // out of sync: NOT_SERVING on the probe port too
+  for (int i = 0; i < 300 && HealthStatus(probe, "codebook.v1.Replica") != 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(HealthStatus(probe, "codebook.v1.Replica"), 2);
+  // The probe port answers nothing but health.
+  ClientOptions o;
+  o.target = "127.0.0.1:" + std::to_string(replica.health_port());
+  Client plain(o);
+  EXPECT_EQ(plain.Lookup("ICD10CM", "E11.9").status().code(), absl::StatusCode::kUnimplemented);
+  // And the main port still refuses plaintext.
+  EXPECT_EQ(replica.NewClient()->Lookup("ICD10CM", "E11.9").status().code(),
+            absl::StatusCode::kUnavailable);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ObservabilityTest, CheckFlagsValidatesWithoutOpeningAnything) {
+  std::string out;
+  EXPECT_EQ(RunCommand(kCodebookd + " --check_flags --plaintext --listen=0.0.0.0:50051 "
+                       "--metrics_listen=0.0.0.0:9464 --health_listen=0.0.0.0:8081 --db=/nonexistent",
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(out, "codebookd: flags ok\n");
+  EXPECT_EQ(RunCommand(kCodebookd + " --check_flags --listen=nothing --tls_cert=c.pem", &out), 2);
+  EXPECT_NE(out.find("--listen=nothing is not HOST:PORT"), std::string::npos) << out;
+  EXPECT_NE(out.find("TLS needs both --tls_cert and --tls_key"), std::string::npos) << out;
+  EXPECT_NE(RunCommand(kCodebookd + " --check_flags --plaintext --no_such_flag=1", &out), 0);
+  EXPECT_NE(out.find("no_such_flag"), std::string::npos) << out;
+}
+
 TEST(LimitsTest, StreamsPastTheLimitAreRefusedAndSlotsComeBack) {
   TestServer server("", {"--max_streams=2", "--metrics_listen=127.0.0.1:0"});
   auto client = server.NewClient();

@@ -93,6 +93,8 @@ class TestServer {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // The HTTP metrics port, when started with --metrics_listen (else 0).
   int metrics_port() const { return metrics_port_; }
+  // The plaintext health-only port, when started with --health_listen (else 0).
+  int health_port() const { return health_port_; }
   const std::string& dir() const { return dir_; }
   // Runs the codebook CLI against this server: its exit status in *rc, its output returned.
   std::string RunCli(const std::string& args, int* rc) const;
@@ -127,10 +129,7 @@ class TestServer {
     }
     for (int i = 0; i < 3000; ++i) {
       std::ifstream in(port_file);
-      if (in >> port_) {
-        if (!(in >> metrics_port_)) metrics_port_ = 0;
-        return;
-      }
+      if (in >> port_ >> metrics_port_ >> health_port_) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     port_ = 0;
@@ -142,6 +141,7 @@ class TestServer {
   pid_t pid_ = 0;
   int port_ = 0;
   int metrics_port_ = 0;
+  int health_port_ = 0;
   int exit_status_ = 0;
 };
 
