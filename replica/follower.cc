@@ -18,7 +18,8 @@ constexpr absl::Duration kWatchSpan = absl::Seconds(2);
 
 Follower::Follower(std::string primary, storage::Store* store, service::Clock clock,
                    std::function<void(bool in_sync)> on_sync_change,
-                   std::shared_ptr<grpc::ChannelCredentials> credentials)
+                   std::shared_ptr<grpc::ChannelCredentials> credentials,
+                   std::string bearer_token)
     : primary_(std::move(primary)),
       store_(store),
       admin_(store, std::move(clock)),
@@ -26,6 +27,7 @@ Follower::Follower(std::string primary, storage::Store* store, service::Clock cl
   ClientOptions options;
   options.target = primary_;
   if (credentials) options.credentials = std::move(credentials);
+  options.bearer_token = std::move(bearer_token);
   client_ = std::make_unique<Client>(options);
 }
 
@@ -125,6 +127,13 @@ absl::Status Follower::CopyRelease(const std::string& system, const v1::Release&
   absl::Status upload_status;
   absl::Status s = client_->ExportRelease(req, [&](const v1::ExportReleaseResponse& m) {
     if (m.concepts_size() == 0) return true;
+    if (m.concepts(0).text_withheld()) {
+      upload_status = absl::PermissionDeniedError(absl::StrCat(
+          "the primary withholds ", system, "'s text from this replica: give the replica a "
+          "credential whose scopes include its licence (--follow_token_file, or a client "
+          "certificate), e.g. read,license:", system));
+      return false;
+    }
     v1::UploadConceptsRequest msg;
     msg.set_system(system);
     msg.set_version(release.version());
@@ -132,7 +141,7 @@ absl::Status Follower::CopyRelease(const std::string& system, const v1::Release&
     upload_status = upload->Add(&msg);
     return upload_status.ok();
   });
-  if (s.ok()) s = upload_status;
+  if (!upload_status.ok()) s = upload_status;
   v1::UploadConceptsResponse uploaded;
   if (s.ok()) s = upload->Commit(&uploaded);
   v1::PublishReleaseRequest publish;

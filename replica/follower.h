@@ -31,10 +31,14 @@ namespace codebook::replica {
 class Follower {
  public:
   // `on_sync_change(in_sync)` is called whenever the replica becomes or stops being in sync.
-  // `credentials` reach the primary (plaintext when null).
+  // `credentials` reach the primary (plaintext when null); `bearer_token` (may be empty) is
+  // sent with every call. A primary with a tokens file withholds licensed text (CPT) from
+  // callers without the licence scope: such a release is not copied, and the error says which
+  // scope the replica's credential needs.
   Follower(std::string primary, storage::Store* store, service::Clock clock,
            std::function<void(bool in_sync)> on_sync_change,
-           std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+           std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+           std::string bearer_token = "");
   ~Follower();
 
   void Start();

@@ -51,6 +51,10 @@ ABSL_FLAG(std::string, follow_tls_cert, "",
           "with --follow to a primary that requires client certificates: this server's PEM "
           "certificate");
 ABSL_FLAG(std::string, follow_tls_key, "", "the key of --follow_tls_cert (PEM)");
+ABSL_FLAG(std::string, follow_token_file, "",
+          "with --follow to a primary with a tokens file: a file whose first line is the bearer "
+          "token this replica sends; its scopes must include the licences of licensed systems "
+          "(license:CPT), or their releases cannot be copied");
 ABSL_FLAG(std::string, tokens, "",
           "tokens file: who may call (SHA-256 of bearer tokens, or cert:COMMON_NAME, with their "
           "scopes; see service/auth.h); reloaded on SIGHUP. Without it every call is allowed");
@@ -238,8 +242,9 @@ int CheckFlagsAndExit() {
     problems.push_back("--reads_need_token needs --tokens");
   }
   if (absl::GetFlag(FLAGS_follow).empty() &&
-      (!absl::GetFlag(FLAGS_follow_tls_ca).empty() || !absl::GetFlag(FLAGS_follow_tls_cert).empty())) {
-    problems.push_back("--follow_tls_* need --follow");
+      (!absl::GetFlag(FLAGS_follow_tls_ca).empty() || !absl::GetFlag(FLAGS_follow_tls_cert).empty() ||
+       !absl::GetFlag(FLAGS_follow_token_file).empty())) {
+    problems.push_back("--follow_tls_* and --follow_token_file need --follow");
   }
   if (absl::GetFlag(FLAGS_max_streams) < 1) problems.push_back("--max_streams must be at least 1");
   if (absl::GetFlag(FLAGS_max_message_mb) < 1) problems.push_back("--max_message_mb must be at least 1");
@@ -317,6 +322,20 @@ int Run() {
   codebook::service::StreamLimit streams(std::max(1, absl::GetFlag(FLAGS_max_streams)));
   codebook::service::TerminologyHandler terminology_handler(&terminology, auth.get(), &streams);
   const std::string primary = absl::GetFlag(FLAGS_follow);
+  std::string follow_token;
+  if (!absl::GetFlag(FLAGS_follow_token_file).empty()) {
+    absl::StatusOr<std::string> token = codebook::ReadWholeFile(absl::GetFlag(FLAGS_follow_token_file));
+    if (!token.ok()) {
+      std::cerr << "codebookd: --follow_token_file: " << token.status().message() << "\n";
+      return 2;
+    }
+    follow_token = std::string(absl::StripAsciiWhitespace(token->substr(0, token->find('\n'))));
+    if (follow_token.empty()) {
+      std::cerr << "codebookd: --follow_token_file: " << absl::GetFlag(FLAGS_follow_token_file)
+                << " has no token on its first line\n";
+      return 2;
+    }
+  }
   if (!primary.empty()) {
     admin.SetReadOnly("this server is a read replica of " + primary +
                       "; send admin calls to the primary");
@@ -402,7 +421,7 @@ int Run() {
           std::cerr << "codebookd: replica of " << primary << " is "
                     << (in_sync ? "in sync" : "catching up") << std::endl;
         },
-        follow_credentials);
+        follow_credentials, follow_token);
     follower->Start();
   }
   metrics.AddSource([&store](std::string* out) { AppendStoreGauges(**store, out); });

@@ -234,3 +234,57 @@ TEST_F(AuthTest, CptTextOnlyForCallersWithTheLicence) {
 
 }  // namespace
 }  // namespace codebook::testing
+
+namespace codebook::testing {
+namespace {
+
+// A replica of a primary with a tokens file copies CPT only with a credential that holds the
+// licence: without one it says what it needs and stays out of sync; with one it copies all.
+TEST_F(AuthTest, ReplicaNeedsTheLicenceToCopyCpt) {
+  const std::string replica_token = "replica-token-0123456789abcdef";
+  WriteTokens({{kAdminToken, "read,admin", "loader"},
+               {replica_token, "read,license:CPT", "replica"}});
+  TestServer primary("", {"--tokens=" + dir_ + "/tokens"});
+  ASSERT_TRUE(ImportFiles(primary.NewClient(kAdminToken).get(), kSample, kSampleCpt).ok());
+
+  TestServer anonymous("", {"--follow=" + primary.address()});
+  const std::string log = anonymous.dir() + "/server.log";
+  std::string text;
+  for (int i = 0; i < 300 && text.find("withholds CPT") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::ifstream in(log);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_NE(text.find("the primary withholds CPT's text from this replica: give the replica a "
+                      "credential whose scopes include its licence"),
+            std::string::npos)
+      << text;
+  auto channel = grpc::CreateChannel(anonymous.address(), grpc::InsecureChannelCredentials());
+  EXPECT_EQ(HealthStatus(channel, "codebook.v1.Replica"), 2);
+  EXPECT_EQ(anonymous.NewClient()->Lookup("CPT", "99213").status().code(), absl::StatusCode::kNotFound);
+
+  std::ofstream(dir_ + "/replica.token") << replica_token << "\n";
+  TestServer licensed("", {"--follow=" + primary.address(),
+                           "--follow_token_file=" + dir_ + "/replica.token"});
+  auto licensed_channel = grpc::CreateChannel(licensed.address(), grpc::InsecureChannelCredentials());
+  for (int i = 0; i < 300 && HealthStatus(licensed_channel, "codebook.v1.Replica") != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(HealthStatus(licensed_channel, "codebook.v1.Replica"), 1);
+  auto found = licensed.NewClient()->Lookup("CPT", "99213");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_FALSE(found->concept().display().empty());
+
+  // A token file that is missing or empty stops the replica at start.
+  std::string out;
+  EXPECT_EQ(RunCommand(kCodebookd + " --plaintext --db=" + dir_ + "/x --follow=127.0.0.1:1 "
+                       "--follow_token_file=" + dir_ + "/missing.token", &out), 2);
+  EXPECT_NE(out.find("--follow_token_file:"), std::string::npos) << out;
+  std::ofstream(dir_ + "/empty.token") << "\n";
+  EXPECT_EQ(RunCommand(kCodebookd + " --plaintext --db=" + dir_ + "/x --follow=127.0.0.1:1 "
+                       "--follow_token_file=" + dir_ + "/empty.token", &out), 2);
+  EXPECT_NE(out.find("has no token on its first line"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace codebook::testing
