@@ -57,7 +57,8 @@
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server for the rpc phase (empty: skip it)");
 ABSL_FLAG(std::string, data, "", "data folder with icd10cm/<version>/ order files "
                                  "(default ../shared/data, else data/sample)");
-ABSL_FLAG(std::string, phases, "storage,rpc,search,claims", "phases to run");
+ABSL_FLAG(std::string, phases, "storage,rpc,search,claims",
+          "phases to run (soak: a timed mixed load, see bench/soak.sh)");
 ABSL_FLAG(int, repeat, 5, "runs of each measurement; medians are reported");
 ABSL_FLAG(int, calls, 50000, "unary calls per Ping/Lookup run");
 ABSL_FLAG(int, concurrency, 32, "calls in flight for Ping/Lookup");
@@ -70,6 +71,7 @@ ABSL_FLAG(int, storage_lookups, 500000, "in-process lookups per run");
 ABSL_FLAG(int, search_calls, 20000, "Search calls per run");
 ABSL_FLAG(int, search_concurrency, 16, "Search (and its Ping reference) calls in flight");
 ABSL_FLAG(int, claim_lines, 10000, "generated claim lines per claims run");
+ABSL_FLAG(int, soak_seconds, 300, "length of the soak phase (a mixed load at --concurrency)");
 
 namespace codebook::bench {
 namespace {
@@ -712,6 +714,136 @@ void ClaimsPhase(const std::string& data, const std::vector<IcdRelease>& icd,
   f->Add("claim answers not as expected", wrong);
 }
 
+// The soak: --soak_seconds of a mixed load at --concurrency calls in flight (the benchmark's
+// highest), on --channels connections: of every 10 calls, 6 Lookups, 2 Searches (autocomplete
+// queries), 1 BatchLookup of 100 codes and 1 ValidateCode, on the newest ICD-10-CM release.
+// Prints calls, errors and p99 per 30 s window, then the totals; the caller watches the server.
+void SoakPhase(const std::string& version, const importers::Concepts& concepts) {
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  std::vector<std::unique_ptr<Client>> clients = ChannelClients(options);
+  const std::vector<std::string> codes = CodesOf(concepts);
+  const std::vector<std::string> queries = AutocompleteQueries(concepts, 2000);
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  const auto end = Clock::now() + std::chrono::seconds(absl::GetFlag(FLAGS_soak_seconds));
+  constexpr auto kWindow = std::chrono::seconds(30);
+  std::atomic<int64_t> next{0}, calls{0}, errors{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished_slots = 0;
+  std::vector<double> window_lat;  // guarded by mu
+  std::string first_error;         // guarded by mu
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
+  std::function<void(int)> issue = [&](int slot) {
+    if (Clock::now() >= end) {
+      std::lock_guard<std::mutex> l(mu);
+      if (++finished_slots == concurrency) cv.notify_all();
+      return;
+    }
+    const int64_t i = next.fetch_add(1);
+    const auto t0 = Clock::now();
+    auto done = [&, slot, t0](const grpc::Status& st) {
+      double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+      ++calls;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        window_lat.push_back(us);
+        if (!st.ok()) {
+          ++errors;
+          if (first_error.empty()) first_error = st.error_message();
+        }
+      }
+      issue(slot);
+    };
+    v1::Terminology::Stub* stub = clients[i % clients.size()]->terminology();
+    const std::string& code = codes[(i * 7919) % codes.size()];
+    struct Call {
+      grpc::ClientContext ctx;
+      google::protobuf::Arena arena;
+    };
+    auto* call = new Call;
+    call->ctx.set_deadline(deadline());
+    auto* a = &call->arena;
+    switch (i % 10) {
+      case 6:
+      case 7: {
+        auto* req = google::protobuf::Arena::CreateMessage<v1::SearchRequest>(a);
+        auto* resp = google::protobuf::Arena::CreateMessage<v1::SearchResponse>(a);
+        req->set_system("ICD10CM");
+        req->mutable_selector()->set_version(version);
+        req->set_query(queries[i % queries.size()]);
+        req->set_page_size(10);
+        stub->async()->Search(&call->ctx, req, resp, [call, done](grpc::Status st) {
+          delete call;
+          done(st);
+        });
+        break;
+      }
+      case 8: {
+        auto* req = google::protobuf::Arena::CreateMessage<v1::BatchLookupRequest>(a);
+        auto* resp = google::protobuf::Arena::CreateMessage<v1::BatchLookupResponse>(a);
+        req->set_system("ICD10CM");
+        req->mutable_selector()->set_version(version);
+        for (int k = 0; k < 100; ++k) req->add_codes(codes[(i * 31 + k * 104729) % codes.size()]);
+        stub->async()->BatchLookup(&call->ctx, req, resp, [call, done](grpc::Status st) {
+          delete call;
+          done(st);
+        });
+        break;
+      }
+      case 9: {
+        auto* req = google::protobuf::Arena::CreateMessage<v1::ValidateCodeRequest>(a);
+        auto* resp = google::protobuf::Arena::CreateMessage<v1::ValidateCodeResponse>(a);
+        req->set_system("ICD10CM");
+        req->set_code(code);
+        req->set_date_of_service("2024-11-01");
+        stub->async()->ValidateCode(&call->ctx, req, resp, [call, done](grpc::Status st) {
+          delete call;
+          done(st);
+        });
+        break;
+      }
+      default: {
+        auto* req = google::protobuf::Arena::CreateMessage<v1::LookupRequest>(a);
+        auto* resp = google::protobuf::Arena::CreateMessage<v1::LookupResponse>(a);
+        req->set_system("ICD10CM");
+        req->mutable_selector()->set_version(version);
+        req->set_code(code);
+        stub->async()->Lookup(&call->ctx, req, resp, [call, done](grpc::Status st) {
+          delete call;
+          done(st);
+        });
+      }
+    }
+  };
+  std::cout << absl::StrFormat("soak: %d s, %d calls in flight on %d connections, ICD10CM %s\n",
+                               absl::GetFlag(FLAGS_soak_seconds), concurrency, clients.size(),
+                               version);
+  const auto start = Clock::now();
+  for (int s = 0; s < concurrency; ++s) issue(s);
+  int64_t last_calls = 0, last_errors = 0;
+  auto window_end = start + kWindow;
+  std::unique_lock<std::mutex> l(mu);
+  while (!cv.wait_until(l, std::min(window_end, end + std::chrono::seconds(60)),
+                        [&] { return finished_slots == concurrency; })) {
+    std::vector<double> lat;
+    lat.swap(window_lat);
+    std::sort(lat.begin(), lat.end());
+    const int64_t c = calls.load(), e = errors.load();
+    std::cout << absl::StrFormat("  %4.0f s: %7d calls/s, %d errors, p50 %.0f us, p99 %.0f us\n",
+                                 Seconds(start), (c - last_calls) / 30, e - last_errors,
+                                 Percentile(lat, 0.5), Percentile(lat, 0.99))
+              << std::flush;
+    last_calls = c;
+    last_errors = e;
+    window_end += kWindow;
+  }
+  const double seconds = Seconds(start);
+  std::cout << absl::StrFormat("soak: %d calls in %.0f s (%.0f calls/s), %d errors%s\n",
+                               calls.load(), seconds, calls.load() / seconds, errors.load(),
+                               first_error.empty() ? "" : "; first: " + first_error);
+}
+
 int Main() {
   std::string data = absl::GetFlag(FLAGS_data);
   if (data.empty()) {
@@ -751,6 +883,10 @@ int Main() {
   if (search) SearchPhase(releases.back().version, parsed.back(), &f);
   bool claims = has_server && phases.find("claims") != std::string::npos;
   if (claims) ClaimsPhase(data, releases, parsed, &f);
+  if (has_server && phases.find("soak") != std::string::npos) {
+    SoakPhase(releases.back().version, parsed.back());
+    return 0;
+  }
 
   auto line = [&](const std::string& name, const std::string& fmt) {
     if (f.runs.count(name)) {
