@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "importers/importers.h"
+
 namespace codebook::fuzz {
 
 // A folder made once per process and removed by no one: the fuzzer's process is short-lived and
@@ -33,6 +35,18 @@ inline std::string WriteScratch(const std::string& name, const uint8_t* data, si
   if (size > 0 && fwrite(data, 1, size, f) != size) abort();
   fclose(f);
   return path;
+}
+
+// The contract every importer keeps for any input (importers.h): concepts, each with a code,
+// or an error that names the file. Aborts (a finding) otherwise.
+inline void CheckParsed(const std::string& path, const absl::StatusOr<importers::Concepts>& parsed) {
+  if (!parsed.ok()) {
+    if (parsed.status().message().find(path) == std::string::npos) abort();
+    return;
+  }
+  for (const auto& c : *parsed) {
+    if (c.code().empty()) abort();
+  }
 }
 
 }  // namespace codebook::fuzz

@@ -1,20 +1,11 @@
 // libFuzzer target: the ICD-10-CM/PCS order-file importer (plain or gzip, by content).
 // Any input must give concepts or a clean error; an error must name the file, and every
 // concept must have a code.
-#include <cstdlib>
-
 #include "importers/importers.h"
 #include "tests/fuzz/fuzz_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string path = codebook::fuzz::WriteScratch("order.txt", data, size);
-  auto parsed = codebook::importers::ParseIcd10Order(path);
-  if (!parsed.ok()) {
-    if (parsed.status().message().find(path) == std::string::npos) abort();
-    return 0;
-  }
-  for (const auto& c : *parsed) {
-    if (c.code().empty()) abort();
-  }
+  codebook::fuzz::CheckParsed(path, codebook::importers::ParseIcd10Order(path));
   return 0;
 }
