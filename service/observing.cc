@@ -91,7 +91,7 @@ AccessLog::AccessLog(FILE* f, bool owned) : file_(f), owned_(owned) {
   flusher_ = std::thread([this] {
     while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
       absl::MutexLock l(&mu_);
-      fflush(file_);
+      FlushLocked();
     }
   });
 }
@@ -100,14 +100,22 @@ AccessLog::~AccessLog() {
   stop_.Notify();
   flusher_.join();
   absl::MutexLock l(&mu_);
-  fflush(file_);
+  FlushLocked();
   if (owned_) fclose(file_);
+}
+
+void AccessLog::FlushLocked() {
+  if (buffer_.empty()) return;
+  fwrite(buffer_.data(), 1, buffer_.size(), file_);  // whole lines, one write for many
+  fflush(file_);
+  buffer_.clear();
 }
 
 void AccessLog::Write(absl::string_view line) {
   absl::MutexLock l(&mu_);
-  fwrite(line.data(), 1, line.size(), file_);
-  fputc('\n', file_);
+  buffer_.append(line.data(), line.size());
+  buffer_.push_back('\n');
+  if (buffer_.size() >= kFlushBytes) FlushLocked();
 }
 
 ObservingInterceptorFactory::ObservingInterceptorFactory(CallMetrics* metrics, AccessLog* log,

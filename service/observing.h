@@ -6,7 +6,7 @@
 //    "caller":"claims-app","peer":"ipv4:10.0.0.7:51234","code":"OK","latency_ms":0.412}
 // plus "message" when the code is not OK. "caller" is the tokens-file name of the credential
 // presented, "anonymous" without a known one, "-" when the server has no tokens file. Lines are
-// buffered and flushed at least once a second, and when the log is closed.
+// buffered (up to 64 KiB) and written whole at least once a second, and when the log is closed.
 #ifndef CODEBOOK_SERVICE_OBSERVING_H_
 #define CODEBOOK_SERVICE_OBSERVING_H_
 
@@ -35,10 +35,13 @@ class AccessLog {
   void Write(absl::string_view line);  // `line` without its newline
 
  private:
+  static constexpr size_t kFlushBytes = 64 << 10;
   explicit AccessLog(FILE* f, bool owned);
+  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   FILE* const file_;
   const bool owned_;
   absl::Mutex mu_;
+  std::string buffer_ ABSL_GUARDED_BY(mu_);  // whole lines not yet written
   absl::Notification stop_;
   std::thread flusher_;
 };
