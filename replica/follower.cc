@@ -81,7 +81,9 @@ void Follower::Follow(const std::string& system) {
 absl::Status Follower::Apply(const std::string& system, const v1::ReleaseEvent& event) {
   absl::MutexLock l(&apply_mu_);
   const v1::Release& release = event.release();
-  const storage::ReleaseRecord* local = store_->catalog()->Find(system, release.version());
+  // `local` points into `catalog`, which is held while it is read (a publish replaces it).
+  std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
+  const storage::ReleaseRecord* local = catalog->Find(system, release.version());
   if (local != nullptr && local->state == storage::ReleaseState::kStaged) {
     // Left over from an interrupted copy.
     v1::DiscardReleaseRequest req;
@@ -93,7 +95,8 @@ absl::Status Follower::Apply(const std::string& system, const v1::ReleaseEvent& 
   }
   if (local == nullptr) {
     if (absl::Status s = CopyRelease(system, release); !s.ok()) return s;
-    local = store_->catalog()->Find(system, release.version());
+    catalog = store_->catalog();
+    local = catalog->Find(system, release.version());
   } else if (local->checksum != release.checksum()) {
     return absl::DataLossError(absl::StrCat(system, " ", release.version(), " differs from the primary's: ",
                                             local->checksum, " here, ", release.checksum(), " there"));

@@ -51,8 +51,8 @@ absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
     }
     absl::StatusOr<const CodeSystemInfo*> system = FindSystem(msg->system());
     if (!system.ok()) return system.status();
-    const storage::ReleaseRecord* release =
-        admin_->store_->catalog()->Find((*system)->id, msg->version());
+    std::shared_ptr<const storage::Catalog> catalog = admin_->store_->catalog();
+    const storage::ReleaseRecord* release = catalog->Find((*system)->id, msg->version());
     if (release == nullptr) {
       return absl::NotFoundError(absl::StrCat((*system)->id, " has no release ", msg->version()));
     }

@@ -675,7 +675,9 @@ std::shared_ptr<const ReleaseView> Store::View(absl::string_view system,
                                                uint64_t sequence) const {
   if (cached_releases_ <= 0) return nullptr;
   // Only published releases have views: data at an unpublished sequence may still change.
-  const ReleaseRecord* r = catalog()->FindBySequence(system, sequence);
+  // The record lives in this catalog: hold it while reading (a publish may replace it).
+  std::shared_ptr<const Catalog> snapshot = catalog();
+  const ReleaseRecord* r = snapshot->FindBySequence(system, sequence);
   if (r == nullptr || r->state == ReleaseState::kStaged) return nullptr;
   ViewKey key(std::string(system), sequence);
   absl::MutexLock l(&view_mu_);
@@ -724,7 +726,8 @@ void Store::ViewBuilderLoop() const {
 }
 
 absl::Status Store::BuildView(absl::string_view system, uint64_t sequence) const {
-  const ReleaseRecord* r = catalog()->FindBySequence(system, sequence);
+  std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *r alive
+  const ReleaseRecord* r = snapshot->FindBySequence(system, sequence);
   if (r == nullptr || r->state == ReleaseState::kStaged) {
     return absl::FailedPreconditionError(
         absl::StrCat(system, " has no published release with sequence ", sequence));
@@ -797,7 +800,8 @@ void Store::ReplaceRelease(const ReleaseRecord& r, bool erase, uint64_t last_eve
 
 absl::StatusOr<ReleaseRecord> Store::StagedRelease(absl::string_view system,
                                                    absl::string_view version) {
-  const ReleaseRecord* r = catalog()->Find(system, version);
+  std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *r alive
+  const ReleaseRecord* r = snapshot->Find(system, version);
   if (r == nullptr) {
     return absl::NotFoundError(absl::StrCat(system, " has no release ", version));
   }
@@ -814,7 +818,8 @@ absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,
                                                    absl::string_view description,
                                                    int64_t now_micros) {
   absl::MutexLock l(&write_mu_);
-  if (const ReleaseRecord* existing = catalog()->Find(system, version)) {
+  std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *existing alive
+  if (const ReleaseRecord* existing = snapshot->Find(system, version)) {
     return absl::AlreadyExistsError(absl::StrCat(system, " already has a release ", version, " (",
                                                  StateName(existing->state), ")"));
   }
@@ -1083,7 +1088,8 @@ absl::Status Store::Discard(absl::string_view system, absl::string_view version)
 absl::StatusOr<ReleaseRecord> Store::Retract(absl::string_view system, absl::string_view version,
                                              absl::string_view reason, int64_t now_micros) {
   absl::MutexLock l(&write_mu_);
-  const ReleaseRecord* found = catalog()->Find(system, version);
+  std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *found alive
+  const ReleaseRecord* found = snapshot->Find(system, version);
   if (found == nullptr) {
     return absl::NotFoundError(absl::StrCat(system, " has no release ", version));
   }

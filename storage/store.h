@@ -225,7 +225,9 @@ class Store {
                                                      const StoreOptions& options = {});
   ~Store();
 
-  // The current catalog (cheap: a shared pointer copy).
+  // The current catalog (cheap: a shared pointer copy). A publish or retraction replaces it, so
+  // a pointer into it (Find's result) is valid only while this shared pointer is held: keep it
+  // in a local, never `catalog()->Find(...)` into a pointer that outlives the expression.
   std::shared_ptr<const Catalog> catalog() const;
   // A consistent read view of the data and the catalog at this moment.
   std::unique_ptr<Reader> NewReader() const;
