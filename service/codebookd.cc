@@ -15,7 +15,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -212,14 +211,6 @@ int HashTokenAndExit() {
   return 0;
 }
 
-// HOST:PORT with a port in 0..65535 ("[::]:50051" and "0.0.0.0:0" included).
-bool IsHostPort(const std::string& address) {
-  size_t colon = address.rfind(':');
-  int port = -1;
-  return colon != std::string::npos && colon > 0 &&
-         absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 0 && port <= 65535;
-}
-
 // --check_flags: what can be checked without opening anything.
 int CheckFlagsAndExit() {
   std::vector<std::string> problems;
@@ -227,7 +218,9 @@ int CheckFlagsAndExit() {
        {std::pair<const char*, std::string>{"--listen", absl::GetFlag(FLAGS_listen)},
         {"--metrics_listen", absl::GetFlag(FLAGS_metrics_listen)},
         {"--health_listen", absl::GetFlag(FLAGS_health_listen)}}) {
-    if (!value.empty() && !IsHostPort(value)) problems.push_back(absl::StrCat(name, "=", value, " is not HOST:PORT"));
+    if (!value.empty() && !codebook::service::SplitHostPort(value).ok()) {
+      problems.push_back(absl::StrCat(name, "=", value, " is not HOST:PORT"));
+    }
   }
   if (absl::GetFlag(FLAGS_listen).empty()) problems.push_back("--listen is empty");
   const bool tls = !absl::GetFlag(FLAGS_tls_cert).empty() || !absl::GetFlag(FLAGS_tls_key).empty();

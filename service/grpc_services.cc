@@ -226,6 +226,25 @@ class ListWriter final : public grpc::ServerWriteReactor<Resp> {
   StreamLimit::Slot slot_;
 };
 
+// The read streams whose answer the domain computes up front (Export, Diff): authorizes, takes
+// a stream slot, runs the domain call, withholds licensed text when the caller lacks the
+// licence, and writes the messages out; the counterpart of Unary for those streams.
+template <typename Req, typename Resp>
+grpc::ServerWriteReactor<Resp>* ListStream(
+    grpc::CallbackServerContext* ctx, const Authorizer* auth, StreamLimit* streams,
+    const TerminologyImpl* impl,
+    absl::Status (TerminologyImpl::*method)(const Req&, std::vector<Resp>*) const,
+    const Req* req) {
+  std::vector<Resp> messages;
+  StreamLimit::Slot slot;
+  absl::Status s = OpenStream(auth, *ctx, Scope::kRead, streams, &slot);
+  if (s.ok()) s = (impl->*method)(*req, &messages);
+  if (s.ok() && MustWithholdText(auth, *ctx, req->system())) {
+    for (auto& m : messages) WithholdText(&m);
+  }
+  return new ListWriter<Resp>(s, std::move(messages), std::move(slot));
+}
+
 }  // namespace
 
 TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl, const Authorizer* auth,
@@ -516,26 +535,12 @@ void TerminologyHandler::NotifyReleaseEvent(const std::string& system) {
 
 grpc::ServerWriteReactor<v1::ExportReleaseResponse>* TerminologyHandler::ExportRelease(
     grpc::CallbackServerContext* ctx, const v1::ExportReleaseRequest* req) {
-  std::vector<v1::ExportReleaseResponse> messages;
-  StreamLimit::Slot slot;
-  absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot);
-  if (s.ok()) s = impl_->ExportRelease(*req, &messages);
-  if (s.ok() && MustWithholdText(auth_, *ctx, req->system())) {
-    for (auto& m : messages) WithholdText(&m);
-  }
-  return new ListWriter<v1::ExportReleaseResponse>(s, std::move(messages), std::move(slot));
+  return ListStream(ctx, auth_, streams_, impl_, &TerminologyImpl::ExportRelease, req);
 }
 
 grpc::ServerWriteReactor<v1::DiffReleasesResponse>* TerminologyHandler::DiffReleases(
     grpc::CallbackServerContext* ctx, const v1::DiffReleasesRequest* req) {
-  std::vector<v1::DiffReleasesResponse> messages;
-  StreamLimit::Slot slot;
-  absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot);
-  if (s.ok()) s = impl_->DiffReleases(*req, &messages);
-  if (s.ok() && MustWithholdText(auth_, *ctx, req->system())) {
-    for (auto& m : messages) WithholdText(&m);
-  }
-  return new ListWriter<v1::DiffReleasesResponse>(s, std::move(messages), std::move(slot));
+  return ListStream(ctx, auth_, streams_, impl_, &TerminologyImpl::DiffReleases, req);
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateRelease(grpc::CallbackServerContext* ctx,

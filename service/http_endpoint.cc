@@ -40,16 +40,26 @@ HttpEndpoint::HttpEndpoint(std::function<std::string()> metrics, std::function<b
 
 HttpEndpoint::~HttpEndpoint() { Stop(); }
 
-absl::StatusOr<int> HttpEndpoint::Start(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+absl::StatusOr<HostPort> SplitHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  HostPort out;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &out.port) ||
+      out.port < 0 || out.port > 65535) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", listen, "' is not HOST:PORT (e.g. 0.0.0.0:9464)"));
+        absl::StrCat("'", address, "' is not HOST:PORT (e.g. 0.0.0.0:9464)"));
   }
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  out.host = address.substr(0, colon);
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  return out;
+}
+
+absl::StatusOr<int> HttpEndpoint::Start(const std::string& listen) {
+  absl::StatusOr<HostPort> split = SplitHostPort(listen);
+  if (!split.ok()) return split.status();
+  const std::string& host = split->host;
+  const int port = split->port;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

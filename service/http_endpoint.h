@@ -16,6 +16,14 @@
 
 namespace codebook::service {
 
+struct HostPort {
+  std::string host;  // without IPv6 brackets; may be empty (any address)
+  int port = 0;
+};
+// "HOST:PORT" (also "[::]:50051"; port 0..65535) split; INVALID_ARGUMENT naming the text
+// otherwise. The one check of listen addresses, for flags and for HttpEndpoint::Start.
+absl::StatusOr<HostPort> SplitHostPort(const std::string& address);
+
 class HttpEndpoint {
  public:
   // `metrics` renders the /metrics body; `healthy` decides /healthz (200 or 503).

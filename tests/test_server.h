@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -133,6 +134,11 @@ class TestServer {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     port_ = 0;
+    // Say why: what the server wrote.
+    std::ifstream log(dir_ + "/server.log");
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    std::fprintf(stderr, "TestServer: no port file after 30 s; the server's log:\n%s\n",
+                 text.c_str());
   }
 
   std::string dir_;
