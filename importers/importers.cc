@@ -417,7 +417,9 @@ absl::StatusOr<Concepts> ParseHcpcsXlsx(const std::string& path) {
 absl::StatusOr<std::vector<v1::CodeLink>> ParseIcd10CmConversion(const std::string& path) {
   absl::StatusOr<SheetRows> rows = ReadXlsxSheet(path);
   if (!rows.ok()) return rows.status();
-  static const std::regex kCode("[A-Z][0-9][0-9A-Z](\\.[0-9A-Z]{1,4})?");
+  // A category is a letter and two letters or digits, at least one of them a digit (so that a
+  // word of the table's prose is not taken for a code), then the dot and up to four more.
+  static const std::regex kCode("[A-Z](?=[0-9A-Z]?[0-9])[0-9A-Z]{2}(\\.[0-9A-Z]{1,4})?");
   static const std::regex kOnlyCodes("^[A-Z0-9., ;&and-]*$");
   std::vector<v1::CodeLink> links;
   bool header = false;
@@ -461,9 +463,11 @@ bool IsCptCode(absl::string_view c) {
   for (int i = 0; i < 4; ++i) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c[i]))) return false;
   }
+  // The last character: a digit (Category I) or a letter naming the kind of code; the AMA
+  // has added letters over the years (F, T, U, A, M), so any letter is taken.
   char last = c[4];
-  return absl::ascii_isdigit(static_cast<unsigned char>(last)) || last == 'F' || last == 'T' ||
-         last == 'U' || last == 'A';
+  return absl::ascii_isdigit(static_cast<unsigned char>(last)) ||
+         absl::ascii_isupper(static_cast<unsigned char>(last));
 }
 
 std::string CptCategory(absl::string_view code) {
@@ -472,7 +476,9 @@ std::string CptCategory(absl::string_view code) {
     case 'T': return "III";
     case 'U': return "PLA";
     case 'A': return "vaccine";
-    default: return "I";
+    case 'M': return "MAAA";
+    default:
+      return absl::ascii_isdigit(static_cast<unsigned char>(code[4])) ? "I" : std::string(1, code[4]);
   }
 }
 

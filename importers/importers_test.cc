@@ -472,10 +472,10 @@ TEST(CptTest, BadFoldersAndFiles) {
   auto none = ParseCptFolder(folder);
   EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(none.status().message().find("no LONGULT.txt"), std::string::npos);
-  std::string longult = dir.Write("LONGULT.txt", "header\r\n\r\n99213\tOffice visit\r\n9921X\tBad\r\n");
+  std::string longult = dir.Write("LONGULT.txt", "header\r\n\r\n99213\tOffice visit\r\n992X3\tBad\r\n");
   auto bad = ParseCptFolder(folder);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find(longult + ":4: malformed CPT code '9921X'"),
+  EXPECT_NE(bad.status().message().find(longult + ":4: malformed CPT code '992X3'"),
             std::string::npos)
       << bad.status();
 }

@@ -19,22 +19,32 @@ bool AllAlnum(absl::string_view s) {
   return true;
 }
 
+// The shapes each publisher's documentation allows, no narrower: the check exists to give a
+// clear error for input that cannot be a code, and must never refuse a code that an official
+// file contains (a newer release may use a shape no earlier one did).
+//  - ICD-10-CM (order-file layout, icd10OrderFiles.pdf; tabular schema icd10cm_tabular.xsd):
+//    3 to 7 characters, a letter first, then letters or digits; the dot after the third
+//    character is not part of the stored code. No position but the first is fixed: categories
+//    such as C4A, M1A, Z3A have a letter third, and the layout allows a letter second.
+//  - ICD-10-PCS (order-file layout): up to 7 letters or digits; the order file's headers are
+//    table prefixes (3 characters), and partial codes are accepted for hierarchy reads.
+//  - HCPCS Level II (record layout, field 1): "5 position alpha-numeric codes", or a modifier of
+//    2 letters or digits right-justified in the same field.
+//  - CPT (AMA data files): 5 characters, 4 digits and then a digit or a letter (F Category II,
+//    T Category III, U PLA, A vaccine, M MAAA, and any letter the AMA adds), or a modifier of
+//    2 letters or digits.
 bool ValidShape(CodeFormat format, absl::string_view c) {
   switch (format) {
     case CodeFormat::kIcd10Cm:
-      // Category: letter, digit, letter-or-digit; then up to four more.
-      return c.size() >= 3 && c.size() <= 7 && IsUpper(c[0]) && IsDigit(c[1]) && IsAlnum(c[2]) &&
-             AllAlnum(c);
+      return c.size() >= 3 && c.size() <= 7 && IsUpper(c[0]) && AllAlnum(c);
     case CodeFormat::kIcd10Pcs:
       return c.size() >= 1 && c.size() <= 7 && AllAlnum(c);
     case CodeFormat::kHcpcs:
-      if (c.size() == 2) return AllAlnum(c);
-      return c.size() == 5 && IsUpper(c[0]) && IsDigit(c[1]) && IsDigit(c[2]) && IsDigit(c[3]) &&
-             IsDigit(c[4]);
+      return (c.size() == 2 || c.size() == 5) && AllAlnum(c);
     case CodeFormat::kCpt:
       if (c.size() == 2) return AllAlnum(c);
       return c.size() == 5 && IsDigit(c[0]) && IsDigit(c[1]) && IsDigit(c[2]) && IsDigit(c[3]) &&
-             (IsDigit(c[4]) || c[4] == 'F' || c[4] == 'T' || c[4] == 'U' || c[4] == 'A');
+             IsAlnum(c[4]);
   }
   return false;
 }

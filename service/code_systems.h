@@ -15,10 +15,10 @@
 namespace codebook::service {
 
 enum class CodeFormat {
-  kIcd10Cm,   // A00-Z99 category, up to 4 more characters, dot after the third
-  kIcd10Pcs,  // 3 to 7 letters/digits, no dot
-  kHcpcs,     // letter + 4 digits, or a 2-character modifier
-  kCpt,       // 4 digits + digit/F/T/U/A, or a 2-character modifier
+  kIcd10Cm,   // a letter and 2 to 6 letters/digits, dot after the third
+  kIcd10Pcs,  // up to 7 letters/digits, no dot
+  kHcpcs,     // 5 letters/digits (Level II: a letter first), or a 2-character modifier
+  kCpt,       // 4 digits + a digit or letter, or a 2-character modifier
 };
 
 struct CodeSystemInfo {

@@ -237,6 +237,7 @@ std::string GroupOfCode(const CodeSystemInfo& system, absl::string_view code,
     case 'T': return "CATEGORY_III";
     case 'U': return "PLA";
     case 'A': return "MEDICINE";  // vaccine product and administration codes
+    case 'M': return "PATHOLOGY_LABORATORY";  // multianalyte assays (MAAA)
     default: break;
   }
   int n = 0;

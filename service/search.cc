@@ -87,11 +87,12 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
   }
   switch (format) {
     case CodeFormat::kIcd10Cm:
-      return q.size() >= 2 && absl::ascii_isalpha(q[0]) && absl::ascii_isdigit(q[1]);
+      // A letter first; any later position may be a letter (C4A, Z3A), so any digit will do.
+      return q.size() >= 2 && absl::ascii_isalpha(q[0]) && has_digit;
     case CodeFormat::kIcd10Pcs:
       return q.size() >= 2 && has_digit;
     case CodeFormat::kHcpcs:
-      return q.size() >= 2 && q.size() <= 5 && absl::ascii_isalpha(q[0]) && has_digit;
+      return q.size() >= 2 && q.size() <= 5 && has_digit;
     case CodeFormat::kCpt:
       return q.size() >= 2 && q.size() <= 5 && absl::ascii_isdigit(q[0]);
   }

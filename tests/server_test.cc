@@ -643,5 +643,72 @@ TEST(ServerLifecycleTest, RestartKeepsReleasesAndSigtermStopsCleanly) {
   std::filesystem::remove_all(dir);
 }
 
+// Issue 10: a newer ICD-10-CM release was refused at its first code of a shape the server's check
+// did not allow. An order file with codes of every shape the layout allows (a letter second or
+// third, letters only after the first) imports through the CLI, and each code is found by lookup
+// in either form and by a code search.
+TEST(CodeShapeTest, AnOrderFileWithEveryShapeTheLayoutAllowsImportsAndAnswers) {
+  TestServer server;
+  char tmpl[] = "/tmp/codebook-shapes-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  struct Row {
+    const char* code;
+    char flag;
+    const char* text;
+  };
+  const std::vector<Row> rows = {
+      {"A00", '0', "Cholera"},
+      {"A000", '1', "Cholera due to Vibrio cholerae 01, biovar cholerae"},
+      {"AB1", '0', "A category whose second character is a letter"},
+      {"AB10", '1', "Its first code"},
+      {"AB1X2Y", '0', "A placeholder level"},
+      {"AB1X2YA", '1', "Seven characters, letters among them"},
+      {"C4A", '0', "Merkel cell carcinoma"},
+      {"C4A0", '1', "Merkel cell carcinoma of lip"},
+      {"XYZ", '0', "Letters only"},
+      {"XYZW", '1', "Letters only, a code"},
+  };
+  std::string file;
+  int order = 1;
+  for (const Row& r : rows) {
+    char line[512];
+    std::snprintf(line, sizeof(line), "%05d %-7s %c %-60s %s\r\n", order++, r.code, r.flag,
+                  r.text, r.text);
+    file += line;
+  }
+  std::string path = dir + "/icd10cm_order_2027.txt";
+  std::ofstream(path, std::ios::binary) << file;
+  int rc;
+  std::string out = server.RunCli("import --system=ICD10CM --version=FY2027 "
+                                  "--effective=2026-10-01 --format=icd10cm-order --publish " + path,
+                                  &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto client = server.NewClient();
+  for (const char* code : {"AB1", "AB1.0", "AB10", "AB1.X2YA", "AB1X2YA", "C4A.0", "XYZ.W"}) {
+    auto r = client->Lookup("ICD10CM", code, Selector::Version("FY2027"));
+    ASSERT_TRUE(r.ok()) << code << ": " << r.status();
+  }
+  EXPECT_EQ(client->Lookup("ICD10CM", "AB10", Selector::Version("FY2027"))->concept().code(),
+            "AB1.0");
+  EXPECT_EQ(client->Lookup("ICD10CM", "AB1X2YA", Selector::Version("FY2027"))->concept().parent(),
+            "AB1.X2Y");
+  EXPECT_TRUE(client->ValidateCode("ICD10CM", "AB1.X2YA", "2026-10-01")->valid());
+  v1::SearchRequest req;
+  req.set_system("ICD10CM");
+  *req.mutable_selector() = Selector::Version("FY2027");
+  req.set_query("AB1");
+  auto found = client->Search(req);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_GE(found->hits_size(), 3);
+  EXPECT_EQ(found->hits(0).concept().code(), "AB1");
+  EXPECT_EQ(found->hits(0).match(), v1::SEARCH_MATCH_EXACT_CODE);
+  // What cannot be a code is still refused with a clear message.
+  auto bad = client->Lookup("ICD10CM", "1AB", Selector::Version("FY2027"));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("is not a valid ICD10CM code"), std::string::npos);
+  client.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace codebook::testing
