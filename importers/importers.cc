@@ -175,19 +175,70 @@ bool HcpcsDate(absl::string_view field, std::string* out) {
   return true;
 }
 
-// Joins the non-blank fields of `count` repeats of `width` columns from `pos`.
-std::string Repeated(absl::string_view rec, size_t pos, size_t width, int count) {
-  std::vector<std::string> parts;
-  for (int i = 0; i < count; ++i) {
-    absl::string_view v = Trim(Col(rec, pos + i * width, width));
-    if (!v.empty()) parts.emplace_back(v);
-  }
-  return absl::StrJoin(parts, ",");
-}
-
 void SetProperty(Concept* c, const char* name, absl::string_view value) {
   if (!value.empty()) (*c->mutable_properties())[name] = std::string(value);
 }
+
+// The fields of the HCPCS record layout (SOURCES.md 2.4; HCPC*_recordlayout.txt), each with the
+// header of its column in CMS's workbook and its columns in the 320-byte fixed-width record.
+// The two files are two spellings of one record: each source reads its own spelling into a
+// HcpcsRecord, and one parser turns records into concepts.
+enum HcpcsField : int {
+  kHcpc, kSeqNum, kRecId, kLongDescription, kShortDescription,
+  kPrice1, kPrice2, kPrice3, kPrice4, kMultPi,
+  kCim1, kCim2, kCim3, kMcm1, kMcm2, kMcm3, kStatute,
+  kLabCert1, kLabCert2, kLabCert3, kLabCert4, kLabCert5, kLabCert6, kLabCert7, kLabCert8,
+  kXref1, kXref2, kXref3, kXref4, kXref5,
+  kCov, kAscGrp, kAscDt, kProcNote, kBetos, kTos1, kTos2, kTos3, kTos4, kTos5, kAnestBu,
+  kAddDt, kActEffDt, kTermDt, kActionCd,
+  kFieldCount
+};
+
+struct HcpcsFieldSpec {
+  const char* header;  // the workbook's column header
+  size_t pos, len;     // 1-based columns in the fixed-width record
+};
+
+const HcpcsFieldSpec kHcpcsFields[kFieldCount] = {
+    {"HCPC", 1, 5}, {"SEQNUM", 6, 5}, {"RECID", 11, 1}, {"LONG DESCRIPTION", 12, 80},
+    {"SHORT DESCRIPTION", 92, 28},
+    {"PRICE1", 120, 2}, {"PRICE2", 122, 2}, {"PRICE3", 124, 2}, {"PRICE4", 126, 2},
+    {"MULT_PI", 128, 1},
+    {"CIM1", 129, 6}, {"CIM2", 135, 6}, {"CIM3", 141, 6},
+    {"MCM1", 147, 8}, {"MCM2", 155, 8}, {"MCM3", 163, 8}, {"STATUTE", 171, 10},
+    {"LABCERT1", 181, 3}, {"LABCERT2", 184, 3}, {"LABCERT3", 187, 3}, {"LABCERT4", 190, 3},
+    {"LABCERT5", 193, 3}, {"LABCERT6", 196, 3}, {"LABCERT7", 199, 3}, {"LABCERT8", 202, 3},
+    {"XREF1", 205, 5}, {"XREF2", 210, 5}, {"XREF3", 215, 5}, {"XREF4", 220, 5},
+    {"XREF5", 225, 5},
+    {"COV", 230, 1}, {"ASC_GRP", 231, 2}, {"ASC_DT", 233, 8}, {"PROCNOTE", 253, 4},
+    {"BETOS", 257, 3}, {"TOS1", 261, 1}, {"TOS2", 262, 1}, {"TOS3", 263, 1}, {"TOS4", 264, 1},
+    {"TOS5", 265, 1}, {"ANEST_BU", 266, 3},
+    {"ADD DT", 269, 8}, {"ACT EFF DT", 277, 8}, {"TERM DT", 285, 8}, {"ACTION CD", 293, 1},
+};
+
+// One record of the layout. `code` is the procedure code or the modifier, trimmed; `modifier_form`
+// says whether the code field had the modifier's shape (blank, then 2 characters). The long
+// description is this record's piece of it (an 80-column slice, or a whole workbook cell);
+// every other field is trimmed.
+struct HcpcsRecord {
+  std::string code_field;  // as written, for error messages
+  std::string code;
+  bool modifier_form = false;
+  int seq = 0;
+  char rec_id = 0;
+  std::string fields[kFieldCount];
+};
+
+// A source of HCPCS records: the fixed-width file or a workbook's rows.
+class HcpcsRecordSource {
+ public:
+  virtual ~HcpcsRecordSource() = default;
+  // The next record; false at the end or on error (see status()).
+  virtual bool Next(HcpcsRecord* rec) = 0;
+  virtual const absl::Status& status() const = 0;
+  // "path:N: " for the record last returned (N its line or row).
+  virtual std::string Where() const = 0;
+};
 
 bool IsHcpcsRecord(absl::string_view line) {
   if (line.size() < 11 || !AllDigits(Col(line, 6, 5))) return false;
@@ -195,80 +246,249 @@ bool IsHcpcsRecord(absl::string_view line) {
   return ric == '3' || ric == '4' || ric == '7' || ric == '8';
 }
 
-}  // namespace
+// The fixed-width file: 320-column records (trailing blanks may be trimmed) after any
+// disclaimer lines; only blank lines may follow the first record.
+class FixedWidthRecords final : public HcpcsRecordSource {
+ public:
+  explicit FixedWidthRecords(LineSource* lines) : lines_(lines) {}
+  bool Next(HcpcsRecord* rec) override {
+    std::string line;
+    while (lines_->Next(&line)) {
+      if (!IsHcpcsRecord(line)) {
+        if (!seen_record_ || Trim(line).empty()) continue;
+        return Fail("not a HCPCS record (columns 6-10 sequence number, 11 record id)");
+      }
+      if (!PrintableAscii(line)) return Fail("unexpected control or non-ASCII byte");
+      seen_record_ = true;
+      line.resize(320, ' ');
+      for (int f = 0; f < kFieldCount; ++f) {
+        absl::string_view v = Col(line, kHcpcsFields[f].pos, kHcpcsFields[f].len);
+        rec->fields[f] = std::string(f == kLongDescription ? v : Trim(v));
+      }
+      rec->code_field = std::string(Col(line, 1, 5));
+      rec->modifier_form = Trim(Col(line, 1, 3)).empty();
+      rec->code = std::string(Trim(rec->code_field));
+      rec->seq = std::stoi(std::string(Col(line, 6, 5)));
+      rec->rec_id = line[10];
+      return true;
+    }
+    if (!lines_->status().ok()) {
+      status_ = lines_->status();
+    } else if (!seen_record_) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(lines_->path(), ": no records found"));
+    } else if (!lines_->last_line_terminated()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(Where(), "last line has no end of line: the file looks truncated"));
+    }
+    return false;
+  }
+  const absl::Status& status() const override { return status_; }
+  std::string Where() const override {
+    return absl::StrCat(lines_->path(), ":", lines_->line_number(), ": ");
+  }
 
-namespace {
+ private:
+  bool Fail(absl::string_view what) {
+    status_ = absl::InvalidArgumentError(absl::StrCat(Where(), what));
+    return false;
+  }
+  LineSource* lines_;
+  bool seen_record_ = false;
+  absl::Status status_;
+};
 
-// The HCPCS record layout shared by the fixed-width file and the xlsx workbook: each line is
-// one 320-column record (or a disclaimer line before the first record).
-absl::StatusOr<Concepts> ParseHcpcsRecords(LineSource& r) {
+// "YYYYMMDD" from a date cell: written as digits, or an Excel serial day number.
+std::string SheetDate(absl::string_view cell) {
+  cell = Trim(cell);
+  if (cell.empty() || cell.size() == 8 || !AllDigits(cell) || cell.size() > 6) {
+    return std::string(cell);
+  }
+  // Excel serial date: days since 1899-12-30.
+  absl::CivilDay day = absl::CivilDay(1899, 12, 30) + std::stoll(std::string(cell));
+  return absl::StrFormat("%04d%02d%02d", day.year(), day.month(), day.day());
+}
+
+// Control characters other than white space; workbook cells are XML text, so anything else
+// (UTF-8 included) is text the publisher wrote.
+bool HasControlCharacter(absl::string_view s) {
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && !absl::ascii_isspace(u)) || u == 0x7f) return true;
+  }
+  return false;
+}
+
+// A CMS workbook (anweb.xlsx): the header row (first cell "HCPC", below any note rows) names
+// the columns, and each column is read by its header, whatever its position; every cell is
+// taken whole, at any length. HCPC, RECID and LONG DESCRIPTION are required; a field without
+// a column is blank, as in a record whose columns are blank.
+class WorkbookRecords final : public HcpcsRecordSource {
+ public:
+  WorkbookRecords(std::string path, SheetRows rows) : path_(std::move(path)), rows_(std::move(rows)) {}
+
+  bool Next(HcpcsRecord* rec) override {
+    if (!status_.ok()) return false;
+    while (next_ < rows_.size()) {
+      const std::vector<std::string>& row = rows_[next_++];
+      if (!have_header_) {
+        if (!row.empty() && absl::AsciiStrToUpper(Trim(row[0])) == "HCPC") {
+          if (!ReadHeader(row)) return false;
+        }
+        continue;
+      }
+      bool blank = true;
+      for (const auto& cell : row) blank = blank && Trim(cell).empty();
+      if (blank) continue;
+      return Read(row, rec);
+    }
+    if (!have_header_) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(path_, ": no header row whose first cell is HCPC"));
+    } else if (!seen_record_) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(path_, ": no records found"));
+    }
+    return false;
+  }
+  const absl::Status& status() const override { return status_; }
+  std::string Where() const override { return absl::StrCat(path_, ":", next_, ": "); }
+
+ private:
+  bool ReadHeader(const std::vector<std::string>& header) {
+    have_header_ = true;
+    std::fill(std::begin(column_), std::end(column_), -1);
+    for (size_t i = 0; i < header.size(); ++i) {
+      std::string name = absl::AsciiStrToUpper(CollapseSpaces(header[i]));
+      for (int f = 0; f < kFieldCount; ++f) {
+        if (name == kHcpcsFields[f].header && column_[f] < 0) column_[f] = static_cast<int>(i);
+      }
+    }
+    for (int f : {kHcpc, kRecId, kLongDescription}) {
+      if (column_[f] < 0) {
+        status_ = absl::InvalidArgumentError(absl::StrCat(
+            Where(), "the header row has no column '", kHcpcsFields[f].header, "'"));
+        return false;
+      }
+    }
+    return true;
+  }
+  bool Read(const std::vector<std::string>& row, HcpcsRecord* rec) {
+    for (int f = 0; f < kFieldCount; ++f) {
+      const std::string empty;
+      const std::string& cell =
+          column_[f] >= 0 && static_cast<size_t>(column_[f]) < row.size() ? row[column_[f]] : empty;
+      if (HasControlCharacter(cell)) {
+        return Fail(absl::StrCat("column ", kHcpcsFields[f].header,
+                                 ": unexpected control character"));
+      }
+      if (f == kLongDescription) {
+        rec->fields[f] = cell;
+      } else if (f == kAddDt || f == kActEffDt || f == kTermDt || f == kAscDt) {
+        rec->fields[f] = SheetDate(cell);
+      } else {
+        rec->fields[f] = std::string(Trim(cell));
+      }
+    }
+    rec->code_field = row[column_[kHcpc]];
+    rec->code = rec->fields[kHcpc];
+    // Modifiers keep the fixed-width form in the workbook ("   A1"); a bare two-character
+    // cell is a modifier too.
+    rec->modifier_form = rec->code.size() <= 2;
+    const std::string& rec_id = rec->fields[kRecId];
+    if (rec_id.size() != 1 || !absl::StrContains("3478", rec_id)) {
+      return Fail(absl::StrCat("column RECID: '", rec_id, "' is not a record id (3, 4, 7 or 8)"));
+    }
+    rec->rec_id = rec_id[0];
+    const std::string& seq = rec->fields[kSeqNum];
+    if (seq.empty()) {
+      rec->seq = 0;
+    } else if (seq.size() > 5 || !AllDigits(seq)) {
+      return Fail(absl::StrCat("column SEQNUM: '", seq, "' is not a sequence number"));
+    } else {
+      rec->seq = std::stoi(seq);
+    }
+    seen_record_ = true;
+    return true;
+  }
+  bool Fail(absl::string_view what) {
+    status_ = absl::InvalidArgumentError(absl::StrCat(Where(), what));
+    return false;
+  }
+
+  std::string path_;
+  SheetRows rows_;
+  size_t next_ = 0;
+  bool have_header_ = false;
+  bool seen_record_ = false;
+  int column_[kFieldCount];  // sheet column of each field; -1 when the sheet has none
+  absl::Status status_;
+};
+
+// The non-blank values of fields [first, first + count), comma-separated.
+std::string JoinFields(const HcpcsRecord& rec, int first, int count) {
+  std::vector<absl::string_view> parts;
+  for (int f = first; f < first + count; ++f) {
+    if (!rec.fields[f].empty()) parts.push_back(rec.fields[f]);
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+// Records to concepts: a first record (RECID 3 or 7) carries every field; continuation
+// records (4 or 8) carry the next piece of the long description, which is joined to the pieces
+// before it at a word boundary and has its runs of white space collapsed.
+absl::StatusOr<Concepts> ParseHcpcsRecords(HcpcsRecordSource& source) {
   Concepts concepts;
   absl::flat_hash_set<std::string> codes;
-  std::string line, long_text;
+  std::string long_text;
   Concept* current = nullptr;
   char current_ric = 0;
   int last_seq = 0;
   auto finish = [&]() {
-    if (current == nullptr) return;
-    current->set_display(CollapseSpaces(long_text));
+    if (current != nullptr) current->set_display(CollapseSpaces(long_text));
   };
-  while (r.Next(&line)) {
-    if (!IsHcpcsRecord(line)) {
-      // Disclaimer and free-text lines come before the first record; after it, only blank
-      // lines may appear.
-      if (concepts.empty() || Trim(line).empty()) continue;
-      return LineError(r, "not a HCPCS record (columns 6-10 sequence number, 11 record id)");
-    }
-    if (!PrintableAscii(line)) return LineError(r, "unexpected control or non-ASCII byte");
-    std::string rec = line;
-    rec.resize(320, ' ');
-    char ric = rec[10];
+  auto error = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(source.Where(), what));
+  };
+  HcpcsRecord rec;
+  while (source.Next(&rec)) {
+    char ric = rec.rec_id;
     bool modifier = ric == '7' || ric == '8';
-    absl::string_view code_field = Col(rec, 1, 5);
-    absl::string_view code;
+    const std::string& code = rec.code;
     if (modifier) {
-      code = Col(rec, 4, 2);
-      if (!Trim(Col(rec, 1, 3)).empty() || !AllUpperAlnum(code)) {
-        return LineError(r, absl::StrCat("malformed modifier '", code_field, "'"));
+      if (!rec.modifier_form || code.size() != 2 || !AllUpperAlnum(code)) {
+        return error(absl::StrCat("malformed modifier '", rec.code_field, "'"));
       }
-    } else {
-      code = code_field;
-      if (!AllUpperAlnum(code) || !absl::ascii_isupper(static_cast<unsigned char>(code[0]))) {
-        return LineError(r, absl::StrCat("malformed HCPCS code '", code_field, "'"));
-      }
+    } else if (code.size() != 5 || !AllUpperAlnum(code)) {
+      return error(absl::StrCat("malformed HCPCS code '", rec.code_field, "'"));
     }
-    int seq = std::stoi(std::string(Col(rec, 6, 5)));
-    absl::string_view chunk = Col(rec, 12, 80);
+    const std::string& piece = rec.fields[kLongDescription];
     if (ric == '4' || ric == '8') {
       char expected = ric == '4' ? '3' : '7';
       if (current == nullptr || current->code() != code ||
-          (current_ric != expected && current_ric != ric) || seq <= last_seq) {
-        return LineError(r, absl::StrCat("continuation record for ", code,
-                                         " does not follow a record of the same code"));
+          (current_ric != expected && current_ric != ric) || rec.seq <= last_seq) {
+        return error(absl::StrCat("continuation record for ", code,
+                                  " does not follow a record of the same code"));
       }
-      long_text.append(chunk.data(), chunk.size());
+      long_text.push_back(' ');
+      long_text.append(piece);
       current_ric = ric;
-      last_seq = seq;
+      last_seq = rec.seq;
       continue;
     }
-    // A first record: it carries every field.
     finish();
-    if (!codes.insert(std::string(code)).second) {
-      return LineError(r, absl::StrCat("code ", code, " appears twice"));
-    }
+    if (!codes.insert(code).second) return error(absl::StrCat("code ", code, " appears twice"));
     std::string added, action_effective, termination;
-    if (!HcpcsDate(Col(rec, 269, 8), &added) ||
-        !HcpcsDate(Col(rec, 277, 8), &action_effective) ||
-        !HcpcsDate(Col(rec, 285, 8), &termination)) {
-      return LineError(r, absl::StrCat("malformed date for ", code, " (expected CCYYMMDD)"));
+    if (!HcpcsDate(rec.fields[kAddDt], &added) ||
+        !HcpcsDate(rec.fields[kActEffDt], &action_effective) ||
+        !HcpcsDate(rec.fields[kTermDt], &termination)) {
+      return error(absl::StrCat("malformed date for ", code, " (expected CCYYMMDD)"));
     }
     Concept& c = concepts.emplace_back();
     current = &c;
     current_ric = ric;
-    last_seq = seq;
-    long_text.assign(chunk.data(), chunk.size());
-    c.set_code(std::string(code));
-    AddDesignation(&c, "short", Trim(Col(rec, 92, 28)));
+    last_seq = rec.seq;
+    long_text = piece;
+    c.set_code(code);
+    AddDesignation(&c, "short", rec.fields[kShortDescription]);
     c.set_kind(modifier ? v1::CONCEPT_KIND_MODIFIER : v1::CONCEPT_KIND_CODE);
     c.set_billable(!modifier);
     // Status is left unset: the server derives it from the termination date and the release's
@@ -276,141 +496,41 @@ absl::StatusOr<Concepts> ParseHcpcsRecords(LineSource& r) {
     c.set_added_date(added);
     c.set_action_effective_date(action_effective);
     c.set_termination_date(termination);
-    c.set_action_code(std::string(Trim(Col(rec, 293, 1))));
-    SetProperty(&c, "pricing_indicator", Repeated(rec, 120, 2, 4));
-    SetProperty(&c, "multiple_pricing_indicator", Trim(Col(rec, 128, 1)));
-    SetProperty(&c, "coverage_issues_manual", Repeated(rec, 129, 6, 3));
-    SetProperty(&c, "carriers_manual", Repeated(rec, 147, 8, 3));
-    SetProperty(&c, "statute", Trim(Col(rec, 171, 10)));
-    SetProperty(&c, "lab_certification", Repeated(rec, 181, 3, 8));
-    SetProperty(&c, "cross_reference", Repeated(rec, 205, 5, 5));
-    SetProperty(&c, "coverage", Trim(Col(rec, 230, 1)));
-    SetProperty(&c, "asc_payment_group", Trim(Col(rec, 231, 2)));
+    c.set_action_code(rec.fields[kActionCd]);
+    SetProperty(&c, "pricing_indicator", JoinFields(rec, kPrice1, 4));
+    SetProperty(&c, "multiple_pricing_indicator", rec.fields[kMultPi]);
+    SetProperty(&c, "coverage_issues_manual", JoinFields(rec, kCim1, 3));
+    SetProperty(&c, "carriers_manual", JoinFields(rec, kMcm1, 3));
+    SetProperty(&c, "statute", rec.fields[kStatute]);
+    SetProperty(&c, "lab_certification", JoinFields(rec, kLabCert1, 8));
+    SetProperty(&c, "cross_reference", JoinFields(rec, kXref1, 5));
+    SetProperty(&c, "coverage", rec.fields[kCov]);
+    SetProperty(&c, "asc_payment_group", rec.fields[kAscGrp]);
     // Kept as written: the 2018 file shifts this field by one column.
-    SetProperty(&c, "asc_effective_date", Trim(Col(rec, 233, 8)));
-    SetProperty(&c, "processing_note", Trim(Col(rec, 253, 4)));
-    SetProperty(&c, "betos", Trim(Col(rec, 257, 3)));
-    SetProperty(&c, "type_of_service", Repeated(rec, 261, 1, 5));
-    SetProperty(&c, "anesthesia_base_units", Trim(Col(rec, 266, 3)));
+    SetProperty(&c, "asc_effective_date", rec.fields[kAscDt]);
+    SetProperty(&c, "processing_note", rec.fields[kProcNote]);
+    SetProperty(&c, "betos", rec.fields[kBetos]);
+    SetProperty(&c, "type_of_service", JoinFields(rec, kTos1, 5));
+    SetProperty(&c, "anesthesia_base_units", rec.fields[kAnestBu]);
   }
+  if (!source.status().ok()) return source.status();
   finish();
-  if (absl::Status s = EndOfFile(r, !concepts.empty()); !s.ok()) return s;
-  if (absl::Status s = CheckTerminated(r); !s.ok()) return s;
   return concepts;
 }
-
-// Puts `value` at 1-based column `pos` of a record, in at most `len` columns.
-void Place(std::string* rec, size_t pos, size_t len, absl::string_view value) {
-  rec->replace(pos - 1, std::min(len, value.size()), value.data(), std::min(len, value.size()));
-}
-
-// "YYYYMMDD" from a date cell: written as digits, or an Excel serial day number.
-std::string SheetDate(absl::string_view cell) {
-  cell = Trim(cell);
-  if (cell.empty() || cell.size() == 8 || !AllDigits(cell)) return std::string(cell);
-  // Excel serial date: days since 1899-12-30.
-  absl::CivilDay day = absl::CivilDay(1899, 12, 30) + std::stoll(std::string(cell));
-  return absl::StrFormat("%04d%02d%02d", day.year(), day.month(), day.day());
-}
-
-// Rows of an anweb.xlsx-style sheet turned into the fixed-width records of the text file: the
-// header row (first cell "HCPC", below any note rows) names the columns.
-class SheetRecords final : public LineSource {
- public:
-  SheetRecords(std::string path, SheetRows rows) : path_(std::move(path)), rows_(std::move(rows)) {}
-
-  bool Next(std::string* line) override {
-    while (next_ < rows_.size()) {
-      const std::vector<std::string>& row = rows_[next_++];
-      if (columns_.empty()) {
-        if (!row.empty() && absl::AsciiStrToUpper(Trim(row[0])) == "HCPC") ReadHeader(row);
-        continue;
-      }
-      bool blank = true;
-      for (const auto& cell : row) blank = blank && Trim(cell).empty();
-      if (blank) continue;
-      *line = Record(row);
-      return true;
-    }
-    if (columns_.empty() && status_.ok()) {
-      status_ = absl::InvalidArgumentError(
-          absl::StrCat(path_, ": no header row whose first cell is HCPC"));
-    }
-    return false;
-  }
-  const absl::Status& status() const override { return status_; }
-  int line_number() const override { return static_cast<int>(next_); }
-  bool last_line_terminated() const override { return true; }
-  const std::string& path() const override { return path_; }
-
- private:
-  struct Field {
-    size_t pos, len;
-    bool date;
-  };
-  void ReadHeader(const std::vector<std::string>& header) {
-    static const auto* kFields = new std::map<std::string, Field>{
-        {"SEQNUM", {6, 5, false}}, {"RECID", {11, 1, false}},
-        {"LONG DESCRIPTION", {12, 80, false}}, {"SHORT DESCRIPTION", {92, 28, false}},
-        {"PRICE1", {120, 2, false}}, {"PRICE2", {122, 2, false}}, {"PRICE3", {124, 2, false}},
-        {"PRICE4", {126, 2, false}}, {"MULT_PI", {128, 1, false}}, {"CIM1", {129, 6, false}},
-        {"CIM2", {135, 6, false}}, {"CIM3", {141, 6, false}}, {"MCM1", {147, 8, false}},
-        {"MCM2", {155, 8, false}}, {"MCM3", {163, 8, false}}, {"STATUTE", {171, 10, false}},
-        {"LABCERT1", {181, 3, false}}, {"LABCERT2", {184, 3, false}},
-        {"LABCERT3", {187, 3, false}}, {"LABCERT4", {190, 3, false}},
-        {"LABCERT5", {193, 3, false}}, {"LABCERT6", {196, 3, false}},
-        {"LABCERT7", {199, 3, false}}, {"LABCERT8", {202, 3, false}}, {"XREF1", {205, 5, false}},
-        {"XREF2", {210, 5, false}}, {"XREF3", {215, 5, false}}, {"XREF4", {220, 5, false}},
-        {"XREF5", {225, 5, false}}, {"COV", {230, 1, false}}, {"ASC_GRP", {231, 2, false}},
-        {"ASC_DT", {233, 8, false}}, {"PROCNOTE", {253, 4, false}}, {"BETOS", {257, 3, false}},
-        {"TOS1", {261, 1, false}}, {"TOS2", {262, 1, false}}, {"TOS3", {263, 1, false}},
-        {"TOS4", {264, 1, false}}, {"TOS5", {265, 1, false}}, {"ANEST_BU", {266, 3, false}},
-        {"ADD DT", {269, 8, true}}, {"ACT EFF DT", {277, 8, true}}, {"TERM DT", {285, 8, true}},
-        {"ACTION CD", {293, 1, false}}};
-    columns_.assign(header.size(), nullptr);
-    for (size_t i = 0; i < header.size(); ++i) {
-      auto it = kFields->find(absl::AsciiStrToUpper(Trim(header[i])));
-      if (it != kFields->end()) columns_[i] = &it->second;
-    }
-  }
-  std::string Record(const std::vector<std::string>& row) const {
-    std::string rec(320, ' ');
-    absl::string_view code = Trim(row[0]);
-    // Modifiers (2 characters) sit right-justified in the 5-column code field.
-    Place(&rec, code.size() <= 2 ? 6 - code.size() : 1, 5, code);
-    for (size_t i = 1; i < row.size() && i < columns_.size(); ++i) {
-      const Field* f = columns_[i];
-      if (f == nullptr) continue;
-      std::string value = f->date ? SheetDate(row[i]) : std::string(row[i]);
-      if (f->pos == 6) value = absl::StrFormat("%05d", std::atoi(value.c_str()));  // SEQNUM
-      if (f->pos == 12) {
-        Place(&rec, f->pos, f->len, value);  // long text chunk keeps its own spacing
-      } else {
-        Place(&rec, f->pos, f->len, Trim(value));
-      }
-    }
-    return rec;
-  }
-
-  std::string path_;
-  SheetRows rows_;
-  size_t next_ = 0;
-  std::vector<const Field*> columns_;  // by column of the sheet; null when not used
-  absl::Status status_;
-};
 
 }  // namespace
 
 absl::StatusOr<Concepts> ParseHcpcs(const std::string& path) {
   absl::StatusOr<std::unique_ptr<LineReader>> opened = LineReader::Open(path);
   if (!opened.ok()) return opened.status();
-  return ParseHcpcsRecords(**opened);
+  FixedWidthRecords records(opened->get());
+  return ParseHcpcsRecords(records);
 }
 
 absl::StatusOr<Concepts> ParseHcpcsXlsx(const std::string& path) {
   absl::StatusOr<SheetRows> rows = ReadXlsxSheet(path);
   if (!rows.ok()) return rows.status();
-  SheetRecords records(path, *std::move(rows));
+  WorkbookRecords records(path, *std::move(rows));
   return ParseHcpcsRecords(records);
 }
 

@@ -10,8 +10,11 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <set>
 #include <tuple>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "absl/time/civil_time.h"
@@ -350,6 +353,91 @@ TEST(HcpcsXlsxTest, GivesTheSameConceptsAsTheFixedWidthFile) {
   ExpectSameConcepts(*from_text, *from_sheet);
 }
 
+// A workbook whose first sheet holds `rows`, every cell an inline string (none when "").
+std::string WriteSheet(const std::string& path, const std::vector<std::vector<std::string>>& rows) {
+  std::string sheet =
+      "<?xml version=\"1.0\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/"
+      "spreadsheetml/2006/main\"><sheetData>";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    sheet += "<row r=\"" + std::to_string(r + 1) + "\">";
+    for (size_t c = 0; c < rows[r].size(); ++c) {
+      if (rows[r][c].empty()) continue;
+      std::string col;
+      for (size_t k = c + 1; k > 0; k = (k - 1) / 26) col.insert(col.begin(), 'A' + (k - 1) % 26);
+      sheet += "<c r=\"" + col + std::to_string(r + 1) +
+               "\" t=\"inlineStr\"><is><t xml:space=\"preserve\">" + rows[r][c] + "</t></is></c>";
+    }
+    sheet += "</row>";
+  }
+  sheet += "</sheetData></worksheet>";
+  static std::deque<std::string> keep;  // zip_source_buffer does not copy
+  keep.push_back(sheet);
+  int err = 0;
+  zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  zip_file_add(zip, "xl/worksheets/sheet1.xml",
+               zip_source_buffer(zip, keep.back().data(), keep.back().size(), 0), ZIP_FL_OVERWRITE);
+  zip_close(zip);
+  return path;
+}
+
+// Issue 10: CMS's real workbooks hold each long description whole in one cell; the importer cut
+// every one at 80 characters (the width of a fixed-width slice). Columns are found by header,
+// in any order, and a description split over rows (RECID 4) is joined at a word boundary.
+TEST(HcpcsXlsxTest, CellsAreTakenWholeAndColumnsByTheirHeaders) {
+  TempDir dir;
+  const std::string long_text =
+      "Non-emergency transportation, per mile - vehicle provided by individual (family member, "
+      "self, neighbor) with vested interest, and a description that goes on well past eighty "
+      "characters, past one hundred and sixty, and past two hundred and forty as well";
+  ASSERT_GT(long_text.size(), 240u);
+  std::string path = WriteSheet(
+      dir.Write("anweb.xlsx", ""),
+      {{"HCPC", "RECID", "SEQNUM", "SHORT DESCRIPTION", "ACTION CD", "TERM DT", "LONG DESCRIPTION",
+        "ADD DT", "TOS1", "TOS2"},
+       {"A0080", "3", "0010", "Noner vehicle provided by vol", "N", "", long_text, "20030101", "1",
+        "D"},
+       {"   GA", "7", "0010", "Waiver of liability on file", "N", "", "Waiver of liability "
+        "statement issued as required by payer policy, individual case", "20020101", "", ""},
+       {"G0503", "3", "0010", "Subseq psych care man,60mi", "D", "20171231",
+        "Subsequent psychiatric collaborative care management, first 60 minutes in a subsequent "
+        "month of behavioral health care manager activities, in consultation with a "
+        "psychiatric consultant, and directed by the treating physician, achieved their treatment",
+        "20170101", "1", ""},
+       {"G0503", "4", "0020", "", "", "", "goals and are prepared for discharge", "", "", ""}});
+  auto parsed = ParseHcpcsXlsx(path);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 3u);
+  auto by = ByCode(*parsed);
+  EXPECT_EQ(by["A0080"].display(), long_text);
+  EXPECT_EQ(Designation(by["A0080"], "short"), "Noner vehicle provided by vol");
+  EXPECT_EQ(by["A0080"].added_date(), "2003-01-01");
+  EXPECT_EQ(by["A0080"].properties().at("type_of_service"), "1,D");
+  EXPECT_EQ(by["GA"].kind(), v1::CONCEPT_KIND_MODIFIER);
+  EXPECT_EQ(by["GA"].display(),
+            "Waiver of liability statement issued as required by payer policy, individual case");
+  EXPECT_EQ(by["G0503"].termination_date(), "2017-12-31");
+  EXPECT_TRUE(absl::EndsWith(by["G0503"].display(),
+                             "and directed by the treating physician, achieved their treatment goals and are "
+                             "prepared for discharge"))
+      << by["G0503"].display();
+  // A required column missing, a bad record id and a bad date name the file, row and field.
+  for (const auto& [name, rows, expected] :
+       std::vector<std::tuple<std::string, std::vector<std::vector<std::string>>, std::string>>{
+           {"nolong.xlsx", {{"HCPC", "RECID"}, {"A0080", "3"}}, ":1: the header row has no column 'LONG DESCRIPTION'"},
+           {"recid.xlsx", {{"HCPC", "RECID", "LONG DESCRIPTION"}, {"A0080", "5", "x"}},
+            ":2: column RECID: '5' is not a record id"},
+           {"date.xlsx", {{"HCPC", "RECID", "LONG DESCRIPTION", "ADD DT"}, {"A0080", "3", "x", "2003-01"}},
+            ":2: malformed date for A0080"},
+           {"code.xlsx", {{"HCPC", "RECID", "LONG DESCRIPTION"}, {"A00801", "3", "x"}},
+            ":2: malformed HCPCS code 'A00801'"}}) {
+    std::string bad = WriteSheet(dir.Write(name, ""), rows);
+    auto r = ParseHcpcsXlsx(bad);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(bad + expected), std::string::npos) << r.status();
+  }
+}
+
 TEST(HcpcsXlsxTest, BadWorkbooksAreInvalidArgument) {
   TempDir dir;
   std::string not_zip = dir.Write("x.xlsx", "this is not a zip file");
@@ -536,18 +624,152 @@ TEST(RealDataTest, Icd10CmConversionTable) {
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The concept fields an importer fills from each field of the HCPCS record layout, by the
+// workbook's column headers (the names tests/tools/hcpcs_raw_diff.py reports).
+std::map<std::string, std::vector<std::string>> ConceptFieldsOfTheLayout() {
+  return {{"display", {"LONG DESCRIPTION"}},
+          {"short", {"SHORT DESCRIPTION"}},
+          {"added_date", {"ADD DT"}},
+          {"action_effective_date", {"ACT EFF DT"}},
+          {"termination_date", {"TERM DT"}},
+          {"action_code", {"ACTION CD"}},
+          {"kind", {"HCPC"}},
+          {"pricing_indicator", {"PRICE1", "PRICE2", "PRICE3", "PRICE4"}},
+          {"multiple_pricing_indicator", {"MULT_PI"}},
+          {"coverage_issues_manual", {"CIM1", "CIM2", "CIM3"}},
+          {"carriers_manual", {"MCM1", "MCM2", "MCM3"}},
+          {"statute", {"STATUTE"}},
+          {"lab_certification", {"LABCERT1", "LABCERT2", "LABCERT3", "LABCERT4", "LABCERT5",
+                                 "LABCERT6", "LABCERT7", "LABCERT8"}},
+          {"cross_reference", {"XREF1", "XREF2", "XREF3", "XREF4", "XREF5"}},
+          {"coverage", {"COV"}},
+          {"asc_payment_group", {"ASC_GRP"}},
+          {"asc_effective_date", {"ASC_DT"}},
+          {"processing_note", {"PROCNOTE"}},
+          {"betos", {"BETOS"}},
+          {"type_of_service", {"TOS1", "TOS2", "TOS3", "TOS4", "TOS5"}},
+          {"anesthesia_base_units", {"ANEST_BU"}}};
+}
+
+// Every concept field of `c`, by the names above.
+std::map<std::string, std::string> ConceptFields(const v1::Concept& c) {
+  std::map<std::string, std::string> f = {
+      {"display", c.display()},
+      {"short", Designation(c, "short")},
+      {"added_date", c.added_date()},
+      {"action_effective_date", c.action_effective_date()},
+      {"termination_date", c.termination_date()},
+      {"action_code", c.action_code()},
+      {"kind", std::to_string(c.kind())}};
+  for (const auto& [name, value] : c.properties()) f[name] = value;
+  return f;
+}
+
+// Issue 10: the fixed-width file and the workbook of one release import to the same concepts,
+// field for field, except where CMS's two files themselves differ; those differences are found
+// by a script that reads the raw files (tests/tools/hcpcs_raw_diff.py), and each must be one the
+// importers show, and the other way round.
+TEST(RealDataTest, Hcpcs2025FixedWidthAndWorkbookDifferOnlyWhereTheRawFilesDo) {
+  std::string txt = kShared + "/hcpcs/2025/HCPC2025_JAN_ANWEB_12172024.txt.gz";
+  std::string xlsx = kShared + "/hcpcs/2025/HCPC2025_JAN_ANWEB_12172024.xlsx";
+  if (!fs::exists(txt) || !fs::exists(xlsx)) GTEST_SKIP() << "official data not present: " << txt;
+  auto from_text = ParseHcpcs(txt);
+  auto from_sheet = ParseHcpcsXlsx(xlsx);
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  ASSERT_TRUE(from_sheet.ok()) << from_sheet.status();
+  EXPECT_EQ(from_text->size(), 8642u);
+  EXPECT_EQ(from_sheet->size(), 8642u);
+  // (code, concept field) pairs that differ between the two imports.
+  std::set<std::pair<std::string, std::string>> imported;
+  auto sheet = ByCode(*from_sheet);
+  for (const v1::Concept& t : *from_text) {
+    auto it = sheet.find(t.code());
+    if (it == sheet.end()) {
+      imported.insert({t.code(), "(only in txt)"});
+      continue;
+    }
+    auto a = ConceptFields(t), b = ConceptFields(it->second);
+    for (const auto& [name, value] : a) {
+      if (b[name] != value) imported.insert({t.code(), name});
+    }
+    for (const auto& [name, value] : b) {
+      if (a[name] != value) imported.insert({t.code(), name});
+    }
+    sheet.erase(it);
+  }
+  for (const auto& [code, c] : sheet) imported.insert({code, "(only in xlsx)"});
+  // The same from the raw files, mapped to concept fields.
+  std::map<std::string, std::string> concept_field;
+  for (const auto& [field, layout] : ConceptFieldsOfTheLayout()) {
+    for (const auto& l : layout) concept_field[l] = field;
+  }
+  std::string command = "/usr/bin/python3 " + std::string(CODEBOOK_TESTS_DIR) +
+                        "/tools/hcpcs_raw_diff.py '" + txt + "' '" + xlsx + "' 2>/dev/null";
+  FILE* p = popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::set<std::pair<std::string, std::string>> raw;
+  std::map<std::string, int> raw_by_field;
+  char buf[8192];
+  std::string out;
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << command;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> cols = absl::StrSplit(line, '\t');
+    ASSERT_GE(cols.size(), 2u) << line;
+    ++raw_by_field[cols[1]];
+    auto mapped = concept_field.find(cols[1]);
+    // Fields the importers do not keep (OPPS) cannot differ in the concepts.
+    if (cols[1][0] == '(') raw.insert({cols[0], cols[1]});
+    else if (mapped != concept_field.end()) raw.insert({cols[0], mapped->second});
+  }
+  EXPECT_EQ(imported, raw);
+  // What the raw files show (SOURCES.md 2.5 and 3.4, and two type-of-service letters found by
+  // the script): G0503's long description cut in the workbook, ACT EFF DT blank in the workbook
+  // for 116 old codes, and a fourth type of service only in the workbook for E0210 and E0776.
+  EXPECT_EQ(raw_by_field, (std::map<std::string, int>{
+                              {"ACT EFF DT", 116}, {"LONG DESCRIPTION", 1}, {"TOS4", 2}}));
+  EXPECT_TRUE(imported.count({"G0503", "display"}));
+  auto text = ByCode(*from_text);
+  EXPECT_EQ(text["G0503"].display().size(), 1247u);
+  EXPECT_EQ(ByCode(*from_sheet)["G0503"].display().size(), 1188u);
+  // Every long description longer than a fixed-width slice came through whole.
+  size_t longer = 0;
+  for (const auto& c : *from_sheet) longer += c.display().size() > 80;
+  EXPECT_GT(longer, 3000u);
+}
+
+// 2023 still splits G0503 over two rows (RECID 4): joined at a word boundary.
+TEST(RealDataTest, Hcpcs2023WorkbookJoinsADescriptionSplitOverRows) {
+  std::string path = kShared + "/hcpcs/2023/HCPC2023_JAN_ANWEB_v3.xlsx";
+  if (!fs::exists(path)) GTEST_SKIP() << "official data not present: " << path;
+  auto parsed = ParseHcpcsXlsx(path);
+  ASSERT_TRUE(parsed.ok());
+  const std::string g0503 = ByCode(*parsed)["G0503"].display();
+  EXPECT_TRUE(absl::EndsWith(g0503, "with patients as they achieve remission of symptoms "
+                                    "and/or other treatment goals and are prepared for "
+                                    "discharge from active treatment"))
+      << g0503;
+}
+
+// SOURCES.md 3.4, for every HCPCS file in ../shared/data, fixed-width and workbook.
 TEST(RealDataTest, HcpcsFileCounts) {
   struct Expect {
-    std::string file;
+    std::string format, file;
     size_t codes, procedures, modifiers, no_term;
   };
   for (const Expect& e : std::vector<Expect>{
-           {"/hcpcs/2017/HCPC17_CONTR_ANWEB.txt.gz", 6498, 6155, 343, 5968},
-           {"/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt.gz", 6559, 6205, 354, 6093},
-           {"/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt.gz", 6800, 6440, 360, 6285}}) {
+           {"hcpcs", "/hcpcs/2017/HCPC17_CONTR_ANWEB.txt.gz", 6498, 6155, 343, 5968},
+           {"hcpcs", "/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt.gz", 6559, 6205, 354, 6093},
+           {"hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt.gz", 6800, 6440, 360, 6285},
+           {"hcpcs-xlsx", "/hcpcs/2023/HCPC2023_JAN_ANWEB_v3.xlsx", 7785, 7404, 381, 6840},
+           {"hcpcs", "/hcpcs/2025/HCPC2025_JAN_ANWEB_12172024.txt.gz", 8642, 8259, 383, 7477},
+           {"hcpcs-xlsx", "/hcpcs/2025/HCPC2025_JAN_ANWEB_12172024.xlsx", 8642, 8259, 383, 7477}}) {
     std::string path = kShared + e.file;
     if (!fs::exists(path)) GTEST_SKIP() << "official data not present: " << path;
-    auto parsed = ParseHcpcs(path);
+    auto parsed = ParseFile(e.format, path);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     size_t mods = 0, no_term = 0;
     for (const auto& c : *parsed) {
