@@ -71,6 +71,9 @@ ABSL_FLAG(int, storage_lookups, 500000, "in-process lookups per run");
 ABSL_FLAG(int, search_calls, 20000, "Search calls per run");
 ABSL_FLAG(int, search_concurrency, 16, "Search (and its Ping reference) calls in flight");
 ABSL_FLAG(int, claim_lines, 10000, "generated claim lines per claims run");
+ABSL_FLAG(std::string, compact_db, "",
+          "instead of benchmarking: compact the database in this folder fully (a stopped "
+          "server's, or a copy) and print the bytes of its SST files, its live data exactly");
 ABSL_FLAG(int, soak_seconds, 300, "length of the soak phase (a mixed load at --concurrency)");
 
 namespace codebook::bench {
@@ -844,7 +847,27 @@ void SoakPhase(const std::string& version, const importers::Concepts& concepts) 
                                first_error.empty() ? "" : "; first: " + first_error);
 }
 
+// --compact_db: what the data of a database take once every dead record is gone.
+int CompactDb(const std::string& dir) {
+  storage::StoreOptions options;
+  options.cached_releases = 0;
+  auto store = storage::Store::Open(dir, options);
+  if (!store.ok()) {
+    std::cerr << store.status() << "\n";
+    return 1;
+  }
+  absl::Status s = (*store)->CompactAll();
+  auto bytes = (*store)->SizeOnDisk();
+  if (!s.ok() || !bytes.ok()) {
+    std::cerr << (s.ok() ? bytes.status() : s) << "\n";
+    return 1;
+  }
+  std::cout << *bytes << "\n";
+  return 0;
+}
+
 int Main() {
+  if (!absl::GetFlag(FLAGS_compact_db).empty()) return CompactDb(absl::GetFlag(FLAGS_compact_db));
   std::string data = absl::GetFlag(FLAGS_data);
   if (data.empty()) {
     data = fs::exists("../shared/data/icd10cm") ? "../shared/data" : "data/sample";

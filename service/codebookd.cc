@@ -24,6 +24,7 @@
 #include "service/code_systems.h"
 #include "service/grpc_services.h"
 #include "service/http_endpoint.h"
+#include "service/memory_releaser.h"
 #include "service/metrics.h"
 #include "service/observing.h"
 #include "storage/store.h"
@@ -174,6 +175,29 @@ void AppendStoreGauges(const codebook::storage::Store& store, std::string* out) 
               concepts);
   AppendGauge(out, "codebook_concepts_active",
               "Active concepts in the newest published release of each system.", active);
+  auto [views, queued] = store.ViewCounts();
+  AppendGauge(out, "codebook_release_views",
+              "Published releases held in memory as views (held), and view builds queued.",
+              {{"state=\"held\"", views}, {"state=\"queued\"", queued}});
+  if (auto f = store.Footprint(); f.ok()) {
+    AppendGauge(out, "codebook_store_bytes",
+                "What the database takes, as RocksDB reports it: live_data (what a full "
+                "compaction keeps), live_sst (SST files of the current version), sst (all SST "
+                "files), wal (write-ahead log files alive), memtables, table_readers (indexes and "
+                "filters of open files), block_cache.",
+                {{"kind=\"live_data\"", f->live_data_bytes},
+                 {"kind=\"live_sst\"", f->live_sst_bytes},
+                 {"kind=\"sst\"", f->sst_bytes},
+                 {"kind=\"wal\"", f->wal_bytes},
+                 {"kind=\"memtables\"", f->memtable_bytes},
+                 {"kind=\"table_readers\"", f->table_readers_bytes},
+                 {"kind=\"block_cache\"", f->block_cache_bytes}});
+    AppendGauge(out, "codebook_store_sst_files", "SST files of the database's current version.",
+                {{"", f->sst_files}});
+    AppendGauge(out, "codebook_store_background_jobs",
+                "Flushes and compactions running, and column families whose compaction is due.",
+                {{"", f->background_jobs}});
+  }
 }
 
 // Gauges of a read replica: whether it is in sync, releases behind per system, and seconds
@@ -418,6 +442,10 @@ int Run() {
     follower->Start();
   }
   metrics.AddSource([&store](std::string* out) { AppendStoreGauges(**store, out); });
+  // Imports free hundreds of megabytes on many threads: hand them back once the work is over.
+  codebook::storage::Store* store_ptr = store->get();
+  codebook::service::MemoryReleaser memory_releaser(
+      [store_ptr] { return store_ptr->write_generation(); }, absl::Seconds(1));
   if (follower) {
     codebook::replica::Follower* f = follower.get();
     metrics.AddSource([f](std::string* out) { AppendReplicaGauges(*f, out); });
@@ -494,6 +522,7 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  codebook::service::SetServerMallocPolicy();
   absl::SetProgramUsageMessage(
       "Codebook terminology server.\n\n"
       "  codebookd --listen=127.0.0.1:50051 --db=var/codebook-db\n\n"

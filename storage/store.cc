@@ -1,8 +1,10 @@
 #include "storage/store.h"
 
+#include <malloc.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <utility>
 
@@ -13,6 +15,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/transaction_log.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/options_util.h"
 #include "storage/encoding.h"
@@ -544,6 +547,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   db_opts.create_missing_column_families = true;
   db_opts.IncreaseParallelism(2);
   db_opts.keep_log_file_num = 5;
+  // Writers flush after each commit (Settle); this bounds the log left by uploads that are
+  // never published or discarded: past it RocksDB flushes the column families holding the
+  // oldest log file.
+  db_opts.max_total_wal_size = 64 << 20;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -555,9 +562,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   auto has = [&](rocksdb::CompressionType t) {
     return std::find(supported.begin(), supported.end(), t) != supported.end();
   };
-  cf_opts.compression = has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
-                                                       : rocksdb::kNoCompression;
-  if (has(rocksdb::kZSTD)) cf_opts.bottommost_compression = rocksdb::kZSTD;
+  // ZSTD on every level (LZ4 where it is missing): each write is flushed at once (Settle), so
+  // the newest data sit in level-0 files for a while, and with LZ4 there they took half as much
+  // again as the same data once compacted (issue 10). The data are small and read mostly from
+  // release views, so the cost of ZSTD's slower decompression is rarely paid.
+  cf_opts.compression = has(rocksdb::kZSTD)             ? rocksdb::kZSTD
+                        : has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
+                                                        : rocksdb::kNoCompression;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name :
@@ -683,8 +694,9 @@ std::shared_ptr<const ReleaseView> Store::View(absl::string_view system,
   absl::MutexLock l(&view_mu_);
   auto it = views_.find(key);
   if (it != views_.end()) {
-    view_lru_.splice(view_lru_.begin(), view_lru_, it->second.second);
-    return it->second.first;
+    view_lru_.splice(view_lru_.begin(), view_lru_, it->second.lru);
+    it->second.read = true;
+    return it->second.view;
   }
   if (std::find(view_queue_.begin(), view_queue_.end(), key) == view_queue_.end()) {
     view_queue_.push_back(std::move(key));
@@ -694,15 +706,35 @@ std::shared_ptr<const ReleaseView> Store::View(absl::string_view system,
 
 void Store::InsertView(const std::string& system, uint64_t sequence,
                        std::shared_ptr<const ReleaseView> view) const {
-  ViewKey key(system, sequence);
   absl::MutexLock l(&view_mu_);
+  InsertViewLocked(system, sequence, std::move(view));
+}
+
+void Store::InsertViewLocked(const std::string& system, uint64_t sequence,
+                             std::shared_ptr<const ReleaseView> view) const {
+  ViewKey key(system, sequence);
   if (views_.count(key)) return;
   view_lru_.push_front(key);
-  views_[key] = {std::move(view), view_lru_.begin()};
+  views_[key] = ViewSlot{std::move(view), view_lru_.begin()};
   while (static_cast<int>(views_.size()) > cached_releases_) {
     views_.erase(view_lru_.back());
     view_lru_.pop_back();
   }
+}
+
+std::pair<size_t, size_t> Store::ViewCounts() const {
+  absl::MutexLock l(&view_mu_);
+  return {views_.size(), view_queue_.size()};
+}
+
+void Store::DropUnreadView(absl::string_view system, uint64_t sequence) const {
+  ViewKey key(std::string(system), sequence);
+  absl::MutexLock l(&view_mu_);
+  view_queue_.erase(std::remove(view_queue_.begin(), view_queue_.end(), key), view_queue_.end());
+  auto it = views_.find(key);
+  if (it == views_.end() || it->second.read) return;
+  view_lru_.erase(it->second.lru);
+  views_.erase(it);
 }
 
 void Store::ViewBuilderLoop() const {
@@ -718,21 +750,36 @@ void Store::ViewBuilderLoop() const {
       if (stopping_) return;
       key = view_queue_.front();
     }
-    (void)BuildView(key.first, key.second);
-    absl::MutexLock l(&view_mu_);
-    view_queue_.erase(std::remove(view_queue_.begin(), view_queue_.end(), key),
-                      view_queue_.end());
+    absl::StatusOr<std::shared_ptr<ReleaseView>> view = LoadPublishedView(key.first, key.second);
+    {
+      absl::MutexLock l(&view_mu_);
+      // Still queued unless DropUnreadView cancelled it while it was being built.
+      auto queued = std::find(view_queue_.begin(), view_queue_.end(), key);
+      bool wanted = queued != view_queue_.end();
+      view_queue_.erase(std::remove(view_queue_.begin(), view_queue_.end(), key),
+                        view_queue_.end());
+      if (wanted && view.ok()) InsertViewLocked(key.first, key.second, *std::move(view));
+    }
+    view = nullptr;  // a cancelled view goes here, outside the lock
+    // Views are tens of megabytes built on this thread: give back to the system what the view
+    // just replaced or dropped left free, rather than keep it in this thread's malloc arena.
+    malloc_trim(0);
   }
 }
 
-absl::Status Store::BuildView(absl::string_view system, uint64_t sequence) const {
+absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadPublishedView(absl::string_view system,
+                                                                      uint64_t sequence) const {
   std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *r alive
   const ReleaseRecord* r = snapshot->FindBySequence(system, sequence);
   if (r == nullptr || r->state == ReleaseState::kStaged) {
     return absl::FailedPreconditionError(
         absl::StrCat(system, " has no published release with sequence ", sequence));
   }
-  absl::StatusOr<std::shared_ptr<ReleaseView>> view = LoadView(system, sequence);
+  return LoadView(system, sequence);
+}
+
+absl::Status Store::BuildView(absl::string_view system, uint64_t sequence) const {
+  absl::StatusOr<std::shared_ptr<ReleaseView>> view = LoadPublishedView(system, sequence);
   if (!view.ok()) return view.status();
   InsertView(std::string(system), sequence, *std::move(view));
   return absl::OkStatus();
@@ -796,6 +843,24 @@ void Store::ReplaceRelease(const ReleaseRecord& r, bool erase, uint64_t last_eve
   next->Sort();
   absl::MutexLock l(&catalog_mu_);
   catalog_ = std::move(next);
+}
+
+void Store::Settle(const DeadRange& dead) {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  fo.allow_write_stall = true;
+  rocksdb::Status s = db_->Flush(fo, handles_);
+  if (s.ok() && dead.cf != nullptr) {
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    rocksdb::Slice begin(dead.begin), end(dead.end);
+    s = db_->CompactRange(co, dead.cf, &begin, dead.end.empty() ? nullptr : &end);
+  }
+  write_generation_.fetch_add(1, std::memory_order_relaxed);
+  if (!s.ok()) {
+    std::fprintf(stderr, "codebook store %s: flushing or compacting after a write: %s\n",
+                 path_.c_str(), s.ToString().c_str());
+  }
 }
 
 absl::StatusOr<ReleaseRecord> Store::StagedRelease(absl::string_view system,
@@ -890,6 +955,7 @@ absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "staging concepts");
   ReplaceRelease(*release, /*erase=*/false);
+  write_generation_.fetch_add(1, std::memory_order_relaxed);
   return release;
 }
 
@@ -916,6 +982,9 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   }
 
   rocksdb::ReadOptions ro;
+  // Two whole-range walks, once: their blocks must not push the hot ones out of the cache
+  // (nor hold its memory; issue 10 measured them there).
+  ro.fill_cache = false;
   const rocksdb::Snapshot* snap = db_->GetSnapshot();
   ro.snapshot = snap;
   std::string staged_prefix = StagingPrefix(system, version);
@@ -1064,8 +1133,10 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "publishing release");
   ReplaceRelease(*release, /*erase=*/false, event);
+  if (latest != nullptr) DropUnreadView(system, latest->sequence);
   (void)View(system, sequence);  // queue its view: a new release is usually read next
   if (event_listener_) event_listener_(std::string(system));
+  Settle({staging_, staged_prefix, PrefixEnd(staged_prefix)});
   return release;
 }
 
@@ -1082,6 +1153,7 @@ absl::Status Store::Discard(absl::string_view system, absl::string_view version)
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "discarding release");
   ReplaceRelease(*release, /*erase=*/true);
+  Settle({staging_, prefix, PrefixEnd(prefix)});
   return absl::OkStatus();
 }
 
@@ -1109,7 +1181,15 @@ absl::StatusOr<ReleaseRecord> Store::Retract(absl::string_view system, absl::str
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "retracting release");
   ReplaceRelease(r, /*erase=*/false, event);
+  // A retracted release is read only by explicit version: its warm-up view goes, and the
+  // system's newest published release, the default again, is warmed in its place.
+  DropUnreadView(system, r.sequence);
+  std::shared_ptr<const Catalog> now = catalog();  // keeps *latest alive
+  if (const ReleaseRecord* latest = now->LatestPublished(system)) {
+    (void)View(system, latest->sequence);
+  }
   if (event_listener_) event_listener_(std::string(system));
+  Settle();
   return r;
 }
 
@@ -1124,7 +1204,10 @@ absl::Status Store::AddLinks(absl::string_view system,
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch), "storing code links");
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "storing code links");
+  Settle();
+  return absl::OkStatus();
 }
 
 absl::Status Store::RebuildSearchIndex() {
@@ -1186,7 +1269,10 @@ absl::Status Store::RebuildSearchIndex() {
   absl::Status s = entries.empty() ? absl::OkStatus() : flush_code();
   if (s.ok()) s = flush_system();
   if (!s.ok()) return s;
-  return FromRocks(db_->FlushWAL(/*sync=*/true), "syncing the search index");
+  rocksdb::Status synced = db_->FlushWAL(/*sync=*/true);
+  if (!synced.ok()) return FromRocks(synced, "syncing the search index");
+  Settle({terms_, "", "\xff"});  // the old index, deleted above
+  return absl::OkStatus();
 }
 
 absl::Status Store::Checkpoint(const std::string& dir) {
@@ -1269,6 +1355,43 @@ absl::StatusOr<std::map<std::string, uint64_t>> Store::SizeByColumnFamily() cons
     out[h->GetName()] = v;
   }
   return out;
+}
+
+absl::StatusOr<StoreFootprint> Store::Footprint() const {
+  StoreFootprint f;
+  for (auto* h : handles_) {
+    for (auto [property, total] : {std::pair{"rocksdb.estimate-live-data-size", &f.live_data_bytes},
+                                   {"rocksdb.live-sst-files-size", &f.live_sst_bytes},
+                                   {"rocksdb.total-sst-files-size", &f.sst_bytes},
+                                   {"rocksdb.cur-size-all-mem-tables", &f.memtable_bytes},
+                                   {"rocksdb.estimate-table-readers-mem", &f.table_readers_bytes}}) {
+      uint64_t v = 0;
+      if (!db_->GetIntProperty(h, property, &v)) {
+        return absl::InternalError(absl::StrCat("cannot read ", property));
+      }
+      *total += v;
+    }
+  }
+  uint64_t cache = 0;
+  if (db_->GetIntProperty(handles_[0], "rocksdb.block-cache-usage", &cache)) f.block_cache_bytes = cache;
+  for (const char* property : {"rocksdb.num-running-compactions", "rocksdb.num-running-flushes"}) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(property, &v)) f.background_jobs += v;
+  }
+  for (auto* h : handles_) {
+    uint64_t pending = 0;
+    if (db_->GetIntProperty(h, "rocksdb.compaction-pending", &pending)) f.background_jobs += pending;
+  }
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db_->GetLiveFilesMetaData(&files);
+  f.sst_files = files.size();
+  rocksdb::VectorLogPtr wal;
+  rocksdb::Status s = db_->GetSortedWalFiles(wal);
+  if (!s.ok()) return FromRocks(s, "listing write-ahead log files");
+  for (const auto& file : wal) {
+    if (file->Type() == rocksdb::kAliveLogFile) f.wal_bytes += file->SizeFileBytes();
+  }
+  return f;
 }
 
 absl::StatusOr<uint64_t> Store::SizeOnDisk() const {

@@ -19,6 +19,7 @@
 #ifndef CODEBOOK_STORAGE_STORE_H_
 #define CODEBOOK_STORAGE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -201,6 +202,21 @@ class Reader {
   uint64_t view_sequence_ = 0;
 };
 
+// What the database takes, as RocksDB reports it (all column families summed).
+struct StoreFootprint {
+  uint64_t live_data_bytes = 0;  // rocksdb.estimate-live-data-size: the data a full compaction keeps
+  uint64_t live_sst_bytes = 0;   // rocksdb.live-sst-files-size: SST files of the current version
+  uint64_t sst_bytes = 0;        // rocksdb.total-sst-files-size: also files still held by readers
+  uint64_t wal_bytes = 0;        // write-ahead log files still alive
+  uint64_t memtable_bytes = 0;   // rocksdb.cur-size-all-mem-tables
+  uint64_t table_readers_bytes = 0;  // rocksdb.estimate-table-readers-mem: open files' indexes
+  uint64_t block_cache_bytes = 0;    // rocksdb.block-cache-usage (one cache for all)
+  uint64_t sst_files = 0;            // SST files of the current version
+  // Background work under way or due: flushes and compactions running, column families whose
+  // compaction is pending. While any is not 0 the files hold inputs and outputs side by side.
+  uint64_t background_jobs = 0;
+};
+
 struct StoreOptions {
   // RocksDB block cache; the whole working set of several releases fits in the default.
   size_t block_cache_bytes = 256 << 20;
@@ -215,6 +231,12 @@ struct StoreOptions {
 struct StagedConcept {
   std::string code;
   ConceptRecord record;
+};
+
+// A key range of one column family that a write made dead (Store::Settle compacts it).
+struct DeadRange {
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  std::string begin, end;  // [begin, end); an empty end is the end of the column family
 };
 
 class Store {
@@ -284,6 +306,8 @@ class Store {
   absl::Status CompactAll();
   // Bytes of live SST files: what the data take on disk (WAL and manifest aside).
   absl::StatusOr<uint64_t> SizeOnDisk() const;
+  // What the database takes on disk and in memtables now.
+  absl::StatusOr<StoreFootprint> Footprint() const;
   // Bytes of live SST files per column family ("concepts", "terms" (the search index), ...).
   absl::StatusOr<std::map<std::string, uint64_t>> SizeByColumnFamily() const;
 
@@ -291,6 +315,11 @@ class Store {
   // a build is queued (when views are enabled). nullptr, and nothing queued, for a sequence the
   // catalog does not list as published. Thread-safe.
   std::shared_ptr<const ReleaseView> View(absl::string_view system, uint64_t sequence) const;
+  // Counts the writes (staging, publish, discard, retract, links): a process that wants to know
+  // when bulk work happened (service/memory_releaser.h) watches it. Thread-safe.
+  uint64_t write_generation() const { return write_generation_.load(std::memory_order_relaxed); }
+  // The views held now (built, not dropped) and the builds queued.
+  std::pair<size_t, size_t> ViewCounts() const;
   // Builds a view now, on the calling thread (tests and benchmarks use it to warm up).
   absl::Status BuildView(absl::string_view system, uint64_t sequence) const;
 
@@ -300,9 +329,28 @@ class Store {
   void ViewBuilderLoop() const;
   absl::StatusOr<std::shared_ptr<ReleaseView>> LoadView(absl::string_view system,
                                                         uint64_t sequence) const;
+  // The view of a published (or retracted) release; FAILED_PRECONDITION for any other sequence.
+  absl::StatusOr<std::shared_ptr<ReleaseView>> LoadPublishedView(absl::string_view system,
+                                                                 uint64_t sequence) const;
   void InsertView(const std::string& system, uint64_t sequence,
                   std::shared_ptr<const ReleaseView> view) const;
+  void InsertViewLocked(const std::string& system, uint64_t sequence,
+                        std::shared_ptr<const ReleaseView> view) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(view_mu_);
+  // Drops the view of a release that a publish has superseded as its system's newest (or that
+  // was retracted), if it
+  // was built only as that release's warm-up and no reader has asked for it since (and drops
+  // its queued build): so a server holds the same views after loading N releases as after a
+  // restart, which warms the newest release of each system. Views that readers use stay.
+  void DropUnreadView(absl::string_view system, uint64_t sequence) const;
   absl::Status LoadCatalog();
+  // Run by each writer after its commit, under the writers' lock: flushes every column family's
+  // memtable, so that no write-ahead log file is needed any more and RocksDB deletes them (and
+  // the memtables' memory goes back), then compacts `dead` (column family and key range) when
+  // the write made a range dead (a published or discarded staging prefix, a cleared index), so
+  // that no dead record outlives the write. The commit is durable before this runs: a failure
+  // here is logged to standard error and left for the next writer, never returned.
+  void Settle(const DeadRange& dead = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::StatusOr<ReleaseRecord> StagedRelease(absl::string_view system, absl::string_view version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void ReplaceRelease(const ReleaseRecord& r, bool erase,
@@ -330,14 +378,21 @@ class Store {
   int cached_releases_ = 0;
   mutable absl::Mutex view_mu_;
   mutable std::list<ViewKey> view_lru_ ABSL_GUARDED_BY(view_mu_);  // most recent first
-  mutable absl::flat_hash_map<ViewKey, std::pair<std::shared_ptr<const ReleaseView>,
-                                                 std::list<ViewKey>::iterator>>
+  // A cached view; `read` once a reader has asked for it (a view built only as a warm-up has
+  // not been).
+  struct ViewSlot {
+    std::shared_ptr<const ReleaseView> view;
+    std::list<ViewKey>::iterator lru;
+    bool read = false;
+  };
+  mutable absl::flat_hash_map<ViewKey, ViewSlot>
       views_ ABSL_GUARDED_BY(view_mu_);
   mutable std::deque<ViewKey> view_queue_ ABSL_GUARDED_BY(view_mu_);
   mutable bool stopping_ ABSL_GUARDED_BY(view_mu_) = false;
   mutable std::thread view_builder_;
 
   absl::Mutex write_mu_;  // serializes writers
+  std::atomic<uint64_t> write_generation_{0};
   mutable absl::Mutex catalog_mu_;
   std::shared_ptr<const Catalog> catalog_ ABSL_GUARDED_BY(catalog_mu_);
 };

@@ -43,7 +43,7 @@ TEST(ObservabilityTest, MetricsCountCallsErrorsLatencyReleasesAndConcepts) {
   auto client = server.NewClient();
   ASSERT_TRUE(ImportFiles(client.get(), kSample, kTwoIcd).ok());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(client->Lookup("ICD10CM", "E11.9").ok());
-  EXPECT_EQ(client->Lookup("ICD10CM", "NOPE99").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->Lookup("ICD10CM", "99NOPE").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client->Lookup("NOSUCH", "E11.9").status().code(), absl::StatusCode::kNotFound);
 
   std::string page = Metrics(server);
