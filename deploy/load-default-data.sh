@@ -3,11 +3,13 @@
 #
 #   deploy/load-default-data.sh [--server=HOST:PORT] [DATA_DIR]
 #
-# DATA_DIR defaults to ../shared/data beside the repo when it exists (the official ICD-10-CM and
-# HCPCS releases), else the repo's own sample (data/sample). Folder names give versions:
-#   ICD-10-CM  YYYY    -> FY<YYYY>,    effective (YYYY-1)-10-01
-#              YYYY-MM -> FY<YYYY>-MM, effective YYYY-MM-01
-#   HCPCS      YYYY    -> <YYYY>,      effective YYYY-01-01
+# DATA_DIR defaults to ../shared/data beside the repo when it exists (the official ICD-10-CM,
+# ICD-10-PCS and HCPCS releases), else the repo's own sample (data/sample). Folder names give
+# versions:
+#   ICD-10-CM, ICD-10-PCS  YYYY    -> FY<YYYY>,    effective (YYYY-1)-10-01
+#                          YYYY-MM -> FY<YYYY>-MM, effective YYYY-MM-01
+#   HCPCS                  YYYY    -> <YYYY>,      effective YYYY-01-01 (the fixed-width file,
+#                                     or the workbook where the folder has only that)
 #   CPT        YYYY    -> <YYYY>,      effective YYYY-01-01 (a folder of the AMA data files)
 # CPT text is licensed by the AMA: when DATA_DIR has no cpt/ folder, the repo's synthetic CPT
 # sample (data/sample/cpt, invented descriptors in the AMA layouts) is loaded instead.
@@ -19,7 +21,7 @@ data=""
 for arg in "$@"; do
   case "$arg" in
     --server=*) server="${arg#--server=}" ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) data="$arg" ;;
   esac
 done
@@ -32,21 +34,34 @@ echo "loading default data from $data into $server"
 
 # Lines "effective<TAB>system<TAB>version<TAB>format<TAB>file", sorted by effective date.
 plan=$(
-  for dir in "$data"/icd10cm/*/; do
-    folder=$(basename "$dir")
-    [[ "$folder" =~ ^([0-9]{4})(-([0-9]{2}))?$ ]] || continue
-    year=${BASH_REMATCH[1]} month=${BASH_REMATCH[3]}
-    if [[ -n "$month" ]]; then version="FY$year-$month" effective="$year-$month-01"
-    else version="FY$year" effective="$((year - 1))-10-01"; fi
-    file=$(ls "$dir" | grep -E '^icd10cm[-_]order[-_].*\.txt(\.gz)?$' | grep -v addenda | head -1 || true)
-    [[ -n "$file" ]] && printf '%s\tICD10CM\t%s\ticd10cm-order\t%s\n' "$effective" "$version" "$dir$file"
+  # ICD-10-CM and ICD-10-PCS: the order file of each version folder (the publishers spell its
+  # name with hyphens or underscores; the addenda are not releases).
+  for kind in cm pcs; do
+    system=$([[ $kind == cm ]] && echo ICD10CM || echo ICD10PCS)
+    for dir in "$data"/icd10$kind/*/; do
+      [[ -d "$dir" ]] || continue
+      folder=$(basename "$dir")
+      [[ "$folder" =~ ^([0-9]{4})(-([0-9]{2}))?$ ]] || continue
+      year=${BASH_REMATCH[1]} month=${BASH_REMATCH[3]}
+      if [[ -n "$month" ]]; then version="FY$year-$month" effective="$year-$month-01"
+      else version="FY$year" effective="$((year - 1))-10-01"; fi
+      file=$(ls "$dir" | grep -E "^icd10$kind[-_]order[-_].*\.txt(\.gz)?\$" | grep -v addenda | head -1 || true)
+      [[ -n "$file" ]] && printf '%s\t%s\t%s\ticd10%s-order\t%s\n' "$effective" "$system" "$version" "$kind" "$dir$file"
+    done
   done
+  # HCPCS: the fixed-width file, else the workbook (hcpcs/2023 has only that).
   for dir in "$data"/hcpcs/*/; do
+    [[ -d "$dir" ]] || continue
     folder=$(basename "$dir")
     [[ "$folder" =~ ^[0-9]{4}$ ]] || continue
     file=$(ls "$dir" | grep -E '^HCPC.*ANWEB.*\.txt(\.gz)?$' | head -1 || true)
-    [[ -n "$file" ]] && printf '%s-01-01\tHCPCS\t%s\thcpcs\t%s\n' "$folder" "$folder" "$dir$file"
-  done | cat
+    if [[ -n "$file" ]]; then
+      printf '%s-01-01\tHCPCS\t%s\thcpcs\t%s\n' "$folder" "$folder" "$dir$file"
+    else
+      file=$(ls "$dir" | grep -E '^HCPC.*ANWEB.*\.xlsx$' | head -1 || true)
+      [[ -n "$file" ]] && printf '%s-01-01\tHCPCS\t%s\thcpcs-xlsx\t%s\n' "$folder" "$folder" "$dir$file"
+    fi
+  done
   cpt="$data/cpt"; [[ -d "$cpt" ]] || cpt="$here/data/sample/cpt"
   for dir in "$cpt"/*/; do
     folder=$(basename "$dir")

@@ -5,7 +5,7 @@
 #   deploy/quickstart.sh          start (or reuse) the server and load the default data
 #   deploy/quickstart.sh --stop   stop the server it started
 #
-# Default data: every ICD-10-CM and HCPCS release in ../shared/data when that folder exists,
+# Default data: every ICD-10-CM, ICD-10-PCS and HCPCS release in ../shared/data when that folder exists,
 # otherwise the sample in data/sample. Running it again reuses the database and the running
 # server, and imports nothing twice.
 set -euo pipefail
