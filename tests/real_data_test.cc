@@ -1,5 +1,5 @@
 // Integration test on the official releases in ../shared/data (skipped when absent): imports all
-// ICD-10-CM and HCPCS releases in effective-date order through a real codebookd, then checks the
+// ICD-10-CM, ICD-10-PCS and HCPCS releases in effective-date order through a real codebookd, then checks the
 // change counts against the official addenda (SOURCES.md section 3.2) and the date-of-service
 // edges named in the core issue.
 #include <gtest/gtest.h>
@@ -32,6 +32,9 @@ const std::vector<ReleaseFile> kReleases = {
     {"HCPCS", "2017", "2017-01-01", "hcpcs", "/hcpcs/2017/HCPC17_CONTR_ANWEB.txt.gz"},
     {"HCPCS", "2018", "2018-01-01", "hcpcs", "/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt.gz"},
     {"HCPCS", "2019", "2019-01-01", "hcpcs", "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt.gz"},
+    {"HCPCS", "2023", "2023-01-01", "hcpcs-xlsx", "/hcpcs/2023/HCPC2023_JAN_ANWEB_v3.xlsx"},
+    {"HCPCS", "2025", "2025-01-01", "hcpcs", "/hcpcs/2025/HCPC2025_JAN_ANWEB_12172024.txt.gz"},
+    {"ICD10CM", "FY2017", "2016-10-01", "icd10cm-order", "/icd10cm/2017/icd10cm_order_2017.txt.gz"},
     {"ICD10CM", "FY2021-01", "2021-01-01", "icd10cm-order",
      "/icd10cm/2021-01/icd10cm-order-Jan-2021.txt.gz"},
     {"ICD10CM", "FY2022", "2021-10-01", "icd10cm-order", "/icd10cm/2022/icd10cm-order-2022.txt.gz"},
@@ -42,6 +45,12 @@ const std::vector<ReleaseFile> kReleases = {
      "/icd10cm/2023-04/icd10cm_order_2023.txt.gz"},
     {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order", "/icd10cm/2024/icd10cm-order-2024.txt.gz"},
     {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order", "/icd10cm/2025/icd10cm_order_2025.txt.gz"},
+    {"ICD10PCS", "FY2023-04", "2023-04-01", "icd10pcs-order",
+     "/icd10pcs/2023-04/icd10pcs_order_2023.txt.gz"},
+    {"ICD10PCS", "FY2024-04", "2024-04-01", "icd10pcs-order",
+     "/icd10pcs/2024-04/icd10pcs_order_2024.txt.gz"},
+    {"ICD10PCS", "FY2025", "2024-10-01", "icd10pcs-order", "/icd10pcs/2025/icd10pcs_order_2025.txt.gz"},
+    {"ICD10PCS", "FY2026", "2025-10-01", "icd10pcs-order", "/icd10pcs/2026/icd10pcs_order_2026.txt.gz"},
 };
 
 class RealDataTest : public ::testing::Test {
@@ -53,7 +62,8 @@ class RealDataTest : public ::testing::Test {
     for (const ReleaseFile& f : kReleases) {
       auto concepts = importers::ParseFile(f.format, kData + f.path);
       ASSERT_TRUE(concepts.ok()) << concepts.status();
-      claims_.AddRelease(f.system, f.effective, *concepts);
+      // Claim lines are procedures of HCPCS and CPT with ICD-10-CM diagnoses.
+      if (f.system != "ICD10PCS") claims_.AddRelease(f.system, f.effective, *concepts);
       auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
       ASSERT_TRUE(r.ok()) << f.version << ": " << r.status();
       releases_[f.system + " " + f.version] = *r;
@@ -124,10 +134,73 @@ TEST_F(RealDataTest, HcpcsCountsMatchTheFiles) {
   EXPECT_EQ(releases_.at("HCPCS 2019").counts().deleted(), 3);
 }
 
+// Issue 10: every release in ../shared/data imports whole, with the counts SOURCES.md measured
+// in the files (3.1, 3.3, 3.4), and the release in effect today (2026-12-01 or later) is each
+// system's newest.
+TEST_F(RealDataTest, EveryOfficialReleaseHasTheCountsOfItsFiles) {
+  struct Official {
+    std::string release;
+    int64_t total, billable;
+  };
+  // ICD: order-file lines and valid (flag 1) codes; HCPCS: codes and procedures in the file.
+  for (const Official& o : std::vector<Official>{{"ICD10CM FY2017", 93830, 71486},
+                                                 {"ICD10CM FY2021-01", 95358, 72621},
+                                                 {"ICD10CM FY2022", 95524, 72748},
+                                                 {"ICD10CM FY2022-04", 95528, 72750},
+                                                 {"ICD10CM FY2023", 96745, 73639},
+                                                 {"ICD10CM FY2023-04", 96795, 73674},
+                                                 {"ICD10CM FY2024", 97296, 74044},
+                                                 {"ICD10CM FY2025", 97584, 74260},
+                                                 {"ICD10PCS FY2023-04", 79431, 78530},
+                                                 {"ICD10PCS FY2024-04", 79543, 78638},
+                                                 {"ICD10PCS FY2025", 79856, 78948},
+                                                 {"ICD10PCS FY2026", 80029, 79115},
+                                                 {"HCPCS 2017", 6498, 6155},
+                                                 {"HCPCS 2018", 6559, 6205},
+                                                 {"HCPCS 2019", 6800, 6440},
+                                                 {"HCPCS 2023", 7785, 7404},
+                                                 {"HCPCS 2025", 8642, 8259}}) {
+    const v1::Release& r = releases_.at(o.release);
+    EXPECT_EQ(r.counts().total(), o.total) << o.release;
+    int64_t codes = 0;
+    v1::ExportReleaseRequest req;
+    req.set_system(r.system());
+    *req.mutable_selector() = Selector::Version(r.version());
+    absl::Status s = client_->ExportRelease(req, [&](const v1::ExportReleaseResponse& m) {
+      for (const auto& c : m.concepts()) codes += c.billable();
+      return true;
+    });
+    ASSERT_TRUE(s.ok()) << o.release << ": " << s;
+    EXPECT_EQ(codes, o.billable) << o.release;
+  }
+  // SOURCES.md 3.3: ICD-10-PCS steps (codes added and removed, headers added).
+  struct Step {
+    std::string release;
+    int64_t added, removed, headers_added;
+  };
+  for (const Step& o : std::vector<Step>{{"ICD10PCS FY2024-04", 119, 11, 5},
+                                         {"ICD10PCS FY2025", 371, 61, 3},
+                                         {"ICD10PCS FY2026", 206, 39, 6}}) {
+    const v1::ReleaseCounts& c = releases_.at(o.release).counts();
+    EXPECT_EQ(c.billable_added(), o.added) << o.release;
+    EXPECT_EQ(c.billable_removed(), o.removed) << o.release;
+    EXPECT_EQ(c.headers_added(), o.headers_added) << o.release;
+  }
+  // SOURCES.md 3.4: codes without a termination date.
+  EXPECT_EQ(releases_.at("HCPCS 2023").counts().total_active(), 6840);
+  EXPECT_EQ(releases_.at("HCPCS 2025").counts().total_active(), 7477);
+  for (const auto& [system, newest] : std::vector<std::pair<std::string, std::string>>{
+           {"ICD10CM", "FY2025"}, {"ICD10PCS", "FY2026"}, {"HCPCS", "2025"}}) {
+    auto today = client_->GetRelease(system, Selector::Today());
+    ASSERT_TRUE(today.ok()) << system << ": " << today.status();
+    EXPECT_EQ(today->version(), newest) << system;
+  }
+}
+
 TEST_F(RealDataTest, ReleasesAreInEffectiveDateOrder) {
   auto list = client_->ListReleases("ICD10CM");
   ASSERT_TRUE(list.ok());
-  ASSERT_EQ(list->size(), 7u);
+  ASSERT_EQ(list->size(), 8u);
   for (size_t i = 1; i < list->size(); ++i) {
     EXPECT_LT((*list)[i - 1].effective_date(), (*list)[i].effective_date());
     EXPECT_EQ((*list)[i].sequence(), (*list)[i - 1].sequence() + 1);
@@ -164,7 +237,7 @@ TEST_F(RealDataTest, LookupsFromTheIssue) {
   ASSERT_TRUE(h.ok()) << h.status();
   EXPECT_EQ(h->release().version(), "2019");
   EXPECT_NE(h->concept().display().find("chronic care management"), std::string::npos);
-  auto batch = client_->BatchLookup("HCPCS", {"G0506", "LT", "A4206", "ZZZZZ"},
+  auto batch = client_->BatchLookup("HCPCS", {"G0506", "LT", "A4206", "ZZZ-ZZ"},
                                     Selector::Version("2019"));
   ASSERT_TRUE(batch.ok());
   EXPECT_EQ(batch->results(1).concept().kind(), v1::CONCEPT_KIND_MODIFIER);
@@ -212,7 +285,7 @@ TEST_F(RealDataTest, CodeHistories) {
   auto t = client_->GetCodeHistory("ICD10CM", "T81.32XA");
   ASSERT_TRUE(t.ok()) << t.status();
   ASSERT_EQ(t->events_size(), 2);
-  EXPECT_EQ(t->events(0).release().version(), "FY2021-01");
+  EXPECT_EQ(t->events(0).release().version(), "FY2017");
   EXPECT_EQ(t->events(1).release().version(), "FY2025");
   EXPECT_EQ(t->events(1).types(0), v1::CHANGE_TYPE_DELETED);
   auto g = client_->GetCodeHistory("HCPCS", "G0505");
@@ -466,7 +539,7 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   ASSERT_TRUE(backup.ok()) << backup.status();
   EXPECT_EQ(errors.load(), 0);
   std::map<std::string, std::string> primary;
-  for (const char* system : {"CPT", "HCPCS", "ICD10CM"}) {
+  for (const char* system : {"CPT", "HCPCS", "ICD10CM", "ICD10PCS"}) {
     auto releases = client_->ListReleases(system);
     ASSERT_TRUE(releases.ok()) << releases.status();
     for (const auto& r : *releases) primary[r.system() + " " + r.version()] = r.checksum();
@@ -474,13 +547,13 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   std::map<std::string, std::string> backed_up;
   for (const auto& r : backup->releases()) backed_up[r.system() + " " + r.version()] = r.checksum();
   EXPECT_EQ(backed_up, primary);
-  ASSERT_EQ(backed_up.size(), 12u);  // 7 ICD-10-CM, 3 HCPCS, 2 synthetic CPT
+  ASSERT_EQ(backed_up.size(), 19u);  // 8 ICD-10-CM, 4 ICD-10-PCS, 5 HCPCS, 2 synthetic CPT
   // Restore into a new folder and recompute every checksum there.
   std::filesystem::copy(dir + "/backup", dir + "/restored", std::filesystem::copy_options::recursive);
   std::string out;
   EXPECT_EQ(RunCommand(kCodebookd + " --verify --db=" + dir + "/restored", &out), 0)
       << out;
-  EXPECT_NE(out.find("12 releases in " + dir + "/restored, every checksum matches"),
+  EXPECT_NE(out.find("19 releases in " + dir + "/restored, every checksum matches"),
             std::string::npos)
       << out;
   std::cout << "backup under load (" << reads.load() << " search+batch calls meanwhile): "
