@@ -3,7 +3,7 @@
 #   1. right after deploy/load-default-data.sh has loaded everything into a fresh database;
 #   2. after a graceful restart of the same database;
 #   3. after N more import-and-retract cycles of one ICD-10-CM release (default 10).
-# At each point: the bytes of the files in the database folder (as du -sb counts them), the bytes of its write-ahead log files (*.log),
+# Prints the releases loaded first (bench/release_table.py). At each point: the bytes of the files in the database folder (as du -sb counts them), the bytes of its write-ahead log files (*.log),
 # the live data RocksDB reports (rocksdb.estimate-live-data-size, summed over the column
 # families, read from the server's /metrics), the SST bytes of a fully compacted copy (the
 # exact live data), the ratios of the files to both, and the server's resident memory.
@@ -96,6 +96,9 @@ echo "== footprint of the default data ($data)"
 start_server
 CODEBOOK_CLI="$bin/client/codebook" "$root/deploy/load-default-data.sh" --server="$addr" "$data" \
   >"$work/load.log" 2>&1 || { cat "$work/load.log"; exit 1; }
+echo "== releases loaded, with the counts SOURCES.md measured in the files"
+python3 "$root/bench/release_table.py" "$bin/client/codebook" "$addr"
+echo "== footprint"
 report "after the default data load"
 stop_server
 start_server

@@ -4,7 +4,10 @@
 #      fresh server and database, median of 3;
 #   2. codebook_bench: in-process storage figures (import per release, database size with all
 #      releases vs. the latest alone after compaction, storage lookups/s), then Ping, Lookup and
-#      BatchLookup against a server holding the default data, with the ratios.
+#      BatchLookup against a server holding the default data, with the ratios;
+#   3. bench/footprint.sh: the releases of the default data with the counts SOURCES.md gives,
+#      then the database folder against its live data and the server's memory after the load,
+#      after a restart and after ten import-and-retract cycles.
 # Usage: bench/run.sh [extra codebook_bench flags, e.g. --repeat=5 --concurrency=32]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,3 +52,5 @@ start_server "$work/db"
   sed -E 's/^== ([^ ]+ [^ ]+).*total ([0-9.]+ s).*/  \1: \2/'
 echo "== codebook_bench"
 "$bin/bench/codebook_bench" --server="$addr" --data="$data" "$@"
+stop_server
+"$root/bench/footprint.sh" "$data"
