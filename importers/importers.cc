@@ -300,9 +300,7 @@ class FixedWidthRecords final : public HcpcsRecordSource {
 // "YYYYMMDD" from a date cell: written as digits, or an Excel serial day number.
 std::string SheetDate(absl::string_view cell) {
   cell = Trim(cell);
-  if (cell.empty() || cell.size() == 8 || !AllDigits(cell) || cell.size() > 6) {
-    return std::string(cell);
-  }
+  if (cell.size() > 6 || !AllDigits(cell)) return std::string(cell);  // blank, or CCYYMMDD
   // Excel serial date: days since 1899-12-30.
   absl::CivilDay day = absl::CivilDay(1899, 12, 30) + std::stoll(std::string(cell));
   return absl::StrFormat("%04d%02d%02d", day.year(), day.month(), day.day());
@@ -372,10 +370,10 @@ class WorkbookRecords final : public HcpcsRecordSource {
     return true;
   }
   bool Read(const std::vector<std::string>& row, HcpcsRecord* rec) {
+    static const std::string* const kEmpty = new std::string();
     for (int f = 0; f < kFieldCount; ++f) {
-      const std::string empty;
       const std::string& cell =
-          column_[f] >= 0 && static_cast<size_t>(column_[f]) < row.size() ? row[column_[f]] : empty;
+          column_[f] >= 0 && static_cast<size_t>(column_[f]) < row.size() ? row[column_[f]] : *kEmpty;
       if (HasControlCharacter(cell)) {
         return Fail(absl::StrCat("column ", kHcpcsFields[f].header,
                                  ": unexpected control character"));

@@ -445,7 +445,7 @@ int Run() {
   // Imports free hundreds of megabytes on many threads: hand them back once the work is over.
   codebook::storage::Store* store_ptr = store->get();
   codebook::service::MemoryReleaser memory_releaser(
-      [store_ptr] { return store_ptr->write_generation(); }, absl::Seconds(1));
+      [store_ptr] { return store_ptr->work_generation(); }, absl::Seconds(1));
   if (follower) {
     codebook::replica::Follower* f = follower.get();
     metrics.AddSource([f](std::string* out) { AppendReplicaGauges(*f, out); });

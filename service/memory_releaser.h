@@ -4,7 +4,8 @@
 // views built and replaced) on many threads; glibc's malloc keeps what they free in its arenas,
 // so without this a server that has just loaded its data holds several times the memory of the
 // same server after a restart (issue 10 measured 436 MB against 117 MB). The releaser watches a
-// generation counter that the store bumps on every write; once the counter has changed and then
+// generation counter that the store bumps on every write and view build (work_generation);
+// once the counter has changed and then
 // stayed still for one period (the work is over and its buffers are gone), it calls
 // malloc_trim(0) once. Idle servers and read-only traffic never trigger it.
 //

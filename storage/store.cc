@@ -1,6 +1,5 @@
 #include "storage/store.h"
 
-#include <malloc.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -754,16 +753,14 @@ void Store::ViewBuilderLoop() const {
     {
       absl::MutexLock l(&view_mu_);
       // Still queued unless DropUnreadView cancelled it while it was being built.
-      auto queued = std::find(view_queue_.begin(), view_queue_.end(), key);
-      bool wanted = queued != view_queue_.end();
+      bool wanted = std::find(view_queue_.begin(), view_queue_.end(), key) != view_queue_.end();
       view_queue_.erase(std::remove(view_queue_.begin(), view_queue_.end(), key),
                         view_queue_.end());
       if (wanted && view.ok()) InsertViewLocked(key.first, key.second, *std::move(view));
     }
     view = nullptr;  // a cancelled view goes here, outside the lock
-    // Views are tens of megabytes built on this thread: give back to the system what the view
-    // just replaced or dropped left free, rather than keep it in this thread's malloc arena.
-    malloc_trim(0);
+    // A build allocates tens of megabytes and frees the view it replaced: bulk work too.
+    work_generation_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -856,7 +853,7 @@ void Store::Settle(const DeadRange& dead) {
     rocksdb::Slice begin(dead.begin), end(dead.end);
     s = db_->CompactRange(co, dead.cf, &begin, dead.end.empty() ? nullptr : &end);
   }
-  write_generation_.fetch_add(1, std::memory_order_relaxed);
+  work_generation_.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) {
     std::fprintf(stderr, "codebook store %s: flushing or compacting after a write: %s\n",
                  path_.c_str(), s.ToString().c_str());
@@ -955,7 +952,7 @@ absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "staging concepts");
   ReplaceRelease(*release, /*erase=*/false);
-  write_generation_.fetch_add(1, std::memory_order_relaxed);
+  work_generation_.fetch_add(1, std::memory_order_relaxed);
   return release;
 }
 
@@ -1364,7 +1361,8 @@ absl::StatusOr<StoreFootprint> Store::Footprint() const {
                                    {"rocksdb.live-sst-files-size", &f.live_sst_bytes},
                                    {"rocksdb.total-sst-files-size", &f.sst_bytes},
                                    {"rocksdb.cur-size-all-mem-tables", &f.memtable_bytes},
-                                   {"rocksdb.estimate-table-readers-mem", &f.table_readers_bytes}}) {
+                                   {"rocksdb.estimate-table-readers-mem", &f.table_readers_bytes},
+                                   {"rocksdb.compaction-pending", &f.background_jobs}}) {
       uint64_t v = 0;
       if (!db_->GetIntProperty(h, property, &v)) {
         return absl::InternalError(absl::StrCat("cannot read ", property));
@@ -1372,15 +1370,15 @@ absl::StatusOr<StoreFootprint> Store::Footprint() const {
       *total += v;
     }
   }
-  uint64_t cache = 0;
-  if (db_->GetIntProperty(handles_[0], "rocksdb.block-cache-usage", &cache)) f.block_cache_bytes = cache;
-  for (const char* property : {"rocksdb.num-running-compactions", "rocksdb.num-running-flushes"}) {
+  // Database-wide properties (one block cache serves every column family).
+  for (auto [property, total] : {std::pair{"rocksdb.num-running-compactions", &f.background_jobs},
+                                 {"rocksdb.num-running-flushes", &f.background_jobs},
+                                 {"rocksdb.block-cache-usage", &f.block_cache_bytes}}) {
     uint64_t v = 0;
-    if (db_->GetIntProperty(property, &v)) f.background_jobs += v;
-  }
-  for (auto* h : handles_) {
-    uint64_t pending = 0;
-    if (db_->GetIntProperty(h, "rocksdb.compaction-pending", &pending)) f.background_jobs += pending;
+    if (!db_->GetIntProperty(property, &v)) {
+      return absl::InternalError(absl::StrCat("cannot read ", property));
+    }
+    *total += v;
   }
   std::vector<rocksdb::LiveFileMetaData> files;
   db_->GetLiveFilesMetaData(&files);

@@ -315,9 +315,10 @@ class Store {
   // a build is queued (when views are enabled). nullptr, and nothing queued, for a sequence the
   // catalog does not list as published. Thread-safe.
   std::shared_ptr<const ReleaseView> View(absl::string_view system, uint64_t sequence) const;
-  // Counts the writes (staging, publish, discard, retract, links): a process that wants to know
-  // when bulk work happened (service/memory_releaser.h) watches it. Thread-safe.
-  uint64_t write_generation() const { return write_generation_.load(std::memory_order_relaxed); }
+  // Counts the bulk work done: writes (staging, publish, discard, retract, links) and release
+  // view builds. A process that wants to know when such work happened, and when it stopped
+  // (service/memory_releaser.h), watches it. Thread-safe.
+  uint64_t work_generation() const { return work_generation_.load(std::memory_order_relaxed); }
   // The views held now (built, not dropped) and the builds queued.
   std::pair<size_t, size_t> ViewCounts() const;
   // Builds a view now, on the calling thread (tests and benchmarks use it to warm up).
@@ -392,7 +393,7 @@ class Store {
   mutable std::thread view_builder_;
 
   absl::Mutex write_mu_;  // serializes writers
-  std::atomic<uint64_t> write_generation_{0};
+  mutable std::atomic<uint64_t> work_generation_{0};  // bumped by the view builder too
   mutable absl::Mutex catalog_mu_;
   std::shared_ptr<const Catalog> catalog_ ABSL_GUARDED_BY(catalog_mu_);
 };

@@ -33,13 +33,10 @@ Sizes FolderSizes(const std::string& dir) {
   return s;
 }
 
-// The value of one sample of the metrics page; -1 if absent.
+// The value of one sample of the server's metrics page; -1 if absent.
 double Metric(int port, const std::string& sample) {
   int status = 0;
-  std::string page = HttpGet(port, "/metrics", &status);
-  size_t at = page.find("\n" + sample + " ");
-  if (status != 200 || at == std::string::npos) return -1;
-  return std::stod(page.substr(at + sample.size() + 2));
+  return MetricValue(HttpGet(port, "/metrics", &status), sample);
 }
 
 // What the data take once compacted: a backup of the running server, compacted in-process.
