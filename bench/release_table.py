@@ -24,6 +24,10 @@ OFFICIAL = {
     ("ICD10CM", "FY2023-04"): (96795, 42, 7, None, None),
     ("ICD10CM", "FY2024"): (97296, 395, 25, None, None),
     ("ICD10CM", "FY2025"): (97584, 252, 36, None, None),
+    # 3.5: a Tabular's entries are its chapters, sections and diags (21 + 295 + 43,910, ...).
+    ("ICD10CM-TABULAR", "FY2017"): (44226, None, None, None, None),
+    ("ICD10CM-TABULAR", "FY2021-01"): (45335, None, None, None, None),
+    ("ICD10CM-TABULAR", "FY2023"): (46187, None, None, None, None),
     ("ICD10PCS", "FY2023-04"): (79431, None, None, None, None),
     ("ICD10PCS", "FY2024-04"): (79543, 119, 11, None, None),
     ("ICD10PCS", "FY2025"): (79856, 371, 61, None, None),
@@ -44,7 +48,7 @@ def main():
           "| SOURCES.md: concepts, billable +/-, added / deleted | equal |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |")
     unequal = 0
-    for system in ("ICD10CM", "ICD10PCS", "HCPCS", "CPT"):
+    for system in ("ICD10CM", "ICD10CM-TABULAR", "ICD10PCS", "HCPCS", "CPT"):
         out = subprocess.run([cli, "--server=" + server, "--json", "releases", "--system=" + system],
                              check=True, capture_output=True, text=True).stdout
         for r in json.loads(out).get("releases", []):

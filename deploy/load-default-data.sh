@@ -11,6 +11,8 @@
 #   HCPCS                  YYYY    -> <YYYY>,      effective YYYY-01-01 (the fixed-width file,
 #                                     or the workbook where the folder has only that)
 #   CPT        YYYY    -> <YYYY>,      effective YYYY-01-01 (a folder of the AMA data files)
+# An ICD-10-CM folder's Tabular List (icd10cm_tabular_YYYY.xml[.gz]) is loaded as the release of
+# the supplement ICD10CM-TABULAR bound to that folder's ICD10CM release.
 # CPT text is licensed by the AMA: when DATA_DIR has no cpt/ folder, the repo's synthetic CPT
 # sample (data/sample/cpt, invented descriptors in the AMA layouts) is loaded instead.
 # Releases already published are skipped, so running it again imports nothing twice.
@@ -21,7 +23,7 @@ data=""
 for arg in "$@"; do
   case "$arg" in
     --server=*) server="${arg#--server=}" ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) data="$arg" ;;
   esac
 done
@@ -46,7 +48,13 @@ plan=$(
       if [[ -n "$month" ]]; then version="FY$year-$month" effective="$year-$month-01"
       else version="FY$year" effective="$((year - 1))-10-01"; fi
       file=$(ls "$dir" | grep -E "^icd10$kind[-_]order[-_].*\.txt(\.gz)?\$" | grep -v addenda | head -1 || true)
-      [[ -n "$file" ]] && printf '%s\t%s\t%s\ticd10%s-order\t%s\n' "$effective" "$system" "$version" "$kind" "$dir$file"
+      [[ -n "$file" ]] || continue
+      printf '%s\t%s\t%s\ticd10%s-order\t%s\n' "$effective" "$system" "$version" "$kind" "$dir$file"
+      # The Tabular List, where the folder has it: the release's supplement ICD10CM-TABULAR.
+      tabular=$(ls "$dir" | grep -E "^icd10cm_tabular_.*\.xml(\.gz)?\$" | head -1 || true)
+      if [[ $kind == cm && -n "$tabular" ]]; then
+        printf '%s\t%s\t%s\ticd10cm-tabular\t%s\n' "$effective" ICD10CM-TABULAR "$version" "$dir$tabular"
+      fi
     done
   done
   # HCPCS: the fixed-width file, else the workbook (hcpcs/2023 has only that).
@@ -69,7 +77,9 @@ plan=$(
     printf '%s-01-01\tCPT\t%s\tcpt\t%s\n' "$folder" "$folder" "${dir%/}"
   done
 )
-plan=$(sort <<<"$plan")
+# Byte order: a supplement ("ICD10CM-TABULAR") sorts after its base system ("ICD10CM") of the
+# same date, so that the release it is bound to is published first.
+plan=$(LC_ALL=C sort <<<"$plan")
 [[ -n "$plan" ]] || { echo "no release files found under $data" >&2; exit 1; }
 while IFS=$'\t' read -r effective system version format file; do
   echo "== $system $version (effective $effective): $(basename "$file")"

@@ -66,23 +66,6 @@ bool PrintableAscii(absl::string_view s) {
   return true;
 }
 
-// Collapses runs of whitespace to one space and trims the ends.
-std::string CollapseSpaces(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  bool space = false;
-  for (char c : s) {
-    if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
-      space = !out.empty();
-    } else {
-      if (space) out.push_back(' ');
-      space = false;
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 void AddDesignation(Concept* c, const char* use, absl::string_view value) {
   if (value.empty()) return;
   auto* d = c->add_designations();
@@ -850,10 +833,13 @@ absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& 
   if (format == "hcpcs") return ParseHcpcs(path);
   if (format == "hcpcs-xlsx") return ParseHcpcsXlsx(path);
   if (format == "cpt") return ParseCptFolder(path);
+  if (format == "icd10cm-tabular") return ParseIcd10CmTabular(path);
   return absl::InvalidArgumentError(
       absl::StrCat("unknown format '", format, "'; known formats: ", FormatNames()));
 }
 
-std::string FormatNames() { return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt"; }
+std::string FormatNames() {
+  return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt, icd10cm-tabular";
+}
 
 }  // namespace codebook::importers

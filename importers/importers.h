@@ -14,6 +14,8 @@
 #ifndef CODEBOOK_IMPORTERS_IMPORTERS_H_
 #define CODEBOOK_IMPORTERS_IMPORTERS_H_
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -60,8 +62,39 @@ absl::StatusOr<std::vector<codebook::v1::CodeLink>> ParseIcd10CmConversion(const
 // vaccine for ####A); modifiers MODIFIER concepts with their "section".
 absl::StatusOr<Concepts> ParseCptFolder(const std::string& dir);
 
+// What an ICD-10-CM Tabular file held, counted as the parser took it.
+struct TabularCounts {
+  std::string version;  // the file's <version>
+  // Elements taken, by name: chapter, section, diag, each note element (inclusionTerm,
+  // includes, excludes1, excludes2, codeFirst, useAdditionalCode, codeAlso, notes,
+  // sevenChrNote), sevenChrDef and its extension (7th characters).
+  std::map<std::string, int64_t> elements;
+  // Non-empty <note>s taken, by the note element that holds them.
+  std::map<std::string, int64_t> notes;
+};
+
+// ICD-10-CM Tabular List (icd10cm_tabular_YYYY.xml, CDC's schema icd10cm_tabular.xsd): the
+// concepts of the system's Tabular supplement (ICD10CM-TABULAR), in document order:
+//  - a chapter: code "CHAPTER-<name>" ("CHAPTER-2"), property chapter=<name>, no parent;
+//  - a section (block): code "<first>-<last>" from its id ("C00-C14"; the block of the one
+//    category B10, id "B10", is "B10-B10", so no block key equals a code), property block=<id>,
+//    parent its chapter;
+//  - a diag: its code without the dot, parent its block or the diag above it, kind CODE for a
+//    leaf and HEADER otherwise (chapters and blocks are HEADERs too); property placeholder=true
+//    for an X-placeholder level.
+// Display is <desc> (UTF-8, as the file has it). The notes: inclusionTerm and includes notes are
+// the concept's other names, so they are designations (use = element name, one per note); the
+// instructions excludes1, excludes2, codeFirst, useAdditionalCode, codeAlso, notes and
+// sevenChrNote are properties named by the element, their notes joined by a newline; a sevenChrDef
+// gives one property "7th:<char>" per extension (with any <note> after it appended on a line
+// of its own). Whitespace in texts is collapsed; <old> text (addenda markup) is left out.
+// Billable flags are not set: the order file of the release says which codes are billable.
+// The visualImpairment table under H54 is not taken.
+absl::StatusOr<Concepts> ParseIcd10CmTabular(const std::string& path,
+                                             TabularCounts* counts = nullptr);
+
 // File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx",
-// "cpt" (a folder).
+// "cpt" (a folder), "icd10cm-tabular".
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
 // The names ParseFile accepts, comma-separated, for help and error messages.
 std::string FormatNames();

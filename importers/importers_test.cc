@@ -12,8 +12,11 @@
 #include <sstream>
 #include <set>
 #include <tuple>
+#include <algorithm>
+#include <iterator>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -780,6 +783,190 @@ TEST(RealDataTest, HcpcsFileCounts) {
     EXPECT_EQ(parsed->size() - mods, e.procedures) << e.file;
     EXPECT_EQ(mods, e.modifiers) << e.file;
     EXPECT_EQ(no_term, e.no_term) << e.file;
+  }
+}
+
+TEST(Icd10CmTabularTest, ParsesTheSampleIntoChaptersBlocksCodesAndNotes) {
+  TabularCounts counts;
+  auto parsed = ParseIcd10CmTabular(kSample + "/icd10cm/2024/icd10cm_tabular_2024.xml", &counts);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(counts.version, "2024");
+  auto by = ByCode(*parsed);
+  // Chapter -> block -> category -> ... with their keys.
+  ASSERT_TRUE(by.count("CHAPTER-9"));
+  EXPECT_EQ(by["CHAPTER-9"].display(), "Diseases of the circulatory system (I00-I99)");
+  EXPECT_EQ(by["CHAPTER-9"].parent(), "");
+  EXPECT_EQ(by["I10-I16"].parent(), "CHAPTER-9");
+  EXPECT_EQ(by["I10-I16"].properties().at("block"), "I10-I16");
+  EXPECT_EQ(by["I10-I16"].properties().at("excludes1"), "hypertension in a newborn (P29.2)");
+  EXPECT_EQ(by["I10"].parent(), "I10-I16");
+  EXPECT_EQ(by["I10"].kind(), v1::CONCEPT_KIND_CODE);
+  EXPECT_EQ(by["E11"].kind(), v1::CONCEPT_KIND_HEADER);
+  EXPECT_EQ(by["E1165"].parent(), "E116");
+  // Other names are designations (one per note); instructions are properties, one per element.
+  ASSERT_EQ(by["I10"].designations_size(), 2);
+  EXPECT_EQ(by["I10"].designations(0).use(), "includes");
+  EXPECT_EQ(by["I10"].designations(0).value(), "high blood pressure");
+  EXPECT_EQ(by["E11"].properties().at("excludes1"),
+            "type 1 diabetes mellitus (E10.-)\ngestational diabetes (O24.4-)");
+  EXPECT_EQ(Designation(by["J45909"], "inclusionTerm"), "Asthma NOS");
+  // 7th characters, a note inside the definition joining the character before it.
+  const auto& s52 = by["S52"].properties();
+  EXPECT_EQ(s52.at("7th:A"), "initial encounter for closed fracture");
+  EXPECT_EQ(s52.at("7th:B"),
+            "initial encounter for open fracture type I or II\ninitial encounter for open fracture NOS");
+  EXPECT_EQ(s52.at("sevenChrNote"), "Add a 7th character to every code of category S52");
+  EXPECT_EQ(by["S52501"].kind(), v1::CONCEPT_KIND_CODE);
+  EXPECT_EQ(counts.elements["chapter"], 7);
+  EXPECT_EQ(counts.elements["section"], 9);
+  EXPECT_EQ(counts.elements["sevenChrDef"], 3);
+  EXPECT_EQ(counts.elements["extension"], 10);
+  EXPECT_EQ(counts.notes["excludes1"], 6);
+  EXPECT_EQ(counts.elements["diag"], 35);
+  EXPECT_EQ(parsed->size(), 7 + 9 + 35u);
+}
+
+TEST(Icd10CmTabularTest, BadFilesNameFileAndLine) {
+  TempDir dir;
+  struct Case {
+    std::string xml, expect;
+  };
+  const std::string head = "<?xml version=\"1.0\"?>\n<ICD10CM.tabular>\n<chapter><name>1</name>"
+                           "<desc>One</desc>\n<section id=\"A00-A09\"><desc>Block</desc>\n";
+  for (const Case& c : std::vector<Case>{
+           {head + "<diag><name>A00</name><desc>x</desc>\n", ":5: not well-formed XML"},
+           {"<?xml version=\"1.0\"?>\n<ICD10.index/>\n", ":2: the root element is <ICD10.index>"},
+           {head + "<diag><name>A00</name><desc>x</desc></diag>\n<diag><name>A00</name>"
+                   "<desc>y</desc></diag></section></chapter></ICD10CM.tabular>\n",
+            ":6: 'A00' is defined twice"},
+           {head + "<diag><name>1AB</name><desc>x</desc></diag></section></chapter>"
+                   "</ICD10CM.tabular>\n",
+            ":5: diag name '1AB' is not an ICD-10-CM code"},
+           {head + "<diag><name>A01</name></diag></section></chapter></ICD10CM.tabular>\n",
+            ":5: A01 has no <desc>"},
+           {"<ICD10CM.tabular><chapter><name>1</name><desc>One</desc>\n<section id=\"A09-A00\">"
+            "<desc>B</desc></section></chapter></ICD10CM.tabular>\n",
+            ":2: section id 'A09-A00' is not a category range"},
+           {head + "<diag><name>A00</name><desc>x</desc><sevenChrDef><note>n</note>"
+                   "</sevenChrDef></diag></section></chapter></ICD10CM.tabular>\n",
+            ":5: a note before any 7th character"},
+           {"<ICD10CM.tabular><version>1</version></ICD10CM.tabular>\n", "no <chapter> found"},
+       }) {
+    std::string path = dir.Write("t.xml", c.xml);
+    auto parsed = ParseIcd10CmTabular(path);
+    ASSERT_FALSE(parsed.ok()) << c.expect;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.expect;
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), path)) << parsed.status();
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), c.expect)) << parsed.status();
+  }
+  EXPECT_EQ(ParseIcd10CmTabular(dir.Write("missing/none.xml", "")).status().code(),
+            absl::StatusCode::kNotFound);
+  // A truncated gzip stream is refused as the order files' are.
+  std::string gz = dir.WriteGz("t.xml.gz", head);
+  std::string bytes = ReadAll(gz);
+  std::string cut = dir.Write("cut.xml.gz", bytes.substr(0, bytes.size() - 6));
+  EXPECT_EQ(ParseIcd10CmTabular(cut).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Every official Tabular file: the elements taken equal the counts SOURCES.md measured in the
+// files (3.5), and the Tabular generates exactly the release's order file (3.5: billable codes
+// are the leaves, with each 7th character of the nearest definition above them, placeholder X
+// up to the 6th character; S06 codes with 6th character 7 or 8 take no D or S, a rule only in
+// prose), every other diag being a header of the order file, with its long description.
+TEST(RealDataTest, Icd10CmTabularFilesMatchSourcesAndTheirOrderFiles) {
+  struct Expect {
+    std::string tabular, order;
+    std::map<std::string, int64_t> elements;
+    size_t s06_exception;
+  };
+  const std::vector<Expect> files = {
+      {"/icd10cm/2017/icd10cm_tabular_2017.xml.gz", "/icd10cm/2017/icd10cm_order_2017.txt.gz",
+       {{"chapter", 21}, {"section", 295}, {"diag", 43910}, {"inclusionTerm", 5981},
+        {"excludes1", 2602}, {"excludes2", 972}, {"codeFirst", 292}, {"useAdditionalCode", 743},
+        {"codeAlso", 155}, {"sevenChrDef", 505}, {"sevenChrNote", 505}, {"includes", 413},
+        {"notes", 83}, {"extension", 1781}},
+       0},
+      {"/icd10cm/2021-01/icd10cm_tabular_2021.xml.gz",
+       "/icd10cm/2021-01/icd10cm-order-Jan-2021.txt.gz",
+       {{"chapter", 22}, {"section", 296}, {"diag", 45017}, {"inclusionTerm", 6269},
+        {"excludes1", 2625}, {"excludes2", 1045}, {"codeFirst", 317}, {"useAdditionalCode", 774},
+        {"codeAlso", 206}, {"sevenChrDef", 507}, {"sevenChrNote", 507}, {"includes", 414},
+        {"notes", 84}, {"extension", 1787}},
+       72},
+      {"/icd10cm/2023/icd10cm_tabular_2023.xml.gz", "/icd10cm/2023/icd10cm-order-2023.txt.gz",
+       {{"chapter", 22}, {"section", 296}, {"diag", 45869}, {"inclusionTerm", 6524},
+        {"excludes1", 2627}, {"excludes2", 1087}, {"codeFirst", 339}, {"useAdditionalCode", 802},
+        {"codeAlso", 248}, {"sevenChrDef", 507}, {"sevenChrNote", 507}, {"includes", 415},
+        {"notes", 85}, {"extension", 1787}},
+       76},
+  };
+  for (const Expect& e : files) {
+    if (!fs::exists(kShared + e.tabular)) GTEST_SKIP() << "official data not present: " << e.tabular;
+    TabularCounts counts;
+    auto tabular = ParseIcd10CmTabular(kShared + e.tabular, &counts);
+    ASSERT_TRUE(tabular.ok()) << tabular.status();
+    EXPECT_EQ(counts.elements, e.elements) << e.tabular;
+    auto order = ParseIcd10Order(kShared + e.order);
+    ASSERT_TRUE(order.ok()) << order.status();
+    std::map<std::string, const v1::Concept*> by;
+    for (const auto& c : *tabular) by[c.code()] = &c;
+    std::set<std::string> billable, headers, generated, diag_headers;
+    std::map<std::string, std::string> long_text;
+    for (const auto& c : *order) {
+      (c.billable() ? billable : headers).insert(c.code());
+      // Whitespace as the Tabular's is read (2017's order file has a few double spaces).
+      long_text[c.code()] = absl::StrJoin(
+          absl::StrSplit(c.display(), ' ', absl::SkipEmpty()), " ");
+    }
+    size_t ascii_equal = 0, ascii_descs = 0;
+    for (const auto& c : *tabular) {
+      if (absl::StrContains(c.code(), '-')) continue;  // chapters and blocks
+      bool ascii = std::all_of(c.display().begin(), c.display().end(),
+                               [](char x) { return static_cast<unsigned char>(x) < 0x80; });
+      ascii_descs += ascii;
+      ascii_equal += ascii && long_text[c.code()] == c.display();
+      std::map<std::string, std::string> sevenths;
+      for (const v1::Concept* up = &c; up != nullptr && sevenths.empty();
+           up = up->parent().empty() ? nullptr : by[up->parent()]) {
+        for (const auto& [name, value] : up->properties()) {
+          if (absl::StartsWith(name, "7th:")) sevenths[name.substr(4)] = value;
+        }
+      }
+      if (c.kind() != v1::CONCEPT_KIND_CODE) {
+        diag_headers.insert(c.code());
+      } else if (sevenths.empty()) {
+        generated.insert(c.code());
+      } else {
+        diag_headers.insert(c.code());
+        std::string stem = c.code();
+        stem.resize(6, 'X');
+        for (const auto& [ch, meaning] : sevenths) generated.insert(stem + ch);
+      }
+    }
+    std::vector<std::string> missing, extra;
+    std::set_difference(billable.begin(), billable.end(), generated.begin(), generated.end(),
+                        std::back_inserter(missing));
+    std::set_difference(generated.begin(), generated.end(), billable.begin(), billable.end(),
+                        std::back_inserter(extra));
+    EXPECT_TRUE(missing.empty()) << e.tabular << ": " << missing.size() << " order codes not generated";
+    EXPECT_EQ(extra.size(), e.s06_exception) << e.tabular;
+    for (const std::string& x : extra) {
+      EXPECT_TRUE(absl::StartsWith(x, "S06") && (x[5] == '7' || x[5] == '8') &&
+                  (x[6] == 'D' || x[6] == 'S'))
+          << e.tabular << ": " << x;
+    }
+    // The order file's headers are the non-billable diags, and the codes that take a 7th
+    // character's stems where the order file lists them (placeholder levels such as T81.32X).
+    std::vector<std::string> headers_not_diags, diags_not_headers;
+    std::set_difference(diag_headers.begin(), diag_headers.end(), headers.begin(), headers.end(),
+                        std::back_inserter(diags_not_headers));
+    EXPECT_TRUE(diags_not_headers.empty()) << e.tabular << ": " << diags_not_headers.size()
+                                           << " diags are not headers, e.g. "
+                                           << (diags_not_headers.empty() ? "" : diags_not_headers[0]);
+    EXPECT_EQ(headers.size(), diag_headers.size()) << e.tabular;
+    EXPECT_EQ(ascii_equal, ascii_descs) << e.tabular;
+    EXPECT_EQ(counts.elements["diag"] + counts.elements["section"] + counts.elements["chapter"],
+              static_cast<int64_t>(tabular->size()));
   }
 }
 

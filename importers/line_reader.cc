@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace codebook::importers {
@@ -86,6 +87,34 @@ bool LineReader::Next(std::string* line) {
   terminated_ = false;
   ++line_number_;
   return true;
+}
+
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<LineReader>> reader = LineReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  std::string text, line;
+  while ((*reader)->Next(&line)) {
+    text += line;
+    text += '\n';
+  }
+  if (!(*reader)->status().ok()) return (*reader)->status();
+  return text;
+}
+
+std::string CollapseSpaces(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool space = false;
+  for (char c : s) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+    } else {
+      if (space) out.push_back(' ');
+      space = false;
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace codebook::importers

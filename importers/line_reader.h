@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace codebook::importers {
 
@@ -61,6 +62,14 @@ class LineReader final : public LineSource {
   int line_number_ = 0;
   absl::Status status_;
 };
+
+// The whole text of a file (plain or gzip-compressed), its lines joined by "\n" (a "\r" before
+// each line end dropped), so that the n-th line of the result is the n-th line of the file.
+// Errors as LineReader::Open and LineReader::Next.
+absl::StatusOr<std::string> ReadTextFile(const std::string& path);
+
+// `s` with runs of whitespace collapsed to one space and the ends trimmed.
+std::string CollapseSpaces(absl::string_view s);
 
 }  // namespace codebook::importers
 

@@ -37,6 +37,17 @@ bool ValidShape(CodeFormat format, absl::string_view c) {
   switch (format) {
     case CodeFormat::kIcd10Cm:
       return c.size() >= 3 && c.size() <= 7 && IsUpper(c[0]) && AllAlnum(c);
+    case CodeFormat::kIcd10CmTabular:
+      if (c.find('-') == absl::string_view::npos) return ValidShape(CodeFormat::kIcd10Cm, c);
+      // A block "A00-A09" or a chapter "CHAPTER-1": letters and digits around single hyphens.
+      if (c.size() > 20 || c.front() == '-' || c.back() == '-' ||
+          c.find("--") != absl::string_view::npos) {
+        return false;
+      }
+      for (char x : c) {
+        if (!IsAlnum(x) && x != '-') return false;
+      }
+      return true;
     case CodeFormat::kIcd10Pcs:
       return c.size() >= 1 && c.size() <= 7 && AllAlnum(c);
     case CodeFormat::kHcpcs:
@@ -54,13 +65,16 @@ bool ValidShape(CodeFormat format, absl::string_view c) {
 const std::vector<CodeSystemInfo>& KnownSystems() {
   static const auto* systems = new std::vector<CodeSystemInfo>{
       {"CPT", "http://www.ama-assn.org/go/cpt", "CPT (Current Procedural Terminology)",
-       "American Medical Association", CodeFormat::kCpt, "license:CPT"},
+       "American Medical Association", CodeFormat::kCpt, "license:CPT", ""},
       {"HCPCS", "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-       "HCPCS Level II", "Centers for Medicare & Medicaid Services", CodeFormat::kHcpcs},
+       "HCPCS Level II", "Centers for Medicare & Medicaid Services", CodeFormat::kHcpcs, "", ""},
       {"ICD10CM", "http://hl7.org/fhir/sid/icd-10-cm", "ICD-10-CM", "CDC/NCHS and CMS",
-       CodeFormat::kIcd10Cm},
+       CodeFormat::kIcd10Cm, "", ""},
+      {"ICD10CM-TABULAR", "urn:codebook:supplement:icd-10-cm:tabular",
+       "ICD-10-CM Tabular List: chapters, blocks, instructional notes, 7th characters",
+       "CDC/NCHS", CodeFormat::kIcd10CmTabular, "", "ICD10CM"},
       {"ICD10PCS", "http://www.cms.gov/Medicare/Coding/ICD10", "ICD-10-PCS",
-       "Centers for Medicare & Medicaid Services", CodeFormat::kIcd10Pcs},
+       "Centers for Medicare & Medicaid Services", CodeFormat::kIcd10Pcs, "", ""},
   };
   return *systems;
 }
@@ -76,11 +90,15 @@ absl::StatusOr<const CodeSystemInfo*> FindSystem(absl::string_view id) {
                                           "'; known systems: ", absl::StrJoin(ids, ", ")));
 }
 
+namespace {
+bool Dotted(CodeFormat f) { return f == CodeFormat::kIcd10Cm || f == CodeFormat::kIcd10CmTabular; }
+}  // namespace
+
 absl::StatusOr<std::string> NormalizeCode(const CodeSystemInfo& system, absl::string_view input) {
   std::string code = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(input));
-  if (system.format == CodeFormat::kIcd10Cm && code.size() > 4 && code[3] == '.') {
+  if (Dotted(system.format) && code.size() > 4 && code[3] == '.') {
     code.erase(3, 1);
-  } else if (system.format == CodeFormat::kIcd10Cm && code.size() == 4 && code[3] == '.') {
+  } else if (Dotted(system.format) && code.size() == 4 && code[3] == '.') {
     code.erase(3, 1);  // "E11." is E11
   }
   if (code.empty()) {
@@ -94,7 +112,7 @@ absl::StatusOr<std::string> NormalizeCode(const CodeSystemInfo& system, absl::st
 }
 
 std::string PrintedCode(const CodeSystemInfo& system, absl::string_view code) {
-  if (system.format == CodeFormat::kIcd10Cm && code.size() > 3) {
+  if (Dotted(system.format) && code.size() > 3 && code.find('-') == absl::string_view::npos) {
     return absl::StrCat(code.substr(0, 3), ".", code.substr(3));
   }
   return std::string(code);

@@ -19,6 +19,9 @@ enum class CodeFormat {
   kIcd10Pcs,  // up to 7 letters/digits, no dot
   kHcpcs,     // 5 letters/digits (Level II: a letter first), or a 2-character modifier
   kCpt,       // 4 digits + a digit or letter, or a 2-character modifier
+  // The ICD-10-CM Tabular supplement: ICD-10-CM codes (as kIcd10Cm), blocks "FIRST-LAST"
+  // ("I10-I16") and chapters "CHAPTER-<name>" ("CHAPTER-9"). A key with a hyphen is never a code.
+  kIcd10CmTabular,
 };
 
 struct CodeSystemInfo {
@@ -29,9 +32,14 @@ struct CodeSystemInfo {
   CodeFormat format;
   // The scope a caller needs to see the system's text ("" when the text is open to all).
   std::string license_scope;
+  // For a supplement, the id of the code system it supplements; "" for a code system. A
+  // supplement holds content a publisher ships beside a system's releases (ICD-10-CM's Tabular
+  // List with its notes, ...) as releases of its own, each bound to the base system's release
+  // of the same version (FHIR's CodeSystem.supplements); see service/supplements.h.
+  std::string supplements;
 };
 
-// All known systems, ordered by id.
+// All known systems and supplements, ordered by id.
 const std::vector<CodeSystemInfo>& KnownSystems();
 // NOT_FOUND naming the known ids if `id` is unknown; INVALID_ARGUMENT if empty.
 absl::StatusOr<const CodeSystemInfo*> FindSystem(absl::string_view id);

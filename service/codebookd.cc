@@ -466,8 +466,8 @@ int Run() {
 
   int releases = 0;
   auto catalog = (*store)->catalog();
-  for (const auto& s : {"CPT", "HCPCS", "ICD10CM", "ICD10PCS"}) {
-    releases += static_cast<int>(catalog->Releases(s).size());
+  for (const codebook::service::CodeSystemInfo& s : codebook::service::KnownSystems()) {
+    releases += static_cast<int>(catalog->Releases(s.id).size());
   }
   std::string listen = absl::GetFlag(FLAGS_listen);
   std::string host = listen.substr(0, listen.rfind(':'));

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/code_systems.h"
 #include "service/conversions.h"
+#include "service/supplements.h"
 
 namespace codebook::service {
 namespace {
@@ -35,6 +36,11 @@ absl::Status ReleaseAdminImpl::CreateRelease(const v1::CreateReleaseRequest& req
   }
   if (req.description().size() > 1000) {
     return absl::InvalidArgumentError("description is longer than 1000 characters");
+  }
+  if (absl::Status s = CheckSupplementCreate(*store_->catalog(), **system, req.version(),
+                                             req.effective_date());
+      !s.ok()) {
+    return s;
   }
   absl::StatusOr<storage::ReleaseRecord> r = store_->CreateRelease(
       (*system)->id, req.version(), req.effective_date(), req.description(), NowMicros());
@@ -96,6 +102,10 @@ absl::Status ReleaseAdminImpl::PublishRelease(const v1::PublishReleaseRequest& r
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
   if (!system.ok()) return system.status();
+  if (absl::Status s = CheckSupplementPublish(*store_->catalog(), **system, req.version());
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<storage::ReleaseRecord> r =
       store_->Publish((*system)->id, req.version(), NowMicros());
   if (!r.ok()) return r.status();

@@ -87,6 +87,7 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
   }
   switch (format) {
     case CodeFormat::kIcd10Cm:
+    case CodeFormat::kIcd10CmTabular:
       // A letter first; any later position may be a letter (C4A, Z3A), so any digit will do.
       return q.size() >= 2 && absl::ascii_isalpha(q[0]) && has_digit;
     case CodeFormat::kIcd10Pcs:
@@ -230,7 +231,10 @@ class Scorer {
 // A query as codes are stored: trimmed, upper case, ICD-10-CM without its dot.
 std::string CodeForm(CodeFormat format, absl::string_view query) {
   std::string q = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(query));
-  if (format == CodeFormat::kIcd10Cm && q.size() > 3 && q[3] == '.') q.erase(3, 1);
+  if ((format == CodeFormat::kIcd10Cm || format == CodeFormat::kIcd10CmTabular) && q.size() > 3 &&
+      q[3] == '.') {
+    q.erase(3, 1);
+  }
   return q;
 }
 

@@ -11,6 +11,7 @@
 #include "service/code_systems.h"
 #include "service/conversions.h"
 #include "service/search.h"
+#include "service/tabular.h"
 
 namespace codebook::service {
 
@@ -30,6 +31,7 @@ absl::Status TerminologyImpl::ListCodeSystems(const v1::ListCodeSystemsRequest&,
     out->set_title(s.title);
     out->set_publisher(s.publisher);
     out->set_license_scope(s.license_scope);
+    out->set_supplements(s.supplements);
     int published = 0;
     for (const storage::ReleaseRecord& r : catalog->Releases(s.id)) {
       published += r.state == storage::ReleaseState::kPublished;
@@ -93,6 +95,8 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
   }
   ToRef(**release, resp->mutable_release());
   ToApi(**system, *code, st.record, resp->mutable_concept());
+  s = ReadTabularContext(*reader, **release, *code, resp->mutable_tabular());
+  if (!s.ok()) return s;
   if (!modifiers.empty()) {
     // Modifiers as of the release's first day, in it or in the other procedure system.
     CodeChecker checker(store_, Today());

@@ -35,12 +35,18 @@ const std::vector<ReleaseFile> kReleases = {
     {"HCPCS", "2023", "2023-01-01", "hcpcs-xlsx", "/hcpcs/2023/HCPC2023_JAN_ANWEB_v3.xlsx"},
     {"HCPCS", "2025", "2025-01-01", "hcpcs", "/hcpcs/2025/HCPC2025_JAN_ANWEB_12172024.txt.gz"},
     {"ICD10CM", "FY2017", "2016-10-01", "icd10cm-order", "/icd10cm/2017/icd10cm_order_2017.txt.gz"},
+    {"ICD10CM-TABULAR", "FY2017", "2016-10-01", "icd10cm-tabular",
+     "/icd10cm/2017/icd10cm_tabular_2017.xml.gz"},
     {"ICD10CM", "FY2021-01", "2021-01-01", "icd10cm-order",
      "/icd10cm/2021-01/icd10cm-order-Jan-2021.txt.gz"},
+    {"ICD10CM-TABULAR", "FY2021-01", "2021-01-01", "icd10cm-tabular",
+     "/icd10cm/2021-01/icd10cm_tabular_2021.xml.gz"},
     {"ICD10CM", "FY2022", "2021-10-01", "icd10cm-order", "/icd10cm/2022/icd10cm-order-2022.txt.gz"},
     {"ICD10CM", "FY2022-04", "2022-04-01", "icd10cm-order",
      "/icd10cm/2022-04/icd10cm_order_2022.txt.gz"},
     {"ICD10CM", "FY2023", "2022-10-01", "icd10cm-order", "/icd10cm/2023/icd10cm-order-2023.txt.gz"},
+    {"ICD10CM-TABULAR", "FY2023", "2022-10-01", "icd10cm-tabular",
+     "/icd10cm/2023/icd10cm_tabular_2023.xml.gz"},
     {"ICD10CM", "FY2023-04", "2023-04-01", "icd10cm-order",
      "/icd10cm/2023-04/icd10cm_order_2023.txt.gz"},
     {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order", "/icd10cm/2024/icd10cm-order-2024.txt.gz"},
@@ -63,7 +69,9 @@ class RealDataTest : public ::testing::Test {
       auto concepts = importers::ParseFile(f.format, kData + f.path);
       ASSERT_TRUE(concepts.ok()) << concepts.status();
       // Claim lines are procedures of HCPCS and CPT with ICD-10-CM diagnoses.
-      if (f.system != "ICD10PCS") claims_.AddRelease(f.system, f.effective, *concepts);
+      if (f.system == "ICD10CM" || f.system == "HCPCS") {
+        claims_.AddRelease(f.system, f.effective, *concepts);
+      }
       auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
       ASSERT_TRUE(r.ok()) << f.version << ": " << r.status();
       releases_[f.system + " " + f.version] = *r;
@@ -539,7 +547,7 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   ASSERT_TRUE(backup.ok()) << backup.status();
   EXPECT_EQ(errors.load(), 0);
   std::map<std::string, std::string> primary;
-  for (const char* system : {"CPT", "HCPCS", "ICD10CM", "ICD10PCS"}) {
+  for (const char* system : {"CPT", "HCPCS", "ICD10CM", "ICD10CM-TABULAR", "ICD10PCS"}) {
     auto releases = client_->ListReleases(system);
     ASSERT_TRUE(releases.ok()) << releases.status();
     for (const auto& r : *releases) primary[r.system() + " " + r.version()] = r.checksum();
@@ -547,19 +555,94 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   std::map<std::string, std::string> backed_up;
   for (const auto& r : backup->releases()) backed_up[r.system() + " " + r.version()] = r.checksum();
   EXPECT_EQ(backed_up, primary);
-  ASSERT_EQ(backed_up.size(), 19u);  // 8 ICD-10-CM, 4 ICD-10-PCS, 5 HCPCS, 2 synthetic CPT
+  // 8 ICD-10-CM with 3 Tabulars, 4 ICD-10-PCS, 5 HCPCS, 2 synthetic CPT.
+  ASSERT_EQ(backed_up.size(), 22u);
   // Restore into a new folder and recompute every checksum there.
   std::filesystem::copy(dir + "/backup", dir + "/restored", std::filesystem::copy_options::recursive);
   std::string out;
   EXPECT_EQ(RunCommand(kCodebookd + " --verify --db=" + dir + "/restored", &out), 0)
       << out;
-  EXPECT_NE(out.find("19 releases in " + dir + "/restored, every checksum matches"),
+  EXPECT_NE(out.find("22 releases in " + dir + "/restored, every checksum matches"),
             std::string::npos)
       << out;
   std::cout << "backup under load (" << reads.load() << " search+batch calls meanwhile): "
             << backed_up.size() << " releases, " << backup->bytes() / 1e6 << " MB in " << seconds
             << " s; restored copy: every checksum recomputed and equal\n";
   std::filesystem::remove_all(dir);
+}
+
+// The official Tabular Lists as supplements: each answers its own release and the later ones
+// without a Tabular, by name; its notes, 7th characters and blocks are the file's.
+TEST_F(RealDataTest, TabularNotesAnswerTheirReleaseAndLaterOnes) {
+  struct Case {
+    std::string version, source;
+  };
+  for (const Case& c : std::vector<Case>{{"FY2017", "FY2017"},
+                                         {"FY2021-01", "FY2021-01"},
+                                         {"FY2022", "FY2021-01"},
+                                         {"FY2023", "FY2023"},
+                                         {"FY2025", "FY2023"}}) {
+    auto r = client_->Lookup("ICD10CM", "I10", Selector::Version(c.version));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->release().version(), c.version);
+    EXPECT_EQ(r->tabular().source().system(), "ICD10CM-TABULAR");
+    EXPECT_EQ(r->tabular().source().version(), c.source) << c.version;
+    EXPECT_EQ(r->tabular().block().code(), "I10-I16");
+    EXPECT_EQ(r->tabular().chapter().code(), "CHAPTER-9");
+    EXPECT_EQ(r->tabular().chapter().display(), "Diseases of the circulatory system (I00-I99)");
+    ASSERT_GE(r->tabular().notes_size(), 1);
+    EXPECT_EQ(r->tabular().notes(0).kind(), "includes");
+    EXPECT_EQ(r->tabular().notes(0).text(), "high blood pressure");
+  }
+  // The release in effect today (FY2025): I10's Excludes1 with its ranges, the block's notes
+  // after it.
+  auto i10 = client_->Lookup("ICD10CM", "I10", Selector::Today());
+  ASSERT_TRUE(i10.ok());
+  EXPECT_EQ(i10->release().version(), "FY2025");
+  bool excludes1 = false, block_note = false;
+  for (const auto& n : i10->tabular().notes()) {
+    if (n.kind() == "excludes1" && n.from() == "I10") {
+      excludes1 = true;
+      EXPECT_EQ(n.text(), "hypertensive disease complicating pregnancy, childbirth and the "
+                          "puerperium (O10-O11, O13-O16)");
+      ASSERT_EQ(n.references_size(), 2);
+      EXPECT_EQ(n.references(0).first(), "O10");
+      EXPECT_EQ(n.references(0).last(), "O11");
+    }
+    block_note |= n.from() == "I10-I16" && n.kind() == "useAdditionalCode";
+  }
+  EXPECT_TRUE(excludes1);
+  EXPECT_TRUE(block_note);
+  // S52.501 needs a 7th character from S52's definition; T81.32XA (FY2024) has its own.
+  auto s52 = client_->Lookup("ICD10CM", "S52.501", Selector::Today());
+  ASSERT_TRUE(s52.ok()) << s52.status();
+  EXPECT_TRUE(s52->tabular().needs_seventh_character());
+  EXPECT_EQ(s52->tabular().seventh_characters_from(), "S52");
+  ASSERT_EQ(s52->tabular().seventh_characters_size(), 16);
+  EXPECT_EQ(s52->tabular().seventh_characters(0).character(), "A");
+  EXPECT_EQ(s52->tabular().seventh_characters(0).meaning(),
+            "initial encounter for closed fracture");
+  auto t81 = client_->Lookup("ICD10CM", "T81.32XA", Selector::Version("FY2024"));
+  ASSERT_TRUE(t81.ok()) << t81.status();
+  EXPECT_FALSE(t81->tabular().needs_seventh_character());
+  EXPECT_EQ(t81->tabular().seventh_characters_from(), "T81");
+  // What changed between two Tabulars is a diff of the supplement: FY2023 has 852 more diags
+  // than FY2021-01 (SOURCES.md 3.5: 45,869 and 45,017; blocks and chapters alike), and notes
+  // changed.
+  v1::DiffReleasesRequest req;
+  req.set_system("ICD10CM-TABULAR");
+  req.set_from_version("FY2021-01");
+  req.set_to_version("FY2023");
+  req.set_summary_only(true);
+  v1::DiffSummary d;
+  absl::Status s = client_->DiffReleases(req, [&](const v1::DiffReleasesResponse& m) {
+    if (m.has_summary()) d = m.summary();
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(d.added() - d.deleted(), 45869 - 45017);
+  EXPECT_GT(d.designation_changed(), 0);
+  EXPECT_GT(d.property_changed(), 0);
 }
 
 }  // namespace codebook::testing

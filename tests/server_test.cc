@@ -73,7 +73,8 @@ TEST_F(ServerTest, ListsSystemsAndReleasesInOrder) {
   ASSERT_TRUE(systems.ok());
   std::vector<std::string> ids;
   for (const auto& s : *systems) ids.push_back(s.id());
-  EXPECT_EQ(ids, (std::vector<std::string>{"CPT", "HCPCS", "ICD10CM", "ICD10PCS"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"CPT", "HCPCS", "ICD10CM", "ICD10CM-TABULAR",
+                                           "ICD10PCS"}));
   auto releases = client_->ListReleases("ICD10CM");
   ASSERT_TRUE(releases.ok());
   ASSERT_EQ(releases->size(), 5u);
@@ -708,6 +709,132 @@ TEST(CodeShapeTest, AnOrderFileWithEveryShapeTheLayoutAllowsImportsAndAnswers) {
   EXPECT_NE(bad.status().message().find("is not a valid ICD10CM code"), std::string::npos);
   client.reset();
   std::filesystem::remove_all(dir);
+}
+
+// The Tabular List as a supplement: imported through the CLI as ICD10CM-TABULAR FY2024, bound
+// to ICD10CM FY2024, and used (and named) by lookups of FY2024 and of the later FY2025.
+TEST(TabularSupplementTest, ImportedThroughTheCliAndUsedByLaterReleases) {
+  TestServer server;
+  auto client = server.NewClient();
+  ASSERT_TRUE(ImportFiles(client.get(), kSample,
+                          {{"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order",
+                            "/icd10cm/2024/icd10cm-order-2024.txt"}})
+                  .ok());
+  const std::string tabular = kSample + "/icd10cm/2024/icd10cm_tabular_2024.xml";
+  int rc;
+  // Bound to a release of the base system: none FY2023, and the effective date must agree.
+  std::string out = server.RunCli("import --system=ICD10CM-TABULAR --version=FY2023 "
+                                  "--effective=2022-10-01 --format=icd10cm-tabular --publish " +
+                                      tabular,
+                                  &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("needs ICD10CM FY2023, which this server does not have"), std::string::npos)
+      << out;
+  out = server.RunCli("import --system=ICD10CM-TABULAR --version=FY2024 --effective=2023-10-02 "
+                      "--format=icd10cm-tabular --publish " + tabular,
+                      &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("must take effect when ICD10CM FY2024 (effective 2023-10-01) does"),
+            std::string::npos)
+      << out;
+  out = server.RunCli("import --system=ICD10CM-TABULAR --version=FY2024 --effective=2023-10-01 "
+                      "--format=icd10cm-tabular --publish " + tabular,
+                      &rc);
+  ASSERT_EQ(rc, 0) << out;
+  // A supplement of a staged base release can be staged, not published.
+  ASSERT_TRUE(client->CreateRelease("ICD10CM", "FY2025", "2024-10-01", "staged").ok());
+  ASSERT_TRUE(client->CreateRelease("ICD10CM-TABULAR", "FY2025", "2024-10-01", "staged").ok());
+  auto early = client->PublishRelease("ICD10CM-TABULAR", "FY2025");
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("once ICD10CM FY2025 is published"), std::string::npos);
+  ASSERT_TRUE(client->DiscardRelease("ICD10CM-TABULAR", "FY2025").ok());
+  ASSERT_TRUE(client->DiscardRelease("ICD10CM", "FY2025").ok());
+  ASSERT_TRUE(ImportFiles(client.get(), kSample,
+                          {{"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order",
+                            "/icd10cm/2025/icd10cm_order_2025.txt"}})
+                  .ok());
+
+  // FY2025 has no Tabular of its own: FY2024's answers, and says so.
+  auto i10 = client->Lookup("ICD10CM", "I10", Selector::Version("FY2025"));
+  ASSERT_TRUE(i10.ok()) << i10.status();
+  EXPECT_EQ(i10->release().version(), "FY2025");
+  const v1::TabularContext& t = i10->tabular();
+  EXPECT_EQ(t.source().system(), "ICD10CM-TABULAR");
+  EXPECT_EQ(t.source().version(), "FY2024");
+  EXPECT_EQ(t.chapter().code(), "CHAPTER-9");
+  EXPECT_EQ(t.block().code(), "I10-I16");
+  EXPECT_EQ(t.block().display(), "Hypertensive diseases (I10-I16)");
+  std::vector<std::string> notes;
+  for (const auto& n : t.notes()) notes.push_back(n.from() + " " + n.kind() + ": " + n.text());
+  EXPECT_EQ(notes, (std::vector<std::string>{
+                       "I10 includes: high blood pressure",
+                       "I10 includes: hypertension (arterial) (essential) (primary)",
+                       "I10 excludes1: hypertension in pregnancy (O10-O11, O13-O16)",
+                       "I10 excludes2: hypertension of the vessels of the brain (I60-I69)",
+                       "I10-I16 excludes1: hypertension in a newborn (P29.2)",
+                       "CHAPTER-9 excludes2: injury of blood vessels (S-codes of the body region)"}));
+  ASSERT_EQ(t.notes(2).references_size(), 2);
+  EXPECT_EQ(t.notes(2).references(1).first(), "O13");
+  EXPECT_EQ(t.notes(2).references(1).last(), "O16");
+  EXPECT_FALSE(t.needs_seventh_character());
+  EXPECT_TRUE(t.seventh_characters().empty());
+
+  // A code without its 7th character, and one with it.
+  auto s52 = client->Lookup("ICD10CM", "S52.501", Selector::Version("FY2024"));
+  ASSERT_TRUE(s52.ok()) << s52.status();
+  EXPECT_EQ(s52->tabular().source().version(), "FY2024");
+  EXPECT_TRUE(s52->tabular().needs_seventh_character());
+  EXPECT_EQ(s52->tabular().seventh_character_stem(), "S52.501");
+  EXPECT_EQ(s52->tabular().seventh_characters_from(), "S52");
+  ASSERT_EQ(s52->tabular().seventh_characters_size(), 4);
+  EXPECT_EQ(s52->tabular().seventh_characters(1).character(), "B");
+  EXPECT_EQ(s52->tabular().seventh_characters(1).meaning(),
+            "initial encounter for open fracture type I or II; initial encounter for open "
+            "fracture NOS");
+  auto s52a = client->Lookup("ICD10CM", "S52.501A", Selector::Version("FY2024"));
+  ASSERT_TRUE(s52a.ok());
+  EXPECT_FALSE(s52a->tabular().needs_seventh_character());
+  EXPECT_EQ(s52a->tabular().seventh_characters_size(), 4);
+  // T81.32X: the Tabular's T81.32 with its placeholder; T81.32XA is complete.
+  auto t8132x = client->Lookup("ICD10CM", "T81.32X", Selector::Version("FY2024"));
+  ASSERT_TRUE(t8132x.ok());
+  EXPECT_TRUE(t8132x->tabular().needs_seventh_character());
+  EXPECT_EQ(t8132x->tabular().seventh_character_stem(), "T81.32X");
+  EXPECT_EQ(t8132x->tabular().notes(0).text(), "Dehiscence of internal surgical wound");
+  EXPECT_EQ(t8132x->tabular().notes(0).from(), "T81.32");
+
+  // The CLI prints it all.
+  out = server.RunCli("lookup --system=ICD10CM S52.501 I10", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* want :
+       {"needs a 7th character (S52.501?, defined at S52):", "      A  initial encounter for closed fracture",
+        "    block I10-I16: Hypertensive diseases (I10-I16)",
+        "    chapter 9: Diseases of the circulatory system (I00-I99)",
+        "    includes: high blood pressure", "    excludes1: hypertension in a newborn (P29.2)  [I10-I16]",
+        "    tabular: ICD10CM-TABULAR FY2024 (effective 2023-10-01)"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << out;
+  }
+  // The supplement is a release like any other: listed, exported, checksummed; its keys read.
+  auto systems = client->ListCodeSystems();
+  ASSERT_TRUE(systems.ok());
+  bool listed = false;
+  for (const auto& s : *systems) listed |= s.id() == "ICD10CM-TABULAR" && s.supplements() == "ICD10CM";
+  EXPECT_TRUE(listed);
+  auto block = client->Lookup("ICD10CM-TABULAR", "I10-I16", Selector::Version("FY2024"));
+  ASSERT_TRUE(block.ok()) << block.status();
+  EXPECT_EQ(block->concept().parent(), "CHAPTER-9");
+  auto release = client->GetRelease("ICD10CM-TABULAR", Selector::Version("FY2024"));
+  ASSERT_TRUE(release.ok());
+  EXPECT_EQ(release->counts().total(), 7 + 9 + 35);  // chapters, blocks, diags
+  EXPECT_EQ(release->checksum().substr(0, 7), "sha256:");
+  // A later release takes the newest Tabular effective before it.
+  ASSERT_TRUE(ImportFiles(client.get(), kSample,
+                          {{"ICD10CM", "FY2026", "2025-10-01", "icd10cm-order",
+                            "/icd10cm/2025/icd10cm_order_2025.txt"}})
+                  .ok());
+  auto later = client->Lookup("ICD10CM", "I10", Selector::Version("FY2026"));
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->tabular().source().version(), "FY2024");
 }
 
 }  // namespace

@@ -71,7 +71,10 @@ Commands:
                                             release; --publish publishes it; --skip-existing
                                             does nothing if the version is already published.
                                             Formats: icd10cm-order, icd10pcs-order, hcpcs,
-                                            hcpcs-xlsx, cpt (a folder of the AMA data files)
+                                            hcpcs-xlsx, cpt (a folder of the AMA data files),
+                                            icd10cm-tabular (the Tabular List XML, into the
+                                            supplement ICD10CM-TABULAR, same --version and
+                                            --effective as its ICD10CM release)
   diff     --system=S --from=V1 --to=V2 [--summary]
                                             every code that differs between two releases (either
                                             direction), then counts; --summary prints the counts
@@ -254,6 +257,31 @@ void PrintConcept(const v1::Concept& c, const v1::ReleaseRef& release) {
     if (d.value() != c.display()) std::cout << "    " << d.use() << ": " << d.value() << "\n";
   }
   std::cout << "    release: " << RefText(release) << "\n";
+}
+
+// The Tabular List's view of an ICD-10-CM code: chapter, block, 7th characters, notes by kind.
+void PrintTabular(const v1::TabularContext& t) {
+  if (!t.has_source()) return;
+  if (t.has_chapter()) {
+    std::cout << "    chapter " << absl::StripPrefix(t.chapter().code(), "CHAPTER-") << ": "
+              << t.chapter().display() << "\n";
+  }
+  if (t.has_block()) std::cout << "    block " << t.block().code() << ": " << t.block().display() << "\n";
+  if (t.needs_seventh_character()) {
+    std::cout << "    needs a 7th character (" << t.seventh_character_stem()
+              << "?, defined at " << t.seventh_characters_from() << "):\n";
+  } else if (t.seventh_characters_size() > 0) {
+    std::cout << "    7th characters (defined at " << t.seventh_characters_from() << "):\n";
+  }
+  for (const auto& s : t.seventh_characters()) {
+    std::cout << "      " << s.character() << "  " << s.meaning() << "\n";
+  }
+  for (const auto& n : t.notes()) {
+    std::cout << "    " << n.kind() << ": " << n.text();
+    if (n.from() != t.notes(0).from()) std::cout << "  [" << n.from() << "]";
+    std::cout << "\n";
+  }
+  std::cout << "    tabular: " << RefText(t.source()) << "\n";
 }
 
 void PrintReleaseDetail(const v1::Release& r) {
@@ -467,6 +495,7 @@ int Cli::Lookup() {
       for (const auto& m : r->modifiers()) {
         std::cout << "    modifier " << m.code() << "  " << m.display() << "\n";
       }
+      PrintTabular(r->tabular());
     }
   }
   return rc;

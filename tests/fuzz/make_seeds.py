@@ -2,7 +2,8 @@
 """Writes the seed corpus of the importer fuzz targets from the repository's test files.
 
 Usage: make_seeds.py SEED_ROOT SAMPLE_DIR
-Makes SEED_ROOT/<target>/ for fuzz_icd10_order, fuzz_hcpcs, fuzz_cpt and fuzz_xlsx. The storage
+Makes SEED_ROOT/<target>/ for fuzz_icd10_order, fuzz_icd10cm_xml, fuzz_hcpcs, fuzz_cpt and
+fuzz_xlsx. The storage
 targets' seeds come from the fuzz_seeds program (it uses the real encoders).
 Large files are cut to their first lines: the fuzzers mutate small inputs faster.
 """
@@ -60,7 +61,12 @@ def main():
     n = 0
     for dirpath, _, files in os.walk(os.path.join(sample, "icd10cm")):
         for name in sorted(files):
-            write(os.path.join(root, "fuzz_icd10_order"), "seed%d" % n, head(os.path.join(dirpath, name)))
+            path = os.path.join(dirpath, name)
+            if name.endswith(".xml"):  # whole: a Tabular cut short is only an error
+                with open(path, "rb") as f:
+                    write(os.path.join(root, "fuzz_icd10cm_xml"), "seed%d" % n, f.read())
+            else:
+                write(os.path.join(root, "fuzz_icd10_order"), "seed%d" % n, head(path))
             n += 1
     for dirpath, _, files in os.walk(os.path.join(sample, "hcpcs")):
         for name in sorted(files):

@@ -4,8 +4,8 @@
 #
 # Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 #   SECONDS_PER_TARGET  default 20 (what tests/run.sh gives each in CI); 600 for a 10-minute run
-#   TARGET              default all: fuzz_icd10_order fuzz_hcpcs fuzz_cpt fuzz_xlsx fuzz_keys
-#                       fuzz_records
+#   TARGET              default all: fuzz_icd10_order fuzz_icd10cm_xml fuzz_hcpcs fuzz_cpt
+#                       fuzz_xlsx fuzz_keys fuzz_records
 # The corpus grows in build-fuzz/corpus/TARGET across runs. A crash stops the run with status 1
 # and leaves the input in build-fuzz/artifacts/; rerun it with build-fuzz/tests/fuzz/TARGET FILE.
 # Each target's last line reports its executions ("stat::number_of_executed_units").
@@ -14,7 +14,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_icd10_order fuzz_hcpcs fuzz_cpt fuzz_xlsx fuzz_keys fuzz_records)
+[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_icd10_order fuzz_icd10cm_xml fuzz_hcpcs fuzz_cpt fuzz_xlsx
+                                       fuzz_keys fuzz_records)
 
 "$root/deploy/install-deps.sh"
 out="$root/build-fuzz"
