@@ -821,7 +821,7 @@ TEST(Icd10CmTabularTest, ParsesTheSampleIntoChaptersBlocksCodesAndNotes) {
   EXPECT_EQ(counts.elements["section"], 9);
   EXPECT_EQ(counts.elements["sevenChrDef"], 3);
   EXPECT_EQ(counts.elements["extension"], 10);
-  EXPECT_EQ(counts.notes["excludes1"], 6);
+  EXPECT_EQ(counts.notes["excludes1"], 7);
   EXPECT_EQ(counts.elements["diag"], 35);
   EXPECT_EQ(parsed->size(), 7 + 9 + 35u);
 }

@@ -1,10 +1,14 @@
 #include "service/claims.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "service/conversions.h"
+#include "service/tabular.h"
 
 namespace codebook::service {
 namespace {
@@ -34,6 +38,15 @@ v1::ClaimIssueKind IssueKindOf(v1::ValidationOutcome o) {
     case v1::VALIDATION_OUTCOME_INVALID_MODIFIER: return v1::CLAIM_ISSUE_KIND_UNKNOWN_MODIFIER;
     default: return v1::CLAIM_ISSUE_KIND_UNSPECIFIED;
   }
+}
+
+// Contexts one checker remembers before it starts afresh (a claim stream has no end).
+constexpr size_t kMaxTabularCache = 50000;
+
+// "Excludes1 at I10: \"...\" (ICD10CM-TABULAR FY2023)"
+std::string Quote(const v1::TabularNote& note, const v1::TabularContext& t, const char* label) {
+  return absl::StrCat(label, " at ", note.from(), ": \"", note.text(), "\" (", t.source().system(),
+                      " ", t.source().version(), ")");
 }
 
 }  // namespace
@@ -256,6 +269,7 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
           "the line has no diagnosis code", nullptr);
   }
   const CodeSystemInfo& icd = **FindSystem("ICD10CM");
+  std::vector<Diagnosis> diagnoses;
   for (const std::string& dx : line.diagnosis_codes()) {
     Result r;
     absl::Status s = Check(icd, dx, date, &r);
@@ -264,13 +278,126 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
       continue;
     }
     if (!s.ok()) return s;
-    if (r.outcome != v1::VALIDATION_OUTCOME_VALID) {
+    const v1::TabularContext* tabular = nullptr;
+    if (r.found) {
+      absl::StatusOr<const v1::TabularContext*> t = Tabular(*r.release, r.code);
+      if (!t.ok()) return t.status();
+      tabular = *t;
+    }
+    if (r.outcome == v1::VALIDATION_OUTCOME_NOT_BILLABLE && tabular != nullptr &&
+        tabular->needs_seventh_character()) {
+      std::vector<std::string> choices;
+      for (const v1::SeventhCharacter& c : tabular->seventh_characters()) {
+        choices.push_back(absl::StrCat(tabular->seventh_character_stem(), c.character(), " ",
+                                       c.meaning()));
+      }
+      v1::ClaimIssue* i = issue(
+          "diagnosis", dx, v1::CLAIM_ISSUE_KIND_MISSING_SEVENTH_CHARACTER,
+          absl::StrCat(PrintedCode(icd, r.code), " needs a 7th character (",
+                       tabular->source().system(), " ", tabular->source().version(),
+                       ", defined at ", tabular->seventh_characters_from(), "): ",
+                       absl::StrJoin(choices, "; ")),
+          r.release);
+      *i->mutable_note_source() = tabular->source();
+    } else if (r.outcome != v1::VALIDATION_OUTCOME_VALID) {
       v1::ClaimIssue* i = issue("diagnosis", dx, IssueKindOf(r.outcome), r.message, r.release);
       if (r.deleted_in != nullptr) ToRef(*r.deleted_in, i->mutable_deleted_in());
     }
+    if (tabular != nullptr) {
+      diagnoses.push_back({dx, r.code, &dx == &line.diagnosis_codes(0), r.record.display,
+                           r.release, tabular});
+    }
   }
-  out->set_valid(out->issues().empty());
+  CheckNotes(diagnoses, out);
+  bool valid = true;
+  for (const v1::ClaimIssue& i : out->issues()) valid &= i.advisory();
+  out->set_valid(valid);
   return absl::OkStatus();
+}
+
+absl::StatusOr<const v1::TabularContext*> CodeChecker::Tabular(
+    const storage::ReleaseRecord& release, const std::string& code) {
+  auto key = std::make_pair(release.sequence, code);
+  auto it = tabular_.find(key);
+  if (it != tabular_.end()) return it->second.get();
+  if (tabular_.size() >= kMaxTabularCache) tabular_.clear();
+  auto ctx = std::make_unique<v1::TabularContext>();
+  absl::Status s = ReadTabularContext(*reader_, release, code, ctx.get());
+  if (!s.ok()) return s;
+  if (!ctx->has_source()) ctx.reset();
+  return tabular_.emplace(std::move(key), std::move(ctx)).first->second.get();
+}
+
+void CodeChecker::CheckNotes(const std::vector<Diagnosis>& dx, v1::ClaimLineResult* out) {
+  auto issue = [&](const Diagnosis& d, v1::ClaimIssueKind kind, const v1::TabularNote& note,
+                   std::string message, bool advisory) {
+    v1::ClaimIssue* i = out->add_issues();
+    i->set_field("diagnosis");
+    i->set_code(d.given);
+    i->set_kind(kind);
+    i->set_message(std::move(message));
+    i->set_advisory(advisory);
+    ToRef(*d.release, i->mutable_release());
+    *i->mutable_note() = note;
+    *i->mutable_note_source() = d.tabular->source();
+  };
+  auto covered = [&](const v1::TabularNote& note, const Diagnosis& other) {
+    for (const v1::CodeRange& r : note.references()) {
+      if (Covers(r, other.code)) return true;
+    }
+    return false;
+  };
+  for (const Diagnosis& d : dx) {
+    const v1::TabularContext& t = *d.tabular;
+    // Excludes1: once per other diagnosis its notes name.
+    for (const Diagnosis& other : dx) {
+      if (&other == &d) continue;
+      for (const v1::TabularNote& note : t.notes()) {
+        if (note.kind() != "excludes1" || !covered(note, other)) continue;
+        issue(d, v1::CLAIM_ISSUE_KIND_EXCLUDES1, note,
+              absl::StrCat(d.given, " and ", other.given, " are not reported together: ",
+                           Quote(note, t, "Excludes1")),
+              false);
+        break;
+      }
+    }
+    // Code first, when listed first: an error for a manifestation code, else an advisory.
+    if (d.first) {
+      for (const v1::TabularNote& note : t.notes()) {
+        if (note.kind() != "codeFirst") continue;
+        bool manifestation =
+            absl::StrContains(absl::AsciiStrToLower(d.display), "classified elsewhere");
+        issue(d, v1::CLAIM_ISSUE_KIND_CODE_FIRST, note,
+              manifestation
+                  ? absl::StrCat(d.given, " is a manifestation code and may not be listed first: ",
+                                 Quote(note, t, "Code first"))
+                  : absl::StrCat(d.given, " is listed first; check its ",
+                                 Quote(note, t, "code first note")),
+              !manifestation);
+        break;
+      }
+    }
+    // Use additional code, from the code's category and the levels below it (a block's or
+    // chapter's such notes apply to hundreds of codes "if applicable"): its notes name codes
+    // (often alternatives, one note each), none of which is on the line. Quotes the first.
+    const v1::TabularNote* first_named = nullptr;
+    bool present = false;
+    for (const v1::TabularNote& note : t.notes()) {
+      if (note.kind() != "useAdditionalCode" || absl::StrContains(note.from(), '-')) continue;
+      if (std::none_of(note.references().begin(), note.references().end(),
+                       [](const v1::CodeRange& r) { return !r.qualified(); })) {
+        continue;
+      }
+      if (first_named == nullptr) first_named = &note;
+      for (const Diagnosis& other : dx) present |= &other != &d && covered(note, other);
+    }
+    if (first_named != nullptr && !present) {
+      issue(d, v1::CLAIM_ISSUE_KIND_USE_ADDITIONAL_CODE, *first_named,
+            absl::StrCat(d.given, ": use additional code if applicable; ",
+                         Quote(*first_named, t, "Use additional code")),
+            true);
+    }
+  }
 }
 
 }  // namespace codebook::service

@@ -2,7 +2,10 @@
 // ("99213-25"), and claim lines (ValidateClaim).
 //
 // CodeChecker answers "is this code valid on this date" against the release of its system in
-// force on the date, remembering the release picked for each (system, date) seen. Modifiers
+// force on the date, remembering the release picked for each (system, date) seen. A claim
+// line's ICD-10-CM diagnoses are also checked against the Tabular List's notes (tabular.h): an
+// Excludes1 note of one naming another, a manifestation code listed first, a missing 7th
+// character, and as advisories "use additional code" and other "code first" notes. Modifiers
 // are looked up in the code's system and, for CPT and HCPCS, in the other one (CPT codes take
 // HCPCS Level II modifiers such as LT, HCPCS codes take CPT modifiers such as 25). Not
 // thread-safe: one per request or stream.
@@ -62,11 +65,27 @@ class CodeChecker {
 
  private:
   const storage::ReleaseRecord* InForce(const std::string& system, absl::string_view date);
+  // The Tabular context (tabular.h) of ICD-10-CM `code` (storage form) as `release` answers it,
+  // remembered for the checker's life; nullptr when there is none.
+  absl::StatusOr<const v1::TabularContext*> Tabular(const storage::ReleaseRecord& release,
+                                                    const std::string& code);
+  // A line's diagnoses checked against each other's Tabular notes (see ClaimIssueKind).
+  struct Diagnosis {
+    std::string given;  // as on the line
+    std::string code;   // storage form
+    bool first;         // listed first on the line
+    std::string display;
+    const storage::ReleaseRecord* release;  // in force on the date
+    const v1::TabularContext* tabular;
+  };
+  void CheckNotes(const std::vector<Diagnosis>& dx, v1::ClaimLineResult* out);
 
   const storage::Store* store_;
   std::unique_ptr<storage::Reader> reader_;
   std::string today_;
   std::map<std::pair<std::string, std::string>, const storage::ReleaseRecord*> in_force_;
+  // (release sequence, code) -> context (null: none); cleared past kMaxTabularCache entries.
+  std::map<std::pair<uint64_t, std::string>, std::unique_ptr<v1::TabularContext>> tabular_;
 };
 
 }  // namespace codebook::service

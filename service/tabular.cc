@@ -77,6 +77,7 @@ std::vector<v1::CodeRange> ParseCodeReferences(absl::string_view text) {
         j += 1;
       }
     }
+    if (absl::StartsWith(text.substr(j), " with ")) range.set_qualified(true);
     bool ranged = range.with_subcodes() || range.last() != range.first();
     if (depth > 0 || dotted || ranged) out.push_back(std::move(range));
     i = j;
@@ -85,6 +86,7 @@ std::vector<v1::CodeRange> ParseCodeReferences(absl::string_view text) {
 }
 
 bool Covers(const v1::CodeRange& range, absl::string_view code) {
+  if (range.qualified()) return false;
   auto stored = [](const std::string& printed) {
     std::string s = printed;
     s.erase(std::remove(s.begin(), s.end(), '.'), s.end());

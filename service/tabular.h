@@ -21,10 +21,12 @@ namespace codebook::service {
 // The codes and ranges a note names: every code written in parentheses ("(J02.-)",
 // "(O10-O11, O13-O16)"), and outside them every code written with a dot or a trailing "-" or
 // as a range ("any condition in I50.- or I51.4-I51.7, I51.89"), since a bare word such as
-// "B12" (vitamin B12) outside parentheses is seldom a code. Printed forms, in text order.
+// "B12" (vitamin B12) outside parentheses is seldom a code. Printed forms, in text order; a
+// reference followed by " with " ("E08-E13 with .42") is marked qualified.
 std::vector<v1::CodeRange> ParseCodeReferences(absl::string_view text);
 
-// True when `code` (storage form, no dot) is covered by `range` (see v1::CodeRange).
+// True when `code` (storage form, no dot) is covered by `range` (see v1::CodeRange); never for
+// a qualified range.
 bool Covers(const v1::CodeRange& range, absl::string_view code);
 
 // Fills *out with the Tabular context of ICD-10-CM code `code` (storage form) as read through

@@ -34,6 +34,12 @@ TEST(CodeReferencesTest, ParsesCodesAndRangesAsTheTabularWritesThem) {
             std::vector<std::string>({"Z16*"}));
   EXPECT_EQ(Refs("type 2 diabetes mellitus (E11.-) and (E08-E13 with .65)"),
             std::vector<std::string>({"E11*", "E08..E13"}));
+  // A reference narrowed in words is kept, marked, and covers nothing.
+  std::vector<v1::CodeRange> q = ParseCodeReferences("diabetes mellitus (E08-E13 with .42)");
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_TRUE(q[0].qualified());
+  EXPECT_FALSE(Covers(q[0], "E1142"));
+  EXPECT_FALSE(ParseCodeReferences("(E11.-)")[0].qualified());
 }
 
 TEST(CodeReferencesTest, LeavesWordsThatOnlyLookLikeCodes) {

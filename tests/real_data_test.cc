@@ -71,6 +71,8 @@ class RealDataTest : public ::testing::Test {
       // Claim lines are procedures of HCPCS and CPT with ICD-10-CM diagnoses.
       if (f.system == "ICD10CM" || f.system == "HCPCS") {
         claims_.AddRelease(f.system, f.effective, *concepts);
+      } else if (f.system == "ICD10CM-TABULAR") {
+        claims_.AddTabular(f.effective, *concepts);
       }
       auto r = client->ImportRelease(f.system, f.version, f.effective, f.path, *concepts, true);
       ASSERT_TRUE(r.ok()) << f.version << ": " << r.status();
@@ -466,7 +468,7 @@ TEST_F(RealDataTest, TenThousandGeneratedClaimLinesGetTheExpectedAnswers) {
   int valid = 0;
   for (const auto& l : lines) {
     std::vector<std::string> expected = claims_.Expected(l);
-    valid += expected.empty();
+    valid += ClaimLineGenerator::Valid(expected);
     std::set<std::string> seen;
     for (const std::string& e : expected) seen.insert(e.substr(e.rfind(':') + 1));
     for (const std::string& k : seen) ++kinds[k];
@@ -476,7 +478,8 @@ TEST_F(RealDataTest, TenThousandGeneratedClaimLinesGetTheExpectedAnswers) {
   EXPECT_LT(valid, 9000);
   for (const char* k : {"DELETED", "NOT_YET_EFFECTIVE", "TERMINATED", "UNKNOWN_CODE",
                         "NOT_BILLABLE", "UNKNOWN_MODIFIER", "WRONG_KIND", "NO_RELEASE",
-                        "INVALID_UNITS", "MISSING_DIAGNOSIS"}) {
+                        "INVALID_UNITS", "MISSING_DIAGNOSIS", "MISSING_SEVENTH_CHARACTER",
+                        "USE_ADDITIONAL_CODE(advisory)", "CODE_FIRST(advisory)"}) {
     EXPECT_GT(kinds[k], 0) << k;
   }
 
@@ -489,7 +492,7 @@ TEST_F(RealDataTest, TenThousandGeneratedClaimLinesGetTheExpectedAnswers) {
   for (int i = 0; i < 10000; ++i) {
     std::vector<std::string> expected = claims_.Expected(lines[i]);
     std::vector<std::string> got = ClaimLineGenerator::Issues(r->results(i));
-    if (got != expected || r->results(i).valid() != expected.empty() ||
+    if (got != expected || r->results(i).valid() != ClaimLineGenerator::Valid(expected) ||
         r->results(i).line_id() != lines[i].line_id()) {
       if (++mismatches <= 5) {
         ADD_FAILURE() << "line " << lines[i].ShortDebugString() << "\n  expected "
@@ -643,6 +646,91 @@ TEST_F(RealDataTest, TabularNotesAnswerTheirReleaseAndLaterOnes) {
   EXPECT_EQ(d.added() - d.deleted(), 45869 - 45017);
   EXPECT_GT(d.designation_changed(), 0);
   EXPECT_GT(d.property_changed(), 0);
+}
+
+// Claim checks from the Tabular's notes, on real codes (FY2025 answered with the FY2023
+// Tabular's notes), each reason quoting its note and naming the Tabular release.
+TEST_F(RealDataTest, ClaimLinesAreCheckedAgainstTheTabularNotes) {
+  struct Case {
+    std::vector<std::string> dx;
+    std::vector<std::string> issues;  // ClaimLineGenerator::Issues form
+    bool valid;
+    std::string quote;  // in the first issue's message
+  };
+  const std::vector<Case> cases = {
+      // I10's Excludes1 names O10-O11: pre-existing hypertension in childbirth is coded there.
+      {{"I10", "O10.02"},
+       {"diagnosis:I10:EXCLUDES1"},
+       false,
+       "I10 and O10.02 are not reported together: Excludes1 at I10: \"hypertensive disease "
+       "complicating pregnancy, childbirth and the puerperium (O10-O11, O13-O16)\" "
+       "(ICD10CM-TABULAR FY2023)"},
+      // G63, "in diseases classified elsewhere", has a code-first note: never listed first.
+      {{"G63", "E85.0"},
+       {"diagnosis:G63:CODE_FIRST"},
+       false,
+       "G63 is a manifestation code and may not be listed first: Code first at G63: "
+       "\"underlying disease, such as:\""},
+      {{"E85.0", "G63"}, {}, true, ""},
+      // F02.80 inherits its category's code-first note.
+      {{"F02.80"}, {"diagnosis:F02.80:CODE_FIRST"}, false, "Code first at F02:"},
+      // S52.501 without its 7th character: the choices are listed.
+      {{"S52.501"},
+       {"diagnosis:S52.501:MISSING_SEVENTH_CHARACTER"},
+       false,
+       "S52.501 needs a 7th character (ICD10CM-TABULAR FY2023, defined at S52): S52.501A "
+       "initial encounter for closed fracture; S52.501B initial encounter for open fracture "
+       "type I or II; initial encounter for open fracture NOS;"},
+      {{"S52.501A"}, {}, true, ""},
+      // E11's "use additional code" (insulin Z79.4, ...) is an advisory, met by Z79.4.
+      {{"E11.9"},
+       {"diagnosis:E11.9:USE_ADDITIONAL_CODE(advisory)"},
+       true,
+       "E11.9: use additional code if applicable; Use additional code at E11: \"insulin "
+       "(Z79.4)\""},
+      {{"E11.9", "Z79.4"}, {}, true, ""},
+      // "E08-E13 with .42" names only some diabetes codes: not applied to E11.9.
+      {{"E11.9", "Z79.4", "G63"}, {}, true, ""},
+  };
+  for (const Case& c : cases) {
+    v1::ValidateClaimRequest req;
+    req.set_date_of_service("2024-11-01");
+    v1::ClaimLine* line = req.add_lines();
+    line->set_procedure_code("99213");
+    line->set_units(1);
+    for (const std::string& d : c.dx) line->add_diagnosis_codes(d);
+    auto r = client_->ValidateClaim(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    const v1::ClaimLineResult& res = r->results(0);
+    std::string label = absl::StrJoin(c.dx, ",");
+    EXPECT_EQ(ClaimLineGenerator::Issues(res), c.issues) << label;
+    EXPECT_EQ(res.valid(), c.valid) << label;
+    if (!c.quote.empty() && res.issues_size() > 0) {
+      const v1::ClaimIssue& i = res.issues(0);
+      EXPECT_NE(i.message().find(c.quote), std::string::npos) << i.message();
+      EXPECT_EQ(i.note_source().system(), "ICD10CM-TABULAR") << label;
+      EXPECT_EQ(i.note_source().version(), "FY2023") << label;
+      EXPECT_EQ(i.release().version(), "FY2025") << label;
+    }
+  }
+  // The FY2017 Tabular answers a line of 2017-02-01 (ICD-10-CM FY2017) the same way.
+  v1::ValidateClaimRequest req;
+  req.set_date_of_service("2017-02-01");
+  v1::ClaimLine* line = req.add_lines();
+  line->set_procedure_code("G0008");
+  line->set_units(1);
+  line->add_diagnosis_codes("I10");
+  line->add_diagnosis_codes("O10.02");
+  auto r = client_->ValidateClaim(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(ClaimLineGenerator::Issues(r->results(0)),
+            std::vector<std::string>{"diagnosis:I10:EXCLUDES1"});
+  ASSERT_EQ(r->results(0).issues_size(), 1);
+  const v1::ClaimIssue& issue = r->results(0).issues(0);
+  EXPECT_EQ(issue.note_source().version(), "FY2017");
+  EXPECT_EQ(issue.release().version(), "FY2017");
+  EXPECT_EQ(issue.note().from(), "I10");
+  EXPECT_EQ(issue.note().kind(), "excludes1");
 }
 
 }  // namespace codebook::testing

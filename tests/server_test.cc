@@ -827,6 +827,49 @@ TEST(TabularSupplementTest, ImportedThroughTheCliAndUsedByLaterReleases) {
   ASSERT_TRUE(release.ok());
   EXPECT_EQ(release->counts().total(), 7 + 9 + 35);  // chapters, blocks, diags
   EXPECT_EQ(release->checksum().substr(0, 7), "sha256:");
+  // Claim lines: the diagnoses checked against the Tabular's notes, each reason quoting its
+  // note and the Tabular release (FY2025 answered with FY2024's).
+  std::string csv = server.dir() + "/claim.csv";
+  std::ofstream(csv) << "code,modifiers,units,diagnoses,date\n"
+                     << "A0021,,1,S52.501,2024-11-01\n"
+                     << "A0021,,1,U09.9;U07.1,2024-11-01\n"
+                     << "A0021,,1,E11.9,2024-11-01\n"
+                     << "A0021,,1,E11.9;S52.501A,2024-11-01\n";
+  out = server.RunCli("claim " + csv, &rc);
+  EXPECT_EQ(rc, 3) << out;
+  for (const char* want : {
+           "diagnosis S52.501: missing seventh character: S52.501 needs a 7th character "
+           "(ICD10CM-TABULAR FY2024, defined at S52): S52.501A initial encounter for closed "
+           "fracture; S52.501B initial encounter for open fracture type I or II; initial "
+           "encounter for open fracture NOS; S52.501D",
+           "diagnosis U09.9: excludes1: U09.9 and U07.1 are not reported together: Excludes1 at "
+           "U09.9: \"current COVID-19 infection (U07.1)\" (ICD10CM-TABULAR FY2024)",
+           "diagnosis U09.9: advisory, code first: U09.9 is listed first; check its code first "
+           "note at U09.9: \"the specific condition related to COVID-19, if known\"",
+           "diagnosis E11.9: advisory, use additional code: E11.9: use additional code if "
+           "applicable; Use additional code at E11: \"code for any long term insulin use "
+           "(Z79.4)\" (ICD10CM-TABULAR FY2024)"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << out;
+  }
+  auto claim_client = server.NewClient();
+  v1::ValidateClaimRequest claim;
+  claim.set_date_of_service("2024-11-01");
+  for (const char* dx : {"E11.9", "S52.501A"}) {
+    v1::ClaimLine* l = claim.add_lines();
+    l->set_procedure_code("A0021");
+    l->set_units(1);
+    l->add_diagnosis_codes(dx);
+  }
+  auto answered = claim_client->ValidateClaim(claim);
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  // The advisory leaves its line valid (no HCPCS release: the procedure is the only error).
+  ASSERT_EQ(answered->results(0).issues_size(), 2);
+  EXPECT_EQ(answered->results(0).issues(1).kind(), v1::CLAIM_ISSUE_KIND_USE_ADDITIONAL_CODE);
+  EXPECT_TRUE(answered->results(0).issues(1).advisory());
+  EXPECT_EQ(answered->results(0).issues(1).note().from(), "E11");
+  EXPECT_EQ(answered->results(0).issues(1).note_source().version(), "FY2024");
+  EXPECT_EQ(answered->results(1).issues_size(), 1);  // S52.501A is complete
+
   // A later release takes the newest Tabular effective before it.
   ASSERT_TRUE(ImportFiles(client.get(), kSample,
                           {{"ICD10CM", "FY2026", "2025-10-01", "icd10cm-order",

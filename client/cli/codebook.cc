@@ -115,8 +115,12 @@ Commands:
                                             carry modifiers ("99213-25"). A first line starting
                                             "code," is a header. --date is the date of service
                                             of lines without one. --stream sends the lines over
-                                            one stream (any number of lines). Exit status 3 if
-                                            any line is not valid
+                                            one stream (any number of lines). Diagnoses are
+                                            also checked against the ICD-10-CM Tabular's notes
+                                            (Excludes1 pairs, a manifestation code listed
+                                            first, a missing 7th character; "use additional
+                                            code" as an advisory, which leaves a line valid).
+                                            Exit status 3 if any line is not valid
   backup   DIR                              write a consistent copy of the server's whole
                                             database into DIR, a new folder on the server's
                                             machine (absolute path), while it keeps serving; the
@@ -1020,6 +1024,7 @@ int Cli::Claim() {
     std::cout << "line " << r.line_id() << "  " << (r.valid() ? "VALID" : "INVALID") << "\n";
     for (const auto& i : r.issues()) {
       std::cout << "    " << i.field() << (i.code().empty() ? "" : " ") << i.code() << ": "
+                << (i.advisory() ? "advisory, " : "")
                 << EnumWord(v1::ClaimIssueKind_Name(i.kind()), "CLAIM_ISSUE_KIND_") << ": "
                 << i.message() << "\n";
     }
