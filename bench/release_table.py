@@ -28,6 +28,8 @@ OFFICIAL = {
     ("ICD10CM-TABULAR", "FY2017"): (44226, None, None, None, None),
     ("ICD10CM-TABULAR", "FY2021-01"): (45335, None, None, None, None),
     ("ICD10CM-TABULAR", "FY2023"): (46187, None, None, None, None),
+    # 3.5: the index files' mainTerm + term elements (77,199 + 7,572 + 7,416 + 1,930).
+    ("ICD10CM-INDEX", "FY2017"): (94117, None, None, None, None),
     ("ICD10PCS", "FY2023-04"): (79431, None, None, None, None),
     ("ICD10PCS", "FY2024-04"): (79543, 119, 11, None, None),
     ("ICD10PCS", "FY2025"): (79856, 371, 61, None, None),
@@ -48,7 +50,7 @@ def main():
           "| SOURCES.md: concepts, billable +/-, added / deleted | equal |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |")
     unequal = 0
-    for system in ("ICD10CM", "ICD10CM-TABULAR", "ICD10PCS", "HCPCS", "CPT"):
+    for system in ("ICD10CM", "ICD10CM-TABULAR", "ICD10CM-INDEX", "ICD10PCS", "HCPCS", "CPT"):
         out = subprocess.run([cli, "--server=" + server, "--json", "releases", "--system=" + system],
                              check=True, capture_output=True, text=True).stdout
         for r in json.loads(out).get("releases", []):

@@ -12,7 +12,8 @@
 #                                     or the workbook where the folder has only that)
 #   CPT        YYYY    -> <YYYY>,      effective YYYY-01-01 (a folder of the AMA data files)
 # An ICD-10-CM folder's Tabular List (icd10cm_tabular_YYYY.xml[.gz]) is loaded as the release of
-# the supplement ICD10CM-TABULAR bound to that folder's ICD10CM release.
+# the supplement ICD10CM-TABULAR bound to that folder's ICD10CM release, and its index files
+# (icd10cm_index_YYYY.xml with _eindex_, _drug_, _neoplasm_) as the release of ICD10CM-INDEX.
 # CPT text is licensed by the AMA: when DATA_DIR has no cpt/ folder, the repo's synthetic CPT
 # sample (data/sample/cpt, invented descriptors in the AMA layouts) is loaded instead.
 # Releases already published are skipped, so running it again imports nothing twice.
@@ -23,7 +24,7 @@ data=""
 for arg in "$@"; do
   case "$arg" in
     --server=*) server="${arg#--server=}" ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) data="$arg" ;;
   esac
 done
@@ -54,6 +55,10 @@ plan=$(
       tabular=$(ls "$dir" | grep -E "^icd10cm_tabular_.*\.xml(\.gz)?\$" | head -1 || true)
       if [[ $kind == cm && -n "$tabular" ]]; then
         printf '%s\t%s\t%s\ticd10cm-tabular\t%s\n' "$effective" ICD10CM-TABULAR "$version" "$dir$tabular"
+      fi
+      # The Index (with the External Cause Index, drug and neoplasm tables): ICD10CM-INDEX.
+      if [[ $kind == cm ]] && compgen -G "${dir}icd10cm_index_*.xml*" > /dev/null; then
+        printf '%s\t%s\t%s\ticd10cm-index\t%s\n' "$effective" ICD10CM-INDEX "$version" "${dir%/}"
       fi
     done
   done

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "importers/importers.h"
 #include "importers/line_reader.h"
+#include "importers/xml_file.h"
 
 namespace codebook::importers {
 namespace {
@@ -63,36 +64,23 @@ std::string Text(const pugi::xml_node& node) {
 
 class TabularParser {
  public:
-  TabularParser(std::string path, const std::string& text, TabularCounts* counts)
-      : path_(std::move(path)), text_(text), counts_(counts) {}
+  TabularParser(const XmlFile& file, TabularCounts* counts) : file_(file), counts_(counts) {}
 
   absl::StatusOr<Concepts> Parse() {
-    pugi::xml_document doc;
-    pugi::xml_parse_result parsed = doc.load_buffer(text_.data(), text_.size());
-    if (!parsed) {
-      return Error(parsed.offset, absl::StrCat("not well-formed XML: ", parsed.description()));
-    }
-    pugi::xml_node root = doc.document_element();
-    if (std::string_view(root.name()) != "ICD10CM.tabular") {
-      return Error(root.offset_debug(), absl::StrCat("the root element is <", root.name(),
-                                                     ">, not <ICD10CM.tabular>"));
-    }
+    pugi::xml_node root = file_.root();
     counts_->version = Text(root.child("version"));
     for (pugi::xml_node chapter : root.children("chapter")) {
       if (absl::Status s = Chapter(chapter); !s.ok()) return s;
     }
     if (counts_->elements["chapter"] == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(path_, ": no <chapter> found"));
+      return absl::InvalidArgumentError(absl::StrCat(file_.path(), ": no <chapter> found"));
     }
     return std::move(concepts_);
   }
 
  private:
-  // "<path>:<line>: what", the line found from the byte offset of the problem.
   absl::Status Error(ptrdiff_t offset, absl::string_view what) const {
-    size_t end = offset < 0 ? 0 : std::min<size_t>(offset, text_.size());
-    int line = 1 + static_cast<int>(std::count(text_.begin(), text_.begin() + end, '\n'));
-    return absl::InvalidArgumentError(absl::StrCat(path_, ":", line, ": ", what));
+    return file_.Error(offset, what);
   }
 
   Concept* Add(std::string key, const pugi::xml_node& node, const std::string& parent,
@@ -251,8 +239,7 @@ class TabularParser {
   }
   static bool IsCategory(absl::string_view c) { return c.size() == 3 && IsCode(c); }
 
-  std::string path_;
-  const std::string& text_;
+  const XmlFile& file_;
   TabularCounts* counts_;
   Concepts concepts_;
   std::set<std::string> keys_;
@@ -262,10 +249,10 @@ class TabularParser {
 }  // namespace
 
 absl::StatusOr<Concepts> ParseIcd10CmTabular(const std::string& path, TabularCounts* counts) {
-  absl::StatusOr<std::string> text = ReadTextFile(path);
-  if (!text.ok()) return text.status();
+  absl::StatusOr<std::unique_ptr<XmlFile>> file = XmlFile::Open(path, "ICD10CM.tabular");
+  if (!file.ok()) return file.status();
   TabularCounts local;
-  return TabularParser(path, *text, counts != nullptr ? counts : &local).Parse();
+  return TabularParser(**file, counts != nullptr ? counts : &local).Parse();
 }
 
 }  // namespace codebook::importers

@@ -834,12 +834,13 @@ absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& 
   if (format == "hcpcs-xlsx") return ParseHcpcsXlsx(path);
   if (format == "cpt") return ParseCptFolder(path);
   if (format == "icd10cm-tabular") return ParseIcd10CmTabular(path);
+  if (format == "icd10cm-index") return ParseIcd10CmIndex(path);
   return absl::InvalidArgumentError(
       absl::StrCat("unknown format '", format, "'; known formats: ", FormatNames()));
 }
 
 std::string FormatNames() {
-  return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt, icd10cm-tabular";
+  return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt, icd10cm-tabular, icd10cm-index";
 }
 
 }  // namespace codebook::importers

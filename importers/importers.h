@@ -93,8 +93,43 @@ struct TabularCounts {
 absl::StatusOr<Concepts> ParseIcd10CmTabular(const std::string& path,
                                              TabularCounts* counts = nullptr);
 
+// What one ICD-10-CM index file held, counted as the parser took it.
+struct IndexCounts {
+  std::string file;
+  std::string version;  // the file's <version>
+  std::string table;    // "index", "external cause", "drug" or "neoplasm"
+  // Elements taken, by name: mainTerm, term, code, see, seeAlso, seecat, subcat, manif,
+  // warning, cell, and "cell code" for the cells that hold a code (not "-" or "--").
+  std::map<std::string, int64_t> elements;
+  // `see` references resolved to a term of the same file, and those that name none.
+  // and those that name another table ("Neoplasm, by site", "Table of Drugs and Chemicals").
+  int64_t see_resolved = 0, see_unresolved = 0, see_other_table = 0;
+  std::vector<std::string> unresolved;  // the first few, "term path -> see text"
+};
+
+// ICD-10-CM Alphabetic Index (icd10cm_index_YYYY.xml), External Cause Index (_eindex_), Table
+// of Drugs and Chemicals (_drug_) and Neoplasm Table (_neoplasm_), CDC's schema
+// icd10cm_index.xsd: the concepts of the system's Index supplement (ICD10CM-INDEX). `path` is
+// one file or a folder holding them (found by the publisher's names); each table may appear
+// once. One concept per main term and subterm:
+//  - code: the table ("INDEX", "EXTERNAL", "DRUG", "NEOPLASM"), ":", then the upper-case titles
+//    of the path from the main term, without nonessential modifiers, joined by ">"
+//    ("INDEX:ATTACK, ATTACKS>HEART"); a sibling of the same title gets " #2", ...;
+//  - display: the titles of the path joined by ", " ("Attack, attacks, heart"); parent: the
+//    term above; kind HEADER when it has subterms, else CODE;
+//  - designation "nemod": the nonessential modifiers of its title ("(acute) (double)");
+//  - properties: table, title, and the term's code, see, seeAlso, seecat, subcat, manif and
+//    warning as written ("J18.9", "S52.50-"); for the drug and neoplasm tables one property per
+//    column that holds a code, named by its heading in lower case ("malignant primary",
+//    "poisoning, accidental (unintentional)"); for a `see` resolved to a term of the same file,
+//    see.term (its key) and see.code (its code, when it has one).
+// Every code written must have the ICD-10-CM shape (a trailing "-" allowed); anything else is
+// INVALID_ARGUMENT naming file and line.
+absl::StatusOr<Concepts> ParseIcd10CmIndex(const std::string& path,
+                                           std::vector<IndexCounts>* counts = nullptr);
+
 // File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx",
-// "cpt" (a folder), "icd10cm-tabular".
+// "cpt" (a folder), "icd10cm-tabular", "icd10cm-index" (a file or a folder).
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
 // The names ParseFile accepts, comma-separated, for help and error messages.
 std::string FormatNames();

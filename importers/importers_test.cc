@@ -970,5 +970,119 @@ TEST(RealDataTest, Icd10CmTabularFilesMatchSourcesAndTheirOrderFiles) {
   }
 }
 
+// The FY2017 index files: the elements taken equal SOURCES.md's counts (3.5), and `see`
+// references resolve to terms of their file.
+TEST(RealDataTest, Icd10CmIndexFilesMatchSources) {
+  const std::string dir = kShared + "/icd10cm/2017";
+  if (!fs::exists(dir + "/icd10cm_index_2017.xml.gz")) GTEST_SKIP() << "official data not present";
+  std::vector<IndexCounts> counts;
+  auto parsed = ParseIcd10CmIndex(dir, &counts);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(counts.size(), 4u);
+  std::map<std::string, IndexCounts> by;
+  for (const auto& c : counts) by[c.table] = c;
+  EXPECT_EQ(by["index"].elements["mainTerm"], 7973);
+  EXPECT_EQ(by["index"].elements["term"], 69226);
+  EXPECT_EQ(by["index"].elements["code"], 59412);
+  EXPECT_EQ(by["external cause"].elements["mainTerm"], 314);
+  EXPECT_EQ(by["external cause"].elements["term"], 7258);
+  EXPECT_EQ(by["external cause"].elements["code"], 6208);
+  EXPECT_EQ(by["drug"].elements["mainTerm"], 5170);
+  EXPECT_EQ(by["drug"].elements["term"], 2246);
+  EXPECT_EQ(by["drug"].elements["cell"], 43140);
+  EXPECT_EQ(by["drug"].elements["cell code"], 39964);
+  EXPECT_EQ(by["neoplasm"].elements["mainTerm"], 1);
+  EXPECT_EQ(by["neoplasm"].elements["term"], 1929);
+  EXPECT_EQ(by["neoplasm"].elements["cell"], 10858);
+  EXPECT_EQ(by["neoplasm"].elements["cell code"], 9009);
+  // `see` references resolved to a term (measured 2026-12-02: index 8,507 of 11,979, the
+  // rest prose, misspelt, or naming another table); a floor against regressions.
+  EXPECT_GE(by["index"].see_resolved, 8500);
+  EXPECT_GE(by["external cause"].see_resolved, 560);
+  for (const auto& c : counts) {
+    EXPECT_EQ(c.version, "2017") << c.file;
+    std::cout << c.table << ": see resolved " << c.see_resolved << ", to another table "
+              << c.see_other_table << ", unresolved " << c.see_unresolved << "\n";
+    if (getenv("SHOW_UNRESOLVED")) for (const auto& u : c.unresolved) std::cout << "  " << u << "\n";
+  }
+  int64_t terms = 0;
+  for (const auto& c : counts) terms += c.elements.at("mainTerm") + c.elements.at("term");
+  EXPECT_EQ(static_cast<int64_t>(parsed->size()), terms);
+  auto all = ByCode(*parsed);
+  ASSERT_TRUE(all.count("INDEX:PNEUMONIA"));
+  EXPECT_EQ(all["INDEX:PNEUMONIA"].properties().at("code"), "J18.9");
+  EXPECT_EQ(Designation(all["INDEX:PNEUMONIA"], "nemod"),
+            "(acute) (double) (migratory) (purulent) (septic) (unresolved)");
+  const v1::Concept& heart = all["INDEX:ATTACK, ATTACKS>HEART"];
+  EXPECT_EQ(heart.display(), "Attack, attacks, heart");
+  EXPECT_EQ(heart.properties().at("see"), "infarct, myocardium");
+  EXPECT_TRUE(absl::StartsWith(heart.properties().at("see.term"), "INDEX:INFARCT, INFARCTION>MYOCARDIUM"))
+      << heart.properties().at("see.term");
+  EXPECT_TRUE(absl::StartsWith(heart.properties().at("see.code"), "I21")) << heart.ShortDebugString();
+  const v1::Concept& aspirin = all["DRUG:ASPIRIN"];
+  EXPECT_EQ(aspirin.properties().at("poisoning, accidental (unintentional)"), "T39.011");
+  EXPECT_EQ(all["NEOPLASM:NEOPLASM, NEOPLASTIC>LUNG"].properties().at("malignant primary"), "C34.9-");
+}
+
+TEST(Icd10CmIndexTest, ParsesTheSampleFolderWithSeeReferencesResolved) {
+  std::vector<IndexCounts> counts;
+  auto parsed = ParseIcd10CmIndex(kSample + "/icd10cm/2024", &counts);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(counts.size(), 2u);  // the drug table and the index, by file name
+  EXPECT_EQ(counts[0].table, "drug");
+  EXPECT_EQ(counts[1].table, "index");
+  EXPECT_EQ(counts[1].see_resolved, 2);
+  EXPECT_EQ(counts[1].see_unresolved, 0);
+  auto by = ByCode(*parsed);
+  const v1::Concept& high = by["INDEX:BLOOD PRESSURE>HIGH"];
+  EXPECT_EQ(high.display(), "Blood pressure, high");
+  EXPECT_EQ(high.parent(), "INDEX:BLOOD PRESSURE");
+  EXPECT_EQ(high.properties().at("see"), "Hypertension");
+  EXPECT_EQ(high.properties().at("see.term"), "INDEX:HYPERTENSION, HYPERTENSIVE");
+  EXPECT_EQ(high.properties().at("see.code"), "I10");
+  EXPECT_EQ(by["INDEX:COVID-19>SEQUELAE"].properties().at("see.code"), "U09.9");
+  EXPECT_EQ(by["INDEX:DIABETES, DIABETIC>TYPE 2>WITH>HYPERGLYCEMIA"].properties().at("code"),
+            "E11.65");
+  EXPECT_EQ(by["INDEX:DIABETES, DIABETIC>TYPE 2"].kind(), v1::CONCEPT_KIND_HEADER);
+  EXPECT_EQ(Designation(by["INDEX:HYPERTENSION, HYPERTENSIVE"], "nemod"),
+            "(accelerated) (benign) (essential)");
+  const v1::Concept& cannabis = by["DRUG:CANNABIS>SYNTHETIC"];
+  EXPECT_EQ(cannabis.properties().at("poisoning, accidental (unintentional)"), "T40.721");
+  EXPECT_EQ(cannabis.properties().count("adverse effect"), 0u);  // "--": no code
+  EXPECT_EQ(cannabis.properties().at("table"), "drug");
+}
+
+TEST(Icd10CmIndexTest, BadFilesNameFileAndLine) {
+  TempDir dir;
+  struct Case {
+    std::string xml, expect;
+  };
+  const std::string head = "<?xml version=\"1.0\"?>\n<ICD10CM.index>\n<letter><title>A</title>\n";
+  for (const Case& c : std::vector<Case>{
+           {head + "<mainTerm><title>Abc</title>\n", ":4: not well-formed XML"},
+           {"<?xml version=\"1.0\"?>\n<ICD10CM.tabular/>\n", ":2: the root element is"},
+           {head + "<mainTerm><title>Abc</title>\n<code>12.3</code></mainTerm></letter>"
+                   "</ICD10CM.index>\n",
+            ":5: <code> '12.3' is not an ICD-10-CM code"},
+           {head + "<mainTerm><code>A00</code></mainTerm></letter></ICD10CM.index>\n",
+            ":4: a term without a title"},
+           {"<ICD10CM.index><indexHeading><head col=\"1\">Substance</head><head col=\"2\">P"
+            "</head></indexHeading><letter><title>A</title>\n<mainTerm><title>x</title>"
+            "<cell col=\"9\">T40.711</cell></mainTerm></letter></ICD10CM.index>\n",
+            ":2: a cell of column '9'"},
+           {"<ICD10CM.index><version>1</version></ICD10CM.index>\n", "no <mainTerm> found"},
+       }) {
+    std::string path = dir.Write("i.xml", c.xml);
+    auto parsed = ParseIcd10CmIndex(path);
+    ASSERT_FALSE(parsed.ok()) << c.expect;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.expect;
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), path)) << parsed.status();
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), c.expect)) << parsed.status();
+  }
+  // A folder without index files, and a missing file.
+  EXPECT_EQ(ParseIcd10CmIndex(kSample + "/hcpcs/2017").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ParseIcd10CmIndex(kSample + "/none.xml").status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace codebook::importers

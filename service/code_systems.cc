@@ -48,6 +48,13 @@ bool ValidShape(CodeFormat format, absl::string_view c) {
         if (!IsAlnum(x) && x != '-') return false;
       }
       return true;
+    case CodeFormat::kIcd10CmIndex:
+      if (c.empty() || c.size() > 1000) return false;
+      for (char x : c) {
+        unsigned char u = static_cast<unsigned char>(x);
+        if (u < 0x20 || u == 0x7f) return false;
+      }
+      return true;
     case CodeFormat::kIcd10Pcs:
       return c.size() >= 1 && c.size() <= 7 && AllAlnum(c);
     case CodeFormat::kHcpcs:
@@ -70,6 +77,10 @@ const std::vector<CodeSystemInfo>& KnownSystems() {
        "HCPCS Level II", "Centers for Medicare & Medicaid Services", CodeFormat::kHcpcs, "", ""},
       {"ICD10CM", "http://hl7.org/fhir/sid/icd-10-cm", "ICD-10-CM", "CDC/NCHS and CMS",
        CodeFormat::kIcd10Cm, "", ""},
+      {"ICD10CM-INDEX", "urn:codebook:supplement:icd-10-cm:index",
+       "ICD-10-CM Alphabetic Index, External Cause Index, Table of Drugs and Chemicals, "
+       "Neoplasm Table",
+       "CDC/NCHS", CodeFormat::kIcd10CmIndex, "", "ICD10CM"},
       {"ICD10CM-TABULAR", "urn:codebook:supplement:icd-10-cm:tabular",
        "ICD-10-CM Tabular List: chapters, blocks, instructional notes, 7th characters",
        "CDC/NCHS", CodeFormat::kIcd10CmTabular, "", "ICD10CM"},

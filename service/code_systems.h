@@ -22,6 +22,9 @@ enum class CodeFormat {
   // The ICD-10-CM Tabular supplement: ICD-10-CM codes (as kIcd10Cm), blocks "FIRST-LAST"
   // ("I10-I16") and chapters "CHAPTER-<name>" ("CHAPTER-9"). A key with a hyphen is never a code.
   kIcd10CmTabular,
+  // The ICD-10-CM Index supplement: term paths ("INDEX:ATTACK, ATTACKS>HEART"), 1 to 1000 bytes,
+  // no control characters (titles may hold UTF-8 letters: "Chédiak-Higashi").
+  kIcd10CmIndex,
 };
 
 struct CodeSystemInfo {

@@ -92,6 +92,8 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
       return q.size() >= 2 && absl::ascii_isalpha(q[0]) && has_digit;
     case CodeFormat::kIcd10Pcs:
       return q.size() >= 2 && has_digit;
+    case CodeFormat::kIcd10CmIndex:
+      return false;  // its keys are words
     case CodeFormat::kHcpcs:
       return q.size() >= 2 && q.size() <= 5 && has_digit;
     case CodeFormat::kCpt:

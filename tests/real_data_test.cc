@@ -37,6 +37,7 @@ const std::vector<ReleaseFile> kReleases = {
     {"ICD10CM", "FY2017", "2016-10-01", "icd10cm-order", "/icd10cm/2017/icd10cm_order_2017.txt.gz"},
     {"ICD10CM-TABULAR", "FY2017", "2016-10-01", "icd10cm-tabular",
      "/icd10cm/2017/icd10cm_tabular_2017.xml.gz"},
+    {"ICD10CM-INDEX", "FY2017", "2016-10-01", "icd10cm-index", "/icd10cm/2017"},
     {"ICD10CM", "FY2021-01", "2021-01-01", "icd10cm-order",
      "/icd10cm/2021-01/icd10cm-order-Jan-2021.txt.gz"},
     {"ICD10CM-TABULAR", "FY2021-01", "2021-01-01", "icd10cm-tabular",
@@ -550,7 +551,8 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   ASSERT_TRUE(backup.ok()) << backup.status();
   EXPECT_EQ(errors.load(), 0);
   std::map<std::string, std::string> primary;
-  for (const char* system : {"CPT", "HCPCS", "ICD10CM", "ICD10CM-TABULAR", "ICD10PCS"}) {
+  for (const char* system :
+       {"CPT", "HCPCS", "ICD10CM", "ICD10CM-INDEX", "ICD10CM-TABULAR", "ICD10PCS"}) {
     auto releases = client_->ListReleases(system);
     ASSERT_TRUE(releases.ok()) << releases.status();
     for (const auto& r : *releases) primary[r.system() + " " + r.version()] = r.checksum();
@@ -558,14 +560,14 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   std::map<std::string, std::string> backed_up;
   for (const auto& r : backup->releases()) backed_up[r.system() + " " + r.version()] = r.checksum();
   EXPECT_EQ(backed_up, primary);
-  // 8 ICD-10-CM with 3 Tabulars, 4 ICD-10-PCS, 5 HCPCS, 2 synthetic CPT.
-  ASSERT_EQ(backed_up.size(), 22u);
+  // 8 ICD-10-CM with 3 Tabulars and 1 Index, 4 ICD-10-PCS, 5 HCPCS, 2 synthetic CPT.
+  ASSERT_EQ(backed_up.size(), 23u);
   // Restore into a new folder and recompute every checksum there.
   std::filesystem::copy(dir + "/backup", dir + "/restored", std::filesystem::copy_options::recursive);
   std::string out;
   EXPECT_EQ(RunCommand(kCodebookd + " --verify --db=" + dir + "/restored", &out), 0)
       << out;
-  EXPECT_NE(out.find("22 releases in " + dir + "/restored, every checksum matches"),
+  EXPECT_NE(out.find("23 releases in " + dir + "/restored, every checksum matches"),
             std::string::npos)
       << out;
   std::cout << "backup under load (" << reads.load() << " search+batch calls meanwhile): "
@@ -646,6 +648,15 @@ TEST_F(RealDataTest, TabularNotesAnswerTheirReleaseAndLaterOnes) {
   EXPECT_EQ(d.added() - d.deleted(), 45869 - 45017);
   EXPECT_GT(d.designation_changed(), 0);
   EXPECT_GT(d.property_changed(), 0);
+  // The FY2017 Index is a supplement release too: 94,117 terms (SOURCES.md 3.5: 7,973 + 69,226
+  // index, 314 + 7,258 external cause, 5,170 + 2,246 drug, 1 + 1,929 neoplasm), see resolved.
+  EXPECT_EQ(releases_.at("ICD10CM-INDEX FY2017").counts().total(), 94117);
+  auto heart = client_->Lookup("ICD10CM-INDEX", "INDEX:ATTACK, ATTACKS>HEART",
+                               Selector::Version("FY2017"));
+  ASSERT_TRUE(heart.ok()) << heart.status();
+  EXPECT_EQ(heart->concept().display(), "Attack, attacks, heart");
+  EXPECT_EQ(heart->concept().properties().at("see"), "infarct, myocardium");
+  EXPECT_EQ(heart->concept().properties().at("see.code").substr(0, 3), "I21");
 }
 
 // Claim checks from the Tabular's notes, on real codes (FY2025 answered with the FY2023

@@ -73,8 +73,8 @@ TEST_F(ServerTest, ListsSystemsAndReleasesInOrder) {
   ASSERT_TRUE(systems.ok());
   std::vector<std::string> ids;
   for (const auto& s : *systems) ids.push_back(s.id());
-  EXPECT_EQ(ids, (std::vector<std::string>{"CPT", "HCPCS", "ICD10CM", "ICD10CM-TABULAR",
-                                           "ICD10PCS"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"CPT", "HCPCS", "ICD10CM", "ICD10CM-INDEX",
+                                           "ICD10CM-TABULAR", "ICD10PCS"}));
   auto releases = client_->ListReleases("ICD10CM");
   ASSERT_TRUE(releases.ok());
   ASSERT_EQ(releases->size(), 5u);
@@ -869,6 +869,27 @@ TEST(TabularSupplementTest, ImportedThroughTheCliAndUsedByLaterReleases) {
   EXPECT_EQ(answered->results(0).issues(1).note().from(), "E11");
   EXPECT_EQ(answered->results(0).issues(1).note_source().version(), "FY2024");
   EXPECT_EQ(answered->results(1).issues_size(), 1);  // S52.501A is complete
+
+  // The Index as the supplement ICD10CM-INDEX, from the sample folder (index and drug table).
+  out = server.RunCli("import --system=ICD10CM-INDEX --version=FY2024 --effective=2023-10-01 "
+                      "--format=icd10cm-index --publish " + kSample + "/icd10cm/2024",
+                      &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto high = client->Lookup("ICD10CM-INDEX", "index:blood pressure>high",
+                             Selector::Version("FY2024"));
+  ASSERT_TRUE(high.ok()) << high.status();
+  EXPECT_EQ(high->concept().code(), "INDEX:BLOOD PRESSURE>HIGH");
+  EXPECT_EQ(high->concept().display(), "Blood pressure, high");
+  EXPECT_EQ(high->concept().properties().at("see.code"), "I10");
+  auto index_release = client->GetRelease("ICD10CM-INDEX", Selector::Version("FY2024"));
+  ASSERT_TRUE(index_release.ok());
+  EXPECT_EQ(index_release->counts().total(), 18 + 2);  // index terms, drug-table rows
+  out = server.RunCli("import --system=ICD10CM-INDEX --version=FY2022 --effective=2021-10-01 "
+                      "--format=icd10cm-index " + kSample + "/icd10cm/2024",
+                      &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("needs ICD10CM FY2022, which this server does not have"), std::string::npos)
+      << out;
 
   // A later release takes the newest Tabular effective before it.
   ASSERT_TRUE(ImportFiles(client.get(), kSample,

@@ -74,7 +74,10 @@ Commands:
                                             hcpcs-xlsx, cpt (a folder of the AMA data files),
                                             icd10cm-tabular (the Tabular List XML, into the
                                             supplement ICD10CM-TABULAR, same --version and
-                                            --effective as its ICD10CM release)
+                                            --effective as its ICD10CM release),
+                                            icd10cm-index (the Index XML, a file or a folder
+                                            with the index, eindex, drug and neoplasm files,
+                                            into ICD10CM-INDEX, likewise)
   diff     --system=S --from=V1 --to=V2 [--summary]
                                             every code that differs between two releases (either
                                             direction), then counts; --summary prints the counts

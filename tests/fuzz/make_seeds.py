@@ -62,9 +62,10 @@ def main():
     for dirpath, _, files in os.walk(os.path.join(sample, "icd10cm")):
         for name in sorted(files):
             path = os.path.join(dirpath, name)
-            if name.endswith(".xml"):  # whole: a Tabular cut short is only an error
+            if name.endswith(".xml"):  # whole; the first byte picks the importer (fuzz_icd10cm_xml.cc)
                 with open(path, "rb") as f:
-                    write(os.path.join(root, "fuzz_icd10cm_xml"), "seed%d" % n, f.read())
+                    pick = b"\x00" if "tabular" in name else b"\x01"
+                    write(os.path.join(root, "fuzz_icd10cm_xml"), "seed%d" % n, pick + f.read())
             else:
                 write(os.path.join(root, "fuzz_icd10_order"), "seed%d" % n, head(path))
             n += 1
