@@ -629,21 +629,29 @@ void SearchPhase(const std::string& version, const importers::Concepts& concepts
 }
 
 struct HcpcsRelease {
-  std::string year, path;
+  std::string year, path, format;
 };
 
-// HCPCS fixed-width files of a data folder (hcpcs/<year>/HCPC*ANWEB*.txt[.gz]).
+// HCPCS releases of a data folder as deploy/load-default-data.sh loads them: the fixed-width
+// file of hcpcs/<year>/ (HCPC*ANWEB*.txt[.gz]), else its workbook (HCPC*ANWEB*.xlsx).
 std::vector<HcpcsRelease> FindHcpcsReleases(const std::string& data) {
   std::vector<HcpcsRelease> out;
   if (!fs::exists(data + "/hcpcs")) return out;
   std::regex file_re("^HCPC.*ANWEB.*\\.txt(\\.gz)?$");
+  std::regex workbook_re("^HCPC.*ANWEB.*\\.xlsx$");
   for (const auto& dir : fs::directory_iterator(data + "/hcpcs")) {
     std::string year = dir.path().filename().string();
     if (!dir.is_directory() || !std::regex_match(year, std::regex("^[0-9]{4}$"))) continue;
+    HcpcsRelease text{year, "", "hcpcs"}, workbook{year, "", "hcpcs-xlsx"};
     for (const auto& file : fs::directory_iterator(dir.path())) {
-      if (std::regex_match(file.path().filename().string(), file_re)) {
-        out.push_back({year, file.path().string()});
-      }
+      std::string name = file.path().filename().string();
+      if (std::regex_match(name, file_re)) text.path = file.path().string();
+      if (std::regex_match(name, workbook_re)) workbook.path = file.path().string();
+    }
+    if (!text.path.empty()) {
+      out.push_back(text);
+    } else if (!workbook.path.empty()) {
+      out.push_back(workbook);
     }
   }
   std::sort(out.begin(), out.end(),
@@ -666,7 +674,7 @@ void ClaimsPhase(const std::string& data, const std::vector<IcdRelease>& icd,
     generator.AddTabular(icd[i].effective, *t);
   }
   for (const HcpcsRelease& h : FindHcpcsReleases(data)) {
-    auto c = importers::ParseFile("hcpcs", h.path);
+    auto c = importers::ParseFile(h.format, h.path);
     if (!c.ok()) {
       std::cerr << c.status() << "\n";
       std::exit(1);

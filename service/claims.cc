@@ -40,15 +40,6 @@ v1::ClaimIssueKind IssueKindOf(v1::ValidationOutcome o) {
   }
 }
 
-// Contexts one checker remembers before it starts afresh (a claim stream has no end).
-constexpr size_t kMaxTabularCache = 50000;
-
-// "Excludes1 at I10: \"...\" (ICD10CM-TABULAR FY2023)"
-std::string Quote(const v1::TabularNote& note, const v1::TabularContext& t, const char* label) {
-  return absl::StrCat(label, " at ", note.from(), ": \"", note.text(), "\" (", t.source().system(),
-                      " ", t.source().version(), ")");
-}
-
 }  // namespace
 
 void SplitModifiers(const CodeSystemInfo& system, absl::string_view input, std::string* code,
@@ -64,8 +55,14 @@ void SplitModifiers(const CodeSystemInfo& system, absl::string_view input, std::
   for (size_t i = 1; i < parts.size(); ++i) modifiers->emplace_back(parts[i]);
 }
 
-CodeChecker::CodeChecker(const storage::Store* store, std::string today)
-    : store_(store), reader_(store->NewReader()), today_(std::move(today)) {}
+CodeChecker::CodeChecker(const storage::Store* store, std::string today, TabularCache* tabulars)
+    : owned_(store->NewReader()),
+      reader_(owned_.get()),
+      today_(std::move(today)),
+      tabulars_(tabulars) {}
+
+CodeChecker::CodeChecker(storage::Reader* reader, std::string today, TabularCache* tabulars)
+    : reader_(reader), today_(std::move(today)), tabulars_(tabulars) {}
 
 const storage::ReleaseRecord* CodeChecker::InForce(const std::string& system,
                                                    absl::string_view date) {
@@ -278,34 +275,44 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
       continue;
     }
     if (!s.ok()) return s;
-    const v1::TabularContext* tabular = nullptr;
+    std::shared_ptr<const TabularRelease> tabular;
+    TabularRelease::Chain chain;
     if (r.found) {
-      absl::StatusOr<const v1::TabularContext*> t = Tabular(*r.release, r.code);
-      if (!t.ok()) return t.status();
-      tabular = *t;
-    }
-    if (r.outcome == v1::VALIDATION_OUTCOME_NOT_BILLABLE && tabular != nullptr &&
-        tabular->needs_seventh_character()) {
-      std::vector<std::string> choices;
-      for (const v1::SeventhCharacter& c : tabular->seventh_characters()) {
-        choices.push_back(absl::StrCat(tabular->seventh_character_stem(), c.character(), " ",
-                                       c.meaning()));
+      auto known = tabular_of_.find(r.release->sequence);
+      if (known == tabular_of_.end()) {
+        absl::StatusOr<std::shared_ptr<const TabularRelease>> t =
+            tabulars_->For(*reader_, *r.release);
+        if (!t.ok()) return t.status();
+        known = tabular_of_.emplace(r.release->sequence, *std::move(t)).first;
       }
+      tabular = known->second;
+      if (tabular != nullptr) chain = tabular->ChainOf(r.code);
+    }
+    if (r.outcome == v1::VALIDATION_OUTCOME_NOT_BILLABLE &&
+        TabularRelease::NeedsSeventh(chain, r.code)) {
+      const TabularRelease::Entry* def = TabularRelease::SeventhOf(chain);
+      std::string stem = r.code;
+      stem.resize(6, 'X');
+      stem = PrintedCode(icd, stem);
+      std::vector<std::string> choices;
+      for (const auto& [ch, meaning] : def->seventh) {
+        choices.push_back(absl::StrCat(stem, ch, " ", meaning));
+      }
+      const storage::ReleaseRecord& source = tabular->release();
       v1::ClaimIssue* i = issue(
           "diagnosis", dx, v1::CLAIM_ISSUE_KIND_MISSING_SEVENTH_CHARACTER,
-          absl::StrCat(PrintedCode(icd, r.code), " needs a 7th character (",
-                       tabular->source().system(), " ", tabular->source().version(),
-                       ", defined at ", tabular->seventh_characters_from(), "): ",
+          absl::StrCat(PrintedCode(icd, r.code), " needs a 7th character (", source.system, " ",
+                       source.version, ", defined at ", def->printed, "): ",
                        absl::StrJoin(choices, "; ")),
           r.release);
-      *i->mutable_note_source() = tabular->source();
+      ToRef(source, i->mutable_note_source());
     } else if (r.outcome != v1::VALIDATION_OUTCOME_VALID) {
       v1::ClaimIssue* i = issue("diagnosis", dx, IssueKindOf(r.outcome), r.message, r.release);
       if (r.deleted_in != nullptr) ToRef(*r.deleted_in, i->mutable_deleted_in());
     }
-    if (tabular != nullptr) {
+    if (!chain.entries.empty()) {
       diagnoses.push_back({dx, r.code, &dx == &line.diagnosis_codes(0), r.record.display,
-                           r.release, tabular});
+                           r.release, std::move(tabular), std::move(chain)});
     }
   }
   CheckNotes(diagnoses, out);
@@ -315,87 +322,90 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
   return absl::OkStatus();
 }
 
-absl::StatusOr<const v1::TabularContext*> CodeChecker::Tabular(
-    const storage::ReleaseRecord& release, const std::string& code) {
-  auto key = std::make_pair(release.sequence, code);
-  auto it = tabular_.find(key);
-  if (it != tabular_.end()) return it->second.get();
-  if (tabular_.size() >= kMaxTabularCache) tabular_.clear();
-  auto ctx = std::make_unique<v1::TabularContext>();
-  absl::Status s = ReadTabularContext(*reader_, release, code, ctx.get());
-  if (!s.ok()) return s;
-  if (!ctx->has_source()) ctx.reset();
-  return tabular_.emplace(std::move(key), std::move(ctx)).first->second.get();
-}
-
 void CodeChecker::CheckNotes(const std::vector<Diagnosis>& dx, v1::ClaimLineResult* out) {
-  auto issue = [&](const Diagnosis& d, v1::ClaimIssueKind kind, const v1::TabularNote& note,
-                   std::string message, bool advisory) {
+  using Note = TabularRelease::Note;
+  using Entry = TabularRelease::Entry;
+  auto issue = [&](const Diagnosis& d, v1::ClaimIssueKind kind, const Entry& at, const Note& note,
+                   absl::string_view label, std::string lead, bool advisory) {
+    const storage::ReleaseRecord& source = d.tabular->release();
     v1::ClaimIssue* i = out->add_issues();
     i->set_field("diagnosis");
     i->set_code(d.given);
     i->set_kind(kind);
-    i->set_message(std::move(message));
+    i->set_message(absl::StrCat(lead, label, " at ", at.printed, ": \"", note.text, "\" (",
+                                source.system, " ", source.version, ")"));
     i->set_advisory(advisory);
     ToRef(*d.release, i->mutable_release());
-    *i->mutable_note() = note;
-    *i->mutable_note_source() = d.tabular->source();
+    v1::TabularNote* n = i->mutable_note();
+    n->set_kind(note.kind);
+    n->set_text(note.text);
+    n->set_from(at.printed);
+    for (const v1::CodeRange& r : note.references) *n->add_references() = r;
+    ToRef(source, i->mutable_note_source());
   };
-  auto covered = [&](const v1::TabularNote& note, const Diagnosis& other) {
-    for (const v1::CodeRange& r : note.references()) {
+  auto covered = [&](const Note& note, const Diagnosis& other) {
+    for (const v1::CodeRange& r : note.references) {
       if (Covers(r, other.code)) return true;
     }
     return false;
   };
+  // The first note of `kind` in the chain (and where it stands) for which `pick` holds.
+  auto find = [](const Diagnosis& d, absl::string_view kind, auto pick)
+      -> std::pair<const Entry*, const Note*> {
+    for (const Entry* e : d.chain.entries) {
+      for (const Note& n : e->notes) {
+        if (n.kind == kind && pick(*e, n)) return {e, &n};
+      }
+    }
+    return {nullptr, nullptr};
+  };
   for (const Diagnosis& d : dx) {
-    const v1::TabularContext& t = *d.tabular;
     // Excludes1: once per other diagnosis its notes name.
     for (const Diagnosis& other : dx) {
       if (&other == &d) continue;
-      for (const v1::TabularNote& note : t.notes()) {
-        if (note.kind() != "excludes1" || !covered(note, other)) continue;
-        issue(d, v1::CLAIM_ISSUE_KIND_EXCLUDES1, note,
-              absl::StrCat(d.given, " and ", other.given, " are not reported together: ",
-                           Quote(note, t, "Excludes1")),
-              false);
-        break;
-      }
+      auto [at, note] = find(d, "excludes1",
+                             [&](const Entry&, const Note& n) { return covered(n, other); });
+      if (note == nullptr) continue;
+      issue(d, v1::CLAIM_ISSUE_KIND_EXCLUDES1, *at, *note, "Excludes1",
+            absl::StrCat(d.given, " and ", other.given, " are not reported together: "), false);
     }
     // Code first, when listed first: an error for a manifestation code, else an advisory.
     if (d.first) {
-      for (const v1::TabularNote& note : t.notes()) {
-        if (note.kind() != "codeFirst") continue;
+      auto [at, note] = find(d, "codeFirst", [](const Entry&, const Note&) { return true; });
+      if (note != nullptr) {
         bool manifestation =
             absl::StrContains(absl::AsciiStrToLower(d.display), "classified elsewhere");
-        issue(d, v1::CLAIM_ISSUE_KIND_CODE_FIRST, note,
-              manifestation
-                  ? absl::StrCat(d.given, " is a manifestation code and may not be listed first: ",
-                                 Quote(note, t, "Code first"))
-                  : absl::StrCat(d.given, " is listed first; check its ",
-                                 Quote(note, t, "code first note")),
-              !manifestation);
-        break;
+        if (manifestation) {
+          issue(d, v1::CLAIM_ISSUE_KIND_CODE_FIRST, *at, *note, "Code first",
+                absl::StrCat(d.given, " is a manifestation code and may not be listed first: "),
+                false);
+        } else {
+          issue(d, v1::CLAIM_ISSUE_KIND_CODE_FIRST, *at, *note, "code first note",
+                absl::StrCat(d.given, " is listed first; check its "), true);
+        }
       }
     }
     // Use additional code, from the code's category and the levels below it (a block's or
     // chapter's such notes apply to hundreds of codes "if applicable"): its notes name codes
     // (often alternatives, one note each), none of which is on the line. Quotes the first.
-    const v1::TabularNote* first_named = nullptr;
-    bool present = false;
-    for (const v1::TabularNote& note : t.notes()) {
-      if (note.kind() != "useAdditionalCode" || absl::StrContains(note.from(), '-')) continue;
-      if (std::none_of(note.references().begin(), note.references().end(),
-                       [](const v1::CodeRange& r) { return !r.qualified(); })) {
-        continue;
+    auto names_codes = [](const Entry& e, const Note& n) {
+      return !absl::StrContains(e.key, '-') &&
+             std::any_of(n.references.begin(), n.references.end(),
+                         [](const v1::CodeRange& r) { return !r.qualified(); });
+    };
+    auto [at, first_named] = find(d, "useAdditionalCode", names_codes);
+    if (first_named == nullptr) continue;
+    auto [present_at, present] = find(d, "useAdditionalCode", [&](const Entry& e, const Note& n) {
+      if (!names_codes(e, n)) return false;
+      for (const Diagnosis& other : dx) {
+        if (&other != &d && covered(n, other)) return true;
       }
-      if (first_named == nullptr) first_named = &note;
-      for (const Diagnosis& other : dx) present |= &other != &d && covered(note, other);
-    }
-    if (first_named != nullptr && !present) {
-      issue(d, v1::CLAIM_ISSUE_KIND_USE_ADDITIONAL_CODE, *first_named,
-            absl::StrCat(d.given, ": use additional code if applicable; ",
-                         Quote(*first_named, t, "Use additional code")),
-            true);
+      return false;
+    });
+    if (present == nullptr) {
+      issue(d, v1::CLAIM_ISSUE_KIND_USE_ADDITIONAL_CODE, *at, *first_named,
+            "Use additional code",
+            absl::StrCat(d.given, ": use additional code if applicable; "), true);
     }
   }
 }

@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "codebook/v1/terminology.pb.h"
 #include "service/code_systems.h"
+#include "service/tabular.h"
 #include "storage/store.h"
 
 namespace codebook::service {
@@ -46,8 +47,12 @@ class CodeChecker {
     storage::ConceptRecord record;
   };
 
-  // `store` must outlive the checker; "today" answers an empty date.
-  CodeChecker(const storage::Store* store, std::string today);
+  // Reads through a reader of its own, made now. `store` and `tabulars` must outlive the
+  // checker; "today" answers an empty date.
+  CodeChecker(const storage::Store* store, std::string today, TabularCache* tabulars);
+  // Reads through `reader`, a request's own (so that one answer sees one snapshot), which must
+  // outlive the checker.
+  CodeChecker(storage::Reader* reader, std::string today, TabularCache* tabulars);
 
   // Checks one code (no modifiers) of `system` on `date` ("YYYY-MM-DD", already valid). When no
   // release of the system is in force on the date, returns NOT_FOUND (its message says so).
@@ -65,10 +70,6 @@ class CodeChecker {
 
  private:
   const storage::ReleaseRecord* InForce(const std::string& system, absl::string_view date);
-  // The Tabular context (tabular.h) of ICD-10-CM `code` (storage form) as `release` answers it,
-  // remembered for the checker's life; nullptr when there is none.
-  absl::StatusOr<const v1::TabularContext*> Tabular(const storage::ReleaseRecord& release,
-                                                    const std::string& code);
   // A line's diagnoses checked against each other's Tabular notes (see ClaimIssueKind).
   struct Diagnosis {
     std::string given;  // as on the line
@@ -76,16 +77,18 @@ class CodeChecker {
     bool first;         // listed first on the line
     std::string display;
     const storage::ReleaseRecord* release;  // in force on the date
-    const v1::TabularContext* tabular;
+    std::shared_ptr<const TabularRelease> tabular;
+    TabularRelease::Chain chain;  // not empty
   };
   void CheckNotes(const std::vector<Diagnosis>& dx, v1::ClaimLineResult* out);
 
-  const storage::Store* store_;
-  std::unique_ptr<storage::Reader> reader_;
+  std::unique_ptr<storage::Reader> owned_;  // when made by the checker
+  storage::Reader* reader_;
   std::string today_;
   std::map<std::pair<std::string, std::string>, const storage::ReleaseRecord*> in_force_;
-  // (release sequence, code) -> context (null: none); cleared past kMaxTabularCache entries.
-  std::map<std::pair<uint64_t, std::string>, std::unique_ptr<v1::TabularContext>> tabular_;
+  TabularCache* tabulars_;
+  // The Tabular of each ICD-10-CM release seen (null: none), so the shared cache is asked once.
+  std::map<uint64_t, std::shared_ptr<const TabularRelease>> tabular_of_;
 };
 
 }  // namespace codebook::service

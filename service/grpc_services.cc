@@ -358,7 +358,8 @@ class ClaimStreamReactor final
       return;
     }
     if (!checker_ || index_ % kRefresh == 0) {
-      checker_ = std::make_unique<CodeChecker>(impl_->store(), impl_->Today());
+      checker_ = std::make_unique<CodeChecker>(impl_->store(), impl_->Today(),
+                                               impl_->tabular_cache());
     }
     result_.Clear();
     absl::Status s = checker_->CheckLine(line_, index_++, checker_->today(), &result_);

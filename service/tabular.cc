@@ -96,86 +96,132 @@ bool Covers(const v1::CodeRange& range, absl::string_view code) {
   return code.substr(0, first.size()) >= first && code.substr(0, last.size()) <= last;
 }
 
-absl::Status ReadTabularContext(storage::Reader& reader, const storage::ReleaseRecord& base,
-                                absl::string_view code, v1::TabularContext* out) {
-  const CodeSystemInfo* tabular = SupplementOf(base.system, CodeFormat::kIcd10CmTabular);
-  if (tabular == nullptr) return absl::OkStatus();
-  const storage::ReleaseRecord* source = SupplementFor(reader.catalog(), *tabular, base);
-  if (source == nullptr) return absl::OkStatus();
-  // The code's own entry, or for a code the Tabular writes only through a 7th character
-  // (S52.501A, T81.32XA), the nearest entry its code starts with.
-  std::string key(code);
-  storage::CodeState st;
-  while (key.size() >= 3) {
-    absl::Status s = reader.Read(tabular->id, key, source->sequence, &st);
-    if (!s.ok()) return s;
-    if (st.kind == storage::CodeState::Kind::kPresent) break;
-    key.pop_back();
+absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularRelease::Load(
+    storage::Reader& reader, const storage::ReleaseRecord& release) {
+  const CodeSystemInfo* tabular = *FindSystem(release.system);
+  auto out = std::make_shared<TabularRelease>();
+  out->release_ = release;
+  absl::Status s = reader.ForEachConcept(
+      release.system, release.sequence,
+      [&](absl::string_view key, const storage::ConceptRecord& r) {
+        Entry& e = out->entries_[key];
+        e.key = std::string(key);
+        e.printed = PrintedCode(*tabular, key);
+        e.parent = r.parent;
+        e.display = r.display;
+        e.leaf = r.kind == storage::ConceptKind::kCode;
+        auto add = [&](const std::string& kind, absl::string_view text) {
+          e.notes.push_back({kind, std::string(text), ParseCodeReferences(text)});
+        };
+        for (const auto& [use, text] : r.designations) add(use, text);
+        for (const auto& [name, value] : r.properties) {
+          if (absl::StartsWith(name, "7th:")) {
+            e.seventh.emplace_back(name.substr(4), absl::StrReplaceAll(value, {{"\n", "; "}}));
+          } else if (name != "placeholder" && name != "chapter" && name != "block") {
+            for (absl::string_view text : absl::StrSplit(value, '\n')) add(name, text);
+          }
+        }
+        return true;
+      });
+  if (!s.ok()) return s;
+  for (const auto& [key, e] : out->entries_) {
+    if (!e.parent.empty() && !out->entries_.contains(e.parent)) {
+      return absl::DataLossError(absl::StrCat(Describe(release), ": the parent ", e.parent,
+                                              " of ", key, " is missing"));
+    }
   }
-  if (st.kind != storage::CodeState::Kind::kPresent) return absl::OkStatus();
+  return std::shared_ptr<const TabularRelease>(std::move(out));
+}
 
+const TabularRelease::Entry* TabularRelease::Find(absl::string_view key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+TabularRelease::Chain TabularRelease::ChainOf(absl::string_view code) const {
+  Chain chain;
+  absl::string_view key = code;
+  const Entry* e = nullptr;
+  while (key.size() >= 3 && (e = Find(key)) == nullptr) key.remove_suffix(1);
+  if (e == nullptr) return chain;
+  chain.exact = code.find_first_not_of('X', key.size()) == absl::string_view::npos;
+  // Parents never loop in an imported Tabular (Load checked they exist); the bound stops a
+  // corrupt one.
+  while (e != nullptr && chain.entries.size() < 16) {
+    chain.entries.push_back(e);
+    e = e->parent.empty() ? nullptr : Find(e->parent);
+  }
+  return chain;
+}
+
+const TabularRelease::Entry* TabularRelease::SeventhOf(const Chain& chain) {
+  for (const Entry* e : chain.entries) {
+    if (!e->seventh.empty()) return e;
+  }
+  return nullptr;
+}
+
+bool TabularRelease::NeedsSeventh(const Chain& chain, absl::string_view code) {
+  return !chain.entries.empty() && chain.exact && chain.entries[0]->leaf && code.size() < 7 &&
+         SeventhOf(chain) != nullptr;
+}
+
+void TabularRelease::Context(absl::string_view code, v1::TabularContext* out) const {
+  Chain chain = ChainOf(code);
+  if (chain.entries.empty()) return;
   v1::TabularContext ctx;
-  ToRef(*source, ctx.mutable_source());
-  // The entry is the code itself, or the code is the entry with placeholder Xs (T81.32X).
-  const bool exact = code.find_first_not_of('X', key.size()) == absl::string_view::npos;
-  const bool leaf = st.record.kind == storage::ConceptKind::kCode;
-  // Walk up: the entry, its parents, ... its block and chapter (parents never loop in an
-  // imported Tabular; the bound stops a corrupt one).
-  for (int depth = 0; depth < 16; ++depth) {
-    const storage::ConceptRecord& r = st.record;
-    const std::string from = PrintedCode(*tabular, key);
-    if (absl::StartsWith(key, "CHAPTER-")) {
-      ctx.mutable_chapter()->set_code(from);
-      ctx.mutable_chapter()->set_display(r.display);
+  ToRef(release_, ctx.mutable_source());
+  for (const Entry* e : chain.entries) {
+    if (absl::StartsWith(e->key, "CHAPTER-")) {
+      ctx.mutable_chapter()->set_code(e->printed);
+      ctx.mutable_chapter()->set_display(e->display);
       ctx.mutable_chapter()->set_kind(v1::CONCEPT_KIND_GROUP);
-    } else if (absl::StrContains(key, '-')) {
-      ctx.mutable_block()->set_code(from);
-      ctx.mutable_block()->set_display(r.display);
+    } else if (absl::StrContains(e->key, '-')) {
+      ctx.mutable_block()->set_code(e->printed);
+      ctx.mutable_block()->set_display(e->display);
       ctx.mutable_block()->set_kind(v1::CONCEPT_KIND_GROUP);
     }
-    auto add_note = [&](const std::string& kind, absl::string_view text) {
-      v1::TabularNote* n = ctx.add_notes();
-      n->set_kind(kind);
-      n->set_text(std::string(text));
-      n->set_from(from);
-      for (v1::CodeRange& ref : ParseCodeReferences(text)) *n->add_references() = std::move(ref);
-    };
-    for (const auto& [use, text] : r.designations) add_note(use, text);
-    bool defines_seventh = false;
-    for (const auto& [name, value] : r.properties) {
-      if (absl::StartsWith(name, "7th:")) {
-        defines_seventh = true;
-        continue;
-      }
-      if (name == "placeholder" || name == "chapter" || name == "block") continue;
-      for (absl::string_view text : absl::StrSplit(value, '\n')) add_note(name, text);
-    }
-    if (defines_seventh && ctx.seventh_characters().empty()) {
-      ctx.set_seventh_characters_from(from);
-      for (const auto& [name, value] : r.properties) {
-        if (!absl::StartsWith(name, "7th:")) continue;
-        v1::SeventhCharacter* s = ctx.add_seventh_characters();
-        s->set_character(name.substr(4));
-        s->set_meaning(absl::StrReplaceAll(value, {{"\n", "; "}}));
-      }
-    }
-    if (r.parent.empty()) break;
-    key = r.parent;
-    absl::Status s = reader.Read(tabular->id, key, source->sequence, &st);
-    if (!s.ok()) return s;
-    if (st.kind != storage::CodeState::Kind::kPresent) {
-      return absl::DataLossError(absl::StrCat(Describe(*source), ": the parent ", key,
-                                              " of an entry is missing"));
+    for (const Note& n : e->notes) {
+      v1::TabularNote* note = ctx.add_notes();
+      note->set_kind(n.kind);
+      note->set_text(n.text);
+      note->set_from(e->printed);
+      for (const v1::CodeRange& r : n.references) *note->add_references() = r;
     }
   }
-  if (!ctx.seventh_characters().empty() && exact && leaf && code.size() < 7) {
+  if (const Entry* seventh = SeventhOf(chain)) {
+    ctx.set_seventh_characters_from(seventh->printed);
+    for (const auto& [ch, meaning] : seventh->seventh) {
+      v1::SeventhCharacter* s = ctx.add_seventh_characters();
+      s->set_character(ch);
+      s->set_meaning(meaning);
+    }
+  }
+  if (NeedsSeventh(chain, code)) {
     ctx.set_needs_seventh_character(true);
     std::string stem(code);
     stem.resize(6, 'X');
-    ctx.set_seventh_character_stem(PrintedCode(*tabular, stem));
+    ctx.set_seventh_character_stem(absl::StrCat(stem.substr(0, 3), ".", stem.substr(3)));
   }
   *out = std::move(ctx);
-  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularCache::For(
+    storage::Reader& reader, const storage::ReleaseRecord& base) {
+  const CodeSystemInfo* tabular = SupplementOf(base.system, CodeFormat::kIcd10CmTabular);
+  if (tabular == nullptr) return nullptr;
+  const storage::ReleaseRecord* source = SupplementFor(reader.catalog(), *tabular, base);
+  if (source == nullptr) return nullptr;
+  auto key = std::make_pair(source->system, source->sequence);
+  // One reader builds a release while the others wait for it: a Tabular is read once.
+  absl::MutexLock lock(&mu_);
+  auto it = releases_.find(key);
+  if (it != releases_.end()) return it->second;
+  absl::StatusOr<std::shared_ptr<const TabularRelease>> loaded =
+      TabularRelease::Load(reader, *source);
+  if (!loaded.ok()) return loaded.status();
+  releases_.emplace(key, *loaded);
+  return *loaded;
 }
 
 }  // namespace codebook::service

@@ -5,14 +5,25 @@
 // or category apply to every code below it, so a code's notes are its own, then each level's
 // above it; a 7th-character definition applies to every code below the level that defines it,
 // and a code shorter than 6 characters takes the placeholder X before its 7th character.
+//
+// A Tabular release is read once into memory (TabularRelease, its notes' code references
+// parsed) and shared by every request after: a published release never changes, so the copy
+// never needs invalidating. TabularCache holds them.
 #ifndef CODEBOOK_SERVICE_TABULAR_H_
 #define CODEBOOK_SERVICE_TABULAR_H_
 
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "codebook/v1/types.pb.h"
 #include "storage/store.h"
 
@@ -29,12 +40,68 @@ std::vector<v1::CodeRange> ParseCodeReferences(absl::string_view text);
 // a qualified range.
 bool Covers(const v1::CodeRange& range, absl::string_view code);
 
-// Fills *out with the Tabular context of ICD-10-CM code `code` (storage form) as read through
-// `reader` from the supplement release that serves `base` (SupplementFor). Leaves *out untouched
-// and returns OK when there is no such release or the code is not in it (nor any code above it
-// but its chapter). DATA_LOSS on a corrupt record.
-absl::Status ReadTabularContext(storage::Reader& reader, const storage::ReleaseRecord& base,
-                                absl::string_view code, v1::TabularContext* out);
+// One published ICD10CM-TABULAR release in memory. Immutable once built; thread-safe to read.
+class TabularRelease {
+ public:
+  struct Note {
+    std::string kind;  // the Tabular's element name ("excludes1", ...)
+    std::string text;
+    std::vector<v1::CodeRange> references;
+  };
+  struct Entry {
+    std::string key;      // storage form ("I10", "I10-I16", "CHAPTER-9")
+    std::string printed;  // printed form ("S52.501")
+    std::string parent;   // storage form; empty at the top
+    std::string display;
+    bool leaf = false;
+    std::vector<Note> notes;  // designations first, then properties by name, as stored
+    std::vector<std::pair<std::string, std::string>> seventh;  // (character, meaning)
+  };
+  // The entries that apply to a code, and how it relates to the first.
+  struct Chain {
+    std::vector<const Entry*> entries;  // its own (or nearest) entry, then each one above
+    bool exact = false;  // the first entry is the code itself, but for placeholder Xs
+  };
+
+  // Reads every entry of `release` (a published ICD10CM-TABULAR release) through `reader`.
+  // DATA_LOSS on a corrupt record or an entry whose parent is missing.
+  static absl::StatusOr<std::shared_ptr<const TabularRelease>> Load(
+      storage::Reader& reader, const storage::ReleaseRecord& release);
+
+  const storage::ReleaseRecord& release() const { return release_; }
+  // nullptr when absent.
+  const Entry* Find(absl::string_view key) const;
+  // For ICD-10-CM `code` (storage form): its own entry or the nearest entry its code starts
+  // with (S52.501A and T81.32XA are written in the Tabular through their 7th character), then
+  // the entries above it; empty when none.
+  Chain ChainOf(absl::string_view code) const;
+  // The 7th characters that apply to a chain (the nearest definition) and where they stand;
+  // nullptr when none.
+  static const Entry* SeventhOf(const Chain& chain);
+  // True when the chain's code is complete only with a 7th character.
+  static bool NeedsSeventh(const Chain& chain, absl::string_view code);
+  // The answer of Lookup for `code`: chapter, block, notes, 7th characters. Leaves *out
+  // untouched when the chain is empty.
+  void Context(absl::string_view code, v1::TabularContext* out) const;
+
+ private:
+  storage::ReleaseRecord release_;
+  absl::flat_hash_map<std::string, Entry> entries_;
+};
+
+// The Tabular releases read so far, by (system, sequence). Thread-safe.
+class TabularCache {
+ public:
+  // The Tabular release that serves `base` (SupplementFor), read through `reader` on first use;
+  // nullptr when the server holds none for it. Errors as TabularRelease::Load.
+  absl::StatusOr<std::shared_ptr<const TabularRelease>> For(storage::Reader& reader,
+                                                            const storage::ReleaseRecord& base);
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const TabularRelease>> releases_
+      ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace codebook::service
 

@@ -95,11 +95,14 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
   }
   ToRef(**release, resp->mutable_release());
   ToApi(**system, *code, st.record, resp->mutable_concept());
-  s = ReadTabularContext(*reader, **release, *code, resp->mutable_tabular());
-  if (!s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<const TabularRelease>> tabular =
+      tabular_cache_.For(*reader, **release);
+  if (!tabular.ok()) return tabular.status();
+  if (*tabular != nullptr) (*tabular)->Context(*code, resp->mutable_tabular());
   if (!modifiers.empty()) {
-    // Modifiers as of the release's first day, in it or in the other procedure system.
-    CodeChecker checker(store_, Today());
+    // Modifiers as of the release's first day, in it or in the other procedure system, read
+    // through this request's reader: one answer, one snapshot.
+    CodeChecker checker(reader.get(), Today(), &tabular_cache_);
     for (const std::string& m : modifiers) {
       v1::ModifierCheck mc;
       s = checker.CheckModifier(**system, m, (*release)->effective_date, &mc);
@@ -180,7 +183,7 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
     return absl::InvalidArgumentError(
         absl::StrCat("date of service '", date, "' is not a YYYY-MM-DD date"));
   }
-  CodeChecker checker(store_, Today());
+  CodeChecker checker(store_, Today(), &tabular_cache_);
   std::string code;
   std::vector<std::string> modifiers;
   SplitModifiers(**system, req.code(), &code, &modifiers);
@@ -337,7 +340,7 @@ absl::Status TerminologyImpl::ValidateClaim(const v1::ValidateClaimRequest& req,
     return absl::InvalidArgumentError(absl::StrCat("date of service '", req.date_of_service(),
                                                    "' is not a YYYY-MM-DD date"));
   }
-  CodeChecker checker(store_, Today());
+  CodeChecker checker(store_, Today(), &tabular_cache_);
   resp->mutable_results()->Reserve(req.lines_size());
   for (int i = 0; i < req.lines_size(); ++i) {
     v1::ClaimLineResult* r = resp->add_results();

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "codebook/v1/terminology.pb.h"
+#include "service/tabular.h"
 #include "storage/store.h"
 
 namespace codebook::service {
@@ -59,6 +60,8 @@ class TerminologyImpl {
   absl::Status ValidateClaim(const v1::ValidateClaimRequest& req,
                              v1::ValidateClaimResponse* resp) const;
   storage::Store* store() const { return store_; }
+  // The Tabular releases read so far, shared by every request (tabular.h).
+  TabularCache* tabular_cache() const { return &tabular_cache_; }
   // "YYYY-MM-DD" of the clock's today (UTC): the default date of service.
   std::string Today() const { return DateOf(clock_()); }
   // Hierarchy (hierarchy.cc).
@@ -71,6 +74,7 @@ class TerminologyImpl {
   storage::Store* store_;
   Clock clock_;
   std::string server_version_;
+  mutable TabularCache tabular_cache_;
 };
 
 }  // namespace codebook::service
