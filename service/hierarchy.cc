@@ -5,10 +5,12 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "service/conversions.h"
+#include "service/tabular.h"
 #include "service/terminology_impl.h"
 #include "storage/encoding.h"
 
@@ -86,23 +88,39 @@ void GroupToApi(const Group& g, v1::Concept* out) {
   out->set_parent(g.parent);
 }
 
-// A node of the hierarchy: a group, or a code of the release with its record.
+// A node of the hierarchy: a group, a chapter or block of the Tabular, or a code of the
+// release with its record.
 struct Node {
   const Group* group = nullptr;
-  std::string code;  // storage form, when not a group
+  const TabularRelease::Entry* section = nullptr;  // a chapter or block
+  std::string code;  // storage form, when a code
   storage::ConceptRecord record;
-  std::string Id() const { return group ? group->id : code; }
+  std::string Id() const { return group ? group->id : section ? section->key : code; }
 };
+
+bool IsSection(const TabularRelease::Entry& e) { return absl::StrContains(e.key, '-'); }
 
 class Hierarchy {
  public:
+  // `tabular`: the Tabular that serves `release` (ICD-10-CM), or null.
   Hierarchy(storage::Reader* reader, const CodeSystemInfo& system,
-            const storage::ReleaseRecord& release)
-      : reader_(reader), system_(system), release_(release) {}
+            const storage::ReleaseRecord& release, std::shared_ptr<const TabularRelease> tabular)
+      : reader_(reader), system_(system), release_(release), tabular_(std::move(tabular)) {}
 
   absl::StatusOr<Node> Resolve(absl::string_view input) {
     Node n;
     if ((n.group = FindGroup(system_, input)) != nullptr) return n;
+    if (tabular_ != nullptr && absl::StrContains(input, '-')) {
+      std::string key = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(input));
+      const TabularRelease::Entry* e = tabular_->Find(key);
+      if (e != nullptr && IsSection(*e)) {
+        n.section = e;
+        return n;
+      }
+      return absl::NotFoundError(absl::StrCat(
+          "'", input, "' is not a chapter or block of ", Describe(tabular_->release()),
+          " (blocks are written FIRST-LAST, such as I10-I16; chapters CHAPTER-9)"));
+    }
     absl::StatusOr<std::string> code = NormalizeCode(system_, input);
     if (!code.ok()) {
       std::string groups;
@@ -127,10 +145,24 @@ class Hierarchy {
     return n;
   }
 
+  // The block of a top-level code (an ICD-10-CM category) in the Tabular; null if none.
+  const TabularRelease::Entry* BlockOf(absl::string_view code) const {
+    if (tabular_ == nullptr) return nullptr;
+    for (const TabularRelease::Entry* e : tabular_->ChainOf(code).entries) {
+      if (IsSection(*e)) return e;
+    }
+    return nullptr;
+  }
+
   // The parent of `n`; nullopt-like: ok with *has = false at the top.
   absl::StatusOr<Node> Parent(const Node& n, bool* has) {
     *has = true;
     Node p;
+    if (n.section != nullptr) {
+      p.section = n.section->parent.empty() ? nullptr : tabular_->Find(n.section->parent);
+      *has = p.section != nullptr;
+      return p;
+    }
     if (n.group != nullptr) {
       if (*n.group->parent == '\0') {
         *has = false;
@@ -145,7 +177,8 @@ class Hierarchy {
       return p;
     }
     if (n.record.parent.empty()) {
-      *has = false;
+      p.section = BlockOf(n.code);
+      *has = p.section != nullptr;
       return p;
     }
     return ReadCode(n.record.parent);
@@ -164,12 +197,47 @@ class Hierarchy {
     return absl::InternalError(absl::StrCat("the ancestors of ", n.Id(), " form a cycle"));
   }
 
-  // Children of `n` (of the top level when n is null), in code order (groups in their order).
+  // Children of `n` (of the top level when n is null), in code order (groups in their order;
+  // chapters by number, blocks by range). With a Tabular, the top level is its chapters (and
+  // any category of the release that no block holds), a chapter's children its blocks, and a
+  // block's the release's categories in its range.
   absl::Status Children(const Node* n, std::vector<Node>* out) {
     const std::string parent_id = n == nullptr ? "" : n->Id();
+    if (tabular_ != nullptr && (n == nullptr || n->section != nullptr)) {
+      bool chapter_level = n == nullptr;
+      bool block = n != nullptr && !absl::StartsWith(n->section->key, "CHAPTER-");
+      if (!block) {
+        for (const TabularRelease::Entry* e : tabular_->Sections()) {
+          if (e->parent == parent_id) out->push_back(Node{nullptr, e, "", {}});
+        }
+        if (!chapter_level) return absl::OkStatus();
+      }
+      // A block's categories: those the Tabular lists under it (not always inside the range
+      // its id names: FY2023 lists I1A under I10-I16) that the release has.
+      if (block) {
+        storage::CodeState st;
+        for (const TabularRelease::Entry* e : n->section->children) {
+          absl::Status s = reader_->Read(system_.id, e->key, release_.sequence, &st);
+          if (!s.ok()) return s;
+          if (st.kind == storage::CodeState::Kind::kPresent && st.record.parent.empty()) {
+            out->push_back(Node{nullptr, nullptr, e->key, st.record});
+          }
+        }
+        return absl::OkStatus();
+      }
+      // At the top, after the chapters: the release's categories no block holds.
+      return reader_->ForEachConceptInRange(
+          system_.id, release_.sequence, "", "",
+          [&](absl::string_view code, const storage::ConceptRecord& r) {
+            if (r.parent.empty() && BlockOf(code) == nullptr) {
+              out->push_back(Node{nullptr, nullptr, std::string(code), r});
+            }
+            return true;
+          });
+    }
     for (const Group& g : GroupsOf(system_)) {
       if (parent_id == g.parent && (n == nullptr || n->group != nullptr)) {
-        out->push_back(Node{&g, "", {}});
+        out->push_back(Node{&g, nullptr, "", {}});
       }
     }
     if (n != nullptr && n->group == nullptr && !GroupsOf(system_).empty()) {
@@ -190,7 +258,7 @@ class Hierarchy {
           std::string group = GroupOfCode(system_, code, r);
           bool child = GroupsOf(system_).empty() ? r.parent == parent_id && code != parent_id
                                                  : group == parent_id;
-          if (child) out->push_back(Node{nullptr, std::string(code), r});
+          if (child) out->push_back(Node{nullptr, nullptr, std::string(code), r});
           return true;
         });
   }
@@ -200,15 +268,27 @@ class Hierarchy {
       GroupToApi(*n.group, out);
       return;
     }
+    if (n.section != nullptr) {
+      out->set_code(n.section->printed);
+      out->set_display(n.section->display);
+      out->set_kind(v1::CONCEPT_KIND_GROUP);
+      out->set_status(v1::CONCEPT_STATUS_ACTIVE);
+      if (!n.section->parent.empty()) out->set_parent(n.section->parent);
+      return;
+    }
     service::ToApi(system_, n.code, n.record, out);
     std::string group = GroupOfCode(system_, n.code, n.record);
     if (!group.empty()) out->set_parent(group);
+    if (n.record.parent.empty()) {
+      if (const TabularRelease::Entry* block = BlockOf(n.code)) out->set_parent(block->printed);
+    }
   }
 
  private:
   storage::Reader* reader_;
   const CodeSystemInfo& system_;
   const storage::ReleaseRecord& release_;
+  std::shared_ptr<const TabularRelease> tabular_;
 };
 
 // The system, a reader and the selected release of a hierarchy request.
@@ -216,6 +296,7 @@ struct Context {
   const CodeSystemInfo* system = nullptr;
   std::unique_ptr<storage::Reader> reader;
   const storage::ReleaseRecord* release = nullptr;
+  std::shared_ptr<const TabularRelease> tabular;  // chapters and blocks (ICD-10-CM), or null
 };
 
 }  // namespace
@@ -253,7 +334,7 @@ std::string GroupOfCode(const CodeSystemInfo& system, absl::string_view code,
 
 namespace {
 
-absl::Status Open(storage::Store* store, const std::string& system_id,
+absl::Status Open(storage::Store* store, TabularCache* tabulars, const std::string& system_id,
                   const v1::ReleaseSelector& selector, const std::string& today, Context* c) {
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(system_id);
   if (!system.ok()) return system.status();
@@ -263,6 +344,10 @@ absl::Status Open(storage::Store* store, const std::string& system_id,
       SelectRelease(c->reader->catalog(), **system, selector, today);
   if (!release.ok()) return release.status();
   c->release = *release;
+  absl::StatusOr<std::shared_ptr<const TabularRelease>> tabular =
+      tabulars->For(*c->reader, **release);
+  if (!tabular.ok()) return tabular.status();
+  c->tabular = *std::move(tabular);
   return absl::OkStatus();
 }
 
@@ -271,9 +356,9 @@ absl::Status Open(storage::Store* store, const std::string& system_id,
 absl::Status TerminologyImpl::GetAncestors(const v1::GetAncestorsRequest& req,
                                            v1::GetAncestorsResponse* resp) const {
   Context c;
-  absl::Status s = Open(store_, req.system(), req.selector(), Today(), &c);
+  absl::Status s = Open(store_, &tabular_cache_, req.system(), req.selector(), Today(), &c);
   if (!s.ok()) return s;
-  Hierarchy h(c.reader.get(), *c.system, *c.release);
+  Hierarchy h(c.reader.get(), *c.system, *c.release, c.tabular);
   absl::StatusOr<Node> n = h.Resolve(req.code());
   if (!n.ok()) return n.status();
   std::vector<Node> ancestors;
@@ -308,9 +393,9 @@ absl::Status TerminologyImpl::GetChildren(const v1::GetChildrenRequest& req,
     if (r == nullptr) return absl::InvalidArgumentError("the page token names an unknown release");
     selector.set_version(r->version);
   }
-  absl::Status s = Open(store_, req.system(), selector, Today(), &c);
+  absl::Status s = Open(store_, &tabular_cache_, req.system(), selector, Today(), &c);
   if (!s.ok()) return s;
-  Hierarchy h(c.reader.get(), *c.system, *c.release);
+  Hierarchy h(c.reader.get(), *c.system, *c.release, c.tabular);
   std::vector<Node> children;
   if (absl::StripAsciiWhitespace(req.code()).empty()) {
     s = h.Children(nullptr, &children);
@@ -335,9 +420,9 @@ absl::Status TerminologyImpl::GetChildren(const v1::GetChildrenRequest& req,
 absl::Status TerminologyImpl::Subsumes(const v1::SubsumesRequest& req,
                                        v1::SubsumesResponse* resp) const {
   Context c;
-  absl::Status s = Open(store_, req.system(), req.selector(), Today(), &c);
+  absl::Status s = Open(store_, &tabular_cache_, req.system(), req.selector(), Today(), &c);
   if (!s.ok()) return s;
-  Hierarchy h(c.reader.get(), *c.system, *c.release);
+  Hierarchy h(c.reader.get(), *c.system, *c.release, c.tabular);
   absl::StatusOr<Node> a = h.Resolve(req.code_a());
   if (!a.ok()) return a.status();
   absl::StatusOr<Node> b = h.Resolve(req.code_b());

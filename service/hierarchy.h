@@ -1,7 +1,11 @@
 // Hierarchy: where a code sits in its system, per system.
 //
 //  - ICD-10-CM, ICD-10-PCS: a code's parent is the nearest code above it in the order file
-//    (stored with the concept); codes without one are the top level.
+//    (stored with the concept); codes without one are the top level. For ICD-10-CM with a
+//    Tabular List (the ICD10CM-TABULAR release that serves the release, tabular.h), a
+//    category's parent is its block ("I10-I16"), a block's its chapter ("CHAPTER-9"), and the
+//    top level the chapters and any category no block of that Tabular holds (one added after
+//    it); chapters and blocks are answered as groups.
 //  - CPT: groups by code range. Category I ("CATEGORY_I") holds the sections ANESTHESIA
 //    (00100-01999), SURGERY (10004-69990), RADIOLOGY (70010-79999), PATHOLOGY_LABORATORY
 //    (80047-89398), MEDICINE (90281-99199, 99500-99607, and the ####A vaccine codes) and

@@ -5,6 +5,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -129,7 +131,23 @@ absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularRelease::Load(
       return absl::DataLossError(absl::StrCat(Describe(release), ": the parent ", e.parent,
                                               " of ", key, " is missing"));
     }
+    if (absl::StrContains(key, '-')) out->sections_.push_back(&e);
+    if (!e.parent.empty()) out->entries_.find(e.parent)->second.children.push_back(&e);
   }
+  for (auto& [key, e] : out->entries_) {
+    std::sort(e.children.begin(), e.children.end(),
+              [](const Entry* a, const Entry* b) { return a->key < b->key; });
+  }
+  auto chapter_number = [](const Entry* e) {
+    int n = 0;
+    return absl::SimpleAtoi(absl::StripPrefix(e->key, "CHAPTER-"), &n) ? n : 1000;
+  };
+  std::sort(out->sections_.begin(), out->sections_.end(), [&](const Entry* a, const Entry* b) {
+    bool ca = absl::StartsWith(a->key, "CHAPTER-"), cb = absl::StartsWith(b->key, "CHAPTER-");
+    if (ca != cb) return ca;
+    if (ca && chapter_number(a) != chapter_number(b)) return chapter_number(a) < chapter_number(b);
+    return a->key < b->key;
+  });
   return std::shared_ptr<const TabularRelease>(std::move(out));
 }
 
@@ -213,6 +231,11 @@ absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularCache::For(
   const storage::ReleaseRecord* source = SupplementFor(reader.catalog(), *tabular, base);
   if (source == nullptr) return nullptr;
   auto key = std::make_pair(source->system, source->sequence);
+  {
+    absl::ReaderMutexLock lock(&mu_);  // the common case: read long ago
+    auto it = releases_.find(key);
+    if (it != releases_.end()) return it->second;
+  }
   // One reader builds a release while the others wait for it: a Tabular is read once.
   absl::MutexLock lock(&mu_);
   auto it = releases_.find(key);

@@ -56,6 +56,7 @@ class TabularRelease {
     bool leaf = false;
     std::vector<Note> notes;  // designations first, then properties by name, as stored
     std::vector<std::pair<std::string, std::string>> seventh;  // (character, meaning)
+    std::vector<const Entry*> children;  // the entries under it, by key
   };
   // The entries that apply to a code, and how it relates to the first.
   struct Chain {
@@ -71,6 +72,8 @@ class TabularRelease {
   const storage::ReleaseRecord& release() const { return release_; }
   // nullptr when absent.
   const Entry* Find(absl::string_view key) const;
+  // The chapters by number, then the blocks by range.
+  const std::vector<const Entry*>& Sections() const { return sections_; }
   // For ICD-10-CM `code` (storage form): its own entry or the nearest entry its code starts
   // with (S52.501A and T81.32XA are written in the Tabular through their 7th character), then
   // the entries above it; empty when none.
@@ -87,6 +90,7 @@ class TabularRelease {
  private:
   storage::ReleaseRecord release_;
   absl::flat_hash_map<std::string, Entry> entries_;
+  std::vector<const Entry*> sections_;
 };
 
 // The Tabular releases read so far, by (system, sequence). Thread-safe.

@@ -648,6 +648,40 @@ TEST_F(RealDataTest, TabularNotesAnswerTheirReleaseAndLaterOnes) {
   EXPECT_EQ(d.added() - d.deleted(), 45869 - 45017);
   EXPECT_GT(d.designation_changed(), 0);
   EXPECT_GT(d.property_changed(), 0);
+  // The hierarchy: a category's block and chapter from the Tabular that serves the release.
+  auto up = client_->GetAncestors("ICD10CM", "I10", Selector::Today());
+  ASSERT_TRUE(up.ok()) << up.status();
+  ASSERT_EQ(up->ancestors_size(), 2);
+  EXPECT_EQ(up->ancestors(0).code(), "I10-I16");
+  EXPECT_EQ(up->ancestors(1).code(), "CHAPTER-9");
+  v1::GetChildrenRequest top;
+  top.set_system("ICD10CM");
+  top.set_page_size(5000);
+  auto chapters = client_->GetChildren(top);
+  ASSERT_TRUE(chapters.ok()) << chapters.status();
+  int chapter_count = 0;
+  for (const auto& c : chapters->children()) {
+    chapter_count += absl::StartsWith(c.code(), "CHAPTER-");
+  }
+  EXPECT_EQ(chapter_count, 22);
+  std::cout << "FY2025 top level: " << chapter_count << " chapters and "
+            << chapters->children_size() - chapter_count
+            << " categories that the FY2023 Tabular's blocks do not hold\n";
+  v1::GetChildrenRequest block;
+  block.set_system("ICD10CM");
+  block.set_code("I10-I16");
+  auto categories = client_->GetChildren(block);
+  ASSERT_TRUE(categories.ok()) << categories.status();
+  std::vector<std::string> held;
+  for (const auto& c : categories->children()) held.push_back(c.code());
+  EXPECT_EQ(held, (std::vector<std::string>{"I10", "I11", "I12", "I13", "I15", "I16"}));
+  EXPECT_EQ(categories->children(0).parent(), "I10-I16");
+  // I1A came in FY2024, after the newest Tabular: FY2025 answers it at the top level, with no
+  // block, rather than lose it.
+  bool i1a_at_top = false;
+  for (const auto& c : chapters->children()) i1a_at_top |= c.code() == "I1A" && c.parent().empty();
+  EXPECT_TRUE(i1a_at_top);
+
   // The FY2017 Index is a supplement release too: 94,117 terms (SOURCES.md 3.5: 7,973 + 69,226
   // index, 314 + 7,258 external cause, 5,170 + 2,246 drug, 1 + 1,929 neoplasm), see resolved.
   EXPECT_EQ(releases_.at("ICD10CM-INDEX FY2017").counts().total(), 94117);

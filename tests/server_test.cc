@@ -891,6 +891,45 @@ TEST(TabularSupplementTest, ImportedThroughTheCliAndUsedByLaterReleases) {
   EXPECT_NE(out.find("needs ICD10CM FY2022, which this server does not have"), std::string::npos)
       << out;
 
+  // The hierarchy knows chapters and blocks: FY2025 (answered with FY2024's Tabular).
+  auto up = client->GetAncestors("ICD10CM", "S52.501A", Selector::Version("FY2025"));
+  ASSERT_TRUE(up.ok()) << up.status();
+  std::vector<std::string> chain;
+  for (const auto& a : up->ancestors()) chain.push_back(a.code());
+  EXPECT_EQ(chain, (std::vector<std::string>{"S52.501", "S52.5", "S52", "S50-S59", "CHAPTER-19"}));
+  EXPECT_EQ(up->ancestors(3).kind(), v1::CONCEPT_KIND_GROUP);
+  EXPECT_EQ(up->ancestors(3).display(), "Injuries to the elbow and forearm (S50-S59)");
+  EXPECT_EQ(up->ancestors(2).parent(), "S50-S59");
+  auto children_of = [&](const std::string& code) {
+    v1::GetChildrenRequest req;
+    req.set_system("ICD10CM");
+    *req.mutable_selector() = Selector::Version("FY2025");
+    req.set_code(code);
+    std::vector<std::string> out;
+    auto r = client->GetChildren(req);
+    EXPECT_TRUE(r.ok()) << code << ": " << r.status();
+    if (r.ok()) {
+      for (const auto& c : r->children()) out.push_back(c.code());
+    }
+    return out;
+  };
+  EXPECT_EQ(children_of(""), (std::vector<std::string>{"CHAPTER-1", "CHAPTER-4", "CHAPTER-9",
+                                                       "CHAPTER-10", "CHAPTER-19", "CHAPTER-21",
+                                                       "CHAPTER-22"}));
+  EXPECT_EQ(children_of("chapter-19"), (std::vector<std::string>{"S50-S59", "T36-T50", "T80-T88"}));
+  EXPECT_EQ(children_of("T36-T50"), (std::vector<std::string>{"T40"}));
+  EXPECT_EQ(children_of("I10"), (std::vector<std::string>{}));
+  auto subsumes = client->Subsumes("ICD10CM", "CHAPTER-19", "T40.711A", Selector::Version("FY2025"));
+  ASSERT_TRUE(subsumes.ok()) << subsumes.status();
+  EXPECT_EQ(subsumes->outcome(), v1::SUBSUMPTION_OUTCOME_SUBSUMES);
+  v1::GetChildrenRequest bad;
+  bad.set_system("ICD10CM");
+  bad.set_code("X00-X09");
+  EXPECT_EQ(client->GetChildren(bad).status().code(), absl::StatusCode::kNotFound);
+  out = server.RunCli("children --system=ICD10CM CHAPTER-9", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("I10-I16"), std::string::npos) << out;
+
   // A later release takes the newest Tabular effective before it.
   ASSERT_TRUE(ImportFiles(client.get(), kSample,
                           {{"ICD10CM", "FY2026", "2025-10-01", "icd10cm-order",

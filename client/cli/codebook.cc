@@ -108,7 +108,8 @@ Commands:
                                             PATHOLOGY_LABORATORY, MEDICINE,
                                             EVALUATION_MANAGEMENT, CATEGORY_II, CATEGORY_III,
                                             PLA; HCPCS: one per first letter (E, J, ...); and
-                                            MODIFIERS
+                                            MODIFIERS; ICD-10-CM with a Tabular: chapters
+                                            (CHAPTER-9) and blocks (I10-I16)
   subsumes --system=S [--version=V|--date=D] A B
                                             does A subsume B (B itself or one of its ancestors)?
   claim    [--date=D] [--stream] FILE.csv   check claim lines; each line of FILE (or stdin for
