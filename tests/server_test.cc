@@ -451,6 +451,41 @@ TEST(ServerWatchTest, WatchSendsTheBacklogThenLiveEvents) {
 }
 
 // Issue 3: one primary and two read replicas on loopback.
+// Supplements reach replicas like any release, bound to theirs: the replica serves the
+// Tabular and the Index with the primary's checksums, and answers lookups with the notes.
+TEST(ReplicaTest, SupplementsAreFollowedWithTheReleaseTheyAreBoundTo) {
+  TestServer primary;
+  auto admin = primary.NewClient();
+  ASSERT_TRUE(ImportFiles(admin.get(), kSample,
+                          {{"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order",
+                            "/icd10cm/2024/icd10cm-order-2024.txt"},
+                           {"ICD10CM-TABULAR", "FY2024", "2023-10-01", "icd10cm-tabular",
+                            "/icd10cm/2024/icd10cm_tabular_2024.xml"},
+                           {"ICD10CM-INDEX", "FY2024", "2023-10-01", "icd10cm-index",
+                            "/icd10cm/2024"}})
+                  .ok());
+  TestServer replica("", {"--follow=" + primary.address()});
+  auto client = replica.NewClient();
+  for (const char* system : {"ICD10CM", "ICD10CM-TABULAR", "ICD10CM-INDEX"}) {
+    std::string want = admin->GetRelease(system, Selector::Version("FY2024"))->checksum();
+    bool served = false;
+    for (absl::Time start = absl::Now(); !served && absl::Now() - start < absl::Seconds(15);) {
+      auto r = client->GetRelease(system, Selector::Version("FY2024"));
+      served = r.ok() && r->state() == v1::RELEASE_STATE_PUBLISHED && r->checksum() == want;
+      if (!served) absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_TRUE(served) << system;
+  }
+  auto i10 = client->Lookup("ICD10CM", "I10", Selector::Version("FY2024"));
+  ASSERT_TRUE(i10.ok()) << i10.status();
+  EXPECT_EQ(i10->tabular().source().version(), "FY2024");
+  EXPECT_EQ(i10->tabular().block().code(), "I10-I16");
+  auto high = client->Lookup("ICD10CM-INDEX", "INDEX:BLOOD PRESSURE>HIGH",
+                             Selector::Version("FY2024"));
+  ASSERT_TRUE(high.ok()) << high.status();
+  EXPECT_EQ(high->concept().properties().at("see.code"), "I10");
+}
+
 TEST(ReplicaTest, ReplicasFollowThePrimaryAndCatchUpAfterADowntime) {
   TestServer primary;
   auto admin = primary.NewClient();
