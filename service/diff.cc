@@ -4,8 +4,10 @@
 // The change index names every code written by each release, so the codes that may differ
 // between releases A and B are those indexed by the releases after the earlier one up to the
 // later one; each is read as of A and as of B and classified. Cost follows the number of
-// changes between the two releases, not the size of the system.
+// changes between the two releases, not the size of the system. A system's supplements
+// (supplements.h) are diffed alongside, between the releases that serve A and B, as counts.
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -13,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "service/code_systems.h"
 #include "service/conversions.h"
+#include "service/supplements.h"
 #include "service/terminology_impl.h"
 
 namespace codebook::service {
@@ -87,6 +90,46 @@ std::vector<v1::ChangeType> Classify(const storage::CodeState& before,
 
 }  // namespace
 
+namespace {
+
+// Walks every code that differs between releases `from_seq` and `to_seq` of `system`, in code
+// order: counts it in *summary and calls fn(code, types, before, after).
+absl::Status WalkChanges(
+    storage::Reader& reader, absl::string_view system, uint64_t from_seq, uint64_t to_seq,
+    v1::DiffSummary* summary,
+    const std::function<void(const std::string& code, const std::vector<v1::ChangeType>& types,
+                             const storage::CodeState& before, const storage::CodeState& after)>&
+        fn) {
+  std::vector<std::string> codes;
+  absl::Status s =
+      reader.ChangedCodes(system, std::min(from_seq, to_seq), std::max(from_seq, to_seq), &codes);
+  if (!s.ok()) return s;
+  std::vector<storage::CodeState> before, after;
+  if (s = reader.ReadMany(system, codes, from_seq, &before); !s.ok()) return s;
+  if (s = reader.ReadMany(system, codes, to_seq, &after); !s.ok()) return s;
+  using Kind = storage::CodeState::Kind;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    std::vector<v1::ChangeType> types = Classify(before[i], after[i], from_seq < to_seq);
+    if (types.empty()) continue;
+    const storage::CodeState& b = before[i];
+    const storage::CodeState& a = after[i];
+    summary->set_changed_codes(summary->changed_codes() + 1);
+    Count(types, summary);
+    bool bp = b.kind == Kind::kPresent, ap = a.kind == Kind::kPresent;
+    bool bb = bp && b.record.billable, ab = ap && a.record.billable;
+    bool bh = bp && b.record.kind == storage::ConceptKind::kHeader;
+    bool ah = ap && a.record.kind == storage::ConceptKind::kHeader;
+    summary->set_billable_added(summary->billable_added() + (ab && !bb));
+    summary->set_billable_removed(summary->billable_removed() + (bb && !ab));
+    summary->set_headers_added(summary->headers_added() + (ah && !bh));
+    summary->set_headers_removed(summary->headers_removed() + (bh && !ah));
+    fn(codes[i], types, b, a);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status TerminologyImpl::DiffReleases(const v1::DiffReleasesRequest& req,
                                            std::vector<v1::DiffReleasesResponse>* out) const {
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
@@ -113,14 +156,6 @@ absl::Status TerminologyImpl::DiffReleases(const v1::DiffReleasesRequest& req,
   absl::StatusOr<std::string> resume_after = ResumeAfter(req.resume_token(), from_seq, to_seq);
   if (!resume_after.ok()) return resume_after.status();
 
-  std::vector<std::string> codes;
-  absl::Status s = reader->ChangedCodes((*system)->id, std::min(from_seq, to_seq),
-                                        std::max(from_seq, to_seq), &codes);
-  if (!s.ok()) return s;
-  std::vector<storage::CodeState> before, after;
-  if (s = reader->ReadMany((*system)->id, codes, from_seq, &before); !s.ok()) return s;
-  if (s = reader->ReadMany((*system)->id, codes, to_seq, &after); !s.ok()) return s;
-
   v1::DiffSummary summary;
   auto new_message = [&]() {
     v1::DiffReleasesResponse& m = out->emplace_back();
@@ -131,36 +166,51 @@ absl::Status TerminologyImpl::DiffReleases(const v1::DiffReleasesRequest& req,
   out->clear();
   v1::DiffReleasesResponse* msg = new_message();
   std::string last_sent;  // storage form of the last change put in a message
-  using Kind = storage::CodeState::Kind;
-  for (size_t i = 0; i < codes.size(); ++i) {
-    std::vector<v1::ChangeType> types = Classify(before[i], after[i], from_seq < to_seq);
-    if (types.empty()) continue;
-    const storage::CodeState& b = before[i];
-    const storage::CodeState& a = after[i];
-    summary.set_changed_codes(summary.changed_codes() + 1);
-    Count(types, &summary);
-    bool bp = b.kind == Kind::kPresent, ap = a.kind == Kind::kPresent;
-    bool bb = bp && b.record.billable, ab = ap && a.record.billable;
-    bool bh = bp && b.record.kind == storage::ConceptKind::kHeader;
-    bool ah = ap && a.record.kind == storage::ConceptKind::kHeader;
-    summary.set_billable_added(summary.billable_added() + (ab && !bb));
-    summary.set_billable_removed(summary.billable_removed() + (bb && !ab));
-    summary.set_headers_added(summary.headers_added() + (ah && !bh));
-    summary.set_headers_removed(summary.headers_removed() + (bh && !ah));
-    if (req.summary_only() || codes[i] <= *resume_after) continue;
-    if (msg->changes_size() == page_size) {
-      // A full message resumes after its last change.
-      msg->set_resume_token(ResumeToken(from_seq, to_seq, last_sent));
-      msg = new_message();
-    }
-    last_sent = codes[i];
-    v1::ConceptChange* c = msg->add_changes();
-    c->set_code(PrintedCode(**system, codes[i]));
-    for (v1::ChangeType t : types) c->add_types(t);
-    if (bp) ToApi(**system, codes[i], b.record, c->mutable_before());
-    if (ap) ToApi(**system, codes[i], a.record, c->mutable_after());
-  }
+  absl::Status s = WalkChanges(
+      *reader, (*system)->id, from_seq, to_seq, &summary,
+      [&](const std::string& code, const std::vector<v1::ChangeType>& types,
+          const storage::CodeState& b, const storage::CodeState& a) {
+        if (req.summary_only() || code <= *resume_after) return;
+        if (msg->changes_size() == page_size) {
+          // A full message resumes after its last change.
+          msg->set_resume_token(ResumeToken(from_seq, to_seq, last_sent));
+          msg = new_message();
+        }
+        last_sent = code;
+        v1::ConceptChange* c = msg->add_changes();
+        c->set_code(PrintedCode(**system, code));
+        for (v1::ChangeType t : types) c->add_types(t);
+        if (b.kind == storage::CodeState::Kind::kPresent) {
+          ToApi(**system, code, b.record, c->mutable_before());
+        }
+        if (a.kind == storage::CodeState::Kind::kPresent) {
+          ToApi(**system, code, a.record, c->mutable_after());
+        }
+      });
+  if (!s.ok()) return s;
   *out->back().mutable_summary() = summary;
+  // The supplements: how the releases serving `from` and `to` differ, in the same snapshot.
+  for (const CodeSystemInfo& sup : KnownSystems()) {
+    if (sup.supplements != (*system)->id) continue;
+    const storage::ReleaseRecord* sf = SupplementFor(reader->catalog(), sup, **from);
+    const storage::ReleaseRecord* st = SupplementFor(reader->catalog(), sup, **to);
+    if (sf == nullptr && st == nullptr) continue;
+    v1::SupplementDiff* d = out->back().add_supplements();
+    d->set_system(sup.id);
+    if (sf != nullptr) ToRef(*sf, d->mutable_from());
+    if (st != nullptr) ToRef(*st, d->mutable_to());
+    // A supplement missing on one side differs from the other by all its entries: diff against
+    // sequence 0, where nothing is present.
+    uint64_t a = sf != nullptr ? sf->sequence : 0, b = st != nullptr ? st->sequence : 0;
+    if (a == b) {
+      d->mutable_summary();
+      continue;
+    }
+    s = WalkChanges(*reader, sup.id, a, b, d->mutable_summary(),
+                    [](const std::string&, const std::vector<v1::ChangeType>&,
+                       const storage::CodeState&, const storage::CodeState&) {});
+    if (!s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 

@@ -648,6 +648,33 @@ TEST_F(RealDataTest, TabularNotesAnswerTheirReleaseAndLaterOnes) {
   EXPECT_EQ(d.added() - d.deleted(), 45869 - 45017);
   EXPECT_GT(d.designation_changed(), 0);
   EXPECT_GT(d.property_changed(), 0);
+  // A diff of two ICD-10-CM releases reports the supplements' differences too: FY2021-01 and
+  // FY2023 have Tabulars of their own; FY2023-04 -> FY2024 share FY2023's.
+  v1::DiffReleasesRequest base_diff;
+  base_diff.set_system("ICD10CM");
+  base_diff.set_from_version("FY2021-01");
+  base_diff.set_to_version("FY2023");
+  base_diff.set_summary_only(true);
+  std::vector<v1::SupplementDiff> sups;
+  s = client_->DiffReleases(base_diff, [&](const v1::DiffReleasesResponse& m) {
+    for (const auto& x : m.supplements()) sups.push_back(x);
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(sups.size(), 2u);  // the Index (FY2017 on both sides), the Tabular
+  EXPECT_EQ(sups[0].system(), "ICD10CM-INDEX");
+  EXPECT_EQ(sups[0].summary().changed_codes(), 0);
+  EXPECT_EQ(sups[1].system(), "ICD10CM-TABULAR");
+  EXPECT_EQ(sups[1].from().version(), "FY2021-01");
+  EXPECT_EQ(sups[1].to().version(), "FY2023");
+  EXPECT_EQ(sups[1].summary().changed_codes(), d.changed_codes());
+  EXPECT_EQ(sups[1].summary().added(), d.added());
+  int rc = 0;
+  std::string printed = server_->RunCli(
+      "diff --system=ICD10CM --from=FY2021-01 --to=FY2023 --summary", &rc);
+  EXPECT_EQ(rc, 0) << printed;
+  EXPECT_NE(printed.find("ICD10CM-TABULAR FY2021-01 -> FY2023: "), std::string::npos) << printed;
+
   // The hierarchy: a category's block and chapter from the Tabular that serves the release.
   auto up = client_->GetAncestors("ICD10CM", "I10", Selector::Today());
   ASSERT_TRUE(up.ok()) << up.status();

@@ -926,6 +926,15 @@ TEST(TabularSupplementTest, ImportedThroughTheCliAndUsedByLaterReleases) {
   EXPECT_NE(out.find("needs ICD10CM FY2022, which this server does not have"), std::string::npos)
       << out;
 
+  // A diff of the base releases names the supplements serving each side: FY2024's Tabular and
+  // Index serve FY2025 too, so they do not differ.
+  out = server.RunCli("diff --system=ICD10CM --from=FY2024 --to=FY2025 --summary", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("ICD10CM-TABULAR FY2024 -> FY2024: 0 entries differ"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("ICD10CM-INDEX FY2024 -> FY2024: 0 entries differ"), std::string::npos)
+      << out;
+
   // The hierarchy knows chapters and blocks: FY2025 (answered with FY2024's Tabular).
   auto up = client->GetAncestors("ICD10CM", "S52.501A", Selector::Version("FY2025"));
   ASSERT_TRUE(up.ok()) << up.status();

@@ -706,10 +706,17 @@ int Cli::Diff() {
       std::cout << "\n";
     }
     if (m.has_summary()) {
-      if (Has("summary")) {
-        PrintSummary(m.summary(), std::cout, "");
-      } else {
-        PrintSummary(m.summary(), std::cerr, "# ");
+      std::ostream& out = Has("summary") ? std::cout : std::cerr;
+      const std::string prefix = Has("summary") ? "" : "# ";
+      PrintSummary(m.summary(), out, prefix);
+      for (const auto& d : m.supplements()) {
+        auto name = [](const v1::ReleaseRef& r) { return r.version().empty() ? "none" : r.version(); };
+        out << prefix << d.system() << " " << name(d.from()) << " -> " << name(d.to()) << ": "
+            << Thousands(d.summary().changed_codes()) << " entries differ: "
+            << Thousands(d.summary().added()) << " added, " << Thousands(d.summary().deleted())
+            << " deleted, " << Thousands(d.summary().designation_changed())
+            << " with other names changed, " << Thousands(d.summary().property_changed())
+            << " with notes changed\n";
       }
     }
     return true;
