@@ -3,7 +3,6 @@
 // -> the concepts of the ICD10CM-INDEX supplement. See importers.h for the mapping.
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <pugixml.hpp>
 #include <set>
@@ -28,25 +27,10 @@ using codebook::v1::Concept;
 constexpr int kMaxDepth = 32;          // term levels (the files go to 7)
 constexpr size_t kMaxKeyBytes = 1000;  // a path longer than this is refused
 
-// The text of `node` without its <nemod> and <old> parts, whitespace collapsed; the nemod's
-// text in *nemod when asked.
+// The text of `node` without its <nemod> parts, whitespace collapsed; the nemod's text in
+// *nemod when asked.
 std::string TitleText(const pugi::xml_node& node, std::string* nemod = nullptr) {
-  std::string main, extra;
-  std::function<void(const pugi::xml_node&, bool, int)> walk = [&](const pugi::xml_node& n,
-                                                                    bool in_nemod, int depth) {
-    for (pugi::xml_node c : n.children()) {
-      if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
-        (in_nemod ? extra : main) += c.value();
-        (in_nemod ? extra : main) += ' ';
-      } else if (c.type() == pugi::node_element && std::string_view(c.name()) != "old" &&
-                 depth < kMaxDepth) {
-        walk(c, in_nemod || std::string_view(c.name()) == "nemod", depth + 1);
-      }
-    }
-  };
-  walk(node, false, 0);
-  if (nemod != nullptr) *nemod = CollapseSpaces(extra);
-  return CollapseSpaces(main);
+  return XmlFile::Text(node, "nemod", nemod);
 }
 
 // A term's words as compared by `see` resolution and kept in keys: lower case, no nemod.

@@ -1,7 +1,6 @@
 // ICD-10-CM Tabular List (CDC's icd10cm_tabular_YYYY.xml; schema icd10cm_tabular.xsd) -> the
 // concepts of the ICD10CM-TABULAR supplement. See importers.h for the mapping.
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <pugixml.hpp>
 #include <set>
@@ -38,29 +37,11 @@ constexpr NoteElement kNoteElements[] = {
     {"sevenChrNote", false},
 };
 
-// Nesting limits, far above the files' (diags 7 deep, markup 2 deep), so that a hostile file
-// cannot exhaust the stack.
+// Nesting limit of diags, far above the files' (7 deep), so that a hostile file cannot exhaust
+// the stack.
 constexpr int kMaxDepth = 32;
 
-// Every text under `node` (the schema's mixed content may wrap words in <new>, <unc> or
-// <diff>; <old> holds text an addendum removed, which is not part of the release), with runs
-// of whitespace collapsed to one space and the ends trimmed.
-std::string Text(const pugi::xml_node& node) {
-  std::string raw;
-  // Depth-first, in document order; markup nested deeper than kMaxDepth is not text.
-  std::function<void(const pugi::xml_node&, int)> walk = [&](const pugi::xml_node& n, int depth) {
-    for (pugi::xml_node c : n.children()) {
-      if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
-        raw += c.value();
-      } else if (c.type() == pugi::node_element && std::string_view(c.name()) != "old" &&
-                 depth < kMaxDepth) {
-        walk(c, depth + 1);
-      }
-    }
-  };
-  walk(node, 0);
-  return CollapseSpaces(raw);
-}
+std::string Text(const pugi::xml_node& node) { return XmlFile::Text(node); }
 
 class TabularParser {
  public:

@@ -1,6 +1,7 @@
 #include "importers/xml_file.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "importers/line_reader.h"
@@ -24,6 +25,27 @@ absl::StatusOr<std::unique_ptr<XmlFile>> XmlFile::Open(const std::string& path,
                                                             element.name(), ">, not <", root, ">"));
   }
   return file;
+}
+
+std::string XmlFile::Text(const pugi::xml_node& node, absl::string_view aside,
+                          std::string* aside_text) {
+  std::string main, extra;
+  std::function<void(const pugi::xml_node&, bool, int)> walk = [&](const pugi::xml_node& n,
+                                                                    bool in_aside, int depth) {
+    for (pugi::xml_node c : n.children()) {
+      if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
+        std::string& to = in_aside ? extra : main;
+        to += c.value();
+        to += ' ';
+      } else if (c.type() == pugi::node_element && absl::string_view(c.name()) != "old" &&
+                 depth < 32) {
+        walk(c, in_aside || (!aside.empty() && c.name() == aside), depth + 1);
+      }
+    }
+  };
+  walk(node, false, 0);
+  if (aside_text != nullptr) *aside_text = CollapseSpaces(extra);
+  return CollapseSpaces(main);
 }
 
 absl::Status XmlFile::Error(ptrdiff_t offset, absl::string_view what) const {

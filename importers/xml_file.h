@@ -23,6 +23,12 @@ class XmlFile {
                                                        absl::string_view root);
 
   pugi::xml_node root() const { return doc_.document_element(); }
+  // The text under `node`, whitespace collapsed: every character data in document order, pieces
+  // separated by a space, leaving out <old> (text an addendum removed) and markup nested deeper
+  // than 32 levels (a hostile file cannot exhaust the stack). Text inside elements named
+  // `aside` ("nemod") is left out, and goes to *aside_text when given.
+  static std::string Text(const pugi::xml_node& node, absl::string_view aside = {},
+                          std::string* aside_text = nullptr);
   const std::string& path() const { return path_; }
   // INVALID_ARGUMENT "<path>:<line>: what", the line of the byte `offset` (a node's
   // offset_debug()).

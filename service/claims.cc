@@ -291,9 +291,7 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
     if (r.outcome == v1::VALIDATION_OUTCOME_NOT_BILLABLE &&
         TabularRelease::NeedsSeventh(chain, r.code)) {
       const TabularRelease::Entry* def = TabularRelease::SeventhOf(chain);
-      std::string stem = r.code;
-      stem.resize(6, 'X');
-      stem = PrintedCode(icd, stem);
+      const std::string stem = tabular->SeventhStem(r.code);
       std::vector<std::string> choices;
       for (const auto& [ch, meaning] : def->seventh) {
         choices.push_back(absl::StrCat(stem, ch, " ", meaning));
@@ -395,13 +393,14 @@ void CodeChecker::CheckNotes(const std::vector<Diagnosis>& dx, v1::ClaimLineResu
     };
     auto [at, first_named] = find(d, "useAdditionalCode", names_codes);
     if (first_named == nullptr) continue;
-    auto [present_at, present] = find(d, "useAdditionalCode", [&](const Entry& e, const Note& n) {
-      if (!names_codes(e, n)) return false;
-      for (const Diagnosis& other : dx) {
-        if (&other != &d && covered(n, other)) return true;
-      }
-      return false;
-    });
+    const Note* present =
+        find(d, "useAdditionalCode", [&](const Entry& e, const Note& n) {
+          if (!names_codes(e, n)) return false;
+          for (const Diagnosis& other : dx) {
+            if (&other != &d && covered(n, other)) return true;
+          }
+          return false;
+        }).second;
     if (present == nullptr) {
       issue(d, v1::CLAIM_ISSUE_KIND_USE_ADDITIONAL_CODE, *at, *first_named,
             "Use additional code",

@@ -87,15 +87,26 @@ std::vector<v1::CodeRange> ParseCodeReferences(absl::string_view text) {
   return out;
 }
 
+namespace {
+
+// `code` (storage form) cut to the length of `printed` without its dots, compared with it as
+// strings compare: negative, zero or positive. No copy: it runs for every note of a claim.
+int ComparePrefix(absl::string_view code, absl::string_view printed) {
+  size_t i = 0;
+  for (char p : printed) {
+    if (p == '.') continue;
+    if (i == code.size()) return -1;  // code is shorter: it sorts first
+    if (code[i] != p) return code[i] < p ? -1 : 1;
+    ++i;
+  }
+  return 0;
+}
+
+}  // namespace
+
 bool Covers(const v1::CodeRange& range, absl::string_view code) {
-  if (range.qualified()) return false;
-  auto stored = [](const std::string& printed) {
-    std::string s = printed;
-    s.erase(std::remove(s.begin(), s.end(), '.'), s.end());
-    return s;
-  };
-  std::string first = stored(range.first()), last = stored(range.last());
-  return code.substr(0, first.size()) >= first && code.substr(0, last.size()) <= last;
+  return !range.qualified() && ComparePrefix(code, range.first()) >= 0 &&
+         ComparePrefix(code, range.last()) <= 0;
 }
 
 absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularRelease::Load(
@@ -103,6 +114,7 @@ absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularRelease::Load(
   const CodeSystemInfo* tabular = *FindSystem(release.system);
   auto out = std::make_shared<TabularRelease>();
   out->release_ = release;
+  out->system_ = tabular;
   absl::Status s = reader.ForEachConcept(
       release.system, release.sequence,
       [&](absl::string_view key, const storage::ConceptRecord& r) {
@@ -184,6 +196,12 @@ bool TabularRelease::NeedsSeventh(const Chain& chain, absl::string_view code) {
          SeventhOf(chain) != nullptr;
 }
 
+std::string TabularRelease::SeventhStem(absl::string_view code) const {
+  std::string stem(code);
+  stem.resize(6, 'X');
+  return PrintedCode(*system_, stem);
+}
+
 void TabularRelease::Context(absl::string_view code, v1::TabularContext* out) const {
   Chain chain = ChainOf(code);
   if (chain.entries.empty()) return;
@@ -217,9 +235,7 @@ void TabularRelease::Context(absl::string_view code, v1::TabularContext* out) co
   }
   if (NeedsSeventh(chain, code)) {
     ctx.set_needs_seventh_character(true);
-    std::string stem(code);
-    stem.resize(6, 'X');
-    ctx.set_seventh_character_stem(absl::StrCat(stem.substr(0, 3), ".", stem.substr(3)));
+    ctx.set_seventh_character_stem(SeventhStem(code));
   }
   *out = std::move(ctx);
 }

@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "codebook/v1/types.pb.h"
+#include "service/code_systems.h"
 #include "storage/store.h"
 
 namespace codebook::service {
@@ -83,12 +84,15 @@ class TabularRelease {
   static const Entry* SeventhOf(const Chain& chain);
   // True when the chain's code is complete only with a 7th character.
   static bool NeedsSeventh(const Chain& chain, absl::string_view code);
+  // `code` padded with the placeholder X to 6 characters, printed ("T81.32X" for T8132).
+  std::string SeventhStem(absl::string_view code) const;
   // The answer of Lookup for `code`: chapter, block, notes, 7th characters. Leaves *out
   // untouched when the chain is empty.
   void Context(absl::string_view code, v1::TabularContext* out) const;
 
  private:
   storage::ReleaseRecord release_;
+  const CodeSystemInfo* system_ = nullptr;  // ICD10CM-TABULAR: how its keys print
   absl::flat_hash_map<std::string, Entry> entries_;
   std::vector<const Entry*> sections_;
 };
