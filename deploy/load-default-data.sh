@@ -13,7 +13,9 @@
 #   CPT        YYYY    -> <YYYY>,      effective YYYY-01-01 (a folder of the AMA data files)
 # An ICD-10-CM folder's Tabular List (icd10cm_tabular_YYYY.xml[.gz]) is loaded as the release of
 # the supplement ICD10CM-TABULAR bound to that folder's ICD10CM release, and its index files
-# (icd10cm_index_YYYY.xml with _eindex_, _drug_, _neoplasm_) as the release of ICD10CM-INDEX.
+# (icd10cm_index_YYYY.xml with _eindex_, _drug_, _neoplasm_) as the release of ICD10CM-INDEX;
+# an ICD-10-PCS folder's Tables (icd10pcs_tables_YYYY.xml) as ICD10PCS-TABLES, and its Index
+# and Definitions (icd10pcs_index_YYYY.xml, _definitions_) as ICD10PCS-INDEX.
 # CPT text is licensed by the AMA: when DATA_DIR has no cpt/ folder, the repo's synthetic CPT
 # sample (data/sample/cpt, invented descriptors in the AMA layouts) is loaded instead.
 # Releases already published are skipped, so running it again imports nothing twice.
@@ -59,6 +61,14 @@ plan=$(
       # The Index (with the External Cause Index, drug and neoplasm tables): ICD10CM-INDEX.
       if [[ $kind == cm ]] && compgen -G "${dir}icd10cm_index_*.xml*" > /dev/null; then
         printf '%s\t%s\t%s\ticd10cm-index\t%s\n' "$effective" ICD10CM-INDEX "$version" "${dir%/}"
+      fi
+      # ICD-10-PCS Tables (ICD10PCS-TABLES), and its Index with the Definitions (ICD10PCS-INDEX).
+      tables=$(ls "$dir" | grep -E "^icd10pcs_tables_.*\.xml(\.gz)?\$" | head -1 || true)
+      if [[ $kind == pcs && -n "$tables" ]]; then
+        printf '%s\t%s\t%s\ticd10pcs-tables\t%s\n' "$effective" ICD10PCS-TABLES "$version" "$dir$tables"
+      fi
+      if [[ $kind == pcs ]] && compgen -G "${dir}icd10pcs_index_*.xml*" > /dev/null; then
+        printf '%s\t%s\t%s\ticd10pcs-index\t%s\n' "$effective" ICD10PCS-INDEX "$version" "${dir%/}"
       fi
     done
   done

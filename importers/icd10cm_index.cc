@@ -194,8 +194,9 @@ class IndexParser {
   // with its nonessential modifier. The target's key goes in "see.term" and its code, if it
   // has one, in "see.code"; a reference that names no term is counted, not refused (the
   // publisher's own cross-references are prose in places: "condition", "specific condition").
-  // A title or a reference part as compared: lower case, parenthesized words and "NEC" left
-  // out, trailing punctuation dropped ("coronary (artery)," is "coronary").
+  // A title or a reference part as compared: lower case, parenthesized words and a final
+  // "NEC" or "NOS" left out ("Conjunctivitis NOS" is "conjunctivitis"), trailing punctuation
+  // dropped ("coronary (artery)," is "coronary").
   static std::string Comparable(absl::string_view text) {
     std::string out;
     int depth = 0;
@@ -205,7 +206,7 @@ class IndexParser {
       if ((c == ')' || c == ']') && depth > 0) --depth;
     }
     out = Folded(CollapseSpaces(out));
-    if (absl::EndsWith(out, " nec")) out.resize(out.size() - 4);
+    if (absl::EndsWith(out, " nec") || absl::EndsWith(out, " nos")) out.resize(out.size() - 4);
     while (!out.empty() && (out.back() == ',' || out.back() == '.' || out.back() == ' ')) {
       out.pop_back();
     }

@@ -835,12 +835,15 @@ absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& 
   if (format == "cpt") return ParseCptFolder(path);
   if (format == "icd10cm-tabular") return ParseIcd10CmTabular(path);
   if (format == "icd10cm-index") return ParseIcd10CmIndex(path);
+  if (format == "icd10pcs-tables") return ParseIcd10PcsTables(path);
+  if (format == "icd10pcs-index") return ParseIcd10PcsIndex(path);
   return absl::InvalidArgumentError(
       absl::StrCat("unknown format '", format, "'; known formats: ", FormatNames()));
 }
 
 std::string FormatNames() {
-  return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt, icd10cm-tabular, icd10cm-index";
+  return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt, icd10cm-tabular, icd10cm-index, "
+         "icd10pcs-tables, icd10pcs-index";
 }
 
 }  // namespace codebook::importers

@@ -128,8 +128,56 @@ struct IndexCounts {
 absl::StatusOr<Concepts> ParseIcd10CmIndex(const std::string& path,
                                            std::vector<IndexCounts>* counts = nullptr);
 
+// What an ICD-10-PCS Tables file held: its <version>, tables, rows, and the codes its rows
+// generate (each row's labels multiplied out).
+struct PcsTablesCounts {
+  std::string version;
+  int64_t tables = 0, rows = 0, codes = 0;
+};
+
+// ICD-10-PCS Tables (icd10pcs_tables_YYYY.xml): the concepts of the ICD10PCS-TABLES supplement.
+//  - a table: code its 3-character prefix ("0DT"), kind HEADER, display the meanings of its
+//    three characters joined by " / " ("Medical and Surgical / Gastrointestinal System /
+//    Resection"); properties "1 Section", "2 Body System", "3 Operation" ("<char> <meaning>")
+//    and the operation's "definition";
+//  - each of its rows: code "<prefix>:<row number, 3 digits>" ("0DT:007"), parent the table,
+//    kind CODE, display the table's and the row's body parts; properties "4 Body Part",
+//    "5 Approach", "6 Device", "7 Qualifier" (one "<char> <meaning>" line per label, in the
+//    file's order; the axis titles as the file writes them) and "codes" (how many codes the
+//    row makes).
+// A row whose codes="N" differs from its labels' product, an axis whose values="N" differs from
+// its labels, a label that is not one character, or a table without its three axes is
+// INVALID_ARGUMENT naming file and line.
+absl::StatusOr<Concepts> ParseIcd10PcsTables(const std::string& path,
+                                             PcsTablesCounts* counts = nullptr);
+
+// What the ICD-10-PCS Index and Definitions files held, by element name: mainTerm, term, code,
+// codes, tab, see, use (index); section, terms, aggregate (definitions).
+struct PcsIndexCounts {
+  std::string index_version, definitions_version;
+  std::map<std::string, int64_t> elements;
+};
+
+// ICD-10-PCS Index (icd10pcs_index_YYYY.xml) and Definitions (icd10pcs_definitions_YYYY.xml):
+// the concepts of the ICD10PCS-INDEX supplement. `path` is one file or a folder holding them
+// (by the publisher's names: a name with "definitions" is the Definitions).
+//  - an index term: code "INDEX:" and the upper-case titles of its path joined by ">"
+//    ("INDEX:APPENDECTOMY>SEE RESECTION, APPENDIX"); a term without a title (a list of
+//    references under its main term) is titled by its reference ("see Resection, Appendix");
+//    a sibling of the same title gets " #2", ...; display the titles joined by ", "; parent the
+//    term above; properties table=index, title, and code (a full code), codes (a partial
+//    code, its own or inside its see), tab (a table), see and use as written;
+//  - a definition: code "DEFINITIONS:<section char>><AXIS TITLE>><TERM TITLE>"
+//    ("DEFINITIONS:0>OPERATION>RESECTION"), display "<section>, <axis>, <term>"; properties
+//    table=definitions, section, axis ("3 Operation"), title, definition, explanation, includes.
+// Every code written must be 1 to 7 digits or capital letters; anything else is
+// INVALID_ARGUMENT naming file and line.
+absl::StatusOr<Concepts> ParseIcd10PcsIndex(const std::string& path,
+                                            PcsIndexCounts* counts = nullptr);
+
 // File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx",
-// "cpt" (a folder), "icd10cm-tabular", "icd10cm-index" (a file or a folder).
+// "cpt" (a folder), "icd10cm-tabular", "icd10cm-index" (a file or a folder), "icd10pcs-tables",
+// "icd10pcs-index" (a file or a folder).
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
 // The names ParseFile accepts, comma-separated, for help and error messages.
 std::string FormatNames();

@@ -55,6 +55,7 @@ class TempDir {
     gzclose(gz);
     return p;
   }
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
@@ -995,9 +996,9 @@ TEST(RealDataTest, Icd10CmIndexFilesMatchSources) {
   EXPECT_EQ(by["neoplasm"].elements["term"], 1929);
   EXPECT_EQ(by["neoplasm"].elements["cell"], 10858);
   EXPECT_EQ(by["neoplasm"].elements["cell code"], 9009);
-  // `see` references resolved to a term (measured 2026-12-02: index 8,507 of 11,979, the
+  // `see` references resolved to a term (measured 2026-12-02: index 8,557 of 11,979, the
   // rest prose, misspelt, or naming another table); a floor against regressions.
-  EXPECT_GE(by["index"].see_resolved, 8500);
+  EXPECT_GE(by["index"].see_resolved, 8550);
   EXPECT_GE(by["external cause"].see_resolved, 560);
   for (const auto& c : counts) {
     EXPECT_EQ(c.version, "2017") << c.file;
@@ -1084,6 +1085,172 @@ TEST(Icd10CmIndexTest, BadFilesNameFileAndLine) {
   // A folder without index files, and a missing file.
   EXPECT_EQ(ParseIcd10CmIndex(kSample + "/hcpcs/2017").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ParseIcd10CmIndex(kSample + "/none.xml").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace codebook::importers
+
+namespace codebook::importers {
+namespace {
+
+// Every official ICD-10-PCS Tables file: tables, rows and generated codes equal SOURCES.md's
+// counts (3.6), and the rows, multiplied out, generate exactly the valid codes of the same
+// folder's order file, whose headers are exactly the table prefixes. The Index and Definitions
+// files: the elements taken equal SOURCES.md's counts.
+TEST(RealDataTest, Icd10PcsTablesIndexAndDefinitionsMatchSourcesAndTheOrderFiles) {
+  struct Expected {
+    std::string folder, year;
+    int64_t tables, rows, codes;
+    int64_t main_terms, terms, code, codes_refs, tab, sections, definitions;
+  };
+  for (const Expected& e : std::vector<Expected>{
+           {"/icd10pcs/2023-04", "2023", 901, 2544, 78530, 3023, 21179, 2767, 12094, 1349, 16, 896},
+           {"/icd10pcs/2025", "2025", 908, 2661, 78948, 3215, 21269, 2794, 12152, 1415, 16, 930}}) {
+    std::string tables_file = kShared + e.folder + "/icd10pcs_tables_" + e.year + ".xml.gz";
+    if (!fs::exists(tables_file)) GTEST_SKIP() << "official data not present: " << tables_file;
+    PcsTablesCounts counts;
+    auto tables = ParseIcd10PcsTables(tables_file, &counts);
+    ASSERT_TRUE(tables.ok()) << tables.status();
+    EXPECT_EQ(counts.version, e.year);
+    EXPECT_EQ(counts.tables, e.tables) << e.folder;
+    EXPECT_EQ(counts.rows, e.rows) << e.folder;
+    EXPECT_EQ(counts.codes, e.codes) << e.folder;
+    // Multiply the rows out.
+    std::set<std::string> generated, prefixes;
+    for (const auto& c : *tables) {
+      if (c.parent().empty()) {
+        prefixes.insert(c.code());
+        // Axes 1 to 3 ("3 Operation" in Medical and Surgical; other sections name some
+        // differently).
+        int top = 0;
+        for (const auto& [name, value] : c.properties()) {
+          top += name.size() > 2 && name[0] >= '1' && name[0] <= '3' && name[1] == ' ';
+        }
+        EXPECT_EQ(top, 3) << c.code();
+        continue;
+      }
+      std::vector<std::string> partial = {c.parent()};
+      for (int pos = 4; pos <= 7; ++pos) {
+        std::vector<std::string> next;
+        for (const auto& [name, value] : c.properties()) {
+          if (!absl::StartsWith(name, absl::StrCat(pos, " "))) continue;
+          for (absl::string_view line : absl::StrSplit(value, '\n')) {
+            for (const std::string& p : partial) next.push_back(p + line[0]);
+          }
+        }
+        partial = std::move(next);
+      }
+      for (const std::string& code : partial) EXPECT_TRUE(generated.insert(code).second) << code;
+    }
+    auto order = ParseFile("icd10pcs-order",
+                           kShared + e.folder + "/icd10pcs_order_" + e.year + ".txt.gz");
+    ASSERT_TRUE(order.ok()) << order.status();
+    std::set<std::string> valid, headers;
+    for (const auto& c : *order) (c.billable() ? valid : headers).insert(c.code());
+    EXPECT_EQ(generated.size(), static_cast<size_t>(e.codes));
+    EXPECT_TRUE(generated == valid) << e.folder;
+    EXPECT_TRUE(prefixes == headers) << e.folder;
+
+    PcsIndexCounts index_counts;
+    auto index = ParseIcd10PcsIndex(kShared + e.folder, &index_counts);
+    ASSERT_TRUE(index.ok()) << index.status();
+    EXPECT_EQ(index_counts.index_version, e.year);
+    EXPECT_EQ(index_counts.definitions_version, e.year);
+    EXPECT_EQ(index_counts.elements["mainTerm"], e.main_terms) << e.folder;
+    EXPECT_EQ(index_counts.elements["term"], e.terms) << e.folder;
+    EXPECT_EQ(index_counts.elements["code"], e.code) << e.folder;
+    EXPECT_EQ(index_counts.elements["codes"], e.codes_refs) << e.folder;
+    EXPECT_EQ(index_counts.elements["tab"], e.tab) << e.folder;
+    EXPECT_EQ(index_counts.elements["section"], e.sections) << e.folder;
+    EXPECT_EQ(index_counts.elements["terms"], e.definitions) << e.folder;
+    EXPECT_EQ(index->size(), static_cast<size_t>(e.main_terms + e.terms + e.definitions));
+    // Every reference is the start of a generated code, but for the two SOURCES.md names
+    // (5A0512C and 5A0522C, "DownStream(R) System").
+    std::set<std::string> stray;
+    for (const auto& c : *index) {
+      for (const char* p : {"code", "codes", "tab"}) {
+        auto it = c.properties().find(p);
+        if (it == c.properties().end()) continue;
+        auto next = generated.lower_bound(it->second);
+        if (next == generated.end() || !absl::StartsWith(*next, it->second)) stray.insert(it->second);
+      }
+    }
+    EXPECT_EQ(stray, (std::set<std::string>{"5A0512C", "5A0522C"})) << e.folder;
+  }
+  // The index's keys, and a definition.
+  auto index = ParseIcd10PcsIndex(kShared + "/icd10pcs/2025");
+  ASSERT_TRUE(index.ok());
+  std::map<std::string, const v1::Concept*> by_key;
+  for (const auto& c : *index) by_key[c.code()] = &c;
+  ASSERT_TRUE(by_key.count("INDEX:APPENDECTOMY>SEE RESECTION, APPENDIX"));
+  const v1::Concept& resection = *by_key["INDEX:APPENDECTOMY>SEE RESECTION, APPENDIX"];
+  EXPECT_EQ(resection.properties().at("codes"), "0DTJ");
+  EXPECT_EQ(resection.properties().at("see"), "Resection, Appendix");
+  EXPECT_EQ(resection.display(), "Appendectomy, see Resection, Appendix");
+  EXPECT_EQ(resection.parent(), "INDEX:APPENDECTOMY");
+  ASSERT_TRUE(by_key.count("DEFINITIONS:0>OPERATION>RESECTION"));
+  EXPECT_EQ(by_key["DEFINITIONS:0>OPERATION>RESECTION"]->properties().at("definition"),
+            "Cutting out or off, without replacement, all of a body part");
+}
+
+TEST(Icd10PcsXmlTest, BadFilesNameFileAndLine) {
+  TempDir dir;
+  struct Case {
+    std::string xml, expect;
+  };
+  const std::string table =
+      "<?xml version=\"1.0\"?>\n<ICD10PCS.tabular><version>1</version>\n<pcsTable>\n"
+      "<axis pos=\"1\" values=\"1\"><title>Section</title><label code=\"0\">S</label></axis>\n"
+      "<axis pos=\"2\" values=\"1\"><title>Body System</title><label code=\"D\">B</label></axis>\n"
+      "<axis pos=\"3\" values=\"1\"><title>Operation</title><label code=\"T\">O</label></axis>\n";
+  const std::string row_axes =
+      "<axis pos=\"5\" values=\"1\"><title>Approach</title><label code=\"0\">A</label></axis>"
+      "<axis pos=\"6\" values=\"1\"><title>Device</title><label code=\"Z\">D</label></axis>"
+      "<axis pos=\"7\" values=\"1\"><title>Qualifier</title><label code=\"Z\">Q</label></axis>";
+  const std::string end = "</pcsRow></pcsTable></ICD10PCS.tabular>\n";
+  for (const Case& c : std::vector<Case>{
+           {table + "<pcsRow codes=\"2\">\n<axis pos=\"4\" values=\"1\"><title>Body Part</title>"
+                    "<label code=\"J\">P</label></axis>" + row_axes + end,
+            ":7: the row says codes=\"2\" but its labels make 1"},
+           {table + "<pcsRow codes=\"1\">\n<axis pos=\"4\" values=\"2\"><title>Body Part</title>"
+                    "<label code=\"J\">P</label></axis>" + row_axes + end,
+            ":8: the axis says values=\"2\" but has 1 labels"},
+           {table + "<pcsRow codes=\"1\">\n<axis pos=\"4\" values=\"1\"><title>Body Part</title>"
+                    "<label code=\"j1\">P</label></axis>" + row_axes + end,
+            "label code 'j1' is not one digit or capital letter"},
+           {table + "<pcsRow codes=\"1\">\n" + row_axes + end, ":7: a row lacks one of axes 4 to 7"},
+           {"<ICD10PCS.tabular><version>1</version></ICD10PCS.tabular>\n", "no <pcsTable> found"},
+           {table + "<pcsRow codes=\"1\">\n<axis pos=\"4\"", "not well-formed XML"},
+       }) {
+    std::string path = dir.Write("t.xml", c.xml);
+    auto parsed = ParseIcd10PcsTables(path);
+    ASSERT_FALSE(parsed.ok()) << c.expect;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.expect;
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), path)) << parsed.status();
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), c.expect)) << parsed.status();
+  }
+  const std::string index = "<?xml version=\"1.0\"?>\n<ICD10PCS.index><version>1</version>\n"
+                            "<letter><title>A</title>\n";
+  for (const Case& c : std::vector<Case>{
+           {index + "<mainTerm><title>Appendectomy</title>\n<term level=\"1\"><see>Resection"
+                    "<codes>0dtj</codes></see></term></mainTerm></letter></ICD10PCS.index>\n",
+            ":5: <codes> '0dtj' is not an ICD-10-PCS code"},
+           {index + "<mainTerm>\n<term level=\"1\"/></mainTerm></letter></ICD10PCS.index>\n",
+            ":4: a term without a title"},
+           {"<ICD10PCS.index><version>1</version></ICD10PCS.index>\n", "no <mainTerm> found"},
+       }) {
+    std::string path = dir.Write("icd10pcs_index_t.xml", c.xml);
+    auto parsed = ParseIcd10PcsIndex(path);
+    ASSERT_FALSE(parsed.ok()) << c.expect;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.expect;
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), c.expect)) << parsed.status();
+  }
+  // A definitions file where an index belongs (by its name) says which root it has.
+  auto wrong = ParseIcd10PcsIndex(dir.Write("icd10pcs_definitions_t.xml", index + "</letter></ICD10PCS.index>\n"));
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(wrong.status().message(), "<ICD10PCS.index>")) << wrong.status();
+  EXPECT_EQ(ParseIcd10PcsIndex(dir.path() + "/nothing-here").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

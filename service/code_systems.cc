@@ -48,7 +48,7 @@ bool ValidShape(CodeFormat format, absl::string_view c) {
         if (!IsAlnum(x) && x != '-') return false;
       }
       return true;
-    case CodeFormat::kIcd10CmIndex:
+    case CodeFormat::kTermIndex:
       if (c.empty() || c.size() > 1000) return false;
       for (char x : c) {
         unsigned char u = static_cast<unsigned char>(x);
@@ -57,6 +57,10 @@ bool ValidShape(CodeFormat format, absl::string_view c) {
       return true;
     case CodeFormat::kIcd10Pcs:
       return c.size() >= 1 && c.size() <= 7 && AllAlnum(c);
+    case CodeFormat::kIcd10PcsTables:
+      return (c.size() == 3 && AllAlnum(c)) ||
+             (c.size() == 7 && AllAlnum(c.substr(0, 3)) && c[3] == ':' && IsDigit(c[4]) &&
+              IsDigit(c[5]) && IsDigit(c[6]));
     case CodeFormat::kHcpcs:
       return (c.size() == 2 || c.size() == 5) && AllAlnum(c);
     case CodeFormat::kCpt:
@@ -80,12 +84,18 @@ const std::vector<CodeSystemInfo>& KnownSystems() {
       {"ICD10CM-INDEX", "urn:codebook:supplement:icd-10-cm:index",
        "ICD-10-CM Alphabetic Index, External Cause Index, Table of Drugs and Chemicals, "
        "Neoplasm Table",
-       "CDC/NCHS", CodeFormat::kIcd10CmIndex, "", "ICD10CM"},
+       "CDC/NCHS", CodeFormat::kTermIndex, "", "ICD10CM"},
       {"ICD10CM-TABULAR", "urn:codebook:supplement:icd-10-cm:tabular",
        "ICD-10-CM Tabular List: chapters, blocks, instructional notes, 7th characters",
        "CDC/NCHS", CodeFormat::kIcd10CmTabular, "", "ICD10CM"},
       {"ICD10PCS", "http://www.cms.gov/Medicare/Coding/ICD10", "ICD-10-PCS",
        "Centers for Medicare & Medicaid Services", CodeFormat::kIcd10Pcs, "", ""},
+      {"ICD10PCS-INDEX", "urn:codebook:supplement:icd-10-pcs:index",
+       "ICD-10-PCS Index and Definitions", "Centers for Medicare & Medicaid Services",
+       CodeFormat::kTermIndex, "", "ICD10PCS"},
+      {"ICD10PCS-TABLES", "urn:codebook:supplement:icd-10-pcs:tables",
+       "ICD-10-PCS Tables: each character's axis and meaning, table by table",
+       "Centers for Medicare & Medicaid Services", CodeFormat::kIcd10PcsTables, "", "ICD10PCS"},
   };
   return *systems;
 }

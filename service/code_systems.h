@@ -22,9 +22,13 @@ enum class CodeFormat {
   // The ICD-10-CM Tabular supplement: ICD-10-CM codes (as kIcd10Cm), blocks "FIRST-LAST"
   // ("I10-I16") and chapters "CHAPTER-<name>" ("CHAPTER-9"). A key with a hyphen is never a code.
   kIcd10CmTabular,
-  // The ICD-10-CM Index supplement: term paths ("INDEX:ATTACK, ATTACKS>HEART"), 1 to 1000 bytes,
-  // no control characters (titles may hold UTF-8 letters: "Chédiak-Higashi").
-  kIcd10CmIndex,
+  // An alphabetic index supplement (ICD-10-CM's, ICD-10-PCS's): term paths ("INDEX:ATTACK,
+  // ATTACKS>HEART"), 1 to 1000 bytes, no control characters (titles may hold UTF-8 letters:
+  // "Chédiak-Higashi").
+  kTermIndex,
+  // The ICD-10-PCS Tables supplement: table prefixes ("0DT", 3 letters/digits) and their rows
+  // ("0DT:007": the prefix, a colon, 3 digits).
+  kIcd10PcsTables,
 };
 
 struct CodeSystemInfo {

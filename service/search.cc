@@ -1,6 +1,7 @@
 #include "service/search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <limits>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -92,8 +94,9 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
       return q.size() >= 2 && absl::ascii_isalpha(q[0]) && has_digit;
     case CodeFormat::kIcd10Pcs:
       return q.size() >= 2 && has_digit;
-    case CodeFormat::kIcd10CmIndex:
-      return false;  // its keys are words
+    case CodeFormat::kTermIndex:
+    case CodeFormat::kIcd10PcsTables:
+      return false;  // their keys are words or table rows
     case CodeFormat::kHcpcs:
       return q.size() >= 2 && q.size() <= 5 && has_digit;
     case CodeFormat::kCpt:
@@ -108,8 +111,16 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
 const std::vector<std::string>& FillerWords() {
   static const auto* words = new std::vector<std::string>{
       "a", "an", "and", "as", "at", "by", "due", "elsewhere", "for", "in", "not", "of", "on",
-      "or", "the", "to", "unspecified", "with", "without", "classified"};
+      "or", "the", "to", "unspecified", "with", "without", "classified", "nos", "nec"};
   return *words;
+}
+
+// Small words that join a phrase without naming anything ("of", "the"); "with", "without",
+// "due" and "not" are not among them (the Index's subterms turn on them).
+bool IsConnective(absl::string_view w) {
+  return w == "a" || w == "an" || w == "and" || w == "as" || w == "at" || w == "by" ||
+         w == "for" || w == "in" || w == "of" || w == "on" || w == "or" || w == "the" ||
+         w == "to";
 }
 
 // How well one query word matches (see Terminology.Search): a whole word of the display beats
@@ -151,8 +162,10 @@ CompiledWord Compile(const QueryWord& qw, const storage::WordTable& table) {
 // lacks. Not thread-safe (scratch state).
 class Scorer {
  public:
-  Scorer(const std::vector<CompiledWord>& words, std::vector<bool> filler)
-      : filler_(std::move(filler)) {
+  // With `any_order`, query words matched by consecutive display words count as adjacent in
+  // either order (the Index inverts phrases: "Fibrillation, atrial").
+  Scorer(const std::vector<CompiledWord>& words, std::vector<bool> filler, bool any_order = false)
+      : filler_(std::move(filler)), any_order_(any_order) {
     for (size_t w = 0; w < words.size(); ++w) {
       auto& alts = alternatives_.emplace_back();
       for (const auto& alt : words[w].alternatives) {
@@ -166,13 +179,16 @@ class Scorer {
   }
 
   // 0 when some query word matches none of the concept's words (a match scores at least
-  // 100 x 1.5 x 0.75 - 32 > 0).
+  // 100 x 1.5 x 0.75 - 32 > 0). Display words from position `essential` on (an Index term's
+  // nonessential modifiers) match as display words but count for coverage neither way.
   double Score(absl::string_view code, bool billable, absl::Span<const uint32_t> display,
-               absl::Span<const uint32_t> other) {
+               absl::Span<const uint32_t> other,
+               size_t essential = std::numeric_limits<size_t>::max()) {
     std::fill(best_.begin(), best_.end(), 0.0);
     int meaningful = 0, covered = 0, adjacent = 0;
     int previous = -2;  // index of the query word the previous display word matched
-    for (uint32_t id : display) {
+    for (size_t i = 0; i < display.size(); ++i) {
+      const uint32_t id = display[i];
       int matched = -1;
       for (size_t k = 0; k < parts_.size(); ++k) {
         const CompiledWord::Part& p = parts_[k].part;
@@ -182,11 +198,13 @@ class Scorer {
       }
       // The next query word, or the next word of the same multi-word alternative ("chf" ->
       // heart failure).
-      if (matched >= 0 && previous >= 0 && (matched == previous + 1 || matched == previous)) {
+      if (matched >= 0 && previous >= 0 &&
+          (matched == previous + 1 || matched == previous ||
+           (any_order_ && matched == previous - 1))) {
         ++adjacent;
       }
       previous = matched;
-      if (filler_[id]) continue;
+      if (filler_[id] || i >= essential) continue;
       ++meaningful;
       covered += matched >= 0;
     }
@@ -224,6 +242,7 @@ class Scorer {
     int word;
   };
   std::vector<bool> filler_;  // by term id
+  bool any_order_;
   std::vector<FlatPart> parts_;
   std::vector<std::vector<std::pair<int, int>>> alternatives_;  // per word: [begin, end) of parts_
   std::vector<bool> trimmed_;
@@ -246,10 +265,98 @@ bool IsModifierShape(absl::string_view q) {
 }
 
 struct Hit {
-  absl::string_view code;  // into the release view, or into SearchRelease's own storage
+  absl::string_view code;  // into the release view, the clinical terms, or SearchRelease's own
   v1::SearchMatch match;
   double score;
+  const ClinicalTerms::Entry* entry = nullptr;  // for INDEX and NOTE matches
 };
+
+// A match in an Index term or a Tabular note (ClinicalTerms::Entry) is scored as one in a
+// description, without the penalty for long codes but with one per level of the term below its
+// main term, plus the entry's bonus; an Index code written incomplete ("S52.50-") counts as
+// billable (the Index means a header there), while one the release has since split is the
+// header it now is, without the bonus (R51 since FY2021).
+constexpr double kDepthPenalty = 5;
+// An Index term naming a partial code gives at most this many of the codes under it.
+constexpr size_t kMaxCodesPerPartial = 25;
+
+// The concepts of `table` that may match every query word: the postings of the word with the
+// fewest, narrowed by the words nearly as rare; the scorer checks every word of what is left.
+std::vector<uint32_t> Candidates(const storage::WordTable& table,
+                                 const std::vector<QueryWord>& words) {
+  std::vector<uint32_t> candidates;
+  if (words.empty()) return candidates;
+  struct Cost {
+    size_t postings = 0;
+    std::vector<std::pair<uint32_t, uint32_t>> ranges;  // per alternative: its rarest part
+  };
+  std::vector<Cost> costs;
+  for (const QueryWord& qw : words) {
+    Cost& cost = costs.emplace_back();
+    for (const auto& alt : qw.alternatives) {
+      std::pair<uint32_t, uint32_t> rarest{0, 0};
+      size_t fewest = std::numeric_limits<size_t>::max();
+      for (const std::string& w : alt) {
+        auto range = table.PrefixRange(w);
+        size_t n = table.PostingCount(range.first, range.second);
+        if (n < fewest) fewest = n, rarest = range;
+      }
+      cost.postings += fewest;
+      cost.ranges.push_back(rarest);
+    }
+  }
+  std::vector<size_t> order(words.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return costs[a].postings < costs[b].postings; });
+  std::vector<uint8_t> marked(table.concepts(), 0);
+  for (const auto& [lo, hi] : costs[order[0]].ranges) {
+    for (uint32_t t = lo; t < hi; ++t) {
+      for (uint32_t c : table.Postings(t)) {
+        if (!marked[c]) {
+          marked[c] = 1;
+          candidates.push_back(c);
+        }
+      }
+    }
+  }
+  for (size_t k = 1; k < order.size() && candidates.size() > 64; ++k) {
+    const Cost& cost = costs[order[k]];
+    if (cost.postings > 4 * candidates.size()) break;  // cheaper to let the scorer check
+    // marked: 1 = candidate so far, 2 = candidate with this word too
+    for (const auto& [lo, hi] : cost.ranges) {
+      for (uint32_t t = lo; t < hi; ++t) {
+        for (uint32_t c : table.Postings(t)) {
+          if (marked[c] == 1) marked[c] = 2;
+        }
+      }
+    }
+    size_t kept = 0;
+    for (uint32_t c : candidates) {
+      if (marked[c] == 2) {
+        marked[c] = 1;
+        candidates[kept++] = c;
+      } else {
+        marked[c] = 0;
+      }
+    }
+    candidates.resize(kept);
+  }
+  return candidates;
+}
+
+// A scorer for `words` over `table`, filler words marked.
+Scorer MakeScorer(const std::vector<QueryWord>& words, const storage::WordTable& table,
+                  bool any_order = false) {
+  std::vector<CompiledWord> compiled;
+  for (const QueryWord& qw : words) compiled.push_back(Compile(qw, table));
+  std::vector<bool> filler(table.terms(), false);
+  for (const std::string& f : FillerWords()) {
+    uint32_t id = table.Find(f);
+    if (id != storage::WordTable::kNoTerm) filler[id] = true;
+  }
+  return Scorer(compiled, std::move(filler), any_order);
+}
 
 }  // namespace
 
@@ -273,14 +380,22 @@ std::vector<QueryWord> ParseQuery(absl::string_view query) {
         qw.alternatives.push_back(absl::StrSplit(long_form, ' '));
       }
     }
+    // A word as people inflect it, to the stem the publishers' nouns start with: "sprained"
+    // finds Sprain, "bleeding" Bleed..., "vaginal" Vagina.
+    for (absl::string_view suffix : {"ed", "ing", "al"}) {
+      if (w.size() >= suffix.size() + 4 && absl::EndsWith(w, suffix)) {
+        qw.alternatives.push_back({w.substr(0, w.size() - suffix.size())});
+      }
+    }
     qw.text = std::move(w);
   }
   return out;
 }
 
 absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system,
-                           const storage::ReleaseRecord& release, const v1::SearchRequest& req,
-                           int offset, int page_size, v1::SearchResponse* resp) {
+                           const storage::ReleaseRecord& release, const ClinicalTerms* clinical,
+                           const v1::SearchRequest& req, int offset, int page_size,
+                           v1::SearchResponse* resp) {
   const uint64_t seq = release.sequence;
   absl::flat_hash_set<int> kinds;
   for (int k : req.kinds()) kinds.insert(k);
@@ -329,6 +444,13 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
   std::unique_ptr<storage::WordTable> local;  // without a view: the candidates' words
   std::vector<std::string> local_codes;
   auto exists = [&](absl::string_view prefix, bool* found) -> absl::Status {
+    if (clinical != nullptr) {
+      auto [lo, hi] = clinical->words().PrefixRange(prefix);
+      if (lo < hi) {
+        *found = true;
+        return absl::OkStatus();
+      }
+    }
     if (view) {
       auto [lo, hi] = view->words().PrefixRange(prefix);
       *found = lo < hi;
@@ -377,65 +499,8 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     const storage::WordTable* table = nullptr;
     std::vector<uint32_t> candidates;
     if (view) {
-      // The candidates come from the word with the fewest postings; words nearly as rare then
-      // filter them, and the scorer checks every word of what is left.
       table = &view->words();
-      struct Cost {
-        size_t postings = 0;
-        std::vector<std::pair<uint32_t, uint32_t>> ranges;  // per alternative: its rarest part
-      };
-      std::vector<Cost> costs;
-      for (const QueryWord& qw : words) {
-        Cost& cost = costs.emplace_back();
-        for (const auto& alt : qw.alternatives) {
-          std::pair<uint32_t, uint32_t> rarest{0, 0};
-          size_t fewest = std::numeric_limits<size_t>::max();
-          for (const std::string& w : alt) {
-            auto range = table->PrefixRange(w);
-            size_t n = table->PostingCount(range.first, range.second);
-            if (n < fewest) fewest = n, rarest = range;
-          }
-          cost.postings += fewest;
-          cost.ranges.push_back(rarest);
-        }
-      }
-      std::vector<size_t> order(words.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::sort(order.begin(), order.end(),
-                [&](size_t a, size_t b) { return costs[a].postings < costs[b].postings; });
-      std::vector<uint8_t> marked(table->concepts(), 0);
-      for (const auto& [lo, hi] : costs[order[0]].ranges) {
-        for (uint32_t t = lo; t < hi; ++t) {
-          for (uint32_t c : table->Postings(t)) {
-            if (!marked[c]) {
-              marked[c] = 1;
-              candidates.push_back(c);
-            }
-          }
-        }
-      }
-      for (size_t k = 1; k < order.size() && candidates.size() > 64; ++k) {
-        const Cost& cost = costs[order[k]];
-        if (cost.postings > 4 * candidates.size()) break;  // cheaper to let the scorer check
-        // marked: 1 = candidate so far, 2 = candidate with this word too
-        for (const auto& [lo, hi] : cost.ranges) {
-          for (uint32_t t = lo; t < hi; ++t) {
-            for (uint32_t c : table->Postings(t)) {
-              if (marked[c] == 1) marked[c] = 2;
-            }
-          }
-        }
-        size_t kept = 0;
-        for (uint32_t c : candidates) {
-          if (marked[c] == 2) {
-            marked[c] = 1;
-            candidates[kept++] = c;
-          } else {
-            marked[c] = 0;
-          }
-        }
-        candidates.resize(kept);
-      }
+      candidates = Candidates(*table, words);
     } else {
       // The word likely rarest (its shortest alternative longest) gives the candidates.
       auto selectivity = [](const QueryWord& qw) {
@@ -481,14 +546,7 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
       table = local.get();
     }
 
-    std::vector<CompiledWord> compiled;
-    for (const QueryWord& qw : words) compiled.push_back(Compile(qw, *table));
-    std::vector<bool> filler(table->terms(), false);
-    for (const std::string& f : FillerWords()) {
-      uint32_t id = table->Find(f);
-      if (id != storage::WordTable::kNoTerm) filler[id] = true;
-    }
-    Scorer scorer(compiled, std::move(filler));
+    Scorer scorer = MakeScorer(words, *table);
     hits.reserve(hits.size() + candidates.size());
     for (uint32_t c : candidates) {
       absl::string_view code = view ? view->sorted_codes()[c] : absl::string_view(local_codes[c]);
@@ -498,6 +556,137 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
       double score = scorer.Score(code, table->billable(c), table->Display(c), table->Other(c));
       if (score == 0) continue;
       hits.push_back({code, v1::SEARCH_MATCH_TEXT, score});
+    }
+  }
+
+  // Clinical hits: Index and Tabular terms that match, each giving its code when the release
+  // has it; a code keeps its best match, description or term.
+  if (text_possible && clinical != nullptr) {
+    const storage::WordTable& terms = clinical->words();
+    // The Index leaves out the small words a phrase has ("burn of hand" is Burn, hand).
+    std::vector<QueryWord> term_words;
+    for (const QueryWord& qw : words) {
+      if (!IsConnective(qw.text)) term_words.push_back(qw);
+    }
+    if (term_words.empty()) term_words = words;
+    std::vector<uint32_t> candidates = Candidates(terms, term_words);
+    Scorer scorer = MakeScorer(term_words, terms, /*any_order=*/true);
+    // The release's concept for a code: billable and kind (with the view, its word table has
+    // them; without, the record is read once per code).
+    struct Known {
+      bool present = false, billable = false;
+      storage::ConceptKind kind = storage::ConceptKind::kCode;
+    };
+    absl::flat_hash_map<absl::string_view, Known> known;
+    auto concept_of = [&](absl::string_view code, Known* out) -> absl::Status {
+      auto it = known.find(code);
+      if (it != known.end()) {
+        *out = it->second;
+        return absl::OkStatus();
+      }
+      Known k;
+      if (view) {
+        const auto& codes = view->sorted_codes();
+        auto pos = std::lower_bound(codes.begin(), codes.end(), code);
+        if (pos != codes.end() && *pos == code) {
+          uint32_t c = static_cast<uint32_t>(pos - codes.begin());
+          k = {true, view->words().billable(c), view->words().kind(c)};
+        }
+      } else {
+        storage::CodeState st;
+        absl::Status s = reader->Read(system.id, code, seq, &st);
+        if (!s.ok()) return s;
+        if (st.kind == storage::CodeState::Kind::kPresent) {
+          k = {true, st.record.billable, st.record.kind};
+        }
+      }
+      known.emplace(code, k);
+      *out = k;
+      return absl::OkStatus();
+    };
+    absl::flat_hash_map<absl::string_view, size_t> at;  // code -> its hit
+    for (size_t i = 0; i < hits.size(); ++i) at.emplace(hits[i].code, i);
+    // A code found through entry `e` with `score`: a new hit, or a better reason for one.
+    auto found = [&](absl::string_view code, const ClinicalTerms::Entry& e, double score) {
+      auto [it, added] = at.emplace(code, hits.size());
+      if (added) {
+        hits.push_back({code, e.match, score, &e});
+        return;
+      }
+      Hit& h = hits[it->second];
+      // A code hit stays one; ties go to the shallower Index term, then the earlier entry.
+      if (h.match == v1::SEARCH_MATCH_EXACT_CODE || h.match == v1::SEARCH_MATCH_CODE_PREFIX) {
+        return;
+      }
+      if (score > h.score || (score == h.score && h.entry != nullptr && e.depth < h.entry->depth)) {
+        h.score = score;
+        h.match = e.match;
+        h.entry = &e;
+      }
+    };
+    for (uint32_t c : candidates) {
+      const ClinicalTerms::Entry& e = clinical->entries()[c];
+      if (e.partial) {
+        // A partial code (ICD-10-PCS "0DTJ"): every code of the release under it, up to
+        // kMaxCodesPerPartial, in code order.
+        double score = scorer.Score("", true, terms.Display(c), terms.Other(c),
+                                    clinical->essential(c));
+        if (score == 0) continue;
+        score += e.bonus - kDepthPenalty * (e.depth - 1);
+        // The codes under it (filters applied), then each scored: a partial that names fewer
+        // codes pins the procedure down more ("Appendectomy": Resection, Appendix has 4 codes,
+        // Excision, Appendix 12), so each doubling of the count costs a point.
+        struct Under {
+          absl::string_view code;
+          bool billable;
+        };
+        std::vector<Under> under;
+        auto take = [&](absl::string_view code, bool billable, storage::ConceptKind kind) {
+          if ((req.billable_only() && !billable) ||
+              (!kinds.empty() && !kinds.contains(static_cast<int>(kind)))) {
+            return;
+          }
+          under.push_back({code, billable});
+        };
+        if (view) {
+          const auto& codes = view->sorted_codes();
+          for (auto pos = std::lower_bound(codes.begin(), codes.end(), absl::string_view(e.code));
+               pos != codes.end() && absl::StartsWith(*pos, e.code) &&
+               under.size() < kMaxCodesPerPartial;
+               ++pos) {
+            uint32_t i = static_cast<uint32_t>(pos - codes.begin());
+            take(*pos, view->words().billable(i), view->words().kind(i));
+          }
+        } else {
+          absl::Status s = reader->ForEachConceptInRange(
+              system.id, seq, e.code, storage::PrefixEnd(e.code),
+              [&](absl::string_view code, const storage::ConceptRecord& r) {
+                code_hits.emplace_back(code);
+                take(code_hits.back(), r.billable, r.kind);
+                return under.size() < kMaxCodesPerPartial;
+              });
+          if (!s.ok()) return s;
+        }
+        const double breadth = std::log2(static_cast<double>(std::max<size_t>(under.size(), 1)));
+        for (const Under& u : under) found(u.code, e, score - breadth - (u.billable ? 0 : 1));
+        continue;
+      }
+      Known k;
+      absl::Status s = concept_of(e.code, &k);
+      if (!s.ok()) return s;
+      if (!k.present || (req.billable_only() && !k.billable)) continue;
+      if (!kinds.empty() && !kinds.contains(static_cast<int>(k.kind))) continue;
+      const bool index_term = e.match == v1::SEARCH_MATCH_INDEX;
+      double score = scorer.Score("", k.billable || (index_term && e.incomplete),
+                                  terms.Display(c), terms.Other(c), clinical->essential(c));
+      if (score == 0) continue;
+      // An Index code the release has split since (R51 in FY2025) is a description match.
+      const bool stale = index_term && !e.incomplete && !k.billable;
+      score += (stale ? 0 : e.bonus) - kDepthPenalty * (e.depth - 1);
+      found(e.code, e, score);
+    }
+    for (const storage::ReleaseRecord* r : {clinical->index_release(), clinical->tabular_release()}) {
+      if (r != nullptr) ToRef(*r, resp->add_supplements());
     }
   }
 
@@ -518,6 +707,14 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     ToApi(system, hits[i].code, st.record, h->mutable_concept());
     h->set_match(hits[i].match);
     h->set_score(hits[i].score);
+    if (const ClinicalTerms::Entry* e = hits[i].entry) {
+      h->set_reason(e->reason);
+      const storage::ReleaseRecord* source =
+          e->from_tabular ? clinical->tabular_release() : clinical->index_release();
+      if (source != nullptr) ToRef(*source, h->mutable_reason_source());
+    } else if (hits[i].match == v1::SEARCH_MATCH_TEXT) {
+      h->set_reason(absl::StrCat("description: ", st.record.display));
+    }
   }
   return absl::OkStatus();
 }

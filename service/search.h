@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "codebook/v1/terminology.pb.h"
+#include "service/clinical.h"
 #include "service/code_systems.h"
 #include "storage/store.h"
 
@@ -47,12 +48,14 @@ bool IsCodeQuery(CodeFormat format, absl::string_view query);
 // The words of a query with their abbreviation alternatives (no index access).
 std::vector<QueryWord> ParseQuery(absl::string_view query);
 
-// Answers `req` (already checked: system known, query length, page size) from `release`.
-// `offset` is where the page starts in the full ranked list; resp->next_page_token is left for
-// the caller to fill from resp->total_hits.
+// Answers `req` (already checked: system known, query length, page size) from `release`, with
+// the Index and Tabular terms of `clinical` (those serving `release`; may be null) searched
+// beside its texts. `offset` is where the page starts in the full ranked list;
+// resp->next_page_token is left for the caller to fill from resp->total_hits.
 absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system,
-                           const storage::ReleaseRecord& release, const v1::SearchRequest& req,
-                           int offset, int page_size, v1::SearchResponse* resp);
+                           const storage::ReleaseRecord& release, const ClinicalTerms* clinical,
+                           const v1::SearchRequest& req, int offset, int page_size,
+                           v1::SearchResponse* resp);
 
 }  // namespace codebook::service
 

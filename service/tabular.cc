@@ -143,7 +143,7 @@ absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularRelease::Load(
       return absl::DataLossError(absl::StrCat(Describe(release), ": the parent ", e.parent,
                                               " of ", key, " is missing"));
     }
-    if (absl::StrContains(key, '-')) out->sections_.push_back(&e);
+    (absl::StrContains(key, '-') ? out->sections_ : out->codes_).push_back(&e);
     if (!e.parent.empty()) out->entries_.find(e.parent)->second.children.push_back(&e);
   }
   for (auto& [key, e] : out->entries_) {
@@ -160,6 +160,8 @@ absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularRelease::Load(
     if (ca && chapter_number(a) != chapter_number(b)) return chapter_number(a) < chapter_number(b);
     return a->key < b->key;
   });
+  std::sort(out->codes_.begin(), out->codes_.end(),
+            [](const Entry* a, const Entry* b) { return a->key < b->key; });
   return std::shared_ptr<const TabularRelease>(std::move(out));
 }
 

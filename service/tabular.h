@@ -75,6 +75,8 @@ class TabularRelease {
   const Entry* Find(absl::string_view key) const;
   // The chapters by number, then the blocks by range.
   const std::vector<const Entry*>& Sections() const { return sections_; }
+  // The categories and codes (every entry but chapters and blocks), by key.
+  const std::vector<const Entry*>& Codes() const { return codes_; }
   // For ICD-10-CM `code` (storage form): its own entry or the nearest entry its code starts
   // with (S52.501A and T81.32XA are written in the Tabular through their 7th character), then
   // the entries above it; empty when none.
@@ -95,6 +97,7 @@ class TabularRelease {
   const CodeSystemInfo* system_ = nullptr;  // ICD10CM-TABULAR: how its keys print
   absl::flat_hash_map<std::string, Entry> entries_;
   std::vector<const Entry*> sections_;
+  std::vector<const Entry*> codes_;
 };
 
 // The Tabular releases read so far, by (system, sequence). Thread-safe.

@@ -11,6 +11,7 @@
 #include "service/code_systems.h"
 #include "service/conversions.h"
 #include "service/search.h"
+#include "service/pcs.h"
 #include "service/tabular.h"
 
 namespace codebook::service {
@@ -99,6 +100,8 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
       tabular_cache_.For(*reader, **release);
   if (!tabular.ok()) return tabular.status();
   if (*tabular != nullptr) (*tabular)->Context(*code, resp->mutable_tabular());
+  s = PcsContextOf(*reader, **release, *code, resp->mutable_pcs());
+  if (!s.ok()) return s;
   if (!modifiers.empty()) {
     // Modifiers as of the release's first day, in it or in the other procedure system, read
     // through this request's reader: one answer, one snapshot.
@@ -320,7 +323,11 @@ absl::Status TerminologyImpl::Search(const v1::SearchRequest& req,
     if (!selected.ok()) return selected.status();
     release = *selected;
   }
-  absl::Status s = SearchRelease(reader.get(), **system, *release, req, offset, page_size, resp);
+  absl::StatusOr<std::shared_ptr<const ClinicalTerms>> clinical =
+      clinical_cache_.For(*reader, *release);
+  if (!clinical.ok()) return clinical.status();
+  absl::Status s = SearchRelease(reader.get(), **system, *release, clinical->get(), req, offset,
+                                 page_size, resp);
   if (!s.ok()) return s;
   if (offset + page_size < resp->total_hits()) {
     resp->set_next_page_token(absl::StrCat("s1.", release->sequence, ".", offset + page_size, ".",

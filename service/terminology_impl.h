@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "codebook/v1/terminology.pb.h"
+#include "service/clinical.h"
 #include "service/tabular.h"
 #include "storage/store.h"
 
@@ -75,6 +76,8 @@ class TerminologyImpl {
   Clock clock_;
   std::string server_version_;
   mutable TabularCache tabular_cache_;
+  // The Index and Tabular terms that search reads beside descriptions (clinical.h).
+  mutable ClinicalCache clinical_cache_{&tabular_cache_};
 };
 
 }  // namespace codebook::service

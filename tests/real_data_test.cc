@@ -54,9 +54,15 @@ const std::vector<ReleaseFile> kReleases = {
     {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order", "/icd10cm/2025/icd10cm_order_2025.txt.gz"},
     {"ICD10PCS", "FY2023-04", "2023-04-01", "icd10pcs-order",
      "/icd10pcs/2023-04/icd10pcs_order_2023.txt.gz"},
+    {"ICD10PCS-TABLES", "FY2023-04", "2023-04-01", "icd10pcs-tables",
+     "/icd10pcs/2023-04/icd10pcs_tables_2023.xml.gz"},
+    {"ICD10PCS-INDEX", "FY2023-04", "2023-04-01", "icd10pcs-index", "/icd10pcs/2023-04"},
     {"ICD10PCS", "FY2024-04", "2024-04-01", "icd10pcs-order",
      "/icd10pcs/2024-04/icd10pcs_order_2024.txt.gz"},
     {"ICD10PCS", "FY2025", "2024-10-01", "icd10pcs-order", "/icd10pcs/2025/icd10pcs_order_2025.txt.gz"},
+    {"ICD10PCS-TABLES", "FY2025", "2024-10-01", "icd10pcs-tables",
+     "/icd10pcs/2025/icd10pcs_tables_2025.xml.gz"},
+    {"ICD10PCS-INDEX", "FY2025", "2024-10-01", "icd10pcs-index", "/icd10pcs/2025"},
     {"ICD10PCS", "FY2026", "2025-10-01", "icd10pcs-order", "/icd10pcs/2026/icd10pcs_order_2026.txt.gz"},
 };
 
@@ -461,6 +467,134 @@ TEST_F(RealDataTest, SearchRelevance) {
   EXPECT_GE(first / n, 0.70);
 }
 
+TEST_F(RealDataTest, PcsCodesAreExplainedByTheTablesAndFoundThroughTheIndex) {
+  // Today's release (FY2026) has no Tables of its own: FY2025's explain it, and say so.
+  auto r = client_->Lookup("ICD10PCS", "0DTJ0ZZ", Selector::Today());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->release().version(), "FY2026");
+  EXPECT_EQ(r->pcs().source().version(), "FY2025");
+  EXPECT_TRUE(r->pcs().in_table());
+  std::vector<std::string> meanings;
+  for (const auto& c : r->pcs().characters()) meanings.push_back(c.meaning());
+  EXPECT_EQ(meanings, (std::vector<std::string>{"Medical and Surgical", "Gastrointestinal System",
+                                                "Resection", "Appendix", "Open", "No Device",
+                                                "No Qualifier"}));
+  EXPECT_EQ(r->pcs().characters(3).axis(), "Body Part");
+  // FY2023-04 is explained by its own Tables; every code of a table's rows has its seven.
+  auto old = client_->Lookup("ICD10PCS", "0DTJ0ZZ", Selector::Version("FY2023-04"));
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->pcs().source().version(), "FY2023-04");
+  for (const char* code : {"00160J0", "XW033E5", "B030ZZZ", "GZ3ZZZZ", "0SRC0J9"}) {
+    auto c = client_->Lookup("ICD10PCS", code, Selector::Version("FY2025"));
+    ASSERT_TRUE(c.ok()) << code << ": " << c.status();
+    EXPECT_EQ(c->pcs().characters_size(), 7) << code;
+    EXPECT_TRUE(c->pcs().in_table()) << code;
+  }
+  // "appendectomy": the Index's Resection, Appendix (0DTJ) first.
+  v1::SearchRequest req;
+  req.set_system("ICD10PCS");
+  req.set_query("appendectomy");
+  req.set_page_size(5);
+  auto found = client_->Search(req);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_GE(found->hits_size(), 1);
+  EXPECT_TRUE(absl::StartsWith(found->hits(0).concept().code(), "0DTJ"))
+      << found->hits(0).concept().code();
+  EXPECT_EQ(found->hits(0).reason(), "index: Appendectomy, see Resection, Appendix -> 0DTJ...");
+  EXPECT_EQ(found->hits(0).reason_source().version(), "FY2025");
+  for (const auto& h : found->hits()) {
+    std::cout << h.concept().code() << " " << h.concept().display() << "  (" << h.reason() << ")\n";
+  }
+}
+
+TEST_F(RealDataTest, ClinicalSearchRelevance) {
+  struct Row {
+    std::string query, expected, source, entry;
+  };
+  std::vector<Row> rows;
+  std::ifstream in(std::string(CODEBOOK_TESTS_DIR) + "/search_clinical.tsv");
+  ASSERT_TRUE(in) << "tests/search_clinical.tsv";
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    ASSERT_EQ(f.size(), 4u) << line;
+    rows.push_back({f[0], f[1], f[2], f[3]});
+  }
+  ASSERT_GE(rows.size(), 60u);
+  // Each expectation is the publisher's: the Index term's code (or its "see" target's), or the
+  // Tabular note under the expected code.
+  for (const Row& row : rows) {
+    if (row.source == "index") {
+      auto r = client_->Lookup("ICD10CM-INDEX", row.entry, Selector::Version("FY2017"));
+      ASSERT_TRUE(r.ok()) << row.entry << ": " << r.status();
+      const auto& props = r->concept().properties();
+      std::string code = props.count("code") ? props.at("code")
+                         : props.count("see.code") ? props.at("see.code")
+                                                   : "";
+      EXPECT_EQ(std::string(absl::StripSuffix(code, "-")), row.expected) << row.entry;
+    } else {
+      ASSERT_EQ(row.source, "tabular") << row.query;
+      std::pair<std::string, std::string> code_kind = absl::StrSplit(row.entry, ' ');
+      std::string text(absl::StripPrefix(row.entry, code_kind.first + " " + code_kind.second));
+      text = std::string(absl::StripPrefix(text, " "));
+      code_kind.second = std::string(absl::StripSuffix(code_kind.second, ":"));
+      EXPECT_EQ(code_kind.first, row.expected) << row.entry;
+      auto r = client_->Lookup("ICD10CM-TABULAR", code_kind.first, Selector::Version("FY2023"));
+      ASSERT_TRUE(r.ok()) << row.entry << ": " << r.status();
+      bool found = false;
+      for (const auto& d : r->concept().designations()) {
+        found |= d.use() == code_kind.second && d.value() == text;
+      }
+      EXPECT_TRUE(found) << row.entry;
+    }
+  }
+  int first = 0, top5 = 0;
+  std::string table = absl::StrFormat("%-3s %-26s %-8s %-7s %-4s %-9s %s\n", "#", "query",
+                                      "expected", "source", "rank", "first", "why");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    v1::SearchRequest req;
+    req.set_system("ICD10CM");
+    req.set_query(row.query);
+    req.set_page_size(5);
+    *req.mutable_selector() = Selector::Today();
+    auto r = client_->Search(req);
+    ASSERT_TRUE(r.ok()) << row.query << ": " << r.status();
+    ASSERT_EQ(r->release().version(), "FY2025");
+    // The terms come from the Index and Tabular serving FY2025, and say so.
+    ASSERT_EQ(r->supplements_size(), 2) << row.query;
+    EXPECT_EQ(r->supplements(0).version(), "FY2017");
+    EXPECT_EQ(r->supplements(1).version(), "FY2023");
+    int rank = 0;
+    for (int k = 0; k < r->hits_size(); ++k) {
+      const v1::SearchHit& h = r->hits(k);
+      EXPECT_FALSE(h.reason().empty()) << row.query << " " << h.concept().code();
+      if (h.match() == v1::SEARCH_MATCH_INDEX || h.match() == v1::SEARCH_MATCH_NOTE) {
+        EXPECT_EQ(h.reason_source().system(), h.match() == v1::SEARCH_MATCH_INDEX
+                                                  ? "ICD10CM-INDEX"
+                                                  : "ICD10CM-TABULAR");
+      }
+      if (rank == 0 && h.concept().code() == row.expected) rank = k + 1;
+    }
+    first += rank == 1;
+    top5 += rank >= 1;
+    std::string hit = r->hits_size() > 0 ? absl::StrCat(r->hits(0).concept().code(), " ",
+                                                        r->hits(0).reason())
+                                         : "(none)";
+    absl::StrAppendFormat(&table, "%-3d %-26s %-8s %-7s %-4s %s\n", i + 1, row.query,
+                          row.expected, row.source, rank == 0 ? "-" : absl::StrCat(rank),
+                          hit.substr(0, 80));
+  }
+  double n = static_cast<double>(rows.size());
+  absl::StrAppendFormat(&table,
+                        "clinical words: expected code first: %d of %d (%.0f%%); in the top 5: "
+                        "%d of %d (%.0f%%)\n",
+                        first, rows.size(), 100 * first / n, top5, rows.size(), 100 * top5 / n);
+  std::cout << table;
+  EXPECT_GE(top5 / n, 0.90);
+  EXPECT_GE(first / n, 0.60);
+}
+
 TEST_F(RealDataTest, TenThousandGeneratedClaimLinesGetTheExpectedAnswers) {
   // Dates over 2017-2025: HCPCS 2017-2019, ICD-10-CM from January 2021, synthetic CPT 2024-2025,
   // so lines before a system's first release are in the mix too.
@@ -552,7 +686,8 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   EXPECT_EQ(errors.load(), 0);
   std::map<std::string, std::string> primary;
   for (const char* system :
-       {"CPT", "HCPCS", "ICD10CM", "ICD10CM-INDEX", "ICD10CM-TABULAR", "ICD10PCS"}) {
+       {"CPT", "HCPCS", "ICD10CM", "ICD10CM-INDEX", "ICD10CM-TABULAR", "ICD10PCS",
+        "ICD10PCS-INDEX", "ICD10PCS-TABLES"}) {
     auto releases = client_->ListReleases(system);
     ASSERT_TRUE(releases.ok()) << releases.status();
     for (const auto& r : *releases) primary[r.system() + " " + r.version()] = r.checksum();
@@ -560,14 +695,15 @@ TEST_F(RealDataTest, BackupUnderLoadRestoresEveryReleaseWithItsChecksum) {
   std::map<std::string, std::string> backed_up;
   for (const auto& r : backup->releases()) backed_up[r.system() + " " + r.version()] = r.checksum();
   EXPECT_EQ(backed_up, primary);
-  // 8 ICD-10-CM with 3 Tabulars and 1 Index, 4 ICD-10-PCS, 5 HCPCS, 2 synthetic CPT.
-  ASSERT_EQ(backed_up.size(), 23u);
+  // 8 ICD-10-CM with 3 Tabulars and 1 Index, 4 ICD-10-PCS with 2 Tables and 2 Indexes, 5 HCPCS,
+  // 2 synthetic CPT.
+  ASSERT_EQ(backed_up.size(), 27u);
   // Restore into a new folder and recompute every checksum there.
   std::filesystem::copy(dir + "/backup", dir + "/restored", std::filesystem::copy_options::recursive);
   std::string out;
   EXPECT_EQ(RunCommand(kCodebookd + " --verify --db=" + dir + "/restored", &out), 0)
       << out;
-  EXPECT_NE(out.find("23 releases in " + dir + "/restored, every checksum matches"),
+  EXPECT_NE(out.find("27 releases in " + dir + "/restored, every checksum matches"),
             std::string::npos)
       << out;
   std::cout << "backup under load (" << reads.load() << " search+batch calls meanwhile): "

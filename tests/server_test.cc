@@ -74,7 +74,8 @@ TEST_F(ServerTest, ListsSystemsAndReleasesInOrder) {
   std::vector<std::string> ids;
   for (const auto& s : *systems) ids.push_back(s.id());
   EXPECT_EQ(ids, (std::vector<std::string>{"CPT", "HCPCS", "ICD10CM", "ICD10CM-INDEX",
-                                           "ICD10CM-TABULAR", "ICD10PCS"}));
+                                           "ICD10CM-TABULAR", "ICD10PCS", "ICD10PCS-INDEX",
+                                           "ICD10PCS-TABLES"}));
   auto releases = client_->ListReleases("ICD10CM");
   ASSERT_TRUE(releases.ok());
   ASSERT_EQ(releases->size(), 5u);
@@ -982,6 +983,203 @@ TEST(TabularSupplementTest, ImportedThroughTheCliAndUsedByLaterReleases) {
   auto later = client->Lookup("ICD10CM", "I10", Selector::Version("FY2026"));
   ASSERT_TRUE(later.ok());
   EXPECT_EQ(later->tabular().source().version(), "FY2024");
+}
+
+// ICD-10-PCS: the Tables explain each character of a code; the Index finds codes from a
+// procedure's name, a partial code standing for the codes under it.
+TEST(PcsSupplementTest, TablesExplainEachCharacterAndTheIndexFindsProcedures) {
+  TestServer server;
+  auto client = server.NewClient();
+  const std::string dir = kSample + "/icd10pcs/2025";
+  int rc;
+  std::string out = server.RunCli("import --system=ICD10PCS --version=FY2025 "
+                                  "--effective=2024-10-01 --format=icd10pcs-order --publish " +
+                                      dir + "/icd10pcs_order_2025.txt",
+                                  &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = server.RunCli("import --system=ICD10PCS-TABLES --version=FY2025 --effective=2024-10-01 "
+                      "--format=icd10pcs-tables --publish " + dir + "/icd10pcs_tables_2025.xml",
+                      &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = server.RunCli("import --system=ICD10PCS-INDEX --version=FY2025 --effective=2024-10-01 "
+                      "--format=icd10pcs-index --publish " + dir,
+                      &rc);
+  ASSERT_EQ(rc, 0) << out;
+  // A later release without Tables of its own is answered with FY2025's, and says so.
+  ASSERT_TRUE(ImportFiles(client.get(), kSample,
+                          {{"ICD10PCS", "FY2026", "2025-10-01", "icd10pcs-order",
+                            "/icd10pcs/2025/icd10pcs_order_2025.txt"}})
+                  .ok());
+
+  auto code = client->Lookup("ICD10PCS", "0DTJ0ZZ", Selector::Version("FY2026"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  const v1::PcsContext& pcs = code->pcs();
+  EXPECT_EQ(pcs.source().system(), "ICD10PCS-TABLES");
+  EXPECT_EQ(pcs.source().version(), "FY2025");
+  EXPECT_EQ(pcs.table(), "0DT");
+  EXPECT_TRUE(pcs.in_table());
+  EXPECT_EQ(pcs.definition(),
+            "Taking out a whole body part by cutting, with nothing put in its place");
+  std::vector<std::string> chars;
+  for (const auto& c : pcs.characters()) {
+    chars.push_back(absl::StrCat(c.position(), " ", c.axis(), " ", c.value(), " ", c.meaning()));
+  }
+  EXPECT_EQ(chars, (std::vector<std::string>{
+                       "1 Section 0 Medical and Surgical", "2 Body System D Gastrointestinal System",
+                       "3 Operation T Resection", "4 Body Part J Appendix", "5 Approach 0 Open",
+                       "6 Device Z No Device", "7 Qualifier Z No Qualifier"}));
+  // A table header: its three characters.
+  auto table = client->Lookup("ICD10PCS", "0DB");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->pcs().characters_size(), 3);
+  EXPECT_EQ(table->pcs().characters(2).meaning(), "Excision");
+  EXPECT_FALSE(table->pcs().in_table());
+  // The CLI prints them.
+  out = server.RunCli("lookup --system=ICD10PCS 0DTJ0ZZ", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* want : {"    4 Body Part    J  Appendix", "    3 Operation    T  Resection",
+                           "    operation: Taking out a whole body part",
+                           "    tables: ICD10PCS-TABLES FY2025"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << out;
+  }
+
+  // Appendectomy: the Index's two references, each a partial code; Resection names fewer
+  // codes (2, against Excision's 3), so its codes come first.
+  v1::SearchRequest req;
+  req.set_system("ICD10PCS");
+  req.set_query("appendectomy");
+  auto found = client->Search(req);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->hits_size(), 5);
+  std::vector<std::string> codes;
+  for (const auto& h : found->hits()) {
+    codes.push_back(h.concept().code());
+    EXPECT_EQ(h.match(), v1::SEARCH_MATCH_INDEX);
+    EXPECT_EQ(h.reason_source().system(), "ICD10PCS-INDEX");
+  }
+  EXPECT_EQ(codes, (std::vector<std::string>{"0DTJ0ZZ", "0DTJ4ZZ", "0DBJ0ZX", "0DBJ0ZZ",
+                                             "0DBJ4ZZ"}));
+  EXPECT_EQ(found->hits(0).reason(), "index: Appendectomy, see Resection, Appendix -> 0DTJ...");
+  ASSERT_EQ(found->supplements_size(), 1);
+  EXPECT_EQ(found->supplements(0).system(), "ICD10PCS-INDEX");
+  // The Definitions are in the supplement, not search hits.
+  auto def = client->Lookup("ICD10PCS-INDEX", "DEFINITIONS:0>OPERATION>RESECTION",
+                            Selector::Version("FY2025"));
+  ASSERT_TRUE(def.ok()) << def.status();
+  EXPECT_EQ(def->concept().properties().at("includes"), "Removing the appendix");
+  req.set_query("removing");
+  auto none = client->Search(req);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->hits_size(), 0);
+  // Tables keys have their own shape.
+  auto bad = client->Lookup("ICD10PCS-TABLES", "0DT:7", Selector::Version("FY2025"));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  auto row = client->Lookup("ICD10PCS-TABLES", "0DT:001", Selector::Version("FY2025"));
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->concept().parent(), "0DT");
+  EXPECT_EQ(row->concept().properties().at("5 Approach"), "0 Open\n4 Percutaneous Endoscopic");
+}
+
+// Search in clinical words: the Index's terms and the Tabular's inclusion terms and "includes"
+// notes, from the supplements serving the release searched, each hit saying why it matched.
+TEST(ClinicalSearchTest, IndexTermsAndNotesFindCodesAndSayWhy) {
+  TestServer server;
+  auto client = server.NewClient();
+  ASSERT_TRUE(ImportFiles(client.get(), kSample,
+                          {{"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order",
+                            "/icd10cm/2024/icd10cm-order-2024.txt"},
+                           {"ICD10CM-TABULAR", "FY2024", "2023-10-01", "icd10cm-tabular",
+                            "/icd10cm/2024/icd10cm_tabular_2024.xml"},
+                           {"ICD10CM-INDEX", "FY2024", "2023-10-01", "icd10cm-index",
+                            "/icd10cm/2024"},
+                           {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order",
+                            "/icd10cm/2025/icd10cm_order_2025.txt"}})
+                  .ok());
+  auto search = [&](const std::string& query, const std::string& version,
+                    bool billable_only = false) {
+    v1::SearchRequest req;
+    req.set_system("ICD10CM");
+    req.set_query(query);
+    req.set_billable_only(billable_only);
+    *req.mutable_selector() = Selector::Version(version);
+    auto r = client->Search(req);
+    EXPECT_TRUE(r.ok()) << query << ": " << r.status();
+    return r.ok() ? *r : v1::SearchResponse();
+  };
+  // FY2025 has no supplements of its own: FY2024's terms answer, named in the response and in
+  // each hit found through them.
+  v1::SearchResponse high = search("high blood pressure", "FY2025");
+  EXPECT_EQ(high.release().version(), "FY2025");
+  ASSERT_EQ(high.supplements_size(), 2);
+  EXPECT_EQ(high.supplements(0).system(), "ICD10CM-INDEX");
+  EXPECT_EQ(high.supplements(0).version(), "FY2024");
+  EXPECT_EQ(high.supplements(1).system(), "ICD10CM-TABULAR");
+  EXPECT_EQ(high.supplements(1).version(), "FY2024");
+  ASSERT_GE(high.hits_size(), 1);
+  EXPECT_EQ(high.hits(0).concept().code(), "I10");
+  EXPECT_EQ(high.hits(0).match(), v1::SEARCH_MATCH_NOTE);
+  EXPECT_EQ(high.hits(0).reason(), "includes: high blood pressure");
+  EXPECT_EQ(high.hits(0).reason_source().system(), "ICD10CM-TABULAR");
+  EXPECT_EQ(high.hits(0).reason_source().version(), "FY2024");
+  v1::SearchResponse pressure = search("pressure high", "FY2025");
+  ASSERT_GE(pressure.hits_size(), 1);
+  EXPECT_EQ(pressure.hits(0).concept().code(), "I10");
+  EXPECT_EQ(pressure.hits(0).match(), v1::SEARCH_MATCH_INDEX);
+  EXPECT_EQ(pressure.hits(0).reason(), "index: Blood pressure, high -> see Hypertension");
+  EXPECT_EQ(pressure.hits(0).reason_source().system(), "ICD10CM-INDEX");
+  EXPECT_EQ(pressure.hits(0).reason_source().version(), "FY2024");
+  // A main term alone ranks its own code first; a subterm's words find the subterm's code.
+  v1::SearchResponse cholera = search("cholera", "FY2025");
+  ASSERT_GE(cholera.hits_size(), 2);
+  EXPECT_EQ(cholera.hits(0).concept().code(), "A00.9");
+  EXPECT_EQ(cholera.hits(0).reason(), "index: Cholera");
+  EXPECT_EQ(search("classical cholera", "FY2025").hits(0).concept().code(), "A00.0");
+  // A nonessential modifier matches ("bronchial asthma"); one form of a main term's title
+  // covers it ("asthmatic").
+  EXPECT_EQ(search("bronchial asthma", "FY2025").hits(0).concept().code(), "J45.909");
+  EXPECT_EQ(search("asthmatic", "FY2025").hits(0).concept().code(), "J45.909");
+  // The Drug table's columns: the row and the column's heading.
+  v1::SearchResponse cannabis = search("cannabis poisoning accidental", "FY2025");
+  ASSERT_GE(cannabis.hits_size(), 1);
+  EXPECT_EQ(cannabis.hits(0).concept().code(), "T40.711");
+  EXPECT_EQ(cannabis.hits(0).reason().rfind("drug table: Cannabis, poisoning, accidental", 0), 0u)
+      << cannabis.hits(0).reason();
+  // A description match says so.
+  v1::SearchResponse vibrio = search("vibrio", "FY2025");
+  ASSERT_GE(vibrio.hits_size(), 1);
+  bool described = false;
+  for (const auto& h : vibrio.hits()) {
+    if (h.match() == v1::SEARCH_MATCH_TEXT) {
+      described = true;
+      EXPECT_EQ(h.reason(), "description: " + h.concept().display());
+      EXPECT_FALSE(h.has_reason_source());
+    }
+  }
+  EXPECT_TRUE(described);
+  // Every code returned is the release's: the Index's S52.50- (no such code in the sample) is
+  // not; the billable filter applies to codes found through terms too.
+  v1::SearchResponse radius = search("fracture radius lower end", "FY2025");
+  for (const auto& h : radius.hits()) EXPECT_NE(h.concept().code(), "S52.50");
+  v1::SearchResponse covid = search("covid", "FY2025", true);
+  EXPECT_GE(covid.hits_size(), 1);
+  for (const auto& h : covid.hits()) EXPECT_TRUE(h.concept().billable()) << h.concept().code();
+  // Systems without supplements name none.
+  v1::SearchRequest plain;
+  plain.set_system("ICD10CM-TABULAR");
+  plain.set_query("hypertension");
+  auto none = client->Search(plain);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->supplements_size(), 0);
+
+  // The CLI prints why under each hit found through a term, and the terms' releases.
+  int rc;
+  std::string out = server.RunCli("search --system=ICD10CM --limit=3 \"high blood pressure\"", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* want : {"I10       billable Essential (primary) hypertension",
+                           "                   (includes: high blood pressure)",
+                           "terms of ICD10CM-INDEX FY2024"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << out;
+  }
 }
 
 }  // namespace

@@ -292,6 +292,19 @@ void PrintTabular(const v1::TabularContext& t) {
   std::cout << "    tabular: " << RefText(t.source()) << "\n";
 }
 
+// The ICD-10-PCS Tables' view of a code: each character's axis and meaning.
+void PrintPcs(const v1::PcsContext& p) {
+  if (!p.has_source()) return;
+  for (const auto& c : p.characters()) {
+    std::cout << absl::StrFormat("    %d %-12s %s  %s\n", c.position(), c.axis(), c.value(),
+                                 c.meaning());
+  }
+  if (!p.definition().empty()) std::cout << "    operation: " << p.definition() << "\n";
+  std::cout << "    tables: " << RefText(p.source());
+  if (p.characters_size() == 7 && !p.in_table()) std::cout << "  (no row of " << p.table() << " holds this combination)";
+  std::cout << "\n";
+}
+
 void PrintReleaseDetail(const v1::Release& r) {
   const v1::ReleaseCounts& c = r.counts();
   std::cout << r.system() << " " << r.version() << "  effective " << r.effective_date() << "  "
@@ -504,6 +517,7 @@ int Cli::Lookup() {
         std::cout << "    modifier " << m.code() << "  " << m.display() << "\n";
       }
       PrintTabular(r->tabular());
+      PrintPcs(r->pcs());
     }
   }
   return rc;
@@ -908,8 +922,13 @@ int Cli::Search() {
                        : c.billable()                          ? "billable"
                                                                : "code";
     std::cout << absl::StrFormat("%-9s %-8s %s\n", c.code(), kind, DisplayOf(c));
+    // A hit found through the Index or a Tabular note says which, under it.
+    if (h.match() == v1::SEARCH_MATCH_INDEX || h.match() == v1::SEARCH_MATCH_NOTE) {
+      std::cout << absl::StrFormat("%-18s (%s)\n", "", h.reason());
+    }
   }
   std::cerr << "# " << Thousands(r->total_hits()) << " hits in " << RefText(r->release());
+  for (const v1::ReleaseRef& s : r->supplements()) std::cerr << "; terms of " << RefText(s);
   if (!r->next_page_token().empty()) {
     std::cerr << "; next page: --page-token=" << r->next_page_token();
   }

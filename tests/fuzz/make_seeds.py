@@ -2,7 +2,7 @@
 """Writes the seed corpus of the importer fuzz targets from the repository's test files.
 
 Usage: make_seeds.py SEED_ROOT SAMPLE_DIR
-Makes SEED_ROOT/<target>/ for fuzz_icd10_order, fuzz_icd10cm_xml, fuzz_hcpcs, fuzz_cpt and
+Makes SEED_ROOT/<target>/ for fuzz_icd10_order, fuzz_icd10cm_xml (ICD-10-CM and ICD-10-PCS XML), fuzz_hcpcs, fuzz_cpt and
 fuzz_xlsx. The storage
 targets' seeds come from the fuzz_seeds program (it uses the real encoders).
 Large files are cut to their first lines: the fuzzers mutate small inputs faster.
@@ -59,16 +59,21 @@ def workbook(sheet_xml, strings_xml=None):
 def main():
     root, sample = sys.argv[1], sys.argv[2]
     n = 0
-    for dirpath, _, files in os.walk(os.path.join(sample, "icd10cm")):
-        for name in sorted(files):
-            path = os.path.join(dirpath, name)
-            if name.endswith(".xml"):  # whole; the first byte picks the importer (fuzz_icd10cm_xml.cc)
-                with open(path, "rb") as f:
-                    pick = b"\x00" if "tabular" in name else b"\x01"
-                    write(os.path.join(root, "fuzz_icd10cm_xml"), "seed%d" % n, pick + f.read())
-            else:
-                write(os.path.join(root, "fuzz_icd10_order"), "seed%d" % n, head(path))
-            n += 1
+    # The XML files whole, the first byte picking the importer (fuzz_icd10cm_xml.cc).
+    picks = [("icd10cm_tabular", 0), ("icd10cm_", 1), ("icd10pcs_tables", 2),
+             ("icd10pcs_index", 3), ("icd10pcs_definitions", 4)]
+    for kind in ("icd10cm", "icd10pcs"):
+        for dirpath, _, files in os.walk(os.path.join(sample, kind)):
+            for name in sorted(files):
+                path = os.path.join(dirpath, name)
+                if name.endswith(".xml"):
+                    pick = next(p for prefix, p in picks if name.startswith(prefix))
+                    with open(path, "rb") as f:
+                        write(os.path.join(root, "fuzz_icd10cm_xml"), "seed%d" % n,
+                              bytes([pick]) + f.read())
+                else:
+                    write(os.path.join(root, "fuzz_icd10_order"), "seed%d" % n, head(path))
+                n += 1
     for dirpath, _, files in os.walk(os.path.join(sample, "hcpcs")):
         for name in sorted(files):
             write(os.path.join(root, "fuzz_hcpcs"), "seed%d" % n, head(os.path.join(dirpath, name)))
