@@ -188,6 +188,27 @@ absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalTerms::Load(
   return out;
 }
 
+std::shared_ptr<const std::vector<int32_t>> ClinicalTerms::ConceptsIn(
+    absl::string_view system, uint64_t sequence, const storage::ReleaseView& view) const {
+  auto key = std::make_pair(std::string(system), sequence);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = concepts_in_.find(key);
+    if (it != concepts_in_.end()) return it->second;
+  }
+  auto out = std::make_shared<std::vector<int32_t>>(entries_.size(), -1);
+  const auto& codes = view.sorted_codes();
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].partial) continue;
+    auto pos = std::lower_bound(codes.begin(), codes.end(), absl::string_view(entries_[i].code));
+    if (pos != codes.end() && *pos == entries_[i].code) {
+      (*out)[i] = static_cast<int32_t>(pos - codes.begin());
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  return concepts_in_.emplace(key, std::move(out)).first->second;
+}
+
 absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalCache::For(
     storage::Reader& reader, const storage::ReleaseRecord& base) {
   const CodeSystemInfo* index_system = SupplementOf(base.system, CodeFormat::kTermIndex);

@@ -67,6 +67,12 @@ class ClinicalTerms {
       std::shared_ptr<const TabularRelease> tabular);
 
   const std::vector<Entry>& entries() const { return entries_; }
+  // Per entry, the number of its code in `view` (the release view of base release `sequence`
+  // of `system`: its index in view.sorted_codes()), or -1 when the release lacks it (and for
+  // partial codes). Worked out once per base release and kept; thread-safe.
+  std::shared_ptr<const std::vector<int32_t>> ConceptsIn(absl::string_view system,
+                                                         uint64_t sequence,
+                                                         const storage::ReleaseView& view) const;
   // The entries' words, entry i being the table's concept i: its text, then its nonessential
   // modifiers, as display words; the first essential(i) of them are the text's.
   const storage::WordTable& words() const { return *words_; }
@@ -83,6 +89,9 @@ class ClinicalTerms {
   std::unique_ptr<storage::WordTable> words_;
   std::optional<storage::ReleaseRecord> index_;
   std::shared_ptr<const TabularRelease> tabular_;
+  mutable absl::Mutex mu_;
+  mutable std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const std::vector<int32_t>>>
+      concepts_in_ ABSL_GUARDED_BY(mu_);
 };
 
 // The clinical terms that serve each base release, read once per pair of supplement releases.

@@ -269,6 +269,7 @@ struct Hit {
   v1::SearchMatch match;
   double score;
   const ClinicalTerms::Entry* entry = nullptr;  // for INDEX and NOTE matches
+  int32_t concept = -1;  // its number in the release view, when the view answers
 };
 
 // A match in an Index term or a Tabular note (ClinicalTerms::Entry) is scored as one in a
@@ -309,7 +310,10 @@ std::vector<uint32_t> Candidates(const storage::WordTable& table,
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return costs[a].postings < costs[b].postings; });
-  std::vector<uint8_t> marked(table.concepts(), 0);
+  // One mark per concept, all 0 between calls (the candidates' are cleared at the end): kept
+  // per thread, so a query allocates and clears only what it touches.
+  static thread_local std::vector<uint8_t> marked;
+  if (marked.size() < table.concepts()) marked.resize(table.concepts(), 0);
   for (const auto& [lo, hi] : costs[order[0]].ranges) {
     for (uint32_t t = lo; t < hi; ++t) {
       for (uint32_t c : table.Postings(t)) {
@@ -342,6 +346,7 @@ std::vector<uint32_t> Candidates(const storage::WordTable& table,
     }
     candidates.resize(kept);
   }
+  for (uint32_t c : candidates) marked[c] = 0;
   return candidates;
 }
 
@@ -404,7 +409,11 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     return kinds.empty() || kinds.contains(static_cast<int>(r.kind));
   };
 
-  std::vector<Hit> hits;
+  // Kept per thread: a short prefix matches tens of thousands of concepts, and a buffer that
+  // size allocated afresh for every query costs more in page faults than the search itself.
+  static thread_local std::vector<Hit> hit_buffer;
+  hit_buffer.clear();
+  std::vector<Hit>& hits = hit_buffer;
   std::deque<std::string> code_hits;  // codes of code hits (a deque keeps them in place)
   absl::flat_hash_set<std::string> seen;
 
@@ -555,7 +564,8 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
       if (!kinds.empty() && !kinds.contains(static_cast<int>(table->kind(c)))) continue;
       double score = scorer.Score(code, table->billable(c), table->Display(c), table->Other(c));
       if (score == 0) continue;
-      hits.push_back({code, v1::SEARCH_MATCH_TEXT, score});
+      hits.push_back({code, v1::SEARCH_MATCH_TEXT, score, nullptr,
+                      view ? static_cast<int32_t>(c) : -1});
     }
   }
 
@@ -571,49 +581,79 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     if (term_words.empty()) term_words = words;
     std::vector<uint32_t> candidates = Candidates(terms, term_words);
     Scorer scorer = MakeScorer(term_words, terms, /*any_order=*/true);
-    // The release's concept for a code: billable and kind (with the view, its word table has
-    // them; without, the record is read once per code).
+    // The release's concept for an entry's code: with the view, its number there (worked out
+    // once per release), whose word table has billable and kind; without, the record read once
+    // per code.
     struct Known {
       bool present = false, billable = false;
       storage::ConceptKind kind = storage::ConceptKind::kCode;
+      int32_t concept = -1;
     };
+    std::shared_ptr<const std::vector<int32_t>> concept_of_entry =
+        view ? clinical->ConceptsIn(system.id, seq, *view) : nullptr;
     absl::flat_hash_map<absl::string_view, Known> known;
-    auto concept_of = [&](absl::string_view code, Known* out) -> absl::Status {
+    auto concept_of = [&](uint32_t entry, Known* out) -> absl::Status {
+      if (concept_of_entry != nullptr) {
+        int32_t c = (*concept_of_entry)[entry];
+        *out = c < 0 ? Known{} : Known{true, view->words().billable(c), view->words().kind(c), c};
+        return absl::OkStatus();
+      }
+      absl::string_view code = clinical->entries()[entry].code;
       auto it = known.find(code);
       if (it != known.end()) {
         *out = it->second;
         return absl::OkStatus();
       }
       Known k;
-      if (view) {
-        const auto& codes = view->sorted_codes();
-        auto pos = std::lower_bound(codes.begin(), codes.end(), code);
-        if (pos != codes.end() && *pos == code) {
-          uint32_t c = static_cast<uint32_t>(pos - codes.begin());
-          k = {true, view->words().billable(c), view->words().kind(c)};
-        }
-      } else {
-        storage::CodeState st;
-        absl::Status s = reader->Read(system.id, code, seq, &st);
-        if (!s.ok()) return s;
-        if (st.kind == storage::CodeState::Kind::kPresent) {
-          k = {true, st.record.billable, st.record.kind};
-        }
+      storage::CodeState st;
+      absl::Status s = reader->Read(system.id, code, seq, &st);
+      if (!s.ok()) return s;
+      if (st.kind == storage::CodeState::Kind::kPresent) {
+        k = {true, st.record.billable, st.record.kind};
       }
       known.emplace(code, k);
       *out = k;
       return absl::OkStatus();
     };
-    absl::flat_hash_map<absl::string_view, size_t> at;  // code -> its hit
-    for (size_t i = 0; i < hits.size(); ++i) at.emplace(hits[i].code, i);
+    // Which hit a code has: with the view, a slot per concept (kept per thread, all -1 between
+    // calls: the slots set here are cleared on the way out); without, a map.
+    static thread_local std::vector<int32_t> slots;
+    if (view && slots.size() < view->size()) slots.resize(view->size(), -1);
+    struct ClearSlots {
+      std::vector<Hit>& hits;
+      ~ClearSlots() {
+        for (const Hit& h : hits) {
+          if (h.concept >= 0) slots[h.concept] = -1;
+        }
+      }
+    } clear_slots{hits};
+    absl::flat_hash_map<absl::string_view, size_t> at;
+    for (size_t i = 0; i < hits.size(); ++i) {
+      if (hits[i].concept >= 0) {
+        slots[hits[i].concept] = static_cast<int32_t>(i);
+      } else {
+        at.emplace(hits[i].code, i);
+      }
+    }
     // A code found through entry `e` with `score`: a new hit, or a better reason for one.
-    auto found = [&](absl::string_view code, const ClinicalTerms::Entry& e, double score) {
-      auto [it, added] = at.emplace(code, hits.size());
+    auto found = [&](absl::string_view code, int32_t concept, const ClinicalTerms::Entry& e,
+                     double score) {
+      size_t index = hits.size();
+      bool added;
+      if (concept >= 0) {
+        added = slots[concept] < 0;
+        if (added) slots[concept] = static_cast<int32_t>(index);
+        index = static_cast<size_t>(slots[concept]);
+      } else {
+        auto [it, inserted] = at.emplace(code, index);
+        added = inserted;
+        index = it->second;
+      }
       if (added) {
-        hits.push_back({code, e.match, score, &e});
+        hits.push_back({code, e.match, score, &e, concept});
         return;
       }
-      Hit& h = hits[it->second];
+      Hit& h = hits[index];
       // A code hit stays one; ties go to the shallower Index term, then the earlier entry.
       if (h.match == v1::SEARCH_MATCH_EXACT_CODE || h.match == v1::SEARCH_MATCH_CODE_PREFIX) {
         return;
@@ -639,14 +679,16 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
         struct Under {
           absl::string_view code;
           bool billable;
+          int32_t concept;
         };
         std::vector<Under> under;
-        auto take = [&](absl::string_view code, bool billable, storage::ConceptKind kind) {
+        auto take = [&](absl::string_view code, bool billable, storage::ConceptKind kind,
+                        int32_t concept) {
           if ((req.billable_only() && !billable) ||
               (!kinds.empty() && !kinds.contains(static_cast<int>(kind)))) {
             return;
           }
-          under.push_back({code, billable});
+          under.push_back({code, billable, concept});
         };
         if (view) {
           const auto& codes = view->sorted_codes();
@@ -654,25 +696,27 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
                pos != codes.end() && absl::StartsWith(*pos, e.code) &&
                under.size() < kMaxCodesPerPartial;
                ++pos) {
-            uint32_t i = static_cast<uint32_t>(pos - codes.begin());
-            take(*pos, view->words().billable(i), view->words().kind(i));
+            int32_t i = static_cast<int32_t>(pos - codes.begin());
+            take(*pos, view->words().billable(i), view->words().kind(i), i);
           }
         } else {
           absl::Status s = reader->ForEachConceptInRange(
               system.id, seq, e.code, storage::PrefixEnd(e.code),
               [&](absl::string_view code, const storage::ConceptRecord& r) {
                 code_hits.emplace_back(code);
-                take(code_hits.back(), r.billable, r.kind);
+                take(code_hits.back(), r.billable, r.kind, -1);
                 return under.size() < kMaxCodesPerPartial;
               });
           if (!s.ok()) return s;
         }
         const double breadth = std::log2(static_cast<double>(std::max<size_t>(under.size(), 1)));
-        for (const Under& u : under) found(u.code, e, score - breadth - (u.billable ? 0 : 1));
+        for (const Under& u : under) {
+          found(u.code, u.concept, e, score - breadth - (u.billable ? 0 : 1));
+        }
         continue;
       }
       Known k;
-      absl::Status s = concept_of(e.code, &k);
+      absl::Status s = concept_of(c, &k);
       if (!s.ok()) return s;
       if (!k.present || (req.billable_only() && !k.billable)) continue;
       if (!kinds.empty() && !kinds.contains(static_cast<int>(k.kind))) continue;
@@ -683,7 +727,9 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
       // An Index code the release has split since (R51 in FY2025) is a description match.
       const bool stale = index_term && !e.incomplete && !k.billable;
       score += (stale ? 0 : e.bonus) - kDepthPenalty * (e.depth - 1);
-      found(e.code, e, score);
+      // With the view, the hit's code is the view's (stable); the entry's is as good.
+      found(k.concept >= 0 ? view->sorted_codes()[k.concept] : absl::string_view(e.code),
+            k.concept, e, score);
     }
     for (const storage::ReleaseRecord* r : {clinical->index_release(), clinical->tabular_release()}) {
       if (r != nullptr) ToRef(*r, resp->add_supplements());

@@ -1080,6 +1080,74 @@ TEST(PcsSupplementTest, TablesExplainEachCharacterAndTheIndexFindsProcedures) {
   EXPECT_EQ(row->concept().properties().at("5 Approach"), "0 Open\n4 Percutaneous Endoscopic");
 }
 
+// Search answers the same whether the release's in-memory view answers (entries resolved to the
+// view's concept numbers) or the store does (records read per code).
+TEST(ClinicalSearchTest, AnswersAreTheSameWithAndWithoutTheReleaseView) {
+  TestServer viewed("", {"--metrics_listen=127.0.0.1:0"});
+  TestServer stored("", {"--cached_releases=0"});
+  const std::vector<ReleaseFile> files = {
+      {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order", "/icd10cm/2024/icd10cm-order-2024.txt"},
+      {"ICD10CM-TABULAR", "FY2024", "2023-10-01", "icd10cm-tabular",
+       "/icd10cm/2024/icd10cm_tabular_2024.xml"},
+      {"ICD10CM-INDEX", "FY2024", "2023-10-01", "icd10cm-index", "/icd10cm/2024"},
+      {"ICD10CM", "FY2025", "2024-10-01", "icd10cm-order", "/icd10cm/2025/icd10cm_order_2025.txt"},
+      {"ICD10PCS", "FY2025", "2024-10-01", "icd10pcs-order",
+       "/icd10pcs/2025/icd10pcs_order_2025.txt"},
+      {"ICD10PCS-INDEX", "FY2025", "2024-10-01", "icd10pcs-index", "/icd10pcs/2025"}};
+  auto a = viewed.NewClient();
+  auto b = stored.NewClient();
+  ASSERT_TRUE(ImportFiles(a.get(), kSample, files).ok());
+  ASSERT_TRUE(ImportFiles(b.get(), kSample, files).ok());
+  auto search = [](Client* client, const std::string& system, const std::string& query,
+                   bool billable) {
+    v1::SearchRequest req;
+    req.set_system(system);
+    req.set_query(query);
+    req.set_billable_only(billable);
+    req.set_page_size(50);
+    auto r = client->Search(req);
+    EXPECT_TRUE(r.ok()) << query << ": " << r.status();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      out.push_back(absl::StrCat(r->total_hits()));
+      for (const auto& h : r->hits()) {
+        out.push_back(absl::StrCat(h.concept().code(), " ", h.match(), " ", h.score(), " ",
+                                   h.reason()));
+      }
+    }
+    return out;
+  };
+  // The views of the releases searched are built on the viewed server before comparing.
+  search(a.get(), "ICD10CM", "cholera", false);
+  search(a.get(), "ICD10PCS", "appendectomy", false);
+  bool built = false;
+  std::string page;
+  for (int i = 0; i < 300 && !built; ++i) {
+    int status = 0;
+    page = HttpGet(viewed.metrics_port(), "/metrics", &status);
+    built = MetricValue(page, "codebook_release_views{state=\"queued\"}") == 0 &&
+            MetricValue(page, "codebook_release_views{state=\"held\"}") >= 2;
+    if (!built) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(built) << page;
+  int compared = 0;
+  for (const char* q : {"cholera", "classical cholera", "bronchial asthma", "high blood pressure",
+                        "pressure high", "diabetes type 2", "covid", "cannabis poisoning",
+                        "fracture radius", "hypertens", "asthm", "A00", "sequelae"}) {
+    for (bool billable : {false, true}) {
+      std::vector<std::string> want = search(b.get(), "ICD10CM", q, billable);
+      EXPECT_EQ(search(a.get(), "ICD10CM", q, billable), want) << q;
+      compared += want.size() > 1;
+    }
+  }
+  for (const char* q : {"appendectomy", "resection appendix", "excision"}) {
+    std::vector<std::string> want = search(b.get(), "ICD10PCS", q, false);
+    EXPECT_EQ(search(a.get(), "ICD10PCS", q, false), want) << q;
+    compared += want.size() > 1;
+  }
+  EXPECT_GE(compared, 20);  // the queries find something
+}
+
 // Search in clinical words: the Index's terms and the Tabular's inclusion terms and "includes"
 // notes, from the supplements serving the release searched, each hit saying why it matched.
 TEST(ClinicalSearchTest, IndexTermsAndNotesFindCodesAndSayWhy) {
