@@ -37,16 +37,18 @@ bool IsTermProperty(absl::string_view name) {
          name == "warning" || name == "see.term" || name == "see.code";
 }
 
-// How each Index table is named in a reason, by its key prefix, and what a match in it adds.
+// How each Index table is named in a reason, by its key prefix, what a match in it adds, and
+// whether its rows have coded columns (the Drug and Neoplasm tables).
 struct Table {
   absl::string_view name;
   double bonus;
+  bool columns;
 };
 Table TableOf(absl::string_view key) {
-  if (absl::StartsWith(key, "EXTERNAL:")) return {"external cause index", 0};
-  if (absl::StartsWith(key, "DRUG:")) return {"drug table", 5};
-  if (absl::StartsWith(key, "NEOPLASM:")) return {"neoplasm table", 5};
-  return {"index", 10};
+  if (absl::StartsWith(key, "EXTERNAL:")) return {"external cause index", 0, false};
+  if (absl::StartsWith(key, "DRUG:")) return {"drug table", 5, true};
+  if (absl::StartsWith(key, "NEOPLASM:")) return {"neoplasm table", 5, true};
+  return {"index", 10, false};
 }
 constexpr double kNoteBonus = 5;
 
@@ -81,19 +83,10 @@ absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalTerms::Load(
   auto out = std::make_shared<ClinicalTerms>();
   storage::WordTable::Builder builder;
   storage::ConceptRecord text;  // an entry's words, as the word table takes them
-  absl::string_view written;    // the code of the Index term being added, as written
   std::vector<std::string> scratch;
   auto add = [&](const Entry& e, absl::string_view words, absl::string_view other) {
     if (e.code.empty()) return;
     out->entries_.push_back(e);
-    // Incomplete as written ("S52.50-"), or complete but for the 7th character the Tabular
-    // asks of it (T33.90).
-    Entry& added = out->entries_.back();
-    if (e.match == v1::SEARCH_MATCH_INDEX) {
-      added.incomplete =
-          absl::EndsWith(absl::StripTrailingAsciiWhitespace(written), "-") ||
-          (tabular != nullptr && TabularRelease::NeedsSeventh(tabular->ChainOf(e.code), e.code));
-    }
     scratch.clear();
     storage::Tokenize(words, &scratch);
     out->essential_.push_back(static_cast<uint16_t>(std::min<size_t>(scratch.size(), 65535)));
@@ -105,9 +98,21 @@ absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalTerms::Load(
     // Per term read so far: the texts of its path, one per form of its main term's title (a
     // term's parent comes before it in key order).
     absl::flat_hash_map<std::string, std::vector<std::string>> paths_of;
+    // The entry of an Index term giving the code `written` ("S52.50-" names S5250): incomplete
+    // when written so, or complete but for the 7th character the Tabular asks of it (T33.90).
+    auto index_entry = [&](absl::string_view written, std::string reason, int depth,
+                           const Table& table) {
+      Entry e{StorageCode(written), std::move(reason), v1::SEARCH_MATCH_INDEX, depth, false,
+              table.bonus};
+      e.incomplete =
+          absl::EndsWith(absl::StripTrailingAsciiWhitespace(written), "-") ||
+          (tabular != nullptr && TabularRelease::NeedsSeventh(tabular->ChainOf(e.code), e.code));
+      return e;
+    };
     absl::Status s = reader.ForEachConcept(
         index->system, index->sequence,
         [&](absl::string_view key, const storage::ConceptRecord& r) {
+          if (absl::StartsWith(key, "DEFINITIONS:")) return true;  // axis values, not codes
           const int depth = static_cast<int>(std::count(key.begin(), key.end(), '>')) + 1;
           // The path's words: a main term's title lists its forms ("Diabetes, diabetic"), and a
           // subterm's may offer two ("atrial or auricular"), each a path of its own, so that
@@ -133,37 +138,31 @@ absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalTerms::Load(
           auto add_paths = [&](const Entry& e, absl::string_view suffix) {
             for (const std::string& p : paths) add(e, absl::StrCat(p, suffix), nemod);
           };
-          if (absl::StartsWith(key, "DEFINITIONS:")) return true;  // axis values, not codes
           const std::string* code = Property(r, "code");
-          const std::string* partial =
-              code != nullptr ? nullptr
-                              : Property(r, "codes") ? Property(r, "codes") : Property(r, "tab");
-          if (partial != nullptr) {
+          const std::string* partial = Property(r, "codes");
+          if (partial == nullptr) partial = Property(r, "tab");
+          if (code != nullptr) {
+            add_paths(index_entry(*code, absl::StrCat(table.name, ": ", r.display), depth, table),
+                      "");
+          } else if (partial != nullptr) {
             // ICD-10-PCS: the codes under a partial code.
-            written = *partial;
-            Entry e{StorageCode(*partial),
-                    absl::StrCat(table.name, ": ", r.display, " -> ", *partial, "..."),
-                    v1::SEARCH_MATCH_INDEX, depth, false, table.bonus};
+            Entry e = index_entry(
+                *partial, absl::StrCat(table.name, ": ", r.display, " -> ", *partial, "..."),
+                depth, table);
             e.partial = true;
             add_paths(e, "");
-          } else if (code != nullptr) {
-            written = *code;
-            add_paths({StorageCode(*code), absl::StrCat(table.name, ": ", r.display),
-                       v1::SEARCH_MATCH_INDEX, depth, false, table.bonus},
-                      "");
           } else if (const std::string* target = Property(r, "see.code")) {
-            written = *target;
-            add_paths({StorageCode(*target),
-                       absl::StrCat(table.name, ": ", r.display, " -> see ", *Property(r, "see")),
-                       v1::SEARCH_MATCH_INDEX, depth, false, table.bonus},
+            add_paths(index_entry(*target,
+                                  absl::StrCat(table.name, ": ", r.display, " -> see ",
+                                               *Property(r, "see")),
+                                  depth, table),
                       "");
           }
-          if (table.name == "drug table" || table.name == "neoplasm table") {
+          if (table.columns) {
             for (const auto& [column, code] : r.properties) {
               if (IsTermProperty(column)) continue;
-              written = code;
-              add_paths({StorageCode(code), absl::StrCat(table.name, ": ", r.display, ", ", column),
-                         v1::SEARCH_MATCH_INDEX, depth + 1, false, table.bonus},
+              add_paths(index_entry(code, absl::StrCat(table.name, ": ", r.display, ", ", column),
+                                    depth + 1, table),
                         absl::StrCat(", ", column));
             }
           }
@@ -190,23 +189,20 @@ absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalTerms::Load(
 
 std::shared_ptr<const std::vector<int32_t>> ClinicalTerms::ConceptsIn(
     absl::string_view system, uint64_t sequence, const storage::ReleaseView& view) const {
-  auto key = std::make_pair(std::string(system), sequence);
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = concepts_in_.find(key);
-    if (it != concepts_in_.end()) return it->second;
-  }
-  auto out = std::make_shared<std::vector<int32_t>>(entries_.size(), -1);
-  const auto& codes = view.sorted_codes();
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (entries_[i].partial) continue;
-    auto pos = std::lower_bound(codes.begin(), codes.end(), absl::string_view(entries_[i].code));
-    if (pos != codes.end() && *pos == entries_[i].code) {
-      (*out)[i] = static_cast<int32_t>(pos - codes.begin());
-    }
-  }
-  absl::MutexLock lock(&mu_);
-  return concepts_in_.emplace(key, std::move(out)).first->second;
+  absl::StatusOr<std::shared_ptr<const std::vector<int32_t>>> built = concepts_in_.Get(
+      std::make_pair(std::string(system), sequence),
+      [&]() -> absl::StatusOr<std::shared_ptr<const std::vector<int32_t>>> {
+        auto out = std::make_shared<std::vector<int32_t>>(entries_.size(), -1);
+        const auto& codes = view.sorted_codes();
+        for (size_t i = 0; i < entries_.size(); ++i) {
+          if (entries_[i].partial) continue;
+          absl::string_view code = entries_[i].code;
+          auto pos = std::lower_bound(codes.begin(), codes.end(), code);
+          if (pos != codes.end() && *pos == code) (*out)[i] = static_cast<int32_t>(pos - codes.begin());
+        }
+        return out;
+      });
+  return *built;  // the build cannot fail
 }
 
 absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalCache::For(
@@ -217,23 +213,11 @@ absl::StatusOr<std::shared_ptr<const ClinicalTerms>> ClinicalCache::For(
   absl::StatusOr<std::shared_ptr<const TabularRelease>> tabular = tabular_->For(reader, base);
   if (!tabular.ok()) return tabular.status();
   if (index == nullptr && *tabular == nullptr) return nullptr;
-  auto key = std::make_tuple(index ? index->system : "", index ? index->sequence : 0,
-                             *tabular ? (*tabular)->release().system : "",
-                             *tabular ? (*tabular)->release().sequence : 0);
-  {
-    absl::ReaderMutexLock lock(&mu_);  // the common case: built long ago
-    auto it = terms_.find(key);
-    if (it != terms_.end()) return it->second;
-  }
   // One request builds them while the others wait: the terms are read once.
-  absl::MutexLock lock(&mu_);
-  auto it = terms_.find(key);
-  if (it != terms_.end()) return it->second;
-  absl::StatusOr<std::shared_ptr<const ClinicalTerms>> loaded =
-      ClinicalTerms::Load(reader, index, *tabular);
-  if (!loaded.ok()) return loaded.status();
-  terms_.emplace(key, *loaded);
-  return *loaded;
+  return terms_.Get(std::make_tuple(index ? index->system : "", index ? index->sequence : 0,
+                                    *tabular ? (*tabular)->release().system : "",
+                                    *tabular ? (*tabular)->release().sequence : 0),
+                    [&] { return ClinicalTerms::Load(reader, index, *tabular); });
 }
 
 }  // namespace codebook::service

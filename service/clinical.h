@@ -21,18 +21,16 @@
 #ifndef CODEBOOK_SERVICE_CLINICAL_H_
 #define CODEBOOK_SERVICE_CLINICAL_H_
 
-#include <map>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "codebook/v1/terminology.pb.h"
+#include "service/build_once.h"
 #include "service/tabular.h"
 #include "storage/store.h"
 #include "storage/word_table.h"
@@ -89,9 +87,7 @@ class ClinicalTerms {
   std::unique_ptr<storage::WordTable> words_;
   std::optional<storage::ReleaseRecord> index_;
   std::shared_ptr<const TabularRelease> tabular_;
-  mutable absl::Mutex mu_;
-  mutable std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const std::vector<int32_t>>>
-      concepts_in_ ABSL_GUARDED_BY(mu_);
+  mutable BuildOnce<std::pair<std::string, uint64_t>, std::vector<int32_t>> concepts_in_;
 };
 
 // The clinical terms that serve each base release, read once per pair of supplement releases.
@@ -106,11 +102,8 @@ class ClinicalCache {
 
  private:
   TabularCache* tabular_;
-  absl::Mutex mu_;
-  // By (index system, index sequence, tabular system, tabular sequence); 0 for none.
-  std::map<std::tuple<std::string, uint64_t, std::string, uint64_t>,
-           std::shared_ptr<const ClinicalTerms>>
-      terms_ ABSL_GUARDED_BY(mu_);
+  // By (index system, index sequence, tabular system, tabular sequence); "" and 0 for none.
+  BuildOnce<std::tuple<std::string, uint64_t, std::string, uint64_t>, ClinicalTerms> terms_;
 };
 
 }  // namespace codebook::service

@@ -61,15 +61,18 @@ absl::Status PcsContextOf(storage::Reader& reader, const storage::ReleaseRecord&
   v1::PcsContext ctx;
   ToRef(*source, ctx.mutable_source());
   ctx.set_table(table);
-  for (const StoredAxis& a : AxesOf(st.record)) {
-    if (a.pos > 3) continue;
+  // The code's character at axis `a`'s position, if the axis gives it a meaning.
+  auto add_character = [&](const StoredAxis& a) {
     const std::string* meaning = MeaningOf(a, code[a.pos - 1]);
-    if (meaning == nullptr) continue;
+    if (meaning == nullptr) return;
     v1::PcsCharacter* c = ctx.add_characters();
     c->set_position(a.pos);
     c->set_axis(a.title);
     c->set_value(std::string(1, code[a.pos - 1]));
     c->set_meaning(*meaning);
+  };
+  for (const StoredAxis& a : AxesOf(st.record)) {
+    if (a.pos <= 3) add_character(a);
   }
   for (const auto& [name, value] : st.record.properties) {
     if (name == "definition") ctx.set_definition(value);
@@ -95,12 +98,7 @@ absl::Status PcsContextOf(storage::Reader& reader, const storage::ReleaseRecord&
         });
     if (!s.ok()) return s;
     for (const StoredAxis& a : found) {
-      if (a.pos < 4 || static_cast<size_t>(a.pos) > code.size()) continue;
-      v1::PcsCharacter* c = ctx.add_characters();
-      c->set_position(a.pos);
-      c->set_axis(a.title);
-      c->set_value(std::string(1, code[a.pos - 1]));
-      c->set_meaning(*MeaningOf(a, code[a.pos - 1]));
+      if (a.pos >= 4 && static_cast<size_t>(a.pos) <= code.size()) add_character(a);
     }
     ctx.set_in_table(code.size() == 7 && !found.empty());
   }

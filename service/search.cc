@@ -629,6 +629,14 @@ absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system
     } clear_slots{hits};
     absl::flat_hash_map<absl::string_view, size_t> at;
     for (size_t i = 0; i < hits.size(); ++i) {
+      if (view && hits[i].concept < 0) {
+        // A code hit: its number in the view, so that a term naming the same code finds it.
+        const auto& codes = view->sorted_codes();
+        auto pos = std::lower_bound(codes.begin(), codes.end(), hits[i].code);
+        if (pos != codes.end() && *pos == hits[i].code) {
+          hits[i].concept = static_cast<int32_t>(pos - codes.begin());
+        }
+      }
       if (hits[i].concept >= 0) {
         slots[hits[i].concept] = static_cast<int32_t>(i);
       } else {

@@ -248,21 +248,9 @@ absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularCache::For(
   if (tabular == nullptr) return nullptr;
   const storage::ReleaseRecord* source = SupplementFor(reader.catalog(), *tabular, base);
   if (source == nullptr) return nullptr;
-  auto key = std::make_pair(source->system, source->sequence);
-  {
-    absl::ReaderMutexLock lock(&mu_);  // the common case: read long ago
-    auto it = releases_.find(key);
-    if (it != releases_.end()) return it->second;
-  }
   // One reader builds a release while the others wait for it: a Tabular is read once.
-  absl::MutexLock lock(&mu_);
-  auto it = releases_.find(key);
-  if (it != releases_.end()) return it->second;
-  absl::StatusOr<std::shared_ptr<const TabularRelease>> loaded =
-      TabularRelease::Load(reader, *source);
-  if (!loaded.ok()) return loaded.status();
-  releases_.emplace(key, *loaded);
-  return *loaded;
+  return releases_.Get(std::make_pair(source->system, source->sequence),
+                       [&] { return TabularRelease::Load(reader, *source); });
 }
 
 }  // namespace codebook::service

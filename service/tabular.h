@@ -12,19 +12,17 @@
 #ifndef CODEBOOK_SERVICE_TABULAR_H_
 #define CODEBOOK_SERVICE_TABULAR_H_
 
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "codebook/v1/types.pb.h"
+#include "service/build_once.h"
 #include "service/code_systems.h"
 #include "storage/store.h"
 
@@ -109,9 +107,7 @@ class TabularCache {
                                                             const storage::ReleaseRecord& base);
 
  private:
-  absl::Mutex mu_;
-  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const TabularRelease>> releases_
-      ABSL_GUARDED_BY(mu_);
+  BuildOnce<std::pair<std::string, uint64_t>, TabularRelease> releases_;
 };
 
 }  // namespace codebook::service
