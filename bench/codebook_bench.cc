@@ -20,6 +20,9 @@
 //           --clinical_queries (whole and half typed), at --search_concurrency: queries/s and
 //           p50/p99 next to Ping at the same concurrency in the same round. The storage phase
 //           reports the search index's size next to the store's.
+//  search_inprocess
+//           the same queries through the domain layer on --search_db, one thread, no rpc: the
+//           search's own cost per query (for profiling it apart from gRPC).
 //  claims   (with rpc) --claim_lines generated claim lines (tests/claim_lines.h; HCPCS and
 //           ICD-10-CM from --data, CPT from its cpt/ folder or the repo's synthetic sample)
 //           checked through ValidateClaimStream and through one ValidateClaim request: lines/s,
@@ -37,6 +40,7 @@
 #include <mutex>
 #include <random>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +50,7 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include <grpcpp/generic/generic_stub.h>
 
@@ -53,8 +58,10 @@
 #include "google/protobuf/arena.h"
 #include "importers/importers.h"
 #include "service/release_admin_impl.h"
+#include "service/terminology_impl.h"
 #include "storage/store.h"
 #include "tests/claim_lines.h"
+#include "tests/typed_queries.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server for the rpc phase (empty: skip it)");
 ABSL_FLAG(std::string, data, "", "data folder with icd10cm/<version>/ order files "
@@ -75,6 +82,12 @@ ABSL_FLAG(int, search_concurrency, 16, "Search (and its Ping reference) calls in
 ABSL_FLAG(std::string, clinical_queries, "tests/search_clinical.tsv",
           "The clinical-language queries the search phase also runs (first column; none when "
           "the file is missing)");
+ABSL_FLAG(int, search_slowest, 0,
+          "after the search phase, time each distinct query alone (one call in flight, median of "
+          "3) and print this many of the slowest with their total hits: where search time goes");
+ABSL_FLAG(std::string, search_db, "",
+          "the search_inprocess phase's database: a copy of a stopped server's (or a checkpoint), "
+          "opened in this process");
 ABSL_FLAG(int, claim_lines, 10000, "generated claim lines per claims run");
 ABSL_FLAG(std::string, compact_db, "",
           "instead of benchmarking: compact the database in this folder fully (a stopped "
@@ -549,35 +562,9 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
   f->Add("rpc errors", total_errors);
 }
 
-// Autocomplete queries as a person types them: 1 to 3 consecutive words of a display text, the
-// last one cut to a prefix of at least 3 letters.
+// Autocomplete queries as a person types them (tests/typed_queries.h).
 std::vector<std::string> AutocompleteQueries(const importers::Concepts& concepts, int n) {
-  std::mt19937 rng(11);
-  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  std::vector<std::string> out;
-  while (static_cast<int>(out.size()) < n) {
-    const v1::Concept& c = concepts[uniform(0, static_cast<int>(concepts.size()) - 1)];
-    std::vector<std::string> words;
-    std::string w;
-    for (char ch : c.display() + " ") {
-      if (std::isalnum(static_cast<unsigned char>(ch))) {
-        w.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
-      } else if (!w.empty()) {
-        words.push_back(w);
-        w.clear();
-      }
-    }
-    if (words.empty()) continue;
-    int count = uniform(1, std::min<int>(3, words.size()));
-    int start = uniform(0, static_cast<int>(words.size()) - count);
-    std::string last = words[start + count - 1];
-    if (last.size() < 3) continue;
-    std::string q;
-    for (int k = start; k < start + count - 1; ++k) q += words[k] + " ";
-    q += last.substr(0, uniform(3, static_cast<int>(last.size())));
-    out.push_back(q);
-  }
-  return out;
+  return testing::TypedQueries(concepts, n, 11);
 }
 
 // The queries of the clinical relevance set (tests/search_clinical.tsv: lay terms, Index main
@@ -593,6 +580,50 @@ std::vector<std::string> ClinicalQueries() {
     if (q.size() - cut >= 6) out.push_back(q.substr(0, cut + (q.size() - cut) / 2 + 1));
   }
   return out;
+}
+
+// Each distinct query of `queries` timed alone (one call in flight, the median of 3), the
+// `n` slowest printed with their hit counts, and the share of all their time they take.
+void PrintSlowestQueries(v1::Terminology::Stub* stub, const std::string& version,
+                         std::vector<std::string> queries, const std::string& name, int n) {
+  std::sort(queries.begin(), queries.end());
+  queries.erase(std::unique(queries.begin(), queries.end()), queries.end());
+  struct Timed {
+    double us;
+    int total_hits;
+    std::string query;
+  };
+  std::vector<Timed> timed;
+  double sum = 0;
+  for (const std::string& q : queries) {
+    std::vector<double> us;
+    v1::SearchResponse resp;
+    for (int k = 0; k < 3; ++k) {
+      grpc::ClientContext ctx;
+      v1::SearchRequest req;
+      req.set_system("ICD10CM");
+      req.mutable_selector()->set_version(version);
+      req.set_query(q);
+      req.set_page_size(10);
+      auto start = Clock::now();
+      grpc::Status s = stub->Search(&ctx, req, &resp);
+      us.push_back(1e6 * Seconds(start));
+      if (!s.ok()) std::cerr << "search \"" << q << "\": " << s.error_message() << "\n";
+    }
+    timed.push_back({Median(us), resp.total_hits(), q});
+    sum += timed.back().us;
+  }
+  std::sort(timed.begin(), timed.end(), [](const Timed& a, const Timed& b) { return a.us > b.us; });
+  double top = 0;
+  for (int i = 0; i < n && i < static_cast<int>(timed.size()); ++i) top += timed[i].us;
+  std::cout << absl::StrFormat("slowest %s queries alone (%d distinct, mean %.0f us; these %d take "
+                               "%.0f%% of the time)\n",
+                               name, timed.size(), sum / std::max<size_t>(1, timed.size()), n,
+                               100 * top / std::max(1.0, sum));
+  for (int i = 0; i < n && i < static_cast<int>(timed.size()); ++i) {
+    std::cout << absl::StrFormat("  %8.0f us %7d hits  %s\n", timed[i].us, timed[i].total_hits,
+                                 timed[i].query);
+  }
 }
 
 void SearchPhase(const std::string& version, const importers::Concepts& concepts, Figures* f) {
@@ -658,6 +689,45 @@ void SearchPhase(const std::string& version, const importers::Concepts& concepts
   f->Add("search errors", total_errors);
   f->Add("search queries without hits %",
          100.0 * empty.load() / (static_cast<double>(calls) * absl::GetFlag(FLAGS_repeat)));
+  if (int slowest = absl::GetFlag(FLAGS_search_slowest); slowest > 0) {
+    PrintSlowestQueries(stub_for(0), version, queries, "autocomplete", slowest);
+    PrintSlowestQueries(stub_for(0), version, clinical, "clinical", slowest);
+  }
+}
+
+// The search queries answered in this process on a copy of a server's database.
+void SearchInProcessPhase(const std::string& version, const importers::Concepts& concepts,
+                          Figures* f) {
+  absl::StatusOr<std::unique_ptr<storage::Store>> store =
+      storage::Store::Open(absl::GetFlag(FLAGS_search_db));
+  if (!store.ok()) {
+    std::cerr << "--search_db: " << store.status() << "\n";
+    return;
+  }
+  service::TerminologyImpl impl(store->get(), [] { return absl::Now(); }, "bench");
+  std::vector<std::string> queries = AutocompleteQueries(concepts, 2000);
+  std::vector<std::string> clinical = ClinicalQueries();
+  auto run = [&](const std::vector<std::string>& qs, int rounds) {
+    auto start = Clock::now();
+    for (int r = 0; r < rounds; ++r) {
+      for (const std::string& q : qs) {
+        v1::SearchRequest req;
+        req.set_system("ICD10CM");
+        req.mutable_selector()->set_version(version);
+        req.set_query(q);
+        req.set_page_size(10);
+        v1::SearchResponse resp;
+        absl::Status s = impl.Search(req, &resp);
+        if (!s.ok()) std::cerr << "search \"" << q << "\": " << s << "\n";
+      }
+    }
+    return 1e6 * Seconds(start) / (static_cast<double>(qs.size()) * rounds);
+  };
+  run(queries, 1);  // builds the release's view and search tables
+  for (int i = 0; i < absl::GetFlag(FLAGS_repeat); ++i) {
+    f->Add("in-process search us", run(queries, 1));
+    if (!clinical.empty()) f->Add("in-process clinical search us", run(clinical, 5));
+  }
 }
 
 struct HcpcsRelease {
@@ -939,15 +1009,15 @@ int Main() {
     }
     parsed.push_back(*std::move(c));
   }
-  std::string phases = absl::GetFlag(FLAGS_phases);
+  const std::set<std::string> phases = absl::StrSplit(absl::GetFlag(FLAGS_phases), ',');
   Figures f;
   std::cout << absl::StrFormat("codebook_bench: data %s (%d ICD-10-CM releases, latest %s with %d "
                                "concepts), %d runs, medians; %d cores\n",
                                data, releases.size(), releases.back().version,
                                parsed.back().size(), absl::GetFlag(FLAGS_repeat),
                                std::thread::hardware_concurrency());
-  if (phases.find("storage") != std::string::npos) StoragePhase(releases, parsed, &f);
-  bool rpc = phases.find("rpc") != std::string::npos && !absl::GetFlag(FLAGS_server).empty();
+  if (phases.count("storage")) StoragePhase(releases, parsed, &f);
+  bool rpc = phases.count("rpc") && !absl::GetFlag(FLAGS_server).empty();
   if (rpc) {
     StorageReference reference(releases.back(), parsed.back());
     RpcPhase(releases.back().version, CodesOf(parsed.back()), &reference, &f);
@@ -955,11 +1025,13 @@ int Main() {
   std::vector<std::string> diff_pairs;
   if (rpc && releases.size() >= 2) DiffPhase(releases, &f, &diff_pairs);
   const bool has_server = !absl::GetFlag(FLAGS_server).empty();
-  bool search = has_server && phases.find("search") != std::string::npos;
+  bool search = has_server && phases.count("search");
   if (search) SearchPhase(releases.back().version, parsed.back(), &f);
-  bool claims = has_server && phases.find("claims") != std::string::npos;
+  bool inprocess = phases.count("search_inprocess");
+  if (inprocess) SearchInProcessPhase(releases.back().version, parsed.back(), &f);
+  bool claims = has_server && phases.count("claims");
   if (claims) ClaimsPhase(data, releases, parsed, &f);
-  if (has_server && phases.find("soak") != std::string::npos) {
+  if (has_server && phases.count("soak")) {
     SoakPhase(releases.back().version, parsed.back());
     return 0;
   }
@@ -1000,6 +1072,11 @@ int Main() {
                                    f.Get(name + " changes"), f.Get(name + " ms"),
                                    1000 * f.Get(name + " ms") / std::max(1.0, f.Get(name + " changes")));
     }
+  }
+  if (inprocess) {
+    std::cout << "Search in process (one thread, no rpc, " << absl::GetFlag(FLAGS_search_db) << ")\n";
+    line("in-process search us", "%.1f");
+    line("in-process clinical search us", "%.1f");
   }
   if (search) {
     std::cout << absl::StrFormat("Search (autocomplete, 1-3 words, concurrency %d, %d calls a run)\n",

@@ -32,6 +32,7 @@
 #include "codebook/v1/terminology.pb.h"
 #include "service/build_once.h"
 #include "service/tabular.h"
+#include "storage/derived_slot.h"
 #include "storage/store.h"
 #include "storage/word_table.h"
 
@@ -75,6 +76,13 @@ class ClinicalTerms {
   // modifiers, as display words; the first essential(i) of them are the text's.
   const storage::WordTable& words() const { return *words_; }
   size_t essential(uint32_t i) const { return essential_[i]; }
+  // What search derives from these terms (its SearchTable): built by `build` (returning a
+  // std::shared_ptr<const T>) on the first call, then the same value for every caller. One
+  // value: every caller must ask for the same T. Thread-safe.
+  template <typename T, typename Build>
+  std::shared_ptr<const T> Derived(Build build) const {
+    return derived_.Get<T>(build);
+  }
   // The supplement releases the entries came from (unset = none).
   const storage::ReleaseRecord* index_release() const { return index_ ? &*index_ : nullptr; }
   const storage::ReleaseRecord* tabular_release() const {
@@ -85,6 +93,7 @@ class ClinicalTerms {
   std::vector<Entry> entries_;
   std::vector<uint16_t> essential_;
   std::unique_ptr<storage::WordTable> words_;
+  storage::DerivedSlot derived_;
   std::optional<storage::ReleaseRecord> index_;
   std::shared_ptr<const TabularRelease> tabular_;
   mutable BuildOnce<std::pair<std::string, uint64_t>, std::vector<int32_t>> concepts_in_;

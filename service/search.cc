@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -106,14 +108,6 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
 }
 
 
-// Words that say little about what a concept is: they neither count for nor against it when
-// measuring how much of its display a query covers.
-const std::vector<std::string>& FillerWords() {
-  static const auto* words = new std::vector<std::string>{
-      "a", "an", "and", "as", "at", "by", "due", "elsewhere", "for", "in", "not", "of", "on",
-      "or", "the", "to", "unspecified", "with", "without", "classified", "nos", "nec"};
-  return *words;
-}
 
 // Small words that join a phrase without naming anything ("of", "the"); "with", "without",
 // "due" and "not" are not among them (the Index's subterms turn on them).
@@ -122,132 +116,6 @@ bool IsConnective(absl::string_view w) {
          w == "for" || w == "in" || w == "of" || w == "on" || w == "or" || w == "the" ||
          w == "to";
 }
-
-// How well one query word matches (see Terminology.Search): a whole word of the display beats
-// the start of one, which beats a whole word of another text, which beats the start of one.
-constexpr double kExactDisplay = 4, kPrefixDisplay = 3, kExactOther = 2, kPrefixOther = 1.5;
-
-// A query word resolved against a WordTable: per alternative, per word, the term ids it
-// matches exactly and as a prefix.
-struct CompiledWord {
-  struct Part {
-    uint32_t exact, lo, hi;  // exact id (or kNoTerm) and the [lo, hi) ids it starts
-  };
-  std::vector<std::vector<Part>> alternatives;
-  bool trimmed = false;
-};
-
-CompiledWord Compile(const QueryWord& qw, const storage::WordTable& table) {
-  CompiledWord c;
-  c.trimmed = qw.trimmed;
-  for (const auto& alt : qw.alternatives) {
-    auto& parts = c.alternatives.emplace_back();
-    for (const std::string& w : alt) {
-      auto [lo, hi] = table.PrefixRange(w);
-      parts.push_back({table.Find(w), lo, hi});
-    }
-  }
-  return c;
-}
-
-// Scores text candidates against a compiled query (see Terminology.Search): the mean match
-// quality of the query words (a word's quality is its best alternative's, an alternative's is
-// its weakest word's), plus
-//  - coverage: the share of the display's meaningful words that the query matches, so shorter
-//    entries come first (up to 50);
-//  - adjacency: query words matched by consecutive display words, as in a phrase (10 each);
-//  - billable codes before headers (25);
-//  - general before specific: 8 less per code character beyond the third.
-// One pass over the display's words, and one over the other texts' for the words the display
-// lacks. Not thread-safe (scratch state).
-class Scorer {
- public:
-  // With `any_order`, query words matched by consecutive display words count as adjacent in
-  // either order (the Index inverts phrases: "Fibrillation, atrial").
-  Scorer(const std::vector<CompiledWord>& words, std::vector<bool> filler, bool any_order = false)
-      : filler_(std::move(filler)), any_order_(any_order) {
-    for (size_t w = 0; w < words.size(); ++w) {
-      auto& alts = alternatives_.emplace_back();
-      for (const auto& alt : words[w].alternatives) {
-        int begin = static_cast<int>(parts_.size());
-        for (const CompiledWord::Part& p : alt) parts_.push_back({p, static_cast<int>(w)});
-        alts.emplace_back(begin, static_cast<int>(parts_.size()));
-      }
-      trimmed_.push_back(words[w].trimmed);
-    }
-    best_.resize(parts_.size());
-  }
-
-  // 0 when some query word matches none of the concept's words (a match scores at least
-  // 100 x 1.5 x 0.75 - 32 > 0). Display words from position `essential` on (an Index term's
-  // nonessential modifiers) match as display words but count for coverage neither way.
-  double Score(absl::string_view code, bool billable, absl::Span<const uint32_t> display,
-               absl::Span<const uint32_t> other,
-               size_t essential = std::numeric_limits<size_t>::max()) {
-    std::fill(best_.begin(), best_.end(), 0.0);
-    int meaningful = 0, covered = 0, adjacent = 0;
-    int previous = -2;  // index of the query word the previous display word matched
-    for (size_t i = 0; i < display.size(); ++i) {
-      const uint32_t id = display[i];
-      int matched = -1;
-      for (size_t k = 0; k < parts_.size(); ++k) {
-        const CompiledWord::Part& p = parts_[k].part;
-        if (id < p.lo || id >= p.hi) continue;
-        best_[k] = std::max(best_[k], id == p.exact ? kExactDisplay : kPrefixDisplay);
-        if (matched < 0 || parts_[k].word < matched) matched = parts_[k].word;
-      }
-      // The next query word, or the next word of the same multi-word alternative ("chf" ->
-      // heart failure).
-      if (matched >= 0 && previous >= 0 &&
-          (matched == previous + 1 || matched == previous ||
-           (any_order_ && matched == previous - 1))) {
-        ++adjacent;
-      }
-      previous = matched;
-      if (filler_[id] || i >= essential) continue;
-      ++meaningful;
-      covered += matched >= 0;
-    }
-    for (size_t k = 0; k < parts_.size(); ++k) {
-      if (best_[k] > 0) continue;
-      const CompiledWord::Part& p = parts_[k].part;
-      for (uint32_t id : other) {
-        if (id == p.exact) {
-          best_[k] = kExactOther;
-          break;
-        }
-        if (id >= p.lo && id < p.hi) best_[k] = kPrefixOther;
-      }
-    }
-    double total = 0;
-    for (size_t w = 0; w < alternatives_.size(); ++w) {
-      double word = 0;
-      for (const auto& [begin, end] : alternatives_[w]) {
-        double alt = kExactDisplay;
-        for (int k = begin; k < end; ++k) alt = std::min(alt, best_[k]);
-        word = std::max(word, alt);
-      }
-      if (word == 0) return 0;
-      total += trimmed_[w] ? word * 0.75 : word;
-    }
-    double coverage = meaningful == 0 ? 0 : static_cast<double>(covered) / meaningful;
-    double specificity = code.size() > 3 ? 8.0 * (code.size() - 3) : 0;
-    return 100.0 * total / alternatives_.size() + 50.0 * coverage + 10.0 * adjacent +
-           25.0 * billable - specificity;
-  }
-
- private:
-  struct FlatPart {
-    CompiledWord::Part part;
-    int word;
-  };
-  std::vector<bool> filler_;  // by term id
-  bool any_order_;
-  std::vector<FlatPart> parts_;
-  std::vector<std::vector<std::pair<int, int>>> alternatives_;  // per word: [begin, end) of parts_
-  std::vector<bool> trimmed_;
-  std::vector<double> best_;  // per part: its best quality in this concept
-};
 
 // A query as codes are stored: trimmed, upper case, ICD-10-CM without its dot.
 std::string CodeForm(CodeFormat format, absl::string_view query) {
@@ -265,12 +133,18 @@ bool IsModifierShape(absl::string_view q) {
 }
 
 struct Hit {
-  absl::string_view code;  // into the release view, the clinical terms, or SearchRelease's own
+  absl::string_view code;  // into the release view, the clinical terms, or the search's own
   v1::SearchMatch match;
   double score;
   const ClinicalTerms::Entry* entry = nullptr;  // for INDEX and NOTE matches
   int32_t concept = -1;  // its number in the release view, when the view answers
 };
+
+// What a code's own features add to a description match: billable codes before headers (25),
+// general before specific (8 less per character beyond the third).
+double CodeFixed(absl::string_view code, bool billable) {
+  return 25.0 * billable - (code.size() > 3 ? 8.0 * static_cast<double>(code.size() - 3) : 0);
+}
 
 // A match in an Index term or a Tabular note (ClinicalTerms::Entry) is scored as one in a
 // description, without the penalty for long codes but with one per level of the term below its
@@ -281,86 +155,740 @@ constexpr double kDepthPenalty = 5;
 // An Index term naming a partial code gives at most this many of the codes under it.
 constexpr size_t kMaxCodesPerPartial = 25;
 
-// The concepts of `table` that may match every query word: the postings of the word with the
-// fewest, narrowed by the words nearly as rare; the scorer checks every word of what is left.
-std::vector<uint32_t> Candidates(const storage::WordTable& table,
-                                 const std::vector<QueryWord>& words) {
-  std::vector<uint32_t> candidates;
-  if (words.empty()) return candidates;
-  struct Cost {
-    size_t postings = 0;
-    std::vector<std::pair<uint32_t, uint32_t>> ranges;  // per alternative: its rarest part
-  };
-  std::vector<Cost> costs;
-  for (const QueryWord& qw : words) {
-    Cost& cost = costs.emplace_back();
-    for (const auto& alt : qw.alternatives) {
-      std::pair<uint32_t, uint32_t> rarest{0, 0};
-      size_t fewest = std::numeric_limits<size_t>::max();
-      for (const std::string& w : alt) {
-        auto range = table.PrefixRange(w);
-        size_t n = table.PostingCount(range.first, range.second);
-        if (n < fewest) fewest = n, rarest = range;
-      }
-      cost.postings += fewest;
-      cost.ranges.push_back(rarest);
-    }
-  }
-  std::vector<size_t> order(words.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return costs[a].postings < costs[b].postings; });
-  // One mark per concept, all 0 between calls (the candidates' are cleared at the end): kept
-  // per thread, so a query allocates and clears only what it touches.
-  static thread_local std::vector<uint8_t> marked;
-  if (marked.size() < table.concepts()) marked.resize(table.concepts(), 0);
-  for (const auto& [lo, hi] : costs[order[0]].ranges) {
-    for (uint32_t t = lo; t < hi; ++t) {
-      for (uint32_t c : table.Postings(t)) {
-        if (!marked[c]) {
-          marked[c] = 1;
-          candidates.push_back(c);
-        }
-      }
-    }
-  }
-  for (size_t k = 1; k < order.size() && candidates.size() > 64; ++k) {
-    const Cost& cost = costs[order[k]];
-    if (cost.postings > 4 * candidates.size()) break;  // cheaper to let the scorer check
-    // marked: 1 = candidate so far, 2 = candidate with this word too
-    for (const auto& [lo, hi] : cost.ranges) {
-      for (uint32_t t = lo; t < hi; ++t) {
-        for (uint32_t c : table.Postings(t)) {
-          if (marked[c] == 1) marked[c] = 2;
-        }
-      }
-    }
-    size_t kept = 0;
-    for (uint32_t c : candidates) {
-      if (marked[c] == 2) {
-        marked[c] = 1;
-        candidates[kept++] = c;
-      } else {
-        marked[c] = 0;
-      }
-    }
-    candidates.resize(kept);
-  }
-  for (uint32_t c : candidates) marked[c] = 0;
-  return candidates;
+// The release's concept for an entry's code.
+struct Known {
+  bool present = false, billable = false;
+  storage::ConceptKind kind = storage::ConceptKind::kCode;
+  int32_t concept = -1;  // with the view: its number there
+};
+
+double EntryFixed(const ClinicalTerms::Entry& e, bool billable) {
+  const bool index_term = e.match == v1::SEARCH_MATCH_INDEX;
+  // An Index code the release has split since (R51 in FY2025) is a description match.
+  const bool stale = index_term && !e.incomplete && !billable;
+  return 25.0 * (billable || (index_term && e.incomplete)) + (stale ? 0 : e.bonus) -
+         kDepthPenalty * (e.depth - 1);
 }
 
-// A scorer for `words` over `table`, filler words marked.
-Scorer MakeScorer(const std::vector<QueryWord>& words, const storage::WordTable& table,
-                  bool any_order = false) {
-  std::vector<CompiledWord> compiled;
-  for (const QueryWord& qw : words) compiled.push_back(Compile(qw, table));
-  std::vector<bool> filler(table.terms(), false);
-  for (const std::string& f : FillerWords()) {
-    uint32_t id = table.Find(f);
-    if (id != storage::WordTable::kNoTerm) filler[id] = true;
+// The most EntryFixed gives for `e` in any release (billable, not split since); a partial
+// code's (whose codes count as billable) always.
+double EntryFixedMost(const ClinicalTerms::Entry& e) {
+  return 25.0 + e.bonus - kDepthPenalty * (e.depth - 1);
+}
+
+// What search keeps per set of clinical terms (ClinicalTerms::Derived): their SearchTable, whose
+// fixed part is EntryFixedMost, and per entry what EntryFixed gives for a code the release
+// does not bill, and whether it is partial, in compact arrays.
+struct ClinicalIndex {
+  explicit ClinicalIndex(const ClinicalTerms& terms)
+      : table(
+            terms.words(), [&](uint32_t i) { return terms.essential(i); },
+            [&](uint32_t i) { return EntryFixedMost(terms.entries()[i]); }) {
+    for (const ClinicalTerms::Entry& e : terms.entries()) {
+      fixed_unbillable.push_back(static_cast<float>(EntryFixed(e, false)));
+      partial.push_back(e.partial);
+    }
   }
-  return Scorer(compiled, std::move(filler), any_order);
+  SearchTable table;
+  std::vector<float> fixed_unbillable;
+  std::vector<bool> partial;
+};
+
+// A candidate with the most it can score.
+struct Bounded {
+  double bound;
+  uint32_t item;
+};
+// Scores are sums of a few doubles; a bound computed in another order may differ in the last
+// bits.
+constexpr double kSlack = 1e-9;
+
+// The k-th best hit so far (by score, then code): a candidate whose bound is below its score,
+// or equal with a later code, cannot make the first k.
+struct Threshold {
+  double score = -std::numeric_limits<double>::infinity();
+  absl::string_view code;
+  // code() gives the candidate's code ("" when it has several); asked only on a tie.
+  template <typename CodeFn>
+  bool Excludes(double bound, CodeFn code) const {
+    if (bound + kSlack < score) return true;
+    if (bound > score + kSlack) return false;
+    absl::string_view c = code();
+    return !c.empty() && c > this->code;
+  }
+};
+
+// The scoring of one table's candidates, pruned: the k-th best hit so far (threshold(),
+// -infinity while there are fewer hits), worked out again as hits come in, and the candidates
+// it excludes left unscored. Those rank below k hits already found, so the first k are exact.
+template <typename ScoreFn, typename ThresholdFn, typename CodeFn>
+class PrunedScoring {
+ public:
+  PrunedScoring(size_t k, ScoreFn& score, ThresholdFn& threshold, CodeFn& code_of)
+      : k_(k), score_(score), threshold_(threshold), code_of_(code_of) {}
+
+  const Threshold& threshold() const { return t_; }
+  bool known() const { return t_.score > -std::numeric_limits<double>::infinity(); }
+
+  // Scores the candidates of `items` that the threshold does not exclude: while it is unknown,
+  // the highest bounds first, a batch at a time. Reorders `items`.
+  absl::Status Score(std::vector<Bounded>& items) {
+    auto higher = [](const Bounded& a, const Bounded& b) { return a.bound > b.bound; };
+    size_t done = 0;
+    for (size_t batch = std::max<size_t>(k_, 16); done < items.size() && !known(); batch *= 4) {
+      size_t end = std::min(items.size(), done + batch);
+      if (end < items.size()) {
+        std::nth_element(items.begin() + done, items.begin() + end, items.end(), higher);
+      }
+      for (size_t i = done; i < end; ++i) {
+        if (absl::Status s = score_(items[i].item); !s.ok()) return s;
+      }
+      done = end;
+      t_ = threshold_();
+    }
+    for (size_t i = done; i < items.size(); ++i) {
+      if (t_.Excludes(items[i].bound, [&] { return code_of_(items[i].item); })) continue;
+      if (absl::Status s = score_(items[i].item); !s.ok()) return s;
+      // The threshold again after every few hits (each time costs what the hits so far do).
+      ++scored_;
+      if (++since_ >= std::max<size_t>(8, scored_ / 4)) {
+        t_ = threshold_();
+        since_ = 0;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const size_t k_;
+  ScoreFn& score_;
+  ThresholdFn& threshold_;
+  CodeFn& code_of_;
+  Threshold t_;
+  size_t scored_ = 0, since_ = 0;
+};
+
+// Scores the candidates of `query` that can reach the first `k` hits (PrunedScoring): blocks of
+// 64 items by their bound, the best first a few at a time, each block's candidates by theirs,
+// until the threshold is known; then every other block and candidate it does not exclude.
+// bound_of(i, &bound) is false for a candidate the request does not want; code_of(i) is its
+// code, or "" when it has several; with `code_ordered`, items are numbered in code order.
+template <typename BoundFn, typename ScoreFn, typename ThresholdFn, typename CodeFn>
+absl::Status ScoreReachable(const TableQuery& query, size_t k, bool code_ordered,
+                            BoundFn bound_of, ScoreFn score, ThresholdFn threshold,
+                            CodeFn code_of) {
+  static thread_local std::vector<Bounded> blocks, items;
+  blocks.clear();
+  for (uint32_t b : query.blocks()) {
+    if (query.Candidates(b) != 0) blocks.push_back({query.BlockBound(b), b});
+  }
+  PrunedScoring<ScoreFn, ThresholdFn, CodeFn> scoring(k, score, threshold, code_of);
+  // Appends block b's wanted candidates that the threshold does not exclude.
+  auto expand = [&](uint32_t b) {
+    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
+      const uint32_t i = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      double bound;
+      if (bound_of(i, &bound) && !scoring.threshold().Excludes(bound, [&] { return code_of(i); })) {
+        items.push_back({bound, i});
+      }
+    }
+  };
+  auto higher = [](const Bounded& a, const Bounded& b) { return a.bound > b.bound; };
+  size_t done = 0;
+  for (size_t batch = 4; done < blocks.size() && !scoring.known(); batch *= 4) {
+    size_t end = std::min(blocks.size(), done + batch);
+    if (end < blocks.size()) {
+      std::nth_element(blocks.begin() + done, blocks.begin() + end, blocks.end(), higher);
+    }
+    items.clear();
+    for (size_t i = done; i < end; ++i) expand(blocks[i].item);
+    if (absl::Status s = scoring.Score(items); !s.ok()) return s;
+    done = end;
+  }
+  // The rest in item order: where items are in code order, the first of a tie come first, and
+  // the threshold's code then excludes the others.
+  if (code_ordered) {
+    std::sort(blocks.begin() + done, blocks.end(),
+              [](const Bounded& a, const Bounded& b) { return a.item < b.item; });
+  }
+  for (size_t i = done; i < blocks.size(); ++i) {
+    const uint32_t b = blocks[i].item;
+    // With items in code order, the block's first candidate has its least code.
+    auto first = [&]() -> absl::string_view {
+      return code_ordered ? code_of(b * 64 + static_cast<uint32_t>(__builtin_ctzll(query.Candidates(b))))
+                          : absl::string_view();
+    };
+    if (scoring.threshold().Excludes(blocks[i].bound, first)) continue;
+    items.clear();
+    expand(b);
+    if (absl::Status s = scoring.Score(items); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// One Search request over one release: hits gathered from codes, descriptions and clinical
+// terms, then the page. With the release's view and without `exhaustive`, only candidates
+// whose bound reaches the page are scored and the rest are counted; otherwise every candidate
+// is scored.
+class ReleaseSearch {
+ public:
+  ReleaseSearch(storage::Reader* reader, const CodeSystemInfo& system,
+                const storage::ReleaseRecord& release, const ClinicalTerms* clinical,
+                const v1::SearchRequest& req, size_t wanted, const SearchOptions& options)
+      : reader_(reader), system_(system), release_(release), seq_(release.sequence), clinical_(clinical), req_(req),
+        wanted_(wanted), view_(reader->ViewOf(system.id, release.sequence)),
+        pruned_(view_ != nullptr && !options.exhaustive), hits_(HitBuffer()) {
+    for (int k : req.kinds()) kinds_.insert(k);
+  }
+  ~ReleaseSearch() {
+    for (const Hit& h : hits_) {
+      if (h.concept >= 0 && static_cast<size_t>(h.concept) < Slots().size()) Slots()[h.concept] = -1;
+    }
+  }
+
+  absl::Status Run(int offset, int page_size, v1::SearchResponse* resp);
+
+ private:
+  // Kept per thread: a short prefix matches tens of thousands of concepts, and buffers that size
+  // allocated afresh for every query cost more in page faults than the search itself.
+  static std::vector<Hit>& HitBuffer() {
+    static thread_local std::vector<Hit> hits;
+    hits.clear();
+    return hits;
+  }
+  // Which hit a concept of the view has (all -1 between requests: the destructor clears those
+  // it set).
+  static std::vector<int32_t>& Slots() {
+    static thread_local std::vector<int32_t> slots;
+    return slots;
+  }
+
+  bool Wanted(bool billable, storage::ConceptKind kind) const {
+    if (req_.billable_only() && !billable) return false;
+    return kinds_.empty() || kinds_.contains(static_cast<int>(kind));
+  }
+  bool IsCodeHit(uint32_t concept) const {
+    return !code_hit_concepts_.empty() &&
+           std::binary_search(code_hit_concepts_.begin(), code_hit_concepts_.end(), concept);
+  }
+  // The k-th best hit so far (-infinity while fewer), k being the end of the page.
+  Threshold KthHit();
+  // A code found with `score` through `e` (null: its description): a new hit, or a better
+  // reason for one it has.
+  void Found(absl::string_view code, int32_t concept, v1::SearchMatch match,
+             const ClinicalTerms::Entry* e, double score);
+
+  absl::Status CodeHits();
+  // Shortens each word that matches nothing to what does (down to 4 letters); false when some
+  // word matches nothing at all.
+  absl::Status ResolveWords(bool* possible);
+  absl::Status TextHits();
+  absl::Status ClinicalHits();
+  absl::Status ConceptOf(uint32_t entry, const std::vector<int32_t>* in_view, Known* out);
+  // Counts `concept` (of the view) as a hit unless it is one already.
+  void Count(int32_t concept);
+
+  storage::Reader* reader_;
+  const CodeSystemInfo& system_;
+  const storage::ReleaseRecord& release_;
+  const uint64_t seq_;
+  const ClinicalTerms* clinical_;
+  const v1::SearchRequest& req_;
+  const size_t wanted_;  // hits up to the end of the page
+  std::shared_ptr<const storage::ReleaseView> view_;
+  const bool pruned_;
+  absl::flat_hash_set<int> kinds_;
+  std::vector<QueryWord> words_;
+
+  std::vector<Hit>& hits_;
+  absl::flat_hash_map<absl::string_view, size_t> at_;  // without the view: a code's hit
+  std::deque<std::string> own_codes_;  // codes the hits point into (a deque keeps them in place)
+  absl::flat_hash_set<std::string> code_hit_codes_;
+  std::vector<uint32_t> code_hit_concepts_;  // with the view: the code hits' concepts, sorted
+  absl::flat_hash_map<absl::string_view, Known> known_;  // without the view: entries' codes read
+
+  // Pruned: the description candidates (concepts of the view) and what is counted beyond them.
+  std::shared_ptr<const SearchTable> view_table_;
+  TableQuery* text_ = nullptr;  // per thread
+  size_t counted_ = 0;
+  bool counted_bits_ready_ = false;
+  std::vector<uint32_t> order_;  // KthHit's scratch
+};
+
+Threshold ReleaseSearch::KthHit() {
+  if (hits_.size() < wanted_ || wanted_ == 0) return {};
+  order_.clear();
+  for (uint32_t i = 0; i < hits_.size(); ++i) order_.push_back(i);
+  auto before = [&](uint32_t a, uint32_t b) {
+    const Hit &x = hits_[a], &y = hits_[b];
+    return x.score != y.score ? x.score > y.score : x.code < y.code;
+  };
+  std::nth_element(order_.begin(), order_.begin() + (wanted_ - 1), order_.end(), before);
+  const Hit& kth = hits_[order_[wanted_ - 1]];
+  return {kth.score, kth.code};
+}
+
+void ReleaseSearch::Found(absl::string_view code, int32_t concept, v1::SearchMatch match,
+                          const ClinicalTerms::Entry* e, double score) {
+  size_t index = hits_.size();
+  bool added;
+  if (concept >= 0) {
+    std::vector<int32_t>& slots = Slots();
+    added = slots[concept] < 0;
+    if (added) slots[concept] = static_cast<int32_t>(index);
+    index = static_cast<size_t>(slots[concept]);
+  } else {
+    auto [it, inserted] = at_.emplace(code, index);
+    added = inserted;
+    index = it->second;
+  }
+  if (added) {
+    hits_.push_back({code, match, score, e, concept});
+    return;
+  }
+  Hit& h = hits_[index];
+  // A code hit stays one; ties go to the shallower Index term, then the earlier entry (in
+  // whatever order the entries are scored).
+  if (h.match == v1::SEARCH_MATCH_EXACT_CODE || h.match == v1::SEARCH_MATCH_CODE_PREFIX) return;
+  if (score > h.score ||
+      (score == h.score && h.entry != nullptr && e != nullptr &&
+       (e->depth < h.entry->depth || (e->depth == h.entry->depth && e < h.entry)))) {
+    h.score = score;
+    h.match = match;
+    h.entry = e;
+  }
+}
+
+absl::Status ReleaseSearch::CodeHits() {
+  std::string code_query = CodeForm(system_.format, req_.query());
+  auto add = [&](absl::string_view code, bool exact) {
+    own_codes_.emplace_back(code);
+    code_hit_codes_.insert(own_codes_.back());
+    int32_t concept = -1;
+    if (view_) {
+      // Its number in the view, so that a term naming the same code finds it.
+      const auto& codes = view_->sorted_codes();
+      auto pos = std::lower_bound(codes.begin(), codes.end(), code);
+      if (pos != codes.end() && *pos == code) {
+        concept = static_cast<int32_t>(pos - codes.begin());
+        code_hit_concepts_.push_back(static_cast<uint32_t>(concept));
+      }
+    }
+    Found(own_codes_.back(), concept,
+          exact ? v1::SEARCH_MATCH_EXACT_CODE : v1::SEARCH_MATCH_CODE_PREFIX, nullptr,
+          exact ? 1000.0 : 900.0 - static_cast<double>(code.size()));
+  };
+  if (LooksLikeCode(system_.format, code_query)) {
+    absl::Status s = reader_->ForEachConceptInRange(
+        system_.id, seq_, code_query, storage::PrefixEnd(code_query),
+        [&](absl::string_view code, const storage::ConceptRecord& r) {
+          if (Wanted(r.billable, r.kind)) add(code, code == code_query);
+          return true;
+        });
+    if (!s.ok()) return s;
+  } else if (IsModifierShape(code_query)) {
+    // A modifier typed as the query ("LT", "25").
+    storage::CodeState st;
+    absl::Status s = reader_->Read(system_.id, code_query, seq_, &st);
+    if (!s.ok()) return s;
+    if (st.kind == storage::CodeState::Kind::kPresent && Wanted(st.record.billable, st.record.kind)) {
+      add(code_query, true);
+    }
+  }
+  std::sort(code_hit_concepts_.begin(), code_hit_concepts_.end());
+  return absl::OkStatus();
+}
+
+absl::Status ReleaseSearch::ResolveWords(bool* possible) {
+  words_ = ParseQuery(req_.query());
+  auto exists = [&](absl::string_view prefix, bool* found) -> absl::Status {
+    if (clinical_ != nullptr) {
+      auto [lo, hi] = clinical_->words().PrefixRange(prefix);
+      if (lo < hi) {
+        *found = true;
+        return absl::OkStatus();
+      }
+    }
+    if (view_) {
+      auto [lo, hi] = view_->words().PrefixRange(prefix);
+      *found = lo < hi;
+      return absl::OkStatus();
+    }
+    *found = false;
+    return reader_->ForEachPosting(system_.id, seq_, prefix,
+                                   [&](absl::string_view, absl::string_view) {
+                                     *found = true;
+                                     return false;
+                                   });
+  };
+  *possible = !words_.empty();
+  for (QueryWord& qw : words_) {
+    bool found = false;
+    for (const auto& alt : qw.alternatives) {
+      bool all = true;
+      for (const std::string& w : alt) {
+        if (absl::Status s = exists(w, &found); !s.ok()) return s;
+        if (!found) {
+          all = false;
+          break;
+        }
+      }
+      found = all;
+      if (found) break;
+    }
+    if (found) continue;
+    // Nothing starts with the word as typed: retry without its last letters, down to 4.
+    std::string stem = qw.text;
+    while (!found && stem.size() > 4) {
+      stem.pop_back();
+      if (absl::Status s = exists(stem, &found); !s.ok()) return s;
+    }
+    if (!found) {
+      *possible = false;
+      return absl::OkStatus();
+    }
+    qw.text = stem;
+    qw.trimmed = true;
+    qw.alternatives = {{stem}};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReleaseSearch::TextHits() {
+  if (view_) {
+    const storage::WordTable& words = view_->words();
+    const auto& codes = view_->sorted_codes();
+    view_table_ = view_->Derived<SearchTable>([&] {
+      return std::make_shared<SearchTable>(
+          words, [](uint32_t) { return std::numeric_limits<size_t>::max(); },
+          [&](uint32_t c) { return CodeFixed(codes[c], words.billable(c)); });
+    });
+    static thread_local TableQuery text_query;
+    text_query.Reset(*view_table_, words_);
+    text_ = &text_query;
+    // The count: every candidate the filters let through, but the code hits (counted already).
+    const bool filtered = req_.billable_only() || !kinds_.empty();
+    size_t count = 0;
+    for (uint32_t b : text_->blocks()) {
+      uint64_t bits = text_->Candidates(b);
+      if (!filtered) {
+        count += static_cast<size_t>(__builtin_popcountll(bits));
+        continue;
+      }
+      for (; bits != 0; bits &= bits - 1) {
+        const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        count += Wanted(words.billable(c), words.kind(c));
+      }
+    }
+    for (uint32_t c : code_hit_concepts_) count -= text_->IsCandidate(c);
+    counted_ = hits_.size() + count;
+
+    const SearchTable& table = *view_table_;
+    auto bound_of = [&](uint32_t c, double* bound) {
+      if (filtered && !Wanted(words.billable(c), words.kind(c))) return false;
+      if (IsCodeHit(c)) return false;
+      *bound = text_->Bound(c, table.fixed(c));
+      return true;
+    };
+    auto score = [&](uint32_t c) {
+      double s = text_->Score(c, table.fixed(c));
+      if (s != 0) Found(codes[c], static_cast<int32_t>(c), v1::SEARCH_MATCH_TEXT, nullptr, s);
+      return absl::OkStatus();
+    };
+    if (pruned_) {
+      return ScoreReachable(*text_, wanted_, /*code_ordered=*/true, bound_of, score,
+                            [&] { return KthHit(); }, [&](uint32_t c) { return codes[c]; });
+    }
+    for (uint32_t b : text_->blocks()) {
+      for (uint64_t bits = text_->Candidates(b); bits != 0; bits &= bits - 1) {
+        const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        double bound;
+        if (bound_of(c, &bound)) score(c).IgnoreError();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Without the view: the store's search index gives the candidates (under the word likely
+  // rarest: its shortest alternative longest), and a word table is built over just them.
+  auto selectivity = [](const QueryWord& qw) {
+    size_t s = std::string::npos;
+    for (const auto& alt : qw.alternatives) {
+      size_t longest = 0;
+      for (const std::string& w : alt) longest = std::max(longest, w.size());
+      s = std::min(s, longest);
+    }
+    return s;
+  };
+  const QueryWord* anchor = &words_[0];
+  for (const QueryWord& qw : words_) {
+    if (selectivity(qw) > selectivity(*anchor)) anchor = &qw;
+  }
+  std::vector<std::string> codes;
+  for (const auto& alt : anchor->alternatives) {
+    const std::string* longest = &alt[0];
+    for (const std::string& w : alt) {
+      if (w.size() > longest->size()) longest = &w;
+    }
+    absl::Status s = reader_->ForEachPosting(system_.id, seq_, *longest,
+                                             [&](absl::string_view, absl::string_view code) {
+                                               codes.emplace_back(code);
+                                               return true;
+                                             });
+    if (!s.ok()) return s;
+  }
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+  storage::WordTable::Builder builder;
+  std::vector<std::string> local_codes;
+  storage::CodeState st;
+  for (const std::string& code : codes) {
+    if (code_hit_codes_.contains(code)) continue;
+    if (absl::Status s = reader_->Read(system_.id, code, seq_, &st); !s.ok()) return s;
+    if (st.kind != storage::CodeState::Kind::kPresent) continue;
+    if (!Wanted(st.record.billable, st.record.kind)) continue;
+    builder.Add(st.record);
+    local_codes.push_back(code);
+  }
+  std::unique_ptr<storage::WordTable> local = builder.Finish();
+  SearchTable table(
+      *local, [](uint32_t) { return std::numeric_limits<size_t>::max(); },
+      [&](uint32_t c) { return CodeFixed(local_codes[c], local->billable(c)); });
+  TableQuery query;
+  query.Reset(table, words_);
+  for (uint32_t b : query.blocks()) {
+    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
+      const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      own_codes_.push_back(local_codes[c]);
+      double s = query.Score(c, CodeFixed(own_codes_.back(), local->billable(c)));
+      if (s != 0) Found(own_codes_.back(), -1, v1::SEARCH_MATCH_TEXT, nullptr, s);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReleaseSearch::ConceptOf(uint32_t entry, const std::vector<int32_t>* in_view,
+                                      Known* out) {
+  if (in_view != nullptr) {
+    int32_t c = (*in_view)[entry];
+    const storage::WordTable& words = view_->words();
+    *out = c < 0 ? Known{} : Known{true, words.billable(c), words.kind(c), c};
+    return absl::OkStatus();
+  }
+  absl::string_view code = clinical_->entries()[entry].code;
+  auto it = known_.find(code);
+  if (it != known_.end()) {
+    *out = it->second;
+    return absl::OkStatus();
+  }
+  Known k;
+  storage::CodeState st;
+  if (absl::Status s = reader_->Read(system_.id, code, seq_, &st); !s.ok()) return s;
+  if (st.kind == storage::CodeState::Kind::kPresent) k = {true, st.record.billable, st.record.kind};
+  known_.emplace(code, k);
+  *out = k;
+  return absl::OkStatus();
+}
+
+void ReleaseSearch::Count(int32_t concept) {
+  if (!pruned_ || concept < 0) return;
+  const uint32_t c = static_cast<uint32_t>(concept);
+  if (text_->IsCandidate(c) || IsCodeHit(c)) return;
+  static thread_local ItemBits counted_bits;  // the concepts counted here
+  if (!counted_bits_ready_) {
+    counted_bits.Clear(view_->size());
+    counted_bits_ready_ = true;
+  }
+  if (counted_bits.Test(c)) return;
+  counted_bits.Set(c);
+  ++counted_;
+}
+
+absl::Status ReleaseSearch::ClinicalHits() {
+  // The Index leaves out the small words a phrase has ("burn of hand" is Burn, hand).
+  std::vector<QueryWord> term_words;
+  for (const QueryWord& qw : words_) {
+    if (!IsConnective(qw.text)) term_words.push_back(qw);
+  }
+  if (term_words.empty()) term_words = words_;
+  const auto& entries = clinical_->entries();
+  std::shared_ptr<const ClinicalIndex> index =
+      clinical_->Derived<ClinicalIndex>([&] { return std::make_shared<ClinicalIndex>(*clinical_); });
+  const SearchTable& table = index->table;
+  static thread_local TableQuery query;
+  query.Reset(table, term_words, /*any_order=*/true);
+  // With the view, each entry's concept number there (worked out once per release).
+  std::shared_ptr<const std::vector<int32_t>> in_view =
+      view_ ? clinical_->ConceptsIn(system_.id, seq_, *view_) : nullptr;
+
+  // The codes of the release under a partial code (ICD-10-PCS "0DTJ"), filters applied, up to
+  // kMaxCodesPerPartial, in code order.
+  struct Under {
+    absl::string_view code;
+    bool billable;
+    int32_t concept;
+  };
+  std::vector<Under> under;
+  auto codes_under = [&](const ClinicalTerms::Entry& e) -> absl::Status {
+    under.clear();
+    auto take = [&](absl::string_view code, bool billable, storage::ConceptKind kind,
+                    int32_t concept) {
+      if (Wanted(billable, kind)) under.push_back({code, billable, concept});
+    };
+    if (view_) {
+      const auto& codes = view_->sorted_codes();
+      for (auto pos = std::lower_bound(codes.begin(), codes.end(), absl::string_view(e.code));
+           pos != codes.end() && absl::StartsWith(*pos, e.code) &&
+           under.size() < kMaxCodesPerPartial;
+           ++pos) {
+        int32_t i = static_cast<int32_t>(pos - codes.begin());
+        take(*pos, view_->words().billable(i), view_->words().kind(i), i);
+      }
+      return absl::OkStatus();
+    }
+    return reader_->ForEachConceptInRange(
+        system_.id, seq_, e.code, storage::PrefixEnd(e.code),
+        [&](absl::string_view code, const storage::ConceptRecord& r) {
+          own_codes_.emplace_back(code);
+          take(own_codes_.back(), r.billable, r.kind, -1);
+          return under.size() < kMaxCodesPerPartial;
+        });
+  };
+  // Pruned, the count: the concepts of the candidates that no other hit has.
+  absl::Status status;
+  const bool filtered = req_.billable_only() || !kinds_.empty();
+  const storage::WordTable* words = view_ ? &view_->words() : nullptr;
+  for (uint32_t b : query.blocks()) {
+    for (uint64_t bits = query.Candidates(b); bits != 0 && pruned_; bits &= bits - 1) {
+      const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      // The entries (a hundred bytes each) are read only for the codes the release lacks.
+      if (const int32_t concept = (*in_view)[c]; concept >= 0) {
+        if (!filtered || Wanted(words->billable(concept), words->kind(concept))) Count(concept);
+        continue;
+      }
+      if (entries[c].partial) {
+        if (status = codes_under(entries[c]); !status.ok()) return status;
+        for (const Under& u : under) Count(u.concept);
+      }
+    }
+  }
+  // A candidate's bound; false for one whose code the release lacks or the filters drop. With
+  // the view, from compact tables (the entries are a hundred bytes each).
+  auto bound_of = [&](uint32_t c, double* bound) {
+    if (in_view != nullptr) {
+      const int32_t concept = (*in_view)[c];
+      if (concept < 0) {
+        if (!index->partial[c]) return false;
+        *bound = query.Bound(c, table.fixed(c));
+        return true;
+      }
+      const bool billable = words->billable(concept);
+      if (filtered && !Wanted(billable, words->kind(concept))) return false;
+      *bound = query.Bound(c, billable ? table.fixed(c) : index->fixed_unbillable[c]);
+      return true;
+    }
+    const ClinicalTerms::Entry& e = entries[c];
+    if (e.partial) {
+      *bound = query.Bound(c, EntryFixedMost(e));
+      return true;
+    }
+    Known k;
+    status = ConceptOf(c, in_view.get(), &k);
+    if (!status.ok() || !k.present || !Wanted(k.billable, k.kind)) return false;
+    *bound = query.Bound(c, EntryFixed(e, k.billable));
+    return true;
+  };
+
+  auto score = [&](uint32_t c) -> absl::Status {
+    const ClinicalTerms::Entry& e = entries[c];
+    if (e.partial) {
+      double score = query.Score(c, EntryFixedMost(e), clinical_->essential(c));
+      if (score == 0) return absl::OkStatus();
+      if (absl::Status s = codes_under(e); !s.ok()) return s;
+      // A partial that names fewer codes pins the procedure down more ("Appendectomy":
+      // Resection, Appendix has 4 codes, Excision, Appendix 12): each doubling costs a point.
+      const double breadth = std::log2(static_cast<double>(std::max<size_t>(under.size(), 1)));
+      for (const Under& u : under) {
+        Found(u.code, u.concept, e.match, &e, score - breadth - (u.billable ? 0 : 1));
+      }
+      return absl::OkStatus();
+    }
+    Known k;
+    if (absl::Status s = ConceptOf(c, in_view.get(), &k); !s.ok()) return s;
+    double score = query.Score(c, EntryFixed(e, k.billable), clinical_->essential(c));
+    if (score == 0) return absl::OkStatus();
+    // With the view, the hit's code is the view's (stable); the entry's is as good.
+    Found(k.concept >= 0 ? view_->sorted_codes()[k.concept] : absl::string_view(e.code),
+          k.concept, e.match, &e, score);
+    return absl::OkStatus();
+  };
+  if (pruned_) {
+    absl::Status s = ScoreReachable(query, wanted_, /*code_ordered=*/false, bound_of, score,
+                                    [&] { return KthHit(); },
+                                    [&](uint32_t c) -> absl::string_view {
+                                      return entries[c].partial ? "" : entries[c].code;
+                                    });
+    return status.ok() ? s : status;
+  }
+  for (uint32_t b : query.blocks()) {
+    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
+      const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      double bound;
+      if (!bound_of(c, &bound)) {
+        if (!status.ok()) return status;
+        continue;
+      }
+      if (absl::Status s = score(c); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReleaseSearch::Run(int offset, int page_size, v1::SearchResponse* resp) {
+  if (view_ && Slots().size() < view_->size()) Slots().resize(view_->size(), -1);
+  if (absl::Status s = CodeHits(); !s.ok()) return s;
+  bool possible = false;
+  if (absl::Status s = ResolveWords(&possible); !s.ok()) return s;
+  if (possible) {
+    if (absl::Status s = TextHits(); !s.ok()) return s;
+    if (clinical_ != nullptr) {
+      if (absl::Status s = ClinicalHits(); !s.ok()) return s;
+      for (const storage::ReleaseRecord* r :
+           {clinical_->index_release(), clinical_->tabular_release()}) {
+        if (r != nullptr) ToRef(*r, resp->add_supplements());
+      }
+    }
+  }
+  // Pruned, the hits are those scored and the rest were counted; otherwise all were scored.
+  const size_t total = pruned_ && possible ? counted_ : hits_.size();
+
+  // Only the hits up to the end of the page need their order.
+  size_t ordered = std::min(hits_.size(), static_cast<size_t>(offset) + page_size);
+  std::partial_sort(hits_.begin(), hits_.begin() + ordered, hits_.end(),
+                    [](const Hit& a, const Hit& b) {
+                      if (a.score != b.score) return a.score > b.score;
+                      return a.code < b.code;
+                    });
+  ToRef(release_, resp->mutable_release());
+  resp->set_total_hits(static_cast<int32_t>(total));
+  storage::CodeState st;
+  for (size_t i = offset; i < hits_.size() && i < static_cast<size_t>(offset) + page_size; ++i) {
+    const Hit& hit = hits_[i];
+    if (absl::Status s = reader_->Read(system_.id, hit.code, seq_, &st); !s.ok()) return s;
+    v1::SearchHit* h = resp->add_hits();
+    ToApi(system_, hit.code, st.record, h->mutable_concept());
+    h->set_match(hit.match);
+    h->set_score(hit.score);
+    if (const ClinicalTerms::Entry* e = hit.entry) {
+      h->set_reason(e->reason);
+      const storage::ReleaseRecord* source =
+          e->from_tabular ? clinical_->tabular_release() : clinical_->index_release();
+      if (source != nullptr) ToRef(*source, h->mutable_reason_source());
+    } else if (hit.match == v1::SEARCH_MATCH_TEXT) {
+      h->set_reason(absl::StrCat("description: ", st.record.display));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -397,380 +925,14 @@ std::vector<QueryWord> ParseQuery(absl::string_view query) {
   return out;
 }
 
+
 absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system,
                            const storage::ReleaseRecord& release, const ClinicalTerms* clinical,
                            const v1::SearchRequest& req, int offset, int page_size,
-                           v1::SearchResponse* resp) {
-  const uint64_t seq = release.sequence;
-  absl::flat_hash_set<int> kinds;
-  for (int k : req.kinds()) kinds.insert(k);
-  auto wanted = [&](const storage::ConceptRecord& r) {
-    if (req.billable_only() && !r.billable) return false;
-    return kinds.empty() || kinds.contains(static_cast<int>(r.kind));
-  };
-
-  // Kept per thread: a short prefix matches tens of thousands of concepts, and a buffer that
-  // size allocated afresh for every query costs more in page faults than the search itself.
-  static thread_local std::vector<Hit> hit_buffer;
-  hit_buffer.clear();
-  std::vector<Hit>& hits = hit_buffer;
-  std::deque<std::string> code_hits;  // codes of code hits (a deque keeps them in place)
-  absl::flat_hash_set<std::string> seen;
-
-  // Code hits: the query as a code, then codes starting with it.
-  std::string code_query = CodeForm(system.format, req.query());
-  if (LooksLikeCode(system.format, code_query)) {
-    absl::Status s = reader->ForEachConceptInRange(
-        system.id, seq, code_query, storage::PrefixEnd(code_query),
-        [&](absl::string_view code, const storage::ConceptRecord& r) {
-          if (!wanted(r)) return true;
-          bool exact = code == code_query;
-          code_hits.emplace_back(code);
-          hits.push_back({code_hits.back(),
-                          exact ? v1::SEARCH_MATCH_EXACT_CODE : v1::SEARCH_MATCH_CODE_PREFIX,
-                          exact ? 1000.0 : 900.0 - static_cast<double>(code.size())});
-          seen.insert(std::string(code));
-          return true;
-        });
-    if (!s.ok()) return s;
-  } else if (IsModifierShape(code_query)) {
-    // A modifier typed as the query ("LT", "25").
-    storage::CodeState st;
-    absl::Status s = reader->Read(system.id, code_query, seq, &st);
-    if (!s.ok()) return s;
-    if (st.kind == storage::CodeState::Kind::kPresent && wanted(st.record)) {
-      code_hits.push_back(code_query);
-      hits.push_back({code_hits.back(), v1::SEARCH_MATCH_EXACT_CODE, 1000.0});
-      seen.insert(code_query);
-    }
-  }
-
-  // Text hits. With the release's view built, its word table gives both the candidates and
-  // their words; without, the store's search index gives the candidates and a table is built
-  // over just them.
-  std::vector<QueryWord> words = ParseQuery(req.query());
-  std::shared_ptr<const storage::ReleaseView> view = reader->ViewOf(system.id, seq);
-  std::unique_ptr<storage::WordTable> local;  // without a view: the candidates' words
-  std::vector<std::string> local_codes;
-  auto exists = [&](absl::string_view prefix, bool* found) -> absl::Status {
-    if (clinical != nullptr) {
-      auto [lo, hi] = clinical->words().PrefixRange(prefix);
-      if (lo < hi) {
-        *found = true;
-        return absl::OkStatus();
-      }
-    }
-    if (view) {
-      auto [lo, hi] = view->words().PrefixRange(prefix);
-      *found = lo < hi;
-      return absl::OkStatus();
-    }
-    *found = false;
-    return reader->ForEachPosting(system.id, seq, prefix, [&](absl::string_view, absl::string_view) {
-      *found = true;
-      return false;
-    });
-  };
-  bool text_possible = !words.empty();
-  for (QueryWord& qw : words) {
-    bool found = false;
-    for (const auto& alt : qw.alternatives) {
-      bool all = true;
-      for (const std::string& w : alt) {
-        absl::Status s = exists(w, &found);
-        if (!s.ok()) return s;
-        if (!found) {
-          all = false;
-          break;
-        }
-      }
-      found = all;
-      if (found) break;
-    }
-    if (found) continue;
-    // Nothing starts with the word as typed: retry without its last letters, down to 4.
-    std::string stem = qw.text;
-    while (!found && stem.size() > 4) {
-      stem.pop_back();
-      absl::Status s = exists(stem, &found);
-      if (!s.ok()) return s;
-    }
-    if (!found) {
-      text_possible = false;
-      break;
-    }
-    qw.text = stem;
-    qw.trimmed = true;
-    qw.alternatives = {{stem}};
-  }
-
-  if (text_possible) {
-    const storage::WordTable* table = nullptr;
-    std::vector<uint32_t> candidates;
-    if (view) {
-      table = &view->words();
-      candidates = Candidates(*table, words);
-    } else {
-      // The word likely rarest (its shortest alternative longest) gives the candidates.
-      auto selectivity = [](const QueryWord& qw) {
-        size_t s = std::string::npos;
-        for (const auto& alt : qw.alternatives) {
-          size_t longest = 0;
-          for (const std::string& w : alt) longest = std::max(longest, w.size());
-          s = std::min(s, longest);
-        }
-        return s;
-      };
-      const QueryWord* anchor = &words[0];
-      for (const QueryWord& qw : words) {
-        if (selectivity(qw) > selectivity(*anchor)) anchor = &qw;
-      }
-      auto longest_of = [](const std::vector<std::string>& alt) -> const std::string& {
-        const std::string* longest = &alt[0];
-        for (const std::string& w : alt) {
-          if (w.size() > longest->size()) longest = &w;
-        }
-        return *longest;
-      };
-      absl::flat_hash_set<std::string> codes;
-      for (const auto& alt : anchor->alternatives) {
-        absl::Status s = reader->ForEachPosting(
-            system.id, seq, longest_of(alt), [&](absl::string_view, absl::string_view code) {
-              codes.emplace(code);
-              return true;
-            });
-        if (!s.ok()) return s;
-      }
-      storage::WordTable::Builder builder;
-      storage::CodeState st;
-      for (const std::string& code : codes) {
-        absl::Status s = reader->Read(system.id, code, seq, &st);
-        if (!s.ok()) return s;
-        if (st.kind != storage::CodeState::Kind::kPresent) continue;
-        builder.Add(st.record);
-        candidates.push_back(static_cast<uint32_t>(local_codes.size()));
-        local_codes.push_back(code);
-      }
-      local = builder.Finish();
-      table = local.get();
-    }
-
-    Scorer scorer = MakeScorer(words, *table);
-    hits.reserve(hits.size() + candidates.size());
-    for (uint32_t c : candidates) {
-      absl::string_view code = view ? view->sorted_codes()[c] : absl::string_view(local_codes[c]);
-      if (!seen.empty() && seen.contains(code)) continue;
-      if (req.billable_only() && !table->billable(c)) continue;
-      if (!kinds.empty() && !kinds.contains(static_cast<int>(table->kind(c)))) continue;
-      double score = scorer.Score(code, table->billable(c), table->Display(c), table->Other(c));
-      if (score == 0) continue;
-      hits.push_back({code, v1::SEARCH_MATCH_TEXT, score, nullptr,
-                      view ? static_cast<int32_t>(c) : -1});
-    }
-  }
-
-  // Clinical hits: Index and Tabular terms that match, each giving its code when the release
-  // has it; a code keeps its best match, description or term.
-  if (text_possible && clinical != nullptr) {
-    const storage::WordTable& terms = clinical->words();
-    // The Index leaves out the small words a phrase has ("burn of hand" is Burn, hand).
-    std::vector<QueryWord> term_words;
-    for (const QueryWord& qw : words) {
-      if (!IsConnective(qw.text)) term_words.push_back(qw);
-    }
-    if (term_words.empty()) term_words = words;
-    std::vector<uint32_t> candidates = Candidates(terms, term_words);
-    Scorer scorer = MakeScorer(term_words, terms, /*any_order=*/true);
-    // The release's concept for an entry's code: with the view, its number there (worked out
-    // once per release), whose word table has billable and kind; without, the record read once
-    // per code.
-    struct Known {
-      bool present = false, billable = false;
-      storage::ConceptKind kind = storage::ConceptKind::kCode;
-      int32_t concept = -1;
-    };
-    std::shared_ptr<const std::vector<int32_t>> concept_of_entry =
-        view ? clinical->ConceptsIn(system.id, seq, *view) : nullptr;
-    absl::flat_hash_map<absl::string_view, Known> known;
-    auto concept_of = [&](uint32_t entry, Known* out) -> absl::Status {
-      if (concept_of_entry != nullptr) {
-        int32_t c = (*concept_of_entry)[entry];
-        *out = c < 0 ? Known{} : Known{true, view->words().billable(c), view->words().kind(c), c};
-        return absl::OkStatus();
-      }
-      absl::string_view code = clinical->entries()[entry].code;
-      auto it = known.find(code);
-      if (it != known.end()) {
-        *out = it->second;
-        return absl::OkStatus();
-      }
-      Known k;
-      storage::CodeState st;
-      absl::Status s = reader->Read(system.id, code, seq, &st);
-      if (!s.ok()) return s;
-      if (st.kind == storage::CodeState::Kind::kPresent) {
-        k = {true, st.record.billable, st.record.kind};
-      }
-      known.emplace(code, k);
-      *out = k;
-      return absl::OkStatus();
-    };
-    // Which hit a code has: with the view, a slot per concept (kept per thread, all -1 between
-    // calls: the slots set here are cleared on the way out); without, a map.
-    static thread_local std::vector<int32_t> slots;
-    if (view && slots.size() < view->size()) slots.resize(view->size(), -1);
-    struct ClearSlots {
-      std::vector<Hit>& hits;
-      ~ClearSlots() {
-        for (const Hit& h : hits) {
-          if (h.concept >= 0) slots[h.concept] = -1;
-        }
-      }
-    } clear_slots{hits};
-    absl::flat_hash_map<absl::string_view, size_t> at;
-    for (size_t i = 0; i < hits.size(); ++i) {
-      if (view && hits[i].concept < 0) {
-        // A code hit: its number in the view, so that a term naming the same code finds it.
-        const auto& codes = view->sorted_codes();
-        auto pos = std::lower_bound(codes.begin(), codes.end(), hits[i].code);
-        if (pos != codes.end() && *pos == hits[i].code) {
-          hits[i].concept = static_cast<int32_t>(pos - codes.begin());
-        }
-      }
-      if (hits[i].concept >= 0) {
-        slots[hits[i].concept] = static_cast<int32_t>(i);
-      } else {
-        at.emplace(hits[i].code, i);
-      }
-    }
-    // A code found through entry `e` with `score`: a new hit, or a better reason for one.
-    auto found = [&](absl::string_view code, int32_t concept, const ClinicalTerms::Entry& e,
-                     double score) {
-      size_t index = hits.size();
-      bool added;
-      if (concept >= 0) {
-        added = slots[concept] < 0;
-        if (added) slots[concept] = static_cast<int32_t>(index);
-        index = static_cast<size_t>(slots[concept]);
-      } else {
-        auto [it, inserted] = at.emplace(code, index);
-        added = inserted;
-        index = it->second;
-      }
-      if (added) {
-        hits.push_back({code, e.match, score, &e, concept});
-        return;
-      }
-      Hit& h = hits[index];
-      // A code hit stays one; ties go to the shallower Index term, then the earlier entry.
-      if (h.match == v1::SEARCH_MATCH_EXACT_CODE || h.match == v1::SEARCH_MATCH_CODE_PREFIX) {
-        return;
-      }
-      if (score > h.score || (score == h.score && h.entry != nullptr && e.depth < h.entry->depth)) {
-        h.score = score;
-        h.match = e.match;
-        h.entry = &e;
-      }
-    };
-    for (uint32_t c : candidates) {
-      const ClinicalTerms::Entry& e = clinical->entries()[c];
-      if (e.partial) {
-        // A partial code (ICD-10-PCS "0DTJ"): every code of the release under it, up to
-        // kMaxCodesPerPartial, in code order.
-        double score = scorer.Score("", true, terms.Display(c), terms.Other(c),
-                                    clinical->essential(c));
-        if (score == 0) continue;
-        score += e.bonus - kDepthPenalty * (e.depth - 1);
-        // The codes under it (filters applied), then each scored: a partial that names fewer
-        // codes pins the procedure down more ("Appendectomy": Resection, Appendix has 4 codes,
-        // Excision, Appendix 12), so each doubling of the count costs a point.
-        struct Under {
-          absl::string_view code;
-          bool billable;
-          int32_t concept;
-        };
-        std::vector<Under> under;
-        auto take = [&](absl::string_view code, bool billable, storage::ConceptKind kind,
-                        int32_t concept) {
-          if ((req.billable_only() && !billable) ||
-              (!kinds.empty() && !kinds.contains(static_cast<int>(kind)))) {
-            return;
-          }
-          under.push_back({code, billable, concept});
-        };
-        if (view) {
-          const auto& codes = view->sorted_codes();
-          for (auto pos = std::lower_bound(codes.begin(), codes.end(), absl::string_view(e.code));
-               pos != codes.end() && absl::StartsWith(*pos, e.code) &&
-               under.size() < kMaxCodesPerPartial;
-               ++pos) {
-            int32_t i = static_cast<int32_t>(pos - codes.begin());
-            take(*pos, view->words().billable(i), view->words().kind(i), i);
-          }
-        } else {
-          absl::Status s = reader->ForEachConceptInRange(
-              system.id, seq, e.code, storage::PrefixEnd(e.code),
-              [&](absl::string_view code, const storage::ConceptRecord& r) {
-                code_hits.emplace_back(code);
-                take(code_hits.back(), r.billable, r.kind, -1);
-                return under.size() < kMaxCodesPerPartial;
-              });
-          if (!s.ok()) return s;
-        }
-        const double breadth = std::log2(static_cast<double>(std::max<size_t>(under.size(), 1)));
-        for (const Under& u : under) {
-          found(u.code, u.concept, e, score - breadth - (u.billable ? 0 : 1));
-        }
-        continue;
-      }
-      Known k;
-      absl::Status s = concept_of(c, &k);
-      if (!s.ok()) return s;
-      if (!k.present || (req.billable_only() && !k.billable)) continue;
-      if (!kinds.empty() && !kinds.contains(static_cast<int>(k.kind))) continue;
-      const bool index_term = e.match == v1::SEARCH_MATCH_INDEX;
-      double score = scorer.Score("", k.billable || (index_term && e.incomplete),
-                                  terms.Display(c), terms.Other(c), clinical->essential(c));
-      if (score == 0) continue;
-      // An Index code the release has split since (R51 in FY2025) is a description match.
-      const bool stale = index_term && !e.incomplete && !k.billable;
-      score += (stale ? 0 : e.bonus) - kDepthPenalty * (e.depth - 1);
-      // With the view, the hit's code is the view's (stable); the entry's is as good.
-      found(k.concept >= 0 ? view->sorted_codes()[k.concept] : absl::string_view(e.code),
-            k.concept, e, score);
-    }
-    for (const storage::ReleaseRecord* r : {clinical->index_release(), clinical->tabular_release()}) {
-      if (r != nullptr) ToRef(*r, resp->add_supplements());
-    }
-  }
-
-  // Only the hits up to the end of the page need their order.
-  size_t ordered = std::min(hits.size(), static_cast<size_t>(offset) + page_size);
-  std::partial_sort(hits.begin(), hits.begin() + ordered, hits.end(),
-                    [](const Hit& a, const Hit& b) {
-                      if (a.score != b.score) return a.score > b.score;
-                      return a.code < b.code;
-                    });
-  ToRef(release, resp->mutable_release());
-  resp->set_total_hits(static_cast<int32_t>(hits.size()));
-  storage::CodeState st;
-  for (int i = offset; i < static_cast<int>(hits.size()) && i < offset + page_size; ++i) {
-    absl::Status s = reader->Read(system.id, hits[i].code, seq, &st);
-    if (!s.ok()) return s;
-    v1::SearchHit* h = resp->add_hits();
-    ToApi(system, hits[i].code, st.record, h->mutable_concept());
-    h->set_match(hits[i].match);
-    h->set_score(hits[i].score);
-    if (const ClinicalTerms::Entry* e = hits[i].entry) {
-      h->set_reason(e->reason);
-      const storage::ReleaseRecord* source =
-          e->from_tabular ? clinical->tabular_release() : clinical->index_release();
-      if (source != nullptr) ToRef(*source, h->mutable_reason_source());
-    } else if (hits[i].match == v1::SEARCH_MATCH_TEXT) {
-      h->set_reason(absl::StrCat("description: ", st.record.display));
-    }
-  }
-  return absl::OkStatus();
+                           v1::SearchResponse* resp, const SearchOptions& options) {
+  ReleaseSearch search(reader, system, release, clinical, req,
+                       static_cast<size_t>(offset) + static_cast<size_t>(page_size), options);
+  return search.Run(offset, page_size, resp);
 }
 
 }  // namespace codebook::service

@@ -8,11 +8,15 @@
 // query shaped like a code of the system also matches codes: the code itself first, then codes
 // that start with it. See codebook.v1.Terminology.Search for the ranking.
 //
-// Cost: with the release's view built, the candidates are the postings of the query word with
-// the fewest (from the view's word table), narrowed by the words nearly as rare, then each is
-// scored from its term ids; no record is decoded but the page's. Without a view, one scan of
-// the stored index under the word likely rarest (its longest form), one record read per
-// candidate, and a word table built over the candidates.
+// Cost: with the release's view built, its SearchTable (search_table.h, derived once per view)
+// gives each query word's matches as bit sets, and from them the candidates, their count, and
+// per candidate (and per block of 64) the most it can score; only the candidates whose bound
+// can still reach the page asked for are scored, best bound first, and no record is decoded but
+// the page's. The Index and Tabular terms are searched the same way over their own table.
+// SearchOptions::exhaustive scores every candidate instead: the reference the tests hold the
+// pruned search to. Without a view, one scan of the stored index under the word likely rarest
+// (its longest form), one record read per candidate, and a table built over just them, every
+// candidate scored.
 #ifndef CODEBOOK_SERVICE_SEARCH_H_
 #define CODEBOOK_SERVICE_SEARCH_H_
 
@@ -24,6 +28,7 @@
 #include "codebook/v1/terminology.pb.h"
 #include "service/clinical.h"
 #include "service/code_systems.h"
+#include "service/search_table.h"
 #include "storage/store.h"
 
 namespace codebook::service {
@@ -33,20 +38,18 @@ inline constexpr int kMaxQueryLength = 200;
 inline constexpr int kDefaultSearchPageSize = 20;
 inline constexpr int kMaxSearchPageSize = 200;
 
-// One query word: it matches when any alternative does; an alternative of several words
-// ("dm" -> diabetes mellitus) matches when each of its words does.
-struct QueryWord {
-  std::string text;  // as typed (lowercased), or its retained stem after typo trimming
-  std::vector<std::vector<std::string>> alternatives;
-  bool trimmed = false;  // shortened because the word as typed matched nothing
-};
-
 // True when a query (trimmed) is shaped like (the start of) a code of the system, or is a
 // two-character modifier: such queries search codes, not text.
 bool IsCodeQuery(CodeFormat format, absl::string_view query);
 
 // The words of a query with their abbreviation alternatives (no index access).
 std::vector<QueryWord> ParseQuery(absl::string_view query);
+
+struct SearchOptions {
+  // Score every candidate, not only those whose bound can reach the page: the reference that
+  // the pruned search must equal (tests compare them).
+  bool exhaustive = false;
+};
 
 // Answers `req` (already checked: system known, query length, page size) from `release`, with
 // the Index and Tabular terms of `clinical` (those serving `release`; may be null) searched
@@ -55,7 +58,7 @@ std::vector<QueryWord> ParseQuery(absl::string_view query);
 absl::Status SearchRelease(storage::Reader* reader, const CodeSystemInfo& system,
                            const storage::ReleaseRecord& release, const ClinicalTerms* clinical,
                            const v1::SearchRequest& req, int offset, int page_size,
-                           v1::SearchResponse* resp);
+                           v1::SearchResponse* resp, const SearchOptions& options = {});
 
 }  // namespace codebook::service
 

@@ -18,8 +18,12 @@ namespace codebook::service {
 
 std::string DateOf(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
 
-TerminologyImpl::TerminologyImpl(storage::Store* store, Clock clock, std::string server_version)
-    : store_(store), clock_(std::move(clock)), server_version_(std::move(server_version)) {}
+TerminologyImpl::TerminologyImpl(storage::Store* store, Clock clock, std::string server_version,
+                                 SearchOptions search)
+    : store_(store),
+      clock_(std::move(clock)),
+      server_version_(std::move(server_version)),
+      search_options_(search) {}
 
 absl::Status TerminologyImpl::ListCodeSystems(const v1::ListCodeSystemsRequest&,
                                               v1::ListCodeSystemsResponse* resp) const {
@@ -327,7 +331,7 @@ absl::Status TerminologyImpl::Search(const v1::SearchRequest& req,
       clinical_cache_.For(*reader, *release);
   if (!clinical.ok()) return clinical.status();
   absl::Status s = SearchRelease(reader.get(), **system, *release, clinical->get(), req, offset,
-                                 page_size, resp);
+                                 page_size, resp, search_options_);
   if (!s.ok()) return s;
   if (offset + page_size < resp->total_hits()) {
     resp->set_next_page_token(absl::StrCat("s1.", release->sequence, ".", offset + page_size, ".",

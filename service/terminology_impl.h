@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "codebook/v1/terminology.pb.h"
 #include "service/clinical.h"
+#include "service/search.h"
 #include "service/tabular.h"
 #include "storage/store.h"
 
@@ -29,7 +30,9 @@ std::string DateOf(absl::Time t);
 
 class TerminologyImpl {
  public:
-  TerminologyImpl(storage::Store* store, Clock clock, std::string server_version);
+  // `search`: how Search ranks (SearchOptions; tests pass exhaustive to get the reference).
+  TerminologyImpl(storage::Store* store, Clock clock, std::string server_version,
+                  SearchOptions search = {});
 
   absl::Status ListCodeSystems(const v1::ListCodeSystemsRequest& req,
                                v1::ListCodeSystemsResponse* resp) const;
@@ -75,6 +78,7 @@ class TerminologyImpl {
   storage::Store* store_;
   Clock clock_;
   std::string server_version_;
+  SearchOptions search_options_;
   mutable TabularCache tabular_cache_;
   // The Index and Tabular terms that search reads beside descriptions (clinical.h).
   mutable ClinicalCache clinical_cache_{&tabular_cache_};

@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "storage/derived_slot.h"
 #include "storage/records.h"
 #include "storage/word_table.h"
 
@@ -113,12 +114,21 @@ class ReleaseView {
   // The words of every concept, concept i being sorted_codes()[i]: search scores candidates
   // with it.
   const WordTable& words() const { return *words_; }
+  // What a higher layer derives from this view (the service's search tables): built by
+  // `build` (returning a std::shared_ptr<const T>) on the first call, then the same value for
+  // every caller until the view is dropped, so it costs memory only while the view is held.
+  // One value per view: every caller must ask for the same T. Thread-safe.
+  template <typename T, typename Build>
+  std::shared_ptr<const T> Derived(Build build) const {
+    return derived_.Get<T>(build);
+  }
 
  private:
   friend class Store;
   absl::flat_hash_map<std::string, Entry> entries_;
   std::vector<absl::string_view> sorted_codes_;
   std::unique_ptr<WordTable> words_;
+  DerivedSlot derived_;
 };
 
 class Store;

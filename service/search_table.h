@@ -1,0 +1,223 @@
+// Search's scoring, over one word table (a release view's, the clinical terms', or the few
+// candidates a release without a view gives): which items match every word of a query, how
+// each scores, and the most each can score, worked out from bits alone, so that only the
+// candidates whose bound can still reach the page asked for are scored (search.cc).
+//
+// SearchTable holds what does not depend on the query, worked out once per table: each term's
+// items split into those whose display holds it and those whose other texts do, which terms are
+// filler, and per item how many of its display words count for coverage. TableQuery is one
+// query over one SearchTable: per query word, the items where it matches at each quality, and
+// from them the candidates, their bounds and their scores.
+//
+// The score (see codebook.v1.Terminology.Search): the mean match quality of the query words (a
+// word's quality is its best alternative's, an alternative's is its weakest word's: a whole word
+// of the display 4, the start of one 3, a whole word of another text 2, the start of one 1.5;
+// three quarters of that for a word shortened for a typo), times 100, plus
+//  - coverage: the share of the display's meaningful (essential, not filler) words that the
+//    query's words account for, each counting for as many words as its longest alternative
+//    has ("copd": 3), so shorter entries come first (up to 50);
+//  - adjacency: pairs of query words (the next word, or with `any_order` the previous one; or
+//    two words of one multi-word alternative) that consecutive display words match, as in a
+//    phrase (10 for each pair found);
+//  - what the caller adds for the item itself (billable, code length, an Index term's depth).
+// Bound(i) is at least Score(i) for every candidate i, and equal in the common case: every
+// part of it but the match in other texts (counted as a whole word) comes from bits, the
+// adjacency from an index of the display's word pairs.
+#ifndef CODEBOOK_SERVICE_SEARCH_TABLE_H_
+#define CODEBOOK_SERVICE_SEARCH_TABLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "storage/word_table.h"
+
+namespace codebook::service {
+
+// A set of item numbers, as bits, that remembers which 64-bit words it touched: emptying it
+// costs what it held, not its size, so one kept per thread serves every query.
+class ItemBits {
+ public:
+  // Empties the set, for items below `items`.
+  void Clear(size_t items) {
+    for (uint32_t k : touched_) words_[k] = 0;
+    touched_.clear();
+    if (words_.size() < (items + 63) / 64) words_.resize((items + 63) / 64, 0);
+  }
+  void Set(uint32_t i) {
+    uint64_t& w = words_[i >> 6];
+    if (w == 0) touched_.push_back(i >> 6);
+    w |= uint64_t{1} << (i & 63);
+  }
+  bool Test(uint32_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
+  // Word k: items 64k to 64k + 63.
+  uint64_t Word(uint32_t k) const { return words_[k]; }
+  void OrWord(uint32_t k, uint64_t bits) {
+    if (bits == 0) return;
+    if (words_[k] == 0) touched_.push_back(k);
+    words_[k] |= bits;
+  }
+  // Adds `count` words of a dense set.
+  void OrWords(const uint64_t* words, size_t count) {
+    for (uint32_t k = 0; k < count; ++k) OrWord(k, words[k]);
+  }
+  void Or(const ItemBits& o) {
+    for (uint32_t k : o.touched_) OrWord(k, o.words_[k]);
+  }
+  void And(const ItemBits& o) {
+    for (uint32_t k : touched_) words_[k] &= o.words_[k];
+  }
+  // The words that may be nonempty, in no order (each once, unless And emptied one that a later
+  // Or filled again).
+  const std::vector<uint32_t>& touched() const { return touched_; }
+
+ private:
+  std::vector<uint64_t> words_;    // zero but for touched_
+  std::vector<uint32_t> touched_;
+};
+
+class SearchTable {
+ public:
+  // Over `words` (which must outlive it). `essential(i)` is how many of item i's display words
+  // are its text proper (the rest, an Index term's nonessential modifiers, never count for
+  // coverage); `fixed(i)` the most that the caller will add to its score (TableQuery::Score).
+  SearchTable(const storage::WordTable& words, const std::function<size_t(uint32_t)>& essential,
+              const std::function<double(uint32_t)>& fixed);
+
+  const storage::WordTable& words() const { return words_; }
+  size_t items() const { return words_.concepts(); }
+  // Words that say little about what an item is ("of", "unspecified"): they neither count for
+  // nor against it in coverage.
+  bool filler(uint32_t term) const { return filler_[term]; }
+  // Item i's display words that count for coverage: essential and not filler.
+  int meaningful(uint32_t i) const { return meaningful_[i]; }
+  // The `fixed(i)` given (to float precision: meant for sums of small whole numbers).
+  double fixed(uint32_t i) const { return fixed_[i]; }
+  // Per block of 64 items (block k: items 64k to 64k + 63): the fewest meaningful words and the
+  // most fixed score of its items.
+  int BlockMeaningful(uint32_t k) const { return block_meaningful_[k]; }
+  double BlockFixed(uint32_t k) const { return block_fixed_[k]; }
+  // A term's display (or other) postings as a dense set of items(), when they are many
+  // enough for bits to be the cheaper form; else nullptr.
+  const uint64_t* DenseDisplay(uint32_t t) const { return Dense(dense_display_[t]); }
+  const uint64_t* DenseOther(uint32_t t) const { return Dense(dense_other_[t]); }
+  size_t words_per_set() const { return (items() + 63) / 64; }
+  // The items whose display holds term t, and those whose other texts hold it but whose
+  // display does not; ascending.
+  absl::Span<const uint32_t> DisplayPostings(uint32_t t) const {
+    return {display_.data() + display_offsets_[t], display_offsets_[t + 1] - display_offsets_[t]};
+  }
+  absl::Span<const uint32_t> OtherPostings(uint32_t t) const {
+    return {other_.data() + other_offsets_[t], other_offsets_[t + 1] - other_offsets_[t]};
+  }
+  // Adds to *out the items whose display has a word of terms [a_lo, a_hi) right before one of
+  // [b_lo, b_hi).
+  void AddPairs(uint32_t a_lo, uint32_t a_hi, uint32_t b_lo, uint32_t b_hi, ItemBits* out) const;
+  // Adds to *out the items of term t's display (or other) postings.
+  void AddDisplay(uint32_t t, ItemBits* out) const;
+  void AddOther(uint32_t t, ItemBits* out) const;
+  size_t MemoryBytes() const;
+
+ private:
+  const storage::WordTable& words_;
+  std::vector<bool> filler_;          // by term
+  const uint64_t* Dense(int32_t set) const {
+    return set < 0 ? nullptr : dense_.data() + static_cast<size_t>(set) * words_per_set();
+  }
+  // Turns the postings with at least `items() / 32` entries into dense sets: their indexes.
+  std::vector<int32_t> MakeDense(const std::vector<uint32_t>& offsets,
+                                 const std::vector<uint32_t>& postings);
+
+  std::vector<uint8_t> meaningful_;   // by item, at most 255
+  std::vector<float> fixed_;          // by item
+  std::vector<uint8_t> block_meaningful_;
+  std::vector<double> block_fixed_;
+  std::vector<int32_t> dense_display_, dense_other_;  // by term: index of its dense set, or -1
+  std::vector<int32_t> dense_pairs_;                  // by pair
+  std::vector<uint64_t> dense_;                       // the dense sets, words_per_set() each
+  std::vector<uint32_t> display_offsets_, display_, other_offsets_, other_;
+  // Adjacent display words: by first term, [begin, end) of pair_second_ (sorted); by pair,
+  // [begin, end) of pair_items_ (ascending).
+  std::vector<uint32_t> pair_offsets_, pair_second_, pair_item_offsets_, pair_items_;
+};
+
+// One query word: it matches when any alternative does; an alternative of several words
+// ("dm": diabetes mellitus) when each of its words does (search.cc's ParseQuery makes them).
+struct QueryWord {
+  std::string text;  // as typed (lowercased), or its retained stem after typo trimming
+  std::vector<std::vector<std::string>> alternatives;
+  bool trimmed = false;  // shortened because the word as typed matched nothing: counts 3/4
+};
+
+// A query over one SearchTable. Not thread-safe; meant to be kept per thread and Reset for
+// each query, so that its bit sets are allocated once.
+class TableQuery {
+ public:
+  // The query `words` over `table` (which must outlive this use). `any_order`: query words
+  // matched by consecutive display words count as adjacent in either order (the Index inverts
+  // phrases: "Fibrillation, atrial").
+  void Reset(const SearchTable& table, const std::vector<QueryWord>& words,
+             bool any_order = false);
+
+  // The items that every query word matches, in a display word or another text.
+  bool IsCandidate(uint32_t i) const { return candidates_.Test(i); }
+  // The blocks (SearchTable::BlockFixed) that may hold candidates, each once, in no order; and
+  // the candidates of block k, as bits.
+  const std::vector<uint32_t>& blocks() const { return candidates_.touched(); }
+  uint64_t Candidates(uint32_t k) const { return candidates_.Word(k); }
+  // At least Bound(i, table.fixed(i)) for every candidate i of block k.
+  double BlockBound(uint32_t k) const;
+  // At least Score(i, fixed, ...) for a candidate i (`fixed` being the same).
+  double Bound(uint32_t i, double fixed) const;
+  // Item i's score plus `fixed`; display words from position `essential` on (an Index term's
+  // nonessential modifiers) match as display words but count for coverage neither way. 0 when
+  // some query word matches none of its words.
+  double Score(uint32_t i, double fixed,
+               size_t essential = std::numeric_limits<size_t>::max());
+
+ private:
+  struct Part {
+    uint32_t exact, lo, hi;  // exact term (or kNoTerm) and the [lo, hi) terms it starts
+    int word;
+  };
+  // Per word: the items where its quality is at least 4 (a whole display word), 3 (a display
+  // word), and anything; and where it matches a display word that is not filler.
+  struct Levels {
+    ItemBits at_least[3];
+    ItemBits covers;   // when own_covers; else the same as at_least[1]
+    bool own_covers = false;
+    const ItemBits& Covers() const { return own_covers ? covers : at_least[1]; }
+  };
+  void PartLevels(const Part& p, Levels* out) const;
+  // The items where word `a` matches a display word right before one that word `b` matches.
+  void AddPairs(int a, int b, ItemBits* out) const;
+
+  const SearchTable* table_ = nullptr;
+  bool any_order_ = false;
+  size_t words_ = 0;
+  std::vector<Part> parts_;
+  std::vector<std::vector<std::pair<int, int>>> alternatives_;  // per word: [begin, end) of parts_
+  std::vector<double> weight_;  // per word: 1, or 0.75 when trimmed
+  std::vector<char> multi_part_;  // per word: it has a multi-word alternative
+  int multi_part_words_ = 0;
+  std::vector<int> longest_;      // per word: the words of its longest alternative
+  // Kept across Resets (only the first words_ and pairs_ are this query's).
+  std::vector<Levels> levels_;  // per word
+  Levels part_, alt_;
+  size_t pairs_ = 0;
+  std::vector<ItemBits> pair_bits_;  // per word but the last: pairs with the next word in
+                                     // order, then (any_order) in reverse
+  ItemBits candidates_;
+  // Scratch for Score.
+  std::vector<double> best_;       // per part
+  std::vector<char> covering_;     // per part: it matched a word that counts for coverage
+  std::vector<char> adjacent_;     // per word: 1 next, 2 previous, 4 itself, as found
+};
+
+}  // namespace codebook::service
+
+#endif  // CODEBOOK_SERVICE_SEARCH_TABLE_H_
