@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
+#include <list>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -140,6 +140,13 @@ struct Hit {
   int32_t concept = -1;  // its number in the release view, when the view answers
 };
 
+// Hits best first: by score, then by code (with the view, concept numbers are in code order).
+bool Before(const Hit& a, const Hit& b) {
+  if (a.score != b.score) return a.score > b.score;
+  if (a.concept >= 0 && b.concept >= 0) return a.concept < b.concept;
+  return a.code < b.code;
+}
+
 // What a code's own features add to a description match: billable codes before headers (25),
 // general before specific (8 less per character beyond the third).
 double CodeFixed(absl::string_view code, bool billable) {
@@ -203,29 +210,30 @@ struct Bounded {
 // bits.
 constexpr double kSlack = 1e-9;
 
-// The k-th best hit so far (by score, then code): a candidate whose bound is below its score,
-// or equal with a later code, cannot make the first k.
+// The k-th best hit so far (by score, then code; pruning needs the view, whose concept numbers
+// follow code order): a candidate whose bound is below its score, or equal with a later
+// concept, cannot make the first k.
 struct Threshold {
   double score = -std::numeric_limits<double>::infinity();
-  absl::string_view code;
-  // code() gives the candidate's code ("" when it has several); asked only on a tie.
-  template <typename CodeFn>
-  bool Excludes(double bound, CodeFn code) const {
+  int64_t concept = -1;
+  // concept() gives the candidate's concept (-1 when it has several); asked only on a tie.
+  template <typename ConceptFn>
+  bool Excludes(double bound, ConceptFn concept) const {
     if (bound + kSlack < score) return true;
     if (bound > score + kSlack) return false;
-    absl::string_view c = code();
-    return !c.empty() && c > this->code;
+    const int64_t c = concept();
+    return c >= 0 && c > this->concept;
   }
 };
 
 // The scoring of one table's candidates, pruned: the k-th best hit so far (threshold(),
 // -infinity while there are fewer hits), worked out again as hits come in, and the candidates
 // it excludes left unscored. Those rank below k hits already found, so the first k are exact.
-template <typename ScoreFn, typename ThresholdFn, typename CodeFn>
+template <typename ScoreFn, typename ThresholdFn, typename ConceptFn>
 class PrunedScoring {
  public:
-  PrunedScoring(size_t k, ScoreFn& score, ThresholdFn& threshold, CodeFn& code_of)
-      : k_(k), score_(score), threshold_(threshold), code_of_(code_of) {}
+  PrunedScoring(size_t k, ScoreFn& score, ThresholdFn& threshold, ConceptFn& concept_of)
+      : k_(k), score_(score), threshold_(threshold), concept_of_(concept_of) {}
 
   const Threshold& threshold() const { return t_; }
   bool known() const { return t_.score > -std::numeric_limits<double>::infinity(); }
@@ -247,7 +255,7 @@ class PrunedScoring {
       t_ = threshold_();
     }
     for (size_t i = done; i < items.size(); ++i) {
-      if (t_.Excludes(items[i].bound, [&] { return code_of_(items[i].item); })) continue;
+      if (t_.Excludes(items[i].bound, [&] { return concept_of_(items[i].item); })) continue;
       if (absl::Status s = score_(items[i].item); !s.ok()) return s;
       // The threshold again after every few hits (each time costs what the hits so far do).
       ++scored_;
@@ -263,7 +271,7 @@ class PrunedScoring {
   const size_t k_;
   ScoreFn& score_;
   ThresholdFn& threshold_;
-  CodeFn& code_of_;
+  ConceptFn& concept_of_;
   Threshold t_;
   size_t scored_ = 0, since_ = 0;
 };
@@ -271,24 +279,32 @@ class PrunedScoring {
 // Scores the candidates of `query` that can reach the first `k` hits (PrunedScoring): blocks of
 // 64 items by their bound, the best first a few at a time, each block's candidates by theirs,
 // until the threshold is known; then every other block and candidate it does not exclude.
-// bound_of(i, &bound) is false for a candidate the request does not want; code_of(i) is its
-// code, or "" when it has several; with `code_ordered`, items are numbered in code order.
-template <typename BoundFn, typename ScoreFn, typename ThresholdFn, typename CodeFn>
+// bound_of(i, &bound) is false for a candidate the request does not want; concept_of(i) is its
+// concept in the view, or -1 when it has several; with `code_ordered`, items are numbered in
+// code order (they are the view's concepts).
+template <typename BoundFn, typename ScoreFn, typename ThresholdFn, typename ConceptFn>
 absl::Status ScoreReachable(const TableQuery& query, size_t k, bool code_ordered,
                             BoundFn bound_of, ScoreFn score, ThresholdFn threshold,
-                            CodeFn code_of) {
+                            ConceptFn concept_of) {
   static thread_local std::vector<Bounded> blocks, items;
+  static thread_local std::vector<double> bound_at;  // by block: its bound; -infinity once done
+  constexpr double kDone = -std::numeric_limits<double>::infinity();
   blocks.clear();
+  if (bound_at.size() < query.block_count()) bound_at.resize(query.block_count());
   for (uint32_t b : query.blocks()) {
-    if (query.Candidates(b) != 0) blocks.push_back({query.BlockBound(b), b});
+    if (query.Candidates(b) == 0) continue;
+    bound_at[b] = query.BlockBound(b);
+    blocks.push_back({bound_at[b], b});
   }
-  PrunedScoring<ScoreFn, ThresholdFn, CodeFn> scoring(k, score, threshold, code_of);
+  PrunedScoring<ScoreFn, ThresholdFn, ConceptFn> scoring(k, score, threshold, concept_of);
   // Appends block b's wanted candidates that the threshold does not exclude.
   auto expand = [&](uint32_t b) {
+    bound_at[b] = kDone;
     for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
       const uint32_t i = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
       double bound;
-      if (bound_of(i, &bound) && !scoring.threshold().Excludes(bound, [&] { return code_of(i); })) {
+      if (bound_of(i, &bound) &&
+          !scoring.threshold().Excludes(bound, [&] { return concept_of(i); })) {
         items.push_back({bound, i});
       }
     }
@@ -305,20 +321,18 @@ absl::Status ScoreReachable(const TableQuery& query, size_t k, bool code_ordered
     if (absl::Status s = scoring.Score(items); !s.ok()) return s;
     done = end;
   }
-  // The rest in item order: where items are in code order, the first of a tie come first, and
-  // the threshold's code then excludes the others.
-  if (code_ordered) {
-    std::sort(blocks.begin() + done, blocks.end(),
-              [](const Bounded& a, const Bounded& b) { return a.item < b.item; });
-  }
-  for (size_t i = done; i < blocks.size(); ++i) {
-    const uint32_t b = blocks[i].item;
+  if (done == blocks.size()) return absl::OkStatus();
+  // The rest in block order: where items are in code order, the first of a tie come first,
+  // and the threshold's code then excludes the others.
+  for (uint32_t b = 0; b < query.block_count(); ++b) {
+    const uint64_t candidates = query.Candidates(b);
+    if (candidates == 0 || bound_at[b] == kDone) continue;
     // With items in code order, the block's first candidate has its least code.
-    auto first = [&]() -> absl::string_view {
-      return code_ordered ? code_of(b * 64 + static_cast<uint32_t>(__builtin_ctzll(query.Candidates(b))))
-                          : absl::string_view();
+    auto first = [&]() -> int64_t {
+      return code_ordered ? concept_of(b * 64 + static_cast<uint32_t>(__builtin_ctzll(candidates)))
+                          : -1;
     };
-    if (scoring.threshold().Excludes(blocks[i].bound, first)) continue;
+    if (scoring.threshold().Excludes(bound_at[b], first)) continue;
     items.clear();
     expand(b);
     if (absl::Status s = scoring.Score(items); !s.ok()) return s;
@@ -402,7 +416,7 @@ class ReleaseSearch {
 
   std::vector<Hit>& hits_;
   absl::flat_hash_map<absl::string_view, size_t> at_;  // without the view: a code's hit
-  std::deque<std::string> own_codes_;  // codes the hits point into (a deque keeps them in place)
+  std::list<std::string> own_codes_;  // codes the hits point into (a list keeps them in place)
   absl::flat_hash_set<std::string> code_hit_codes_;
   std::vector<uint32_t> code_hit_concepts_;  // with the view: the code hits' concepts, sorted
   absl::flat_hash_map<absl::string_view, Known> known_;  // without the view: entries' codes read
@@ -412,20 +426,17 @@ class ReleaseSearch {
   TableQuery* text_ = nullptr;  // per thread
   size_t counted_ = 0;
   bool counted_bits_ready_ = false;
-  std::vector<uint32_t> order_;  // KthHit's scratch
 };
 
 Threshold ReleaseSearch::KthHit() {
   if (hits_.size() < wanted_ || wanted_ == 0) return {};
-  order_.clear();
-  for (uint32_t i = 0; i < hits_.size(); ++i) order_.push_back(i);
-  auto before = [&](uint32_t a, uint32_t b) {
-    const Hit &x = hits_[a], &y = hits_[b];
-    return x.score != y.score ? x.score > y.score : x.code < y.code;
-  };
-  std::nth_element(order_.begin(), order_.begin() + (wanted_ - 1), order_.end(), before);
-  const Hit& kth = hits_[order_[wanted_ - 1]];
-  return {kth.score, kth.code};
+  static thread_local std::vector<uint32_t> order;
+  order.clear();
+  for (uint32_t i = 0; i < hits_.size(); ++i) order.push_back(i);
+  std::nth_element(order.begin(), order.begin() + (wanted_ - 1), order.end(),
+                   [&](uint32_t a, uint32_t b) { return Before(hits_[a], hits_[b]); });
+  const Hit& kth = hits_[order[wanted_ - 1]];
+  return {kth.score, kth.concept};
 }
 
 void ReleaseSearch::Found(absl::string_view code, int32_t concept, v1::SearchMatch match,
@@ -597,7 +608,7 @@ absl::Status ReleaseSearch::TextHits() {
     };
     if (pruned_) {
       return ScoreReachable(*text_, wanted_, /*code_ordered=*/true, bound_of, score,
-                            [&] { return KthHit(); }, [&](uint32_t c) { return codes[c]; });
+                            [&] { return KthHit(); }, [](uint32_t c) { return int64_t{c}; });
     }
     for (uint32_t b : text_->blocks()) {
       for (uint64_t bits = text_->Candidates(b); bits != 0; bits &= bits - 1) {
@@ -758,8 +769,10 @@ absl::Status ReleaseSearch::ClinicalHits() {
   absl::Status status;
   const bool filtered = req_.billable_only() || !kinds_.empty();
   const storage::WordTable* words = view_ ? &view_->words() : nullptr;
-  for (uint32_t b : query.blocks()) {
-    for (uint64_t bits = query.Candidates(b); bits != 0 && pruned_; bits &= bits - 1) {
+  // (in block order: the concepts of entries close together are close together in in_view)
+  const uint32_t block_count = pruned_ ? query.block_count() : 0;
+  for (uint32_t b = 0; b < block_count; ++b) {
+    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
       const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
       // The entries (a hundred bytes each) are read only for the codes the release lacks.
       if (const int32_t concept = (*in_view)[c]; concept >= 0) {
@@ -825,9 +838,7 @@ absl::Status ReleaseSearch::ClinicalHits() {
   if (pruned_) {
     absl::Status s = ScoreReachable(query, wanted_, /*code_ordered=*/false, bound_of, score,
                                     [&] { return KthHit(); },
-                                    [&](uint32_t c) -> absl::string_view {
-                                      return entries[c].partial ? "" : entries[c].code;
-                                    });
+                                    [&](uint32_t c) { return int64_t{(*in_view)[c]}; });
     return status.ok() ? s : status;
   }
   for (uint32_t b : query.blocks()) {
@@ -864,11 +875,7 @@ absl::Status ReleaseSearch::Run(int offset, int page_size, v1::SearchResponse* r
 
   // Only the hits up to the end of the page need their order.
   size_t ordered = std::min(hits_.size(), static_cast<size_t>(offset) + page_size);
-  std::partial_sort(hits_.begin(), hits_.begin() + ordered, hits_.end(),
-                    [](const Hit& a, const Hit& b) {
-                      if (a.score != b.score) return a.score > b.score;
-                      return a.code < b.code;
-                    });
+  std::partial_sort(hits_.begin(), hits_.begin() + ordered, hits_.end(), Before);
   ToRef(release_, resp->mutable_release());
   resp->set_total_hits(static_cast<int32_t>(total));
   storage::CodeState st;

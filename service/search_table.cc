@@ -135,12 +135,12 @@ std::vector<int32_t> SearchTable::MakeDense(const std::vector<uint32_t>& offsets
 }
 
 void SearchTable::AddDisplay(uint32_t t, ItemBits* out) const {
-  if (const uint64_t* dense = DenseDisplay(t)) return out->OrWords(dense, words_per_set());
+  if (const uint64_t* dense = DenseDisplay(t)) return out->OrWords(dense);
   for (uint32_t i : DisplayPostings(t)) out->Set(i);
 }
 
 void SearchTable::AddOther(uint32_t t, ItemBits* out) const {
-  if (const uint64_t* dense = DenseOther(t)) return out->OrWords(dense, words_per_set());
+  if (const uint64_t* dense = DenseOther(t)) return out->OrWords(dense);
   for (uint32_t i : OtherPostings(t)) out->Set(i);
 }
 
@@ -152,7 +152,7 @@ void SearchTable::AddPairs(uint32_t a_lo, uint32_t a_hi, uint32_t b_lo, uint32_t
     for (auto it = std::lower_bound(first, last, b_lo); it != last && *it < b_hi; ++it) {
       const size_t pair = static_cast<size_t>(it - pair_second_.begin());
       if (const uint64_t* dense = Dense(dense_pairs_[pair])) {
-        out->OrWords(dense, words_per_set());
+        out->OrWords(dense);
         continue;
       }
       for (uint32_t k = pair_item_offsets_[pair]; k < pair_item_offsets_[pair + 1]; ++k) {
@@ -237,15 +237,15 @@ void TableQuery::Reset(const SearchTable& table, const std::vector<QueryWord>& w
   if (words_ > 0) {
     size_t rarest = 0;
     for (size_t i = 1; i < words_; ++i) {
-      if (levels_[i].at_least[2].touched().size() < levels_[rarest].at_least[2].touched().size()) {
+      if (levels_[i].at_least[2].words_visited() < levels_[rarest].at_least[2].words_visited()) {
         rarest = i;
       }
     }
-    for (uint32_t k : levels_[rarest].at_least[2].touched()) {
+    levels_[rarest].at_least[2].ForEachWord([&](uint32_t k) {
       uint64_t bits = ~uint64_t{0};
       for (size_t i = 0; i < words_ && bits != 0; ++i) bits &= levels_[i].at_least[2].Word(k);
       candidates_.OrWord(k, bits);
-    }
+    });
   }
   pairs_ = words_ < 2 ? 0 : (words_ - 1) * (any_order_ ? 2 : 1);
   if (pair_bits_.size() < pairs_) pair_bits_.resize(pairs_);

@@ -38,46 +38,73 @@
 
 namespace codebook::service {
 
-// A set of item numbers, as bits, that remembers which 64-bit words it touched: emptying it
-// costs what it held, not its size, so one kept per thread serves every query.
+// A set of item numbers, as bits, that remembers which 64-bit words it touched while it is
+// sparse, so that emptying it costs what it held, not its size, and one kept per thread serves
+// every query; once a dense set is added it is treated as touching every word (whole-array
+// operations, which the compiler vectorizes, are then the cheaper ones).
 class ItemBits {
  public:
   // Empties the set, for items below `items`.
   void Clear(size_t items) {
-    for (uint32_t k : touched_) words_[k] = 0;
+    if (all_) {
+      std::fill(words_.begin(), words_.begin() + count_, 0);
+    } else {
+      for (uint32_t k : touched_) words_[k] = 0;
+    }
     touched_.clear();
-    if (words_.size() < (items + 63) / 64) words_.resize((items + 63) / 64, 0);
+    all_ = false;
+    count_ = (items + 63) / 64;
+    if (words_.size() < count_) words_.resize(count_, 0);
   }
   void Set(uint32_t i) {
     uint64_t& w = words_[i >> 6];
-    if (w == 0) touched_.push_back(i >> 6);
+    if (w == 0 && !all_) touched_.push_back(i >> 6);
     w |= uint64_t{1} << (i & 63);
   }
   bool Test(uint32_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
   // Word k: items 64k to 64k + 63.
   uint64_t Word(uint32_t k) const { return words_[k]; }
   void OrWord(uint32_t k, uint64_t bits) {
-    if (bits == 0) return;
-    if (words_[k] == 0) touched_.push_back(k);
+    if (words_[k] == 0 && bits != 0 && !all_) touched_.push_back(k);
     words_[k] |= bits;
   }
-  // Adds `count` words of a dense set.
-  void OrWords(const uint64_t* words, size_t count) {
-    for (uint32_t k = 0; k < count; ++k) OrWord(k, words[k]);
+  // Adds a dense set (one word per 64 items).
+  void OrWords(const uint64_t* words) {
+    all_ = true;
+    uint64_t* to = words_.data();
+    for (size_t k = 0; k < count_; ++k) to[k] |= words[k];
   }
   void Or(const ItemBits& o) {
+    if (o.all_) return OrWords(o.words_.data());
     for (uint32_t k : o.touched_) OrWord(k, o.words_[k]);
   }
   void And(const ItemBits& o) {
-    for (uint32_t k : touched_) words_[k] &= o.words_[k];
+    if (all_) {
+      for (size_t k = 0; k < count_; ++k) words_[k] &= o.words_[k];
+    } else {
+      for (uint32_t k : touched_) words_[k] &= o.words_[k];
+    }
   }
-  // The words that may be nonempty, in no order (each once, unless And emptied one that a later
-  // Or filled again).
+  // Calls f(k) for every word k that may be nonempty, in no order (a word may come twice when
+  // And emptied it and a later Or filled it again).
+  template <typename F>
+  void ForEachWord(F f) const {
+    if (all_) {
+      for (uint32_t k = 0; k < count_; ++k) f(k);
+    } else {
+      for (uint32_t k : touched_) f(k);
+    }
+  }
+  // How many words ForEachWord visits.
+  size_t words_visited() const { return all_ ? count_ : touched_.size(); }
+  // The words ForEachWord visits, for a set never given a dense one (else empty).
   const std::vector<uint32_t>& touched() const { return touched_; }
 
  private:
-  std::vector<uint64_t> words_;    // zero but for touched_
-  std::vector<uint32_t> touched_;
+  std::vector<uint64_t> words_;    // zero beyond count_, and but for touched_ unless all_
+  std::vector<uint32_t> touched_;  // while !all_
+  size_t count_ = 0;               // words for the items of the last Clear
+  bool all_ = false;
 };
 
 class SearchTable {
@@ -169,6 +196,8 @@ class TableQuery {
   // the candidates of block k, as bits.
   const std::vector<uint32_t>& blocks() const { return candidates_.touched(); }
   uint64_t Candidates(uint32_t k) const { return candidates_.Word(k); }
+  // Blocks: 0 to block_count() - 1.
+  uint32_t block_count() const { return static_cast<uint32_t>(table_->words_per_set()); }
   // At least Bound(i, table.fixed(i)) for every candidate i of block k.
   double BlockBound(uint32_t k) const;
   // At least Score(i, fixed, ...) for a candidate i (`fixed` being the same).
@@ -211,7 +240,7 @@ class TableQuery {
   size_t pairs_ = 0;
   std::vector<ItemBits> pair_bits_;  // per word but the last: pairs with the next word in
                                      // order, then (any_order) in reverse
-  ItemBits candidates_;
+  ItemBits candidates_;  // built word by word: never dense, so its touched() are its blocks
   // Scratch for Score.
   std::vector<double> best_;       // per part
   std::vector<char> covering_;     // per part: it matched a word that counts for coverage
