@@ -4,8 +4,10 @@
 // candidates whose bound can still reach the page asked for are scored (search.cc).
 //
 // SearchTable holds what does not depend on the query, worked out once per table: each term's
-// items split into those whose display holds it and those whose other texts do, which terms are
-// filler, and per item how many of its display words count for coverage. TableQuery is one
+// items split into those whose display holds it and those whose other texts alone do, the
+// pairs of adjacent display words with their items, dense bit sets for the common ones, which
+// terms are filler, and per item (and per block of 64) how many of its display words count for
+// coverage and the fixed part of its score. TableQuery is one
 // query over one SearchTable: per query word, the items where it matches at each quality, and
 // from them the candidates, their bounds and their scores.
 //
