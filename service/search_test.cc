@@ -82,7 +82,9 @@ class SearchPruningTest : public ::testing::Test {
       (*concepts_)[f.system] = *std::move(concepts);
     }
     pruned_ = new TerminologyImpl(store_, clock, "test");
-    exhaustive_ = new TerminologyImpl(store_, clock, "test", SearchOptions{.exhaustive = true});
+    SearchOptions every;
+    every.exhaustive = true;
+    exhaustive_ = new TerminologyImpl(store_, clock, "test", every);
   }
   static void TearDownTestSuite() {
     delete pruned_;
