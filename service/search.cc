@@ -300,14 +300,14 @@ absl::Status ScoreReachable(const TableQuery& query, size_t k, bool code_ordered
   // Appends block b's wanted candidates that the threshold does not exclude.
   auto expand = [&](uint32_t b) {
     bound_at[b] = kDone;
-    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
-      const uint32_t i = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+    ForEachItem(b, query.Candidates(b), [&](uint32_t i) {
       double bound;
       if (bound_of(i, &bound) &&
           !scoring.threshold().Excludes(bound, [&] { return concept_of(i); })) {
         items.push_back({bound, i});
       }
-    }
+      return true;
+    });
   };
   auto higher = [](const Bounded& a, const Bounded& b) { return a.bound > b.bound; };
   size_t done = 0;
@@ -399,8 +399,13 @@ class ReleaseSearch {
   absl::Status TextHits();
   absl::Status ClinicalHits();
   absl::Status ConceptOf(uint32_t entry, const std::vector<int32_t>* in_view, Known* out);
-  // Counts `concept` (of the view) as a hit unless it is one already.
+  // Counts `concept` (of the view) as a hit unless it is one already (or CountedBits has it).
   void Count(int32_t concept);
+  // The concepts Count counted beyond the candidates; per thread, cleared by ClinicalHits.
+  static ItemBits& CountedBits() {
+    static thread_local ItemBits counted;
+    return counted;
+  }
 
   storage::Reader* reader_;
   const CodeSystemInfo& system_;
@@ -422,10 +427,8 @@ class ReleaseSearch {
   absl::flat_hash_map<absl::string_view, Known> known_;  // without the view: entries' codes read
 
   // Pruned: the description candidates (concepts of the view) and what is counted beyond them.
-  std::shared_ptr<const SearchTable> view_table_;
   TableQuery* text_ = nullptr;  // per thread
   size_t counted_ = 0;
-  bool counted_bits_ready_ = false;
 };
 
 Threshold ReleaseSearch::KthHit() {
@@ -569,55 +572,53 @@ absl::Status ReleaseSearch::TextHits() {
   if (view_) {
     const storage::WordTable& words = view_->words();
     const auto& codes = view_->sorted_codes();
-    view_table_ = view_->Derived<SearchTable>([&] {
+    std::shared_ptr<const SearchTable> table = view_->Derived<SearchTable>([&] {
       return std::make_shared<SearchTable>(
           words, [](uint32_t) { return std::numeric_limits<size_t>::max(); },
           [&](uint32_t c) { return CodeFixed(codes[c], words.billable(c)); });
     });
     static thread_local TableQuery text_query;
-    text_query.Reset(*view_table_, words_);
+    text_query.Reset(*table, words_);
     text_ = &text_query;
-    // The count: every candidate the filters let through, but the code hits (counted already).
+    // The candidates the request wants: those the filters let through, but the code hits.
     const bool filtered = req_.billable_only() || !kinds_.empty();
+    auto wanted = [&](uint32_t c) {
+      return (!filtered || Wanted(words.billable(c), words.kind(c))) && !IsCodeHit(c);
+    };
+    // The count: every wanted candidate (the code hits are counted already).
     size_t count = 0;
-    for (uint32_t b : text_->blocks()) {
-      uint64_t bits = text_->Candidates(b);
-      if (!filtered) {
-        count += static_cast<size_t>(__builtin_popcountll(bits));
-        continue;
-      }
-      for (; bits != 0; bits &= bits - 1) {
-        const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+    if (filtered) {
+      text_->ForEachCandidate([&](uint32_t c) {
         count += Wanted(words.billable(c), words.kind(c));
+        return true;
+      });
+    } else {
+      for (uint32_t b : text_->blocks()) {
+        count += static_cast<size_t>(__builtin_popcountll(text_->Candidates(b)));
       }
     }
     for (uint32_t c : code_hit_concepts_) count -= text_->IsCandidate(c);
     counted_ = hits_.size() + count;
 
-    const SearchTable& table = *view_table_;
-    auto bound_of = [&](uint32_t c, double* bound) {
-      if (filtered && !Wanted(words.billable(c), words.kind(c))) return false;
-      if (IsCodeHit(c)) return false;
-      *bound = text_->Bound(c, table.fixed(c));
-      return true;
-    };
     auto score = [&](uint32_t c) {
-      double s = text_->Score(c, table.fixed(c));
+      double s = text_->Score(c, table->fixed(c));
       if (s != 0) Found(codes[c], static_cast<int32_t>(c), v1::SEARCH_MATCH_TEXT, nullptr, s);
       return absl::OkStatus();
     };
-    if (pruned_) {
-      return ScoreReachable(*text_, wanted_, /*code_ordered=*/true, bound_of, score,
-                            [&] { return KthHit(); }, [](uint32_t c) { return int64_t{c}; });
+    if (!pruned_) {
+      text_->ForEachCandidate([&](uint32_t c) {
+        if (wanted(c)) score(c).IgnoreError();
+        return true;
+      });
+      return absl::OkStatus();
     }
-    for (uint32_t b : text_->blocks()) {
-      for (uint64_t bits = text_->Candidates(b); bits != 0; bits &= bits - 1) {
-        const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
-        double bound;
-        if (bound_of(c, &bound)) score(c).IgnoreError();
-      }
-    }
-    return absl::OkStatus();
+    auto bound_of = [&](uint32_t c, double* bound) {
+      if (!wanted(c)) return false;
+      *bound = text_->Bound(c, table->fixed(c));
+      return true;
+    };
+    return ScoreReachable(*text_, wanted_, /*code_ordered=*/true, bound_of, score,
+                          [&] { return KthHit(); }, [](uint32_t c) { return int64_t{c}; });
   }
 
   // Without the view: the store's search index gives the candidates (under the word likely
@@ -667,14 +668,12 @@ absl::Status ReleaseSearch::TextHits() {
       [&](uint32_t c) { return CodeFixed(local_codes[c], local->billable(c)); });
   TableQuery query;
   query.Reset(table, words_);
-  for (uint32_t b : query.blocks()) {
-    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
-      const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
-      own_codes_.push_back(local_codes[c]);
-      double s = query.Score(c, CodeFixed(own_codes_.back(), local->billable(c)));
-      if (s != 0) Found(own_codes_.back(), -1, v1::SEARCH_MATCH_TEXT, nullptr, s);
-    }
-  }
+  query.ForEachCandidate([&](uint32_t c) {
+    own_codes_.push_back(local_codes[c]);
+    double s = query.Score(c, table.fixed(c));
+    if (s != 0) Found(own_codes_.back(), -1, v1::SEARCH_MATCH_TEXT, nullptr, s);
+    return true;
+  });
   return absl::OkStatus();
 }
 
@@ -705,13 +704,9 @@ void ReleaseSearch::Count(int32_t concept) {
   if (!pruned_ || concept < 0) return;
   const uint32_t c = static_cast<uint32_t>(concept);
   if (text_->IsCandidate(c) || IsCodeHit(c)) return;
-  static thread_local ItemBits counted_bits;  // the concepts counted here
-  if (!counted_bits_ready_) {
-    counted_bits.Clear(view_->size());
-    counted_bits_ready_ = true;
-  }
-  if (counted_bits.Test(c)) return;
-  counted_bits.Set(c);
+  ItemBits& counted = CountedBits();
+  if (counted.Test(c)) return;
+  counted.Set(c);
   ++counted_;
 }
 
@@ -769,46 +764,48 @@ absl::Status ReleaseSearch::ClinicalHits() {
   absl::Status status;
   const bool filtered = req_.billable_only() || !kinds_.empty();
   const storage::WordTable* words = view_ ? &view_->words() : nullptr;
-  // (in block order: the concepts of entries close together are close together in in_view)
-  const uint32_t block_count = pruned_ ? query.block_count() : 0;
-  for (uint32_t b = 0; b < block_count; ++b) {
-    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
-      const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+  // (in candidate order: the concepts of entries close together are close together in in_view)
+  if (pruned_) {
+    CountedBits().Clear(view_->size());
+    query.ForEachCandidate([&](uint32_t c) {
       // The entries (a hundred bytes each) are read only for the codes the release lacks.
       if (const int32_t concept = (*in_view)[c]; concept >= 0) {
         if (!filtered || Wanted(words->billable(concept), words->kind(concept))) Count(concept);
-        continue;
+        return true;
       }
       if (entries[c].partial) {
-        if (status = codes_under(entries[c]); !status.ok()) return status;
+        if (status = codes_under(entries[c]); !status.ok()) return false;
         for (const Under& u : under) Count(u.concept);
       }
-    }
+      return true;
+    });
+    if (!status.ok()) return status;
   }
-  // A candidate's bound; false for one whose code the release lacks or the filters drop. With
-  // the view, from compact tables (the entries are a hundred bytes each).
-  auto bound_of = [&](uint32_t c, double* bound) {
+  // The most the caller adds to a candidate's score (TableQuery::Score's `fixed`); false for
+  // one whose code the release lacks or the filters drop. With the view, from compact tables
+  // (the entries are a hundred bytes each).
+  auto fixed_of = [&](uint32_t c, double* fixed) {
     if (in_view != nullptr) {
       const int32_t concept = (*in_view)[c];
       if (concept < 0) {
         if (!index->partial[c]) return false;
-        *bound = query.Bound(c, table.fixed(c));
+        *fixed = table.fixed(c);
         return true;
       }
       const bool billable = words->billable(concept);
       if (filtered && !Wanted(billable, words->kind(concept))) return false;
-      *bound = query.Bound(c, billable ? table.fixed(c) : index->fixed_unbillable[c]);
+      *fixed = billable ? table.fixed(c) : index->fixed_unbillable[c];
       return true;
     }
     const ClinicalTerms::Entry& e = entries[c];
     if (e.partial) {
-      *bound = query.Bound(c, EntryFixedMost(e));
+      *fixed = EntryFixedMost(e);
       return true;
     }
     Known k;
     status = ConceptOf(c, in_view.get(), &k);
     if (!status.ok() || !k.present || !Wanted(k.billable, k.kind)) return false;
-    *bound = query.Bound(c, EntryFixed(e, k.billable));
+    *fixed = EntryFixed(e, k.billable);
     return true;
   };
 
@@ -835,24 +832,24 @@ absl::Status ReleaseSearch::ClinicalHits() {
           k.concept, e.match, &e, score);
     return absl::OkStatus();
   };
-  if (pruned_) {
-    absl::Status s = ScoreReachable(query, wanted_, /*code_ordered=*/false, bound_of, score,
-                                    [&] { return KthHit(); },
-                                    [&](uint32_t c) { return int64_t{(*in_view)[c]}; });
-    return status.ok() ? s : status;
+  if (!pruned_) {
+    query.ForEachCandidate([&](uint32_t c) {
+      double fixed;
+      if (fixed_of(c, &fixed)) status = score(c);
+      return status.ok();
+    });
+    return status;
   }
-  for (uint32_t b : query.blocks()) {
-    for (uint64_t bits = query.Candidates(b); bits != 0; bits &= bits - 1) {
-      const uint32_t c = b * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
-      double bound;
-      if (!bound_of(c, &bound)) {
-        if (!status.ok()) return status;
-        continue;
-      }
-      if (absl::Status s = score(c); !s.ok()) return s;
-    }
-  }
-  return absl::OkStatus();
+  auto bound_of = [&](uint32_t c, double* bound) {
+    double fixed;
+    if (!fixed_of(c, &fixed)) return false;
+    *bound = query.Bound(c, fixed);
+    return true;
+  };
+  absl::Status s = ScoreReachable(query, wanted_, /*code_ordered=*/false, bound_of, score,
+                                  [&] { return KthHit(); },
+                                  [&](uint32_t c) { return int64_t{(*in_view)[c]}; });
+  return status.ok() ? s : status;
 }
 
 absl::Status ReleaseSearch::Run(int offset, int page_size, v1::SearchResponse* resp) {

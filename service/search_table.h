@@ -109,6 +109,16 @@ class ItemBits {
   bool all_ = false;
 };
 
+// Calls f(i) for each item i of word k of a set of items (items 64k to 64k + 63) whose bit is
+// set in `bits`, ascending, while f returns true; false when f stopped it.
+template <typename F>
+bool ForEachItem(uint32_t k, uint64_t bits, F f) {
+  for (; bits != 0; bits &= bits - 1) {
+    if (!f(k * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)))) return false;
+  }
+  return true;
+}
+
 class SearchTable {
  public:
   // Over `words` (which must outlive it). `essential(i)` is how many of item i's display words
@@ -200,6 +210,14 @@ class TableQuery {
   uint64_t Candidates(uint32_t k) const { return candidates_.Word(k); }
   // Blocks: 0 to block_count() - 1.
   uint32_t block_count() const { return static_cast<uint32_t>(table_->words_per_set()); }
+  // Calls f(i) for each candidate i, ascending, while f returns true; false when f stopped it.
+  template <typename F>
+  bool ForEachCandidate(F f) const {
+    for (uint32_t k = 0; k < block_count(); ++k) {
+      if (!ForEachItem(k, candidates_.Word(k), f)) return false;
+    }
+    return true;
+  }
   // At least Bound(i, table.fixed(i)) for every candidate i of block k.
   double BlockBound(uint32_t k) const;
   // At least Score(i, fixed, ...) for a candidate i (`fixed` being the same).
