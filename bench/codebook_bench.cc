@@ -711,13 +711,15 @@ void SearchInProcessPhase(const std::string& version, const importers::Concepts&
     auto start = Clock::now();
     for (int r = 0; r < rounds; ++r) {
       for (const std::string& q : qs) {
-        v1::SearchRequest req;
-        req.set_system("ICD10CM");
-        req.mutable_selector()->set_version(version);
-        req.set_query(q);
-        req.set_page_size(10);
-        v1::SearchResponse resp;
-        absl::Status s = impl.Search(req, &resp);
+        // In an arena, as the server's message allocator gives them.
+        google::protobuf::Arena arena;
+        auto* req = google::protobuf::Arena::CreateMessage<v1::SearchRequest>(&arena);
+        req->set_system("ICD10CM");
+        req->mutable_selector()->set_version(version);
+        req->set_query(q);
+        req->set_page_size(10);
+        auto* resp = google::protobuf::Arena::CreateMessage<v1::SearchResponse>(&arena);
+        absl::Status s = impl.Search(*req, resp);
         if (!s.ok()) std::cerr << "search \"" << q << "\": " << s << "\n";
       }
     }

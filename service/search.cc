@@ -297,10 +297,16 @@ absl::Status ScoreReachable(const TableQuery& query, size_t k, bool code_ordered
     blocks.push_back({bound_at[b], b});
   }
   PrunedScoring<ScoreFn, ThresholdFn, ConceptFn> scoring(k, score, threshold, concept_of);
-  // Appends block b's wanted candidates that the threshold does not exclude.
+  // Appends block b's wanted candidates that the threshold does not exclude (first by a
+  // quicker bound).
   auto expand = [&](uint32_t b) {
     bound_at[b] = kDone;
+    const TableQuery::BlockPart part = query.PartOf(b);
     ForEachItem(b, query.Candidates(b), [&](uint32_t i) {
+      if (scoring.known() &&
+          scoring.threshold().Excludes(query.QuickBound(i, part), [&] { return concept_of(i); })) {
+        return true;
+      }
       double bound;
       if (bound_of(i, &bound) &&
           !scoring.threshold().Excludes(bound, [&] { return concept_of(i); })) {

@@ -33,7 +33,8 @@ SearchTable::SearchTable(const storage::WordTable& words,
   const uint32_t n = static_cast<uint32_t>(words.concepts());
   meaningful_.resize(n);
   fixed_.resize(n);
-  block_meaningful_.assign(words_per_set(), 255);
+  block_cover_fixed_.assign(words_per_set() * kCoverSteps,
+                            -std::numeric_limits<double>::infinity());
   block_fixed_.assign(words_per_set(), -std::numeric_limits<double>::infinity());
   for (uint32_t i = 0; i < n; ++i) {
     absl::Span<const uint32_t> display = words.Display(i);
@@ -41,9 +42,14 @@ SearchTable::SearchTable(const storage::WordTable& words,
     int m = 0;
     for (size_t k = 0; k < limit; ++k) m += !filler_[display[k]];
     meaningful_[i] = static_cast<uint8_t>(std::min(m, 255));
-    block_meaningful_[i / 64] = std::min(block_meaningful_[i / 64], meaningful_[i]);
     fixed_[i] = static_cast<float>(fixed(i));
     block_fixed_[i / 64] = std::max(block_fixed_[i / 64], static_cast<double>(fixed_[i]));
+    // Coverage as TableQuery::Bound works it out.
+    for (int c = 0; c < kCoverSteps; ++c) {
+      const double coverage = m == 0 ? 0 : std::min(1.0, static_cast<double>(c) / meaningful_[i]);
+      double& most = block_cover_fixed_[(i / 64) * kCoverSteps + c];
+      most = std::max(most, 50.0 * coverage + static_cast<double>(fixed_[i]));
+    }
   }
 
   // Postings by counting: each item once per distinct term of its display, and once per
@@ -172,8 +178,8 @@ void SearchTable::AddPairs(uint32_t a_lo, uint32_t a_hi, uint32_t b_lo, uint32_t
 }
 
 size_t SearchTable::MemoryBytes() const {
-  return filler_.size() / 8 + meaningful_.size() + block_meaningful_.size() + 4 * fixed_.size() +
-         8 * (block_fixed_.size() + dense_.size()) +
+  return filler_.size() / 8 + meaningful_.size() + 4 * fixed_.size() +
+         8 * (block_cover_fixed_.size() + block_fixed_.size() + dense_.size()) +
          4 * (display_offsets_.size() + display_.size() + other_offsets_.size() + other_.size() +
               pair_offsets_.size() + pair_second_.size() + pair_item_offsets_.size() +
               pair_items_.size() + dense_display_.size() + dense_other_.size() +
@@ -200,7 +206,9 @@ void TableQuery::Reset(const SearchTable& table, const std::vector<QueryWord>& w
       int begin = static_cast<int>(parts_.size());
       for (const std::string& text : alt) {
         auto [lo, hi] = w.PrefixRange(text);
-        parts_.push_back({w.Find(text), lo, hi, static_cast<int>(i)});
+        // The term itself, if the table has it, is the first that starts with it.
+        const uint32_t exact = lo < hi && w.term(lo) == text ? lo : storage::WordTable::kNoTerm;
+        parts_.push_back({exact, lo, hi, static_cast<int>(i)});
       }
       alts.emplace_back(begin, static_cast<int>(parts_.size()));
       multi |= alt.size() > 1;
@@ -300,7 +308,7 @@ void TableQuery::PartLevels(const Part& p, Levels* out) const {
   }
 }
 
-double TableQuery::BlockBound(uint32_t k) const {
+TableQuery::BlockPart TableQuery::PartOf(uint32_t k) const {
   const uint64_t candidates = candidates_.Word(k);
   double total = 0;
   int covered = 0;
@@ -314,10 +322,7 @@ double TableQuery::BlockBound(uint32_t k) const {
   }
   int adjacent = multi_part_words_;
   for (size_t j = 0; j < pairs_; ++j) adjacent += (pair_bits_[j].Word(k) & candidates) != 0;
-  const int m = table_->BlockMeaningful(k);
-  const double coverage = m == 0 ? (covered > 0 ? 1.0 : 0.0)
-                                 : std::min(1.0, static_cast<double>(covered) / m);
-  return 100.0 * total / words_ + 50.0 * coverage + 10.0 * adjacent + table_->BlockFixed(k);
+  return {100.0 * total / words_ + 10.0 * adjacent, covered};
 }
 
 double TableQuery::Bound(uint32_t i, double fixed) const {

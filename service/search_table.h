@@ -6,10 +6,11 @@
 // SearchTable holds what does not depend on the query, worked out once per table: each term's
 // items split into those whose display holds it and those whose other texts alone do, the
 // pairs of adjacent display words with their items, dense bit sets for the common ones, which
-// terms are filler, and per item (and per block of 64) how many of its display words count for
-// coverage and the fixed part of its score. TableQuery is one
-// query over one SearchTable: per query word, the items where it matches at each quality, and
-// from them the candidates, their bounds and their scores.
+// terms are filler, per item how many of its display words count for coverage and the fixed
+// part of its score, and per block of 64 items the most those two parts add up to for each
+// number of words a query covers. TableQuery is one query over one SearchTable: per query
+// word, the items where it matches at each quality, and from them the candidates, their bounds
+// (per block, per item quickly from the block's, and per item) and their scores.
 //
 // The score (see codebook.v1.Terminology.Search): the mean match quality of the query words (a
 // word's quality is its best alternative's, an alternative's is its weakest word's: a whole word
@@ -136,10 +137,13 @@ class SearchTable {
   int meaningful(uint32_t i) const { return meaningful_[i]; }
   // The `fixed(i)` given (to float precision: meant for sums of small whole numbers).
   double fixed(uint32_t i) const { return fixed_[i]; }
-  // Per block of 64 items (block k: items 64k to 64k + 63): the fewest meaningful words and the
-  // most fixed score of its items.
-  int BlockMeaningful(uint32_t k) const { return block_meaningful_[k]; }
-  double BlockFixed(uint32_t k) const { return block_fixed_[k]; }
+  // Per block of 64 items (block k: items 64k to 64k + 63): the most that coverage and the
+  // fixed score add up to for an item of it whose meaningful words the query's words cover
+  // `covered` of (TableQuery::Score).
+  double BlockCoverFixed(uint32_t k, int covered) const {
+    return covered < kCoverSteps ? block_cover_fixed_[k * kCoverSteps + covered]
+                                 : 50.0 + block_fixed_[k];
+  }
   // A term's display (or other) postings as a dense set of items(), when they are many
   // enough for bits to be the cheaper form; else nullptr.
   const uint64_t* DenseDisplay(uint32_t t) const { return Dense(dense_display_[t]); }
@@ -173,8 +177,9 @@ class SearchTable {
 
   std::vector<uint8_t> meaningful_;   // by item, at most 255
   std::vector<float> fixed_;          // by item
-  std::vector<uint8_t> block_meaningful_;
-  std::vector<double> block_fixed_;
+  static constexpr int kCoverSteps = 8;
+  std::vector<double> block_cover_fixed_;  // by block, then words covered: 0 to kCoverSteps - 1
+  std::vector<double> block_fixed_;        // by block: the most fixed score
   std::vector<int32_t> dense_display_, dense_other_;  // by term: index of its dense set, or -1
   std::vector<int32_t> dense_pairs_;                  // by pair
   std::vector<uint64_t> dense_;                       // the dense sets, words_per_set() each
@@ -218,8 +223,25 @@ class TableQuery {
     }
     return true;
   }
+  // What the query's words can give the candidates of one block (the whole bound but coverage
+  // and the fixed score), and how many meaningful words they can cover.
+  struct BlockPart {
+    double words;
+    int covered;
+  };
+  BlockPart PartOf(uint32_t k) const;
   // At least Bound(i, table.fixed(i)) for every candidate i of block k.
-  double BlockBound(uint32_t k) const;
+  double BlockBound(uint32_t k) const {
+    const BlockPart part = PartOf(k);
+    return part.words + table_->BlockCoverFixed(k, part.covered);
+  }
+  // At least Bound(i, table.fixed(i)) for candidate i of block k given PartOf(k): cheaper than
+  // Bound, not as close.
+  double QuickBound(uint32_t i, const BlockPart& part) const {
+    const int m = table_->meaningful(i);
+    const double coverage = m == 0 ? 0 : std::min(1.0, static_cast<double>(part.covered) / m);
+    return part.words + 50.0 * coverage + table_->fixed(i);
+  }
   // At least Score(i, fixed, ...) for a candidate i (`fixed` being the same).
   double Bound(uint32_t i, double fixed) const;
   // Item i's score plus `fixed`; display words from position `essential` on (an Index term's

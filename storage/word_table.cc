@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "storage/encoding.h"
+#include "absl/strings/match.h"
 #include "storage/terms.h"
 
 namespace codebook::storage {
@@ -67,9 +67,10 @@ std::unique_ptr<WordTable> WordTable::Builder::Finish() {
 std::pair<uint32_t, uint32_t> WordTable::PrefixRange(absl::string_view prefix) const {
   auto less = [](const std::string& a, absl::string_view b) { return a < b; };
   auto lo = std::lower_bound(terms_.begin(), terms_.end(), prefix, less);
-  // The first term past the prefix (an empty end: the prefix runs to the last term).
-  std::string end = PrefixEnd(std::string(prefix));
-  auto hi = end.empty() ? terms_.end() : std::lower_bound(lo, terms_.end(), end, less);
+  // From lo on, the terms that start with the prefix come first.
+  auto hi = std::partition_point(lo, terms_.end(), [&](const std::string& t) {
+    return absl::StartsWith(t, prefix);
+  });
   return {static_cast<uint32_t>(lo - terms_.begin()), static_cast<uint32_t>(hi - terms_.begin())};
 }
 
