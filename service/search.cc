@@ -405,9 +405,8 @@ class ReleaseSearch {
   absl::Status TextHits();
   absl::Status ClinicalHits();
   absl::Status ConceptOf(uint32_t entry, const std::vector<int32_t>* in_view, Known* out);
-  // Counts `concept` (of the view) as a hit unless it is one already (or CountedBits has it).
-  void Count(int32_t concept);
-  // The concepts Count counted beyond the candidates; per thread, cleared by ClinicalHits.
+  // The concepts (of the view) that clinical candidates name; per thread, cleared by
+  // ClinicalHits.
   static ItemBits& CountedBits() {
     static thread_local ItemBits counted;
     return counted;
@@ -706,16 +705,6 @@ absl::Status ReleaseSearch::ConceptOf(uint32_t entry, const std::vector<int32_t>
   return absl::OkStatus();
 }
 
-void ReleaseSearch::Count(int32_t concept) {
-  if (!pruned_ || concept < 0) return;
-  const uint32_t c = static_cast<uint32_t>(concept);
-  if (text_->IsCandidate(c) || IsCodeHit(c)) return;
-  ItemBits& counted = CountedBits();
-  if (counted.Test(c)) return;
-  counted.Set(c);
-  ++counted_;
-}
-
 absl::Status ReleaseSearch::ClinicalHits() {
   // The Index leaves out the small words a phrase has ("burn of hand" is Burn, hand).
   std::vector<QueryWord> term_words;
@@ -772,20 +761,29 @@ absl::Status ReleaseSearch::ClinicalHits() {
   const storage::WordTable* words = view_ ? &view_->words() : nullptr;
   // (in candidate order: the concepts of entries close together are close together in in_view)
   if (pruned_) {
-    CountedBits().Clear(view_->size());
+    ItemBits& named = CountedBits();
+    named.Clear(view_->size());
     query.ForEachCandidate([&](uint32_t c) {
       // The entries (a hundred bytes each) are read only for the codes the release lacks.
       if (const int32_t concept = (*in_view)[c]; concept >= 0) {
-        if (!filtered || Wanted(words->billable(concept), words->kind(concept))) Count(concept);
+        if (!filtered || Wanted(words->billable(concept), words->kind(concept))) {
+          named.Set(static_cast<uint32_t>(concept));
+        }
         return true;
       }
       if (entries[c].partial) {
         if (status = codes_under(entries[c]); !status.ok()) return false;
-        for (const Under& u : under) Count(u.concept);
+        for (const Under& u : under) named.Set(static_cast<uint32_t>(u.concept));
       }
       return true;
     });
     if (!status.ok()) return status;
+    // Counted: those that are neither description candidates nor code hits (counted already).
+    // Only Set fills `named`, so its touched words are distinct.
+    for (uint32_t k : named.touched()) {
+      counted_ += static_cast<size_t>(__builtin_popcountll(named.Word(k) & ~text_->Candidates(k)));
+    }
+    for (uint32_t c : code_hit_concepts_) counted_ -= named.Test(c) && !text_->IsCandidate(c);
   }
   // The most the caller adds to a candidate's score (TableQuery::Score's `fixed`); false for
   // one whose code the release lacks or the filters drop. With the view, from compact tables
