@@ -405,11 +405,11 @@ class ReleaseSearch {
   absl::Status TextHits();
   absl::Status ClinicalHits();
   absl::Status ConceptOf(uint32_t entry, const std::vector<int32_t>* in_view, Known* out);
-  // The concepts (of the view) that clinical candidates name; per thread, cleared by
-  // ClinicalHits.
-  static ItemBits& CountedBits() {
-    static thread_local ItemBits counted;
-    return counted;
+  // The concepts (of the view) that clinical candidates name, for the count; per thread,
+  // cleared by ClinicalHits.
+  static ItemBits& NamedConcepts() {
+    static thread_local ItemBits named;
+    return named;
   }
 
   storage::Reader* reader_;
@@ -755,13 +755,13 @@ absl::Status ReleaseSearch::ClinicalHits() {
           return under.size() < kMaxCodesPerPartial;
         });
   };
-  // Pruned, the count: the concepts of the candidates that no other hit has.
   absl::Status status;
   const bool filtered = req_.billable_only() || !kinds_.empty();
   const storage::WordTable* words = view_ ? &view_->words() : nullptr;
-  // (in candidate order: the concepts of entries close together are close together in in_view)
+  // Pruned, the count: the concepts of the candidates that no other hit has (walked in
+  // candidate order: the concepts of entries close together are close together in in_view).
   if (pruned_) {
-    ItemBits& named = CountedBits();
+    ItemBits& named = NamedConcepts();
     named.Clear(view_->size());
     query.ForEachCandidate([&](uint32_t c) {
       // The entries (a hundred bytes each) are read only for the codes the release lacks.

@@ -44,11 +44,9 @@ SearchTable::SearchTable(const storage::WordTable& words,
     meaningful_[i] = static_cast<uint8_t>(std::min(m, 255));
     fixed_[i] = static_cast<float>(fixed(i));
     block_fixed_[i / 64] = std::max(block_fixed_[i / 64], static_cast<double>(fixed_[i]));
-    // Coverage as TableQuery::Bound works it out.
     for (int c = 0; c < kCoverSteps; ++c) {
-      const double coverage = m == 0 ? 0 : std::min(1.0, static_cast<double>(c) / meaningful_[i]);
       double& most = block_cover_fixed_[(i / 64) * kCoverSteps + c];
-      most = std::max(most, 50.0 * coverage + static_cast<double>(fixed_[i]));
+      most = std::max(most, CoverageScore(c, meaningful_[i]) + static_cast<double>(fixed_[i]));
     }
   }
 
@@ -337,9 +335,8 @@ double TableQuery::Bound(uint32_t i, double fixed) const {
   }
   int adjacent = multi_part_words_;
   for (size_t j = 0; j < pairs_; ++j) adjacent += pair_bits_[j].Test(i);
-  const int m = table_->meaningful(i);
-  const double coverage = m == 0 ? 0 : std::min(1.0, static_cast<double>(covered) / m);
-  return 100.0 * total / words_ + 50.0 * coverage + 10.0 * adjacent + fixed;
+  return 100.0 * total / words_ + CoverageScore(covered, table_->meaningful(i)) +
+         10.0 * adjacent + fixed;
 }
 
 double TableQuery::Score(uint32_t item, double fixed, size_t essential) {
@@ -409,9 +406,7 @@ double TableQuery::Score(uint32_t item, double fixed, size_t essential) {
     covered += std::min(parts, longest_[w]);
   }
   for (char a : adjacent_) adjacent += (a & 1) + ((a >> 1) & 1) + ((a >> 2) & 1);
-  const double coverage =
-      meaningful == 0 ? 0 : static_cast<double>(std::min(covered, meaningful)) / meaningful;
-  return 100.0 * total / words_ + 50.0 * coverage + 10.0 * adjacent + fixed;
+  return 100.0 * total / words_ + CoverageScore(covered, meaningful) + 10.0 * adjacent + fixed;
 }
 
 }  // namespace codebook::service

@@ -29,6 +29,7 @@
 #ifndef CODEBOOK_SERVICE_SEARCH_TABLE_H_
 #define CODEBOOK_SERVICE_SEARCH_TABLE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -109,6 +110,13 @@ class ItemBits {
   size_t count_ = 0;               // words for the items of the last Clear
   bool all_ = false;
 };
+
+// The coverage part of a score (TableQuery::Score): 50 times the share of an item's
+// `meaningful` words that the query's words cover `covered` of, at most all (0 for an item
+// without meaningful words). Bounds and scores alike work it out here, so that they agree.
+inline double CoverageScore(int covered, int meaningful) {
+  return meaningful == 0 ? 0 : 50.0 * std::min(1.0, static_cast<double>(covered) / meaningful);
+}
 
 // Calls f(i) for each item i of word k of a set of items (items 64k to 64k + 63) whose bit is
 // set in `bits`, ascending, while f returns true; false when f stopped it.
@@ -238,9 +246,7 @@ class TableQuery {
   // At least Bound(i, table.fixed(i)) for candidate i of block k given PartOf(k): cheaper than
   // Bound, not as close.
   double QuickBound(uint32_t i, const BlockPart& part) const {
-    const int m = table_->meaningful(i);
-    const double coverage = m == 0 ? 0 : std::min(1.0, static_cast<double>(part.covered) / m);
-    return part.words + 50.0 * coverage + table_->fixed(i);
+    return part.words + CoverageScore(part.covered, table_->meaningful(i)) + table_->fixed(i);
   }
   // At least Score(i, fixed, ...) for a candidate i (`fixed` being the same).
   double Bound(uint32_t i, double fixed) const;
