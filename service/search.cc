@@ -229,11 +229,12 @@ struct Threshold {
 // The scoring of one table's candidates, pruned: the k-th best hit so far (threshold(),
 // -infinity while there are fewer hits), worked out again as hits come in, and the candidates
 // it excludes left unscored. Those rank below k hits already found, so the first k are exact.
+// It starts from the hits already found (a table scored after another starts with a threshold).
 template <typename ScoreFn, typename ThresholdFn, typename ConceptFn>
 class PrunedScoring {
  public:
   PrunedScoring(size_t k, ScoreFn& score, ThresholdFn& threshold, ConceptFn& concept_of)
-      : k_(k), score_(score), threshold_(threshold), concept_of_(concept_of) {}
+      : k_(k), score_(score), threshold_(threshold), concept_of_(concept_of), t_(threshold()) {}
 
   const Threshold& threshold() const { return t_; }
   bool known() const { return t_.score > -std::numeric_limits<double>::infinity(); }
