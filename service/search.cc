@@ -292,11 +292,11 @@ absl::Status ScoreReachable(const TableQuery& query, size_t k, bool code_ordered
   constexpr double kDone = -std::numeric_limits<double>::infinity();
   blocks.clear();
   if (bound_at.size() < query.block_count()) bound_at.resize(query.block_count());
-  for (uint32_t b : query.blocks()) {
-    if (query.Candidates(b) == 0) continue;
+  query.ForEachBlock([&](uint32_t b) {
+    if (query.Candidates(b) == 0) return;
     bound_at[b] = query.BlockBound(b);
     blocks.push_back({bound_at[b], b});
-  }
+  });
   PrunedScoring<ScoreFn, ThresholdFn, ConceptFn> scoring(k, score, threshold, concept_of);
   // Appends block b's wanted candidates that the threshold does not exclude (first by a
   // quicker bound).
@@ -331,20 +331,21 @@ absl::Status ScoreReachable(const TableQuery& query, size_t k, bool code_ordered
   if (done == blocks.size()) return absl::OkStatus();
   // The rest in block order: where items are in code order, the first of a tie come first,
   // and the threshold's code then excludes the others.
-  for (uint32_t b = 0; b < query.block_count(); ++b) {
+  absl::Status status;
+  query.ForEachBlock([&](uint32_t b) {
     const uint64_t candidates = query.Candidates(b);
-    if (candidates == 0 || bound_at[b] == kDone) continue;
+    if (!status.ok() || candidates == 0 || bound_at[b] == kDone) return;
     // With items in code order, the block's first candidate has its least code.
     auto first = [&]() -> int64_t {
       return code_ordered ? concept_of(b * 64 + static_cast<uint32_t>(__builtin_ctzll(candidates)))
                           : -1;
     };
-    if (scoring.threshold().Excludes(bound_at[b], first)) continue;
+    if (scoring.threshold().Excludes(bound_at[b], first)) return;
     items.clear();
     expand(b);
-    if (absl::Status s = scoring.Score(items); !s.ok()) return s;
-  }
-  return absl::OkStatus();
+    status = scoring.Score(items);
+  });
+  return status;
 }
 
 // One Search request over one release: hits gathered from codes, descriptions and clinical
@@ -599,9 +600,9 @@ absl::Status ReleaseSearch::TextHits() {
         return true;
       });
     } else {
-      for (uint32_t b : text_->blocks()) {
+      text_->ForEachBlock([&](uint32_t b) {
         count += static_cast<size_t>(__builtin_popcountll(text_->Candidates(b)));
-      }
+      });
     }
     for (uint32_t c : code_hit_concepts_) count -= text_->IsCandidate(c);
     counted_ = hits_.size() + count;
@@ -780,10 +781,9 @@ absl::Status ReleaseSearch::ClinicalHits() {
     });
     if (!status.ok()) return status;
     // Counted: those that are neither description candidates nor code hits (counted already).
-    // Only Set fills `named`, so its touched words are distinct.
-    for (uint32_t k : named.touched()) {
+    named.ForEachWord([&](uint32_t k) {
       counted_ += static_cast<size_t>(__builtin_popcountll(named.Word(k) & ~text_->Candidates(k)));
-    }
+    });
     for (uint32_t c : code_hit_concepts_) counted_ -= named.Test(c) && !text_->IsCandidate(c);
   }
   // The most the caller adds to a candidate's score (TableQuery::Score's `fixed`); false for

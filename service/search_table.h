@@ -42,10 +42,11 @@
 
 namespace codebook::service {
 
-// A set of item numbers, as bits, that remembers which 64-bit words it touched while it is
-// sparse, so that emptying it costs what it held, not its size, and one kept per thread serves
-// every query; once a dense set is added it is treated as touching every word (whole-array
-// operations, which the compiler vectorizes, are then the cheaper ones).
+// A set of item numbers, as bits, that marks in a summary (one bit per 64-bit word) which
+// words it touched while it is sparse, so that emptying and walking it cost what it holds, not
+// its size, and one kept per thread serves every query; once a dense set is added it is
+// treated as touching every word (whole-array operations, which the compiler vectorizes, are
+// then the cheaper ones).
 class ItemBits {
  public:
   // Empties the set, for items below `items`.
@@ -53,24 +54,24 @@ class ItemBits {
     if (all_) {
       std::fill(words_.begin(), words_.begin() + count_, 0);
     } else {
-      for (uint32_t k : touched_) words_[k] = 0;
+      ForEachWord([&](uint32_t k) { words_[k] = 0; });
     }
-    touched_.clear();
+    std::fill(summary_.begin(), summary_.end(), 0);
     all_ = false;
     count_ = (items + 63) / 64;
     if (words_.size() < count_) words_.resize(count_, 0);
+    if (summary_.size() < (count_ + 63) / 64) summary_.resize((count_ + 63) / 64, 0);
   }
   void Set(uint32_t i) {
-    uint64_t& w = words_[i >> 6];
-    if (w == 0 && !all_) touched_.push_back(i >> 6);
-    w |= uint64_t{1} << (i & 63);
+    words_[i >> 6] |= uint64_t{1} << (i & 63);
+    summary_[i >> 12] |= uint64_t{1} << ((i >> 6) & 63);
   }
   bool Test(uint32_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
   // Word k: items 64k to 64k + 63.
   uint64_t Word(uint32_t k) const { return words_[k]; }
   void OrWord(uint32_t k, uint64_t bits) {
-    if (words_[k] == 0 && bits != 0 && !all_) touched_.push_back(k);
     words_[k] |= bits;
+    summary_[k >> 6] |= uint64_t{bits != 0} << (k & 63);
   }
   // Adds a dense set (one word per 64 items).
   void OrWords(const uint64_t* words) {
@@ -80,33 +81,40 @@ class ItemBits {
   }
   void Or(const ItemBits& o) {
     if (o.all_) return OrWords(o.words_.data());
-    for (uint32_t k : o.touched_) OrWord(k, o.words_[k]);
+    o.ForEachWord([&](uint32_t k) { OrWord(k, o.words_[k]); });
   }
   void And(const ItemBits& o) {
     if (all_) {
       for (size_t k = 0; k < count_; ++k) words_[k] &= o.words_[k];
     } else {
-      for (uint32_t k : touched_) words_[k] &= o.words_[k];
+      ForEachWord([&](uint32_t k) { words_[k] &= o.words_[k]; });
     }
   }
-  // Calls f(k) for every word k that may be nonempty, in no order (a word may come twice when
-  // And emptied it and a later Or filled it again).
+  // Calls f(k) for every word k that may be nonempty (every word once a dense set was added),
+  // ascending.
   template <typename F>
   void ForEachWord(F f) const {
     if (all_) {
       for (uint32_t k = 0; k < count_; ++k) f(k);
-    } else {
-      for (uint32_t k : touched_) f(k);
+      return;
+    }
+    for (uint32_t s = 0; s < summary_.size(); ++s) {
+      for (uint64_t bits = summary_[s]; bits != 0; bits &= bits - 1) {
+        f(s * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)));
+      }
     }
   }
   // How many words ForEachWord visits.
-  size_t words_visited() const { return all_ ? count_ : touched_.size(); }
-  // The words ForEachWord visits, for a set never given a dense one (else empty).
-  const std::vector<uint32_t>& touched() const { return touched_; }
+  size_t words_visited() const {
+    if (all_) return count_;
+    size_t n = 0;
+    for (uint64_t bits : summary_) n += static_cast<size_t>(__builtin_popcountll(bits));
+    return n;
+  }
 
  private:
-  std::vector<uint64_t> words_;    // zero beyond count_, and but for touched_ unless all_
-  std::vector<uint32_t> touched_;  // while !all_
+  std::vector<uint64_t> words_;    // zero beyond count_, and where summary_ is unless all_
+  std::vector<uint64_t> summary_;  // bit k: word k may be nonempty (kept while !all_ too)
   size_t count_ = 0;               // words for the items of the last Clear
   bool all_ = false;
 };
@@ -217,19 +225,23 @@ class TableQuery {
 
   // The items that every query word matches, in a display word or another text.
   bool IsCandidate(uint32_t i) const { return candidates_.Test(i); }
-  // The blocks (SearchTable::BlockFixed) that may hold candidates, each once, in no order; and
-  // the candidates of block k, as bits.
-  const std::vector<uint32_t>& blocks() const { return candidates_.touched(); }
+  // Calls f(k) for each block k (SearchTable::BlockFixed) that may hold candidates, ascending;
+  // and the candidates of block k, as bits.
+  template <typename F>
+  void ForEachBlock(F f) const {
+    candidates_.ForEachWord(f);
+  }
   uint64_t Candidates(uint32_t k) const { return candidates_.Word(k); }
   // Blocks: 0 to block_count() - 1.
   uint32_t block_count() const { return static_cast<uint32_t>(table_->words_per_set()); }
   // Calls f(i) for each candidate i, ascending, while f returns true; false when f stopped it.
   template <typename F>
   bool ForEachCandidate(F f) const {
-    for (uint32_t k = 0; k < block_count(); ++k) {
-      if (!ForEachItem(k, candidates_.Word(k), f)) return false;
-    }
-    return true;
+    bool go = true;
+    candidates_.ForEachWord([&](uint32_t k) {
+      if (go) go = ForEachItem(k, candidates_.Word(k), f);
+    });
+    return go;
   }
   // What the query's words can give the candidates of one block (the whole bound but coverage
   // and the fixed score), and how many meaningful words they can cover.
@@ -288,7 +300,7 @@ class TableQuery {
   size_t pairs_ = 0;
   std::vector<ItemBits> pair_bits_;  // per word but the last: pairs with the next word in
                                      // order, then (any_order) in reverse
-  ItemBits candidates_;  // built word by word: never dense, so its touched() are its blocks
+  ItemBits candidates_;  // built word by word: never dense, so ForEachWord walks its blocks
   // Scratch for Score.
   std::vector<double> best_;       // per part
   std::vector<char> covering_;     // per part: it matched a word that counts for coverage
