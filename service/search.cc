@@ -894,7 +894,7 @@ absl::Status ReleaseSearch::Run(int offset, int page_size, v1::SearchResponse* r
           e->from_tabular ? clinical_->tabular_release() : clinical_->index_release();
       if (source != nullptr) ToRef(*source, h->mutable_reason_source());
     } else if (hit.match == v1::SEARCH_MATCH_TEXT) {
-      h->set_reason(absl::StrCat("description: ", st.record.display));
+      absl::StrAppend(h->mutable_reason(), "description: ", st.record.display);
     }
   }
   return absl::OkStatus();

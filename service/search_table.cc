@@ -24,10 +24,10 @@ constexpr double kQuality[4] = {4, 3, 2, 1.5};
 SearchTable::SearchTable(const storage::WordTable& words,
                          const std::function<size_t(uint32_t)>& essential,
                          const std::function<double(uint32_t)>& fixed)
-    : words_(words), filler_(words.terms(), false) {
+    : words_(words), filler_(words.terms(), 0) {
   for (const std::string& f : FillerWords()) {
     uint32_t id = words.Find(f);
-    if (id != storage::WordTable::kNoTerm) filler_[id] = true;
+    if (id != storage::WordTable::kNoTerm) filler_[id] = 1;
   }
   // Per item and per block: meaningful words and fixed scores.
   const uint32_t n = static_cast<uint32_t>(words.concepts());
@@ -176,7 +176,7 @@ void SearchTable::AddPairs(uint32_t a_lo, uint32_t a_hi, uint32_t b_lo, uint32_t
 }
 
 size_t SearchTable::MemoryBytes() const {
-  return filler_.size() / 8 + meaningful_.size() + 4 * fixed_.size() +
+  return filler_.size() + meaningful_.size() + 4 * fixed_.size() +
          8 * (block_cover_fixed_.size() + block_fixed_.size() + dense_.size()) +
          4 * (display_offsets_.size() + display_.size() + other_offsets_.size() + other_.size() +
               pair_offsets_.size() + pair_second_.size() + pair_item_offsets_.size() +

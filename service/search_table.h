@@ -148,7 +148,7 @@ class SearchTable {
   size_t items() const { return words_.concepts(); }
   // Words that say little about what an item is ("of", "unspecified"): they neither count for
   // nor against it in coverage.
-  bool filler(uint32_t term) const { return filler_[term]; }
+  bool filler(uint32_t term) const { return filler_[term] != 0; }
   // Item i's display words that count for coverage: essential and not filler.
   int meaningful(uint32_t i) const { return meaningful_[i]; }
   // The `fixed(i)` given (to float precision: meant for sums of small whole numbers).
@@ -183,7 +183,7 @@ class SearchTable {
 
  private:
   const storage::WordTable& words_;
-  std::vector<bool> filler_;          // by term
+  std::vector<uint8_t> filler_;       // by term: 1 for a filler word (bytes: read per posting)
   const uint64_t* Dense(int32_t set) const {
     return set < 0 ? nullptr : dense_.data() + static_cast<size_t>(set) * words_per_set();
   }
