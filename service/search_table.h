@@ -113,8 +113,8 @@ class ItemBits {
   }
 
  private:
-  std::vector<uint64_t> words_;    // zero beyond count_, and where summary_ is unless all_
-  std::vector<uint64_t> summary_;  // bit k: word k may be nonempty (kept while !all_ too)
+  std::vector<uint64_t> words_;    // zero beyond count_, and unless all_ where summary_ is 0
+  std::vector<uint64_t> summary_;  // bit k clear: word k is empty (kept when all_, unused then)
   size_t count_ = 0;               // words for the items of the last Clear
   bool all_ = false;
 };
@@ -225,7 +225,7 @@ class TableQuery {
 
   // The items that every query word matches, in a display word or another text.
   bool IsCandidate(uint32_t i) const { return candidates_.Test(i); }
-  // Calls f(k) for each block k (SearchTable::BlockFixed) that may hold candidates, ascending;
+  // Calls f(k) for each block k (items 64k to 64k + 63) that may hold candidates, ascending;
   // and the candidates of block k, as bits.
   template <typename F>
   void ForEachBlock(F f) const {
