@@ -16,13 +16,14 @@ constexpr absl::Duration kWatchSpan = absl::Seconds(2);
 
 }  // namespace
 
-Follower::Follower(std::string primary, storage::Store* store, service::Clock clock,
+Follower::Follower(std::string primary, const service::TerminologyImpl* local,
+                   const service::ReleaseAdminImpl* admin,
                    std::function<void(bool in_sync)> on_sync_change,
                    std::shared_ptr<grpc::ChannelCredentials> credentials,
                    std::string bearer_token)
     : primary_(std::move(primary)),
-      store_(store),
-      admin_(store, std::move(clock)),
+      local_(*local),
+      admin_(*admin),
       on_sync_change_(std::move(on_sync_change)) {
   ClientOptions options;
   options.target = primary_;
@@ -78,13 +79,34 @@ void Follower::Follow(const std::string& system) {
   }
 }
 
+absl::StatusOr<std::vector<v1::Release>> Follower::LocalReleases(
+    const std::string& system) const {
+  v1::ListReleasesRequest req;
+  req.set_system(system);
+  v1::ListReleasesResponse resp;
+  if (absl::Status s = local_.ListReleases(req, &resp); !s.ok()) return s;
+  return std::vector<v1::Release>(resp.releases().begin(), resp.releases().end());
+}
+
+namespace {
+
+// The release of `releases` with `version`, or null.
+const v1::Release* Find(const std::vector<v1::Release>& releases, const std::string& version) {
+  for (const v1::Release& r : releases) {
+    if (r.version() == version) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 absl::Status Follower::Apply(const std::string& system, const v1::ReleaseEvent& event) {
   absl::MutexLock l(&apply_mu_);
   const v1::Release& release = event.release();
-  // `local` points into `catalog`, which is held while it is read (a publish replaces it).
-  std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
-  const storage::ReleaseRecord* local = catalog->Find(system, release.version());
-  if (local != nullptr && local->state == storage::ReleaseState::kStaged) {
+  absl::StatusOr<std::vector<v1::Release>> mine = LocalReleases(system);
+  if (!mine.ok()) return mine.status();
+  const v1::Release* local = Find(*mine, release.version());
+  if (local != nullptr && local->state() == v1::RELEASE_STATE_STAGED) {
     // Left over from an interrupted copy.
     v1::DiscardReleaseRequest req;
     req.set_system(system);
@@ -95,14 +117,15 @@ absl::Status Follower::Apply(const std::string& system, const v1::ReleaseEvent& 
   }
   if (local == nullptr) {
     if (absl::Status s = CopyRelease(system, release); !s.ok()) return s;
-    catalog = store_->catalog();
-    local = catalog->Find(system, release.version());
-  } else if (local->checksum != release.checksum()) {
+    mine = LocalReleases(system);
+    if (!mine.ok()) return mine.status();
+    local = Find(*mine, release.version());
+  } else if (local->checksum() != release.checksum()) {
     return absl::DataLossError(absl::StrCat(system, " ", release.version(), " differs from the primary's: ",
-                                            local->checksum, " here, ", release.checksum(), " there"));
+                                            local->checksum(), " here, ", release.checksum(), " there"));
   }
   if (event.type() == v1::RELEASE_EVENT_TYPE_RETRACTED && local != nullptr &&
-      local->state == storage::ReleaseState::kPublished) {
+      local->state() == v1::RELEASE_STATE_PUBLISHED) {
     v1::RetractReleaseRequest req;
     req.set_system(system);
     req.set_version(release.version());
@@ -174,9 +197,14 @@ absl::Status Follower::CopyRelease(const std::string& system, const v1::Release&
 void Follower::CheckSync() {
   bool in_sync = true;
   std::map<std::string, int> behind;
-  std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
   for (const service::CodeSystemInfo& s : service::KnownSystems()) {
     absl::StatusOr<std::vector<v1::Release>> theirs = client_->ListReleases(s.id);
+    absl::StatusOr<std::vector<v1::Release>> ours = LocalReleases(s.id);
+    if (!ours.ok()) {
+      in_sync = false;
+      behind[s.id] = -1;  // unknown: this server could not list its own (not expected)
+      continue;
+    }
     if (!theirs.ok()) {
       in_sync = false;
       behind[s.id] = -1;  // unknown: the primary did not answer
@@ -187,19 +215,17 @@ void Follower::CheckSync() {
     for (const v1::Release& r : *theirs) {
       if (r.state() == v1::RELEASE_STATE_STAGED) continue;
       ++count;
-      const storage::ReleaseRecord* mine = catalog->Find(s.id, r.version());
+      const v1::Release* mine = Find(*ours, r.version());
       bool same_state = mine != nullptr &&
-                        (mine->state == storage::ReleaseState::kRetracted) ==
+                        (mine->state() == v1::RELEASE_STATE_RETRACTED) ==
                             (r.state() == v1::RELEASE_STATE_RETRACTED);
-      if (!same_state || mine->state == storage::ReleaseState::kStaged ||
-          mine->checksum != r.checksum()) {
+      if (!same_state || mine->state() == v1::RELEASE_STATE_STAGED ||
+          mine->checksum() != r.checksum()) {
         ++missing;
       }
     }
     size_t local = 0;
-    for (const storage::ReleaseRecord& r : catalog->Releases(s.id)) {
-      local += r.state != storage::ReleaseState::kStaged;
-    }
+    for (const v1::Release& r : *ours) local += r.state() != v1::RELEASE_STATE_STAGED;
     if (missing > 0 || local != count) in_sync = false;
     behind[s.id] = missing;
   }

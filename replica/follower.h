@@ -6,7 +6,8 @@
 // locally through the domain layer and published; its local checksum must equal the primary's,
 // or the follower reports itself out of sync. Retractions are applied with the primary's reason.
 // After a disconnect it reconnects and replays the feed from the start, skipping what it already
-// has, so a replica that was down catches up.
+// has, so a replica that was down catches up. It reads and writes the local copy through the
+// domain layer only (TerminologyImpl, ReleaseAdminImpl), never the store itself.
 //
 // Thread-safe. Owns one thread per code system; Stop() (or the destructor) joins them.
 #ifndef CODEBOOK_REPLICA_FOLLOWER_H_
@@ -20,22 +21,26 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/client.h"
 #include "service/release_admin_impl.h"
-#include "storage/store.h"
+#include "service/terminology_impl.h"
 
 namespace codebook::replica {
 
 class Follower {
  public:
+  // `local` answers what this server holds and `admin` (writable, unlike the one served to
+  // callers) writes to it; both must outlive the follower.
   // `on_sync_change(in_sync)` is called whenever the replica becomes or stops being in sync.
   // `credentials` reach the primary (plaintext when null); `bearer_token` (may be empty) is
   // sent with every call. A primary with a tokens file withholds licensed text (CPT) from
   // callers without the licence scope: such a release is not copied, and the error says which
   // scope the replica's credential needs.
-  Follower(std::string primary, storage::Store* store, service::Clock clock,
+  Follower(std::string primary, const service::TerminologyImpl* local,
+           const service::ReleaseAdminImpl* admin,
            std::function<void(bool in_sync)> on_sync_change,
            std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
            std::string bearer_token = "");
@@ -61,11 +66,13 @@ class Follower {
   void Follow(const std::string& system);
   absl::Status Apply(const std::string& system, const v1::ReleaseEvent& event);
   absl::Status CopyRelease(const std::string& system, const v1::Release& release);
+  // This server's releases of `system`, staged ones included.
+  absl::StatusOr<std::vector<v1::Release>> LocalReleases(const std::string& system) const;
   void CheckSync();
 
   const std::string primary_;
-  storage::Store* store_;
-  service::ReleaseAdminImpl admin_;  // writes locally; the served admin API stays read-only
+  const service::TerminologyImpl& local_;
+  const service::ReleaseAdminImpl& admin_;
   std::function<void(bool)> on_sync_change_;
   std::unique_ptr<Client> client_;
   std::atomic<bool> in_sync_{false};

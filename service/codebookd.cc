@@ -429,11 +429,14 @@ int Run() {
   };
   set_health("codebook.v1.Terminology", true);
   set_health("codebook.v1.ReleaseAdmin", true);
+  // The follower's own admin writes the copies; the one served to callers stays read-only.
+  // Declared first: it outlives the follower.
+  codebook::service::ReleaseAdminImpl follower_admin(store->get(), clock);
   std::unique_ptr<codebook::replica::Follower> follower;
   if (!primary.empty()) {
     set_health("codebook.v1.Replica", false);
     follower = std::make_unique<codebook::replica::Follower>(
-        primary, store->get(), clock, [set_health, primary](bool in_sync) {
+        primary, &terminology, &follower_admin, [set_health, primary](bool in_sync) {
           set_health("codebook.v1.Replica", in_sync);
           std::cerr << "codebookd: replica of " << primary << " is "
                     << (in_sync ? "in sync" : "catching up") << std::endl;
