@@ -179,6 +179,11 @@ void AppendStoreGauges(const codebook::storage::Store& store, std::string* out) 
   AppendGauge(out, "codebook_release_views",
               "Published releases held in memory as views (held), and view builds queued.",
               {{"state=\"held\"", views}, {"state=\"queued\"", queued}});
+  codebook::service::AppendCounter(
+      out, "codebook_release_view_build_failures_total",
+      "Release views whose build failed (the store's log says why); that release's reads go to "
+      "RocksDB, which answers them or reports the same error.",
+      {{"", static_cast<double>(store.view_build_failures())}});
   if (auto f = store.Footprint(); f.ok()) {
     AppendGauge(out, "codebook_store_bytes",
                 "What the database takes, as RocksDB reports it: live_data (what a full "

@@ -65,13 +65,28 @@ std::string EscapeLabel(absl::string_view value) {
   return out;
 }
 
-void AppendGauge(std::string* out, absl::string_view name, absl::string_view help,
-                 const std::vector<std::pair<std::string, double>>& samples) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n");
+namespace {
+
+void AppendFamily(std::string* out, absl::string_view type, absl::string_view name,
+                  absl::string_view help,
+                  const std::vector<std::pair<std::string, double>>& samples) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
   for (const auto& [labels, value] : samples) {
     absl::StrAppend(out, name, labels.empty() ? "" : "{", labels, labels.empty() ? "" : "}", " ",
                     absl::StrFormat("%.17g", value), "\n");
   }
+}
+
+}  // namespace
+
+void AppendGauge(std::string* out, absl::string_view name, absl::string_view help,
+                 const std::vector<std::pair<std::string, double>>& samples) {
+  AppendFamily(out, "gauge", name, help, samples);
+}
+
+void AppendCounter(std::string* out, absl::string_view name, absl::string_view help,
+                   const std::vector<std::pair<std::string, double>>& samples) {
+  AppendFamily(out, "counter", name, help, samples);
 }
 
 std::string CallMetrics::Render() const {

@@ -76,6 +76,9 @@ class CallMetrics {
 // labels are written as given ("system=\"CPT\"", or "" for none).
 void AppendGauge(std::string* out, absl::string_view name, absl::string_view help,
                  const std::vector<std::pair<std::string, double>>& samples);
+// The same for a counter family (`# TYPE name counter`; by convention its name ends in _total).
+void AppendCounter(std::string* out, absl::string_view name, absl::string_view help,
+                   const std::vector<std::pair<std::string, double>>& samples);
 // A label value escaped for the text format (backslash, double quote, newline).
 std::string EscapeLabel(absl::string_view value);
 

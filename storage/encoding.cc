@@ -381,4 +381,10 @@ absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r) {
   return absl::OkStatus();
 }
 
+const char* ColumnFamilyName(ColumnFamilyId id) {
+  static constexpr const char* kNames[kColumnFamilyCount] = {
+      "default", "releases", "concepts", "changes", "staging", "events", "links", "terms"};
+  return kNames[static_cast<int>(id)];
+}
+
 }  // namespace codebook::storage

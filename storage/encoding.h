@@ -63,6 +63,22 @@
 
 namespace codebook::storage {
 
+// The column families (the diagram above), in the order the store opens them; their names on
+// disk are frozen (ColumnFamilyName).
+enum class ColumnFamilyId : int {
+  kDefault = 0,  // the schema version only
+  kReleases,
+  kConcepts,
+  kChanges,
+  kStaging,
+  kEvents,
+  kLinks,
+  kTerms,
+};
+inline constexpr int kColumnFamilyCount = 8;
+// The name of a column family in the database ("default", "releases", ...).
+const char* ColumnFamilyName(ColumnFamilyId id);
+
 inline constexpr int kSchemaVersion = 2;
 inline constexpr absl::string_view kSchemaVersionKey = "schema_version";
 

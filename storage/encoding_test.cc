@@ -222,4 +222,15 @@ TEST(EncodingTest, PrefixEndBoundsEveryStringWithThePrefix) {
   EXPECT_LT(std::string("E11\xff\xff"), PrefixEnd("E11"));
 }
 
+// The names are on disk: a database written before must open with the same families.
+TEST(EncodingTest, ColumnFamilyNamesAreFrozen) {
+  std::vector<std::string> names;
+  for (int id = 0; id < kColumnFamilyCount; ++id) {
+    names.push_back(ColumnFamilyName(static_cast<ColumnFamilyId>(id)));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"default", "releases", "concepts", "changes",
+                                             "staging", "events", "links", "terms"}));
+  EXPECT_STREQ(ColumnFamilyName(ColumnFamilyId::kTerms), "terms");
+}
+
 }  // namespace codebook::storage

@@ -23,13 +23,7 @@
 namespace codebook::storage {
 namespace {
 
-constexpr const char* kReleasesCf = "releases";
-constexpr const char* kConceptsCf = "concepts";
-constexpr const char* kChangesCf = "changes";
-constexpr const char* kStagingCf = "staging";
-constexpr const char* kEventsCf = "events";
-constexpr const char* kLinksCf = "links";
-constexpr const char* kTermsCf = "terms";
+using Cf = ColumnFamilyId;
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -251,7 +245,7 @@ rocksdb::Iterator* Reader::iterator() {
   if (!iter_) {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot();
-    iter_.reset(store_->db_->NewIterator(ro, store_->concepts_));
+    iter_.reset(store_->db_->NewIterator(ro, store_->cf(Cf::kConcepts)));
   }
   return iter_.get();
 }
@@ -261,7 +255,7 @@ absl::Status Reader::ChangedCodes(absl::string_view system, uint64_t after, uint
   codes->clear();
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->changes_));
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kChanges)));
   for (uint64_t seq = after + 1; seq <= upto; ++seq) {
     std::string prefix = ChangePrefix(system, seq);
     for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
@@ -372,7 +366,7 @@ absl::Status Reader::ForEachConceptInRange(
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot();
   ro.fill_cache = false;  // a walk over a range must not push the hot blocks out
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->concepts_));
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kConcepts)));
   absl::Status decode;
   absl::Status s = ForEachEntryAsOf(
       it.get(), system, sequence,
@@ -395,7 +389,7 @@ absl::Status Reader::ForEachPosting(
   if (!terms_iter_) {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot();
-    terms_iter_.reset(store_->db_->NewIterator(ro, store_->terms_));
+    terms_iter_.reset(store_->db_->NewIterator(ro, store_->cf(Cf::kTerms)));
   }
   rocksdb::Iterator* it = terms_iter_.get();
   std::string prefix = absl::StrCat(SystemPrefix(system), term_prefix);
@@ -452,7 +446,7 @@ absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t lim
   events->clear();
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->events_));
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kEvents)));
   std::string prefix = SystemPrefix(system);
   for (it->Seek(EventKey(system, after + 1));
        it->Valid() && StartsWith(it->key(), prefix) && events->size() < limit; it->Next()) {
@@ -471,7 +465,7 @@ absl::Status Reader::Links(absl::string_view system, absl::string_view code,
                            std::vector<CodeLinkRecord>* successors) {
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->links_));
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kLinks)));
   for (char kind : {'P', 'S'}) {
     std::vector<CodeLinkRecord>* out = kind == 'P' ? predecessors : successors;
     out->clear();
@@ -570,10 +564,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                                         : rocksdb::kNoCompression;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name :
-       {rocksdb::kDefaultColumnFamilyName.c_str(), kReleasesCf, kConceptsCf, kChangesCf,
-        kStagingCf, kEventsCf, kLinksCf, kTermsCf}) {
-    cfs.emplace_back(name, cf_opts);
+  for (int id = 0; id < kColumnFamilyCount; ++id) {
+    cfs.emplace_back(ColumnFamilyName(static_cast<ColumnFamilyId>(id)), cf_opts);
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_opts), path, cfs, &store->handles_,
@@ -581,13 +573,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening database ", path));
   store->db_.reset(raw);
   store->cached_releases_ = options.cached_releases;
-  store->releases_ = store->handles_[1];
-  store->concepts_ = store->handles_[2];
-  store->changes_ = store->handles_[3];
-  store->staging_ = store->handles_[4];
-  store->events_ = store->handles_[5];
-  store->links_ = store->handles_[6];
-  store->terms_ = store->handles_[7];
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), std::string(kSchemaVersionKey), &version);
@@ -644,7 +629,7 @@ Store::~Store() {
 
 absl::Status Store::LoadCatalog() {
   auto catalog = std::make_shared<Catalog>();
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), releases_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kReleases)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ReleaseRecord r;
     absl::Status s = DecodeRelease(AsView(it->value()), &r);
@@ -653,7 +638,7 @@ absl::Status Store::LoadCatalog() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading releases");
   // The newest event of each system: the last key of its prefix.
-  std::unique_ptr<rocksdb::Iterator> ev(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  std::unique_ptr<rocksdb::Iterator> ev(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kEvents)));
   for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
     absl::string_view key = AsView(ev->key());
     size_t zero = key.find('\0');
@@ -697,7 +682,9 @@ std::shared_ptr<const ReleaseView> Store::View(absl::string_view system,
     it->second.read = true;
     return it->second.view;
   }
-  if (std::find(view_queue_.begin(), view_queue_.end(), key) == view_queue_.end()) {
+  // A build that failed would fail again (a published release never changes): not retried.
+  if (std::find(view_queue_.begin(), view_queue_.end(), key) == view_queue_.end() &&
+      !failed_views_.contains(key)) {
     view_queue_.push_back(std::move(key));
   }
   return nullptr;
@@ -758,6 +745,20 @@ void Store::ViewBuilderLoop() const {
                         view_queue_.end());
       if (wanted && view.ok()) InsertViewLocked(key.first, key.second, *std::move(view));
     }
+    // A release discarded or retracted meanwhile is no failure; anything else is counted and
+    // said (the reads of that release go to RocksDB, which reports the same error to them).
+    if (!view.ok() && view.status().code() != absl::StatusCode::kFailedPrecondition) {
+      {
+        absl::MutexLock l(&view_mu_);
+        failed_views_.insert(key);
+      }
+      view_build_failures_.fetch_add(1, std::memory_order_relaxed);
+      std::fprintf(stderr,
+                   "codebook store %s: the in-memory view of %s release %llu could not be "
+                   "built: %s\n",
+                   path_.c_str(), key.first.c_str(), static_cast<unsigned long long>(key.second),
+                   view.status().ToString().c_str());
+    }
     view = nullptr;  // a cancelled view goes here, outside the lock
     // A build allocates tens of megabytes and frees the view it replaced: bulk work too.
     work_generation_.fetch_add(1, std::memory_order_relaxed);
@@ -787,7 +788,7 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view s
   auto view = std::make_shared<ReleaseView>();
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kConcepts)));
   absl::Status s = ForEachEntryAsOf(
       it.get(), system, sequence,
       [&](absl::string_view code, uint64_t seq, absl::string_view entry) {
@@ -824,7 +825,7 @@ uint64_t Store::AddEvent(rocksdb::WriteBatch* batch, absl::string_view system, E
   e.kind = kind;
   e.version = std::string(version);
   e.time_micros = now_micros;
-  batch->Put(events_, EventKey(system, e.sequence), EncodeEvent(e));
+  batch->Put(cf(Cf::kEvents), EventKey(system, e.sequence), EncodeEvent(e));
   return e.sequence;
 }
 
@@ -894,7 +895,7 @@ absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,
   r.create_time_micros = now_micros;
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  rocksdb::Status s = db_->Put(wo, releases_, ReleaseKey(system, version), EncodeRelease(r));
+  rocksdb::Status s = db_->Put(wo, cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(r));
   if (!s.ok()) return FromRocks(s, "creating release");
   ReplaceRelease(r, /*erase=*/false);
   return r;
@@ -934,7 +935,7 @@ absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
     key = StagingKey(system, version, c.code);
     if (release->staged_concepts > 0) {
       std::string existing;
-      rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), staging_, key, &existing);
+      rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), cf(Cf::kStaging), key, &existing);
       if (g.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("code ", c.code, " was already uploaded to ",
                                                        system, " ", version));
@@ -943,10 +944,10 @@ absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
     }
     value.clear();
     EncodeConceptRecord(c.record, &value);
-    batch.Put(staging_, key, value);
+    batch.Put(cf(Cf::kStaging), key, value);
   }
   release->staged_concepts += static_cast<int64_t>(concepts.size());
-  batch.Put(releases_, ReleaseKey(system, version), EncodeRelease(*release));
+  batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(*release));
   // Not synced: the concepts and the release record share one batch, so a crash keeps or loses
   // this upload whole, and the synced publish write makes everything before it durable.
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
@@ -986,8 +987,8 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   ro.snapshot = snap;
   std::string staged_prefix = StagingPrefix(system, version);
   std::string system_prefix = SystemPrefix(system);
-  std::unique_ptr<rocksdb::Iterator> staged(db_->NewIterator(ro, staging_));
-  std::unique_ptr<rocksdb::Iterator> current(db_->NewIterator(ro, concepts_));
+  std::unique_ptr<rocksdb::Iterator> staged(db_->NewIterator(ro, cf(Cf::kStaging)));
+  std::unique_ptr<rocksdb::Iterator> current(db_->NewIterator(ro, cf(Cf::kConcepts)));
   staged->Seek(staged_prefix);
   current->Seek(system_prefix);
 
@@ -1050,7 +1051,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
     return entry;
   };
   auto change = [&](absl::string_view code, ChangeKind kind) {
-    batch.Put(changes_, ChangeKey(system, sequence, code),
+    batch.Put(cf(Cf::kChanges), ChangeKey(system, sequence, code),
               std::string(1, static_cast<char>(kind)));
   };
 
@@ -1079,15 +1080,15 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
       digest.Add(code, new_body);
     }
     if (n.present && !newest.present) {
-      batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
+      batch.Put(cf(Cf::kConcepts), ConceptKey(system, code, sequence), present_entry(new_body));
       change(code, newest_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
       st = terms.Add(code, absl::string_view(), new_body);
     } else if (n.present && new_body != newest_body) {
-      batch.Put(concepts_, ConceptKey(system, code, sequence), present_entry(new_body));
+      batch.Put(cf(Cf::kConcepts), ConceptKey(system, code, sequence), present_entry(new_body));
       change(code, ChangeKind::kChanged);
       st = terms.Add(code, newest_body, new_body);
     } else if (!n.present && newest.present) {
-      batch.Put(concepts_, ConceptKey(system, code, sequence), deleted_entry);
+      batch.Put(cf(Cf::kConcepts), ConceptKey(system, code, sequence), deleted_entry);
       change(code, ChangeKind::kDeleted);
       st = terms.Add(code, newest_body, absl::string_view());
     }
@@ -1116,14 +1117,14 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
                                             release->staged_concepts, " recorded"));
   }
 
-  terms.Write(&batch, terms_, system, sequence);
+  terms.Write(&batch, cf(Cf::kTerms), system, sequence);
   release->state = ReleaseState::kPublished;
   release->sequence = sequence;
   release->counts = counts;
   release->checksum = digest.Finish();
   release->publish_time_micros = now_micros;
-  batch.Put(releases_, ReleaseKey(system, version), EncodeRelease(*release));
-  batch.DeleteRange(staging_, staged_prefix, PrefixEnd(staged_prefix));
+  batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(*release));
+  batch.DeleteRange(cf(Cf::kStaging), staged_prefix, PrefixEnd(staged_prefix));
   uint64_t event = AddEvent(&batch, system, EventKind::kPublished, version, now_micros);
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -1133,7 +1134,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   if (latest != nullptr) DropUnreadView(system, latest->sequence);
   (void)View(system, sequence);  // queue its view: a new release is usually read next
   if (event_listener_) event_listener_(std::string(system));
-  Settle({staging_, staged_prefix, PrefixEnd(staged_prefix)});
+  Settle({cf(Cf::kStaging), staged_prefix, PrefixEnd(staged_prefix)});
   return release;
 }
 
@@ -1143,14 +1144,14 @@ absl::Status Store::Discard(absl::string_view system, absl::string_view version)
   if (!release.ok()) return release.status();
   rocksdb::WriteBatch batch;
   std::string prefix = StagingPrefix(system, version);
-  batch.DeleteRange(staging_, prefix, PrefixEnd(prefix));
-  batch.Delete(releases_, ReleaseKey(system, version));
+  batch.DeleteRange(cf(Cf::kStaging), prefix, PrefixEnd(prefix));
+  batch.Delete(cf(Cf::kReleases), ReleaseKey(system, version));
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "discarding release");
   ReplaceRelease(*release, /*erase=*/true);
-  Settle({staging_, prefix, PrefixEnd(prefix)});
+  Settle({cf(Cf::kStaging), prefix, PrefixEnd(prefix)});
   return absl::OkStatus();
 }
 
@@ -1171,7 +1172,7 @@ absl::StatusOr<ReleaseRecord> Store::Retract(absl::string_view system, absl::str
   r.retract_reason = std::string(reason);
   r.retract_time_micros = now_micros;
   rocksdb::WriteBatch batch;
-  batch.Put(releases_, ReleaseKey(system, version), EncodeRelease(r));
+  batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(r));
   uint64_t event = AddEvent(&batch, system, EventKind::kRetracted, version, now_micros);
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -1196,8 +1197,8 @@ absl::Status Store::AddLinks(absl::string_view system,
   rocksdb::WriteBatch batch;
   for (const CodeLinkRecord& link : links) {
     std::string value = EncodeLink(link);
-    batch.Put(links_, LinkKey(system, link.code, 'P', link.previous), value);
-    batch.Put(links_, LinkKey(system, link.previous, 'S', link.code), value);
+    batch.Put(cf(Cf::kLinks), LinkKey(system, link.code, 'P', link.previous), value);
+    batch.Put(cf(Cf::kLinks), LinkKey(system, link.previous, 'S', link.code), value);
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -1210,11 +1211,11 @@ absl::Status Store::AddLinks(absl::string_view system,
 absl::Status Store::RebuildSearchIndex() {
   absl::MutexLock l(&write_mu_);
   rocksdb::WriteOptions wo;
-  rocksdb::Status rs = db_->DeleteRange(wo, terms_, "", "\xff");
+  rocksdb::Status rs = db_->DeleteRange(wo, cf(Cf::kTerms), "", "\xff");
   if (!rs.ok()) return FromRocks(rs, "clearing the search index");
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kConcepts)));
   // The changes of each release of the system being read; written when the next system starts.
   std::string system, code;
   std::map<uint64_t, TermChanges> releases;
@@ -1236,7 +1237,7 @@ absl::Status Store::RebuildSearchIndex() {
   auto flush_system = [&]() -> absl::Status {
     for (auto& [seq, changes] : releases) {
       rocksdb::WriteBatch batch;
-      changes.Write(&batch, terms_, system, seq);
+      changes.Write(&batch, cf(Cf::kTerms), system, seq);
       rocksdb::Status w = db_->Write(wo, &batch);
       if (!w.ok()) return FromRocks(w, "writing the search index");
     }
@@ -1268,7 +1269,7 @@ absl::Status Store::RebuildSearchIndex() {
   if (!s.ok()) return s;
   rocksdb::Status synced = db_->FlushWAL(/*sync=*/true);
   if (!synced.ok()) return FromRocks(synced, "syncing the search index");
-  Settle({terms_, "", "\xff"});  // the old index, deleted above
+  Settle({cf(Cf::kTerms), "", "\xff"});  // the old index, deleted above
   return absl::OkStatus();
 }
 
@@ -1300,7 +1301,7 @@ absl::StatusOr<std::vector<ReleaseRecord>> Store::VerifyChecksums() const {
   ro.fill_cache = false;
   const rocksdb::Snapshot* snap = db_->GetSnapshot();
   ro.snapshot = snap;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, concepts_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kConcepts)));
   absl::Status result;
   for (const auto& [system, releases] : catalog->releases_) {
     for (const ReleaseRecord& r : releases) {

@@ -35,10 +35,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "storage/derived_slot.h"
+#include "storage/encoding.h"
 #include "storage/records.h"
 #include "storage/word_table.h"
 
@@ -331,6 +333,13 @@ class Store {
   uint64_t work_generation() const { return work_generation_.load(std::memory_order_relaxed); }
   // The views held now (built, not dropped) and the builds queued.
   std::pair<size_t, size_t> ViewCounts() const;
+  // View builds that failed other than for a release no longer published (a DATA_LOSS from a
+  // corrupt entry, an I/O error): each is also logged to standard error, and not tried again
+  // by this process (BuildView still tries). The release's reads then go to RocksDB.
+  // Thread-safe.
+  uint64_t view_build_failures() const {
+    return view_build_failures_.load(std::memory_order_relaxed);
+  }
   // Builds a view now, on the calling thread (tests and benchmarks use it to warm up).
   absl::Status BuildView(absl::string_view system, uint64_t sequence) const;
 
@@ -373,14 +382,11 @@ class Store {
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
-  rocksdb::ColumnFamilyHandle* releases_ = nullptr;
-  rocksdb::ColumnFamilyHandle* concepts_ = nullptr;
-  rocksdb::ColumnFamilyHandle* changes_ = nullptr;
-  rocksdb::ColumnFamilyHandle* staging_ = nullptr;
-  rocksdb::ColumnFamilyHandle* events_ = nullptr;
-  rocksdb::ColumnFamilyHandle* links_ = nullptr;
-  rocksdb::ColumnFamilyHandle* terms_ = nullptr;
+  // One handle per column family, in ColumnFamilyId order; owned, destroyed before db_.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* cf(ColumnFamilyId id) const {
+    return handles_[static_cast<size_t>(id)];
+  }
   std::function<void(const std::string&)> event_listener_ ABSL_GUARDED_BY(write_mu_);
   bool sync_writes_ = true;
 
@@ -399,11 +405,14 @@ class Store {
   mutable absl::flat_hash_map<ViewKey, ViewSlot>
       views_ ABSL_GUARDED_BY(view_mu_);
   mutable std::deque<ViewKey> view_queue_ ABSL_GUARDED_BY(view_mu_);
+  // Views whose build failed (view_build_failures): not queued again.
+  mutable absl::flat_hash_set<ViewKey> failed_views_ ABSL_GUARDED_BY(view_mu_);
   mutable bool stopping_ ABSL_GUARDED_BY(view_mu_) = false;
   mutable std::thread view_builder_;
 
   absl::Mutex write_mu_;  // serializes writers
   mutable std::atomic<uint64_t> work_generation_{0};  // bumped by the view builder too
+  mutable std::atomic<uint64_t> view_build_failures_{0};
   mutable absl::Mutex catalog_mu_;
   std::shared_ptr<const Catalog> catalog_ ABSL_GUARDED_BY(catalog_mu_);
 };

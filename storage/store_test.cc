@@ -462,6 +462,35 @@ namespace {
 // Found by the sanitizer run: building a view read its release record from a catalog it did
 // not hold, which a publish meanwhile replaced (use after free). Views are built and looked up
 // while releases are published; under AddressSanitizer (tests/sanitize.sh) any such read fails.
+// A view that cannot be built (a corrupt entry) is counted and its release read from RocksDB,
+// which reports the corruption to the read that meets it; the other codes still read.
+TEST_F(StoreTest, AViewThatCannotBeBuiltIsCountedAndReadsGoToRocksDb) {
+  ReleaseRecord r1 = Load("V1", "2020-01-01", {{"A1", Rec("a")}, {"B1", Rec("b")}});
+  store_.reset();
+  WithRawDb(dir_ + "/db",
+            [&](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf) {
+              ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf["concepts"],
+                                  ConceptKey("SYS", "B1", r1.sequence), std::string("\x01\xff"))
+                              .ok());
+            });
+  Reopen();  // queues the warm-up build of V1's view, which fails
+  for (int i = 0; i < 500 && store_->view_build_failures() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(store_->view_build_failures(), 1u);
+  EXPECT_EQ(store_->View("SYS", r1.sequence), nullptr);
+  EXPECT_EQ(store_->BuildView("SYS", r1.sequence).code(), absl::StatusCode::kDataLoss);
+  auto reader = store_->NewReader();
+  CodeState st;
+  EXPECT_TRUE(reader->Read("SYS", "A1", r1.sequence, &st).ok());
+  EXPECT_EQ(st.record.display, "a");
+  EXPECT_EQ(reader->Read("SYS", "B1", r1.sequence, &st).code(), absl::StatusCode::kDataLoss);
+  // Reads do not queue the failed build again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store_->view_build_failures(), 1u);
+  EXPECT_EQ(store_->ViewCounts(), std::make_pair(size_t{0}, size_t{0}));
+}
+
 TEST_F(StoreTest, ViewsAreBuiltWhilePublishesReplaceTheCatalog) {
   Load("V0", "2020-01-01", {{"A1", Rec("a")}, {"B1", Rec("b")}});
   std::atomic<bool> done{false};

@@ -72,9 +72,11 @@ TEST(ObservabilityTest, MetricsCountCallsErrorsLatencyReleasesAndConcepts) {
             release->counts().total_active());
   // Every family has its HELP and TYPE.
   for (const char* family : {"codebook_rpc_calls_total counter", "codebook_rpc_errors_total counter",
-                             "codebook_rpc_latency_seconds histogram", "codebook_releases gauge"}) {
+                             "codebook_rpc_latency_seconds histogram", "codebook_releases gauge",
+                             "codebook_release_view_build_failures_total counter"}) {
     EXPECT_NE(page.find(std::string("# TYPE ") + family), std::string::npos) << family;
   }
+  EXPECT_EQ(MetricValue(page, "codebook_release_view_build_failures_total"), 0);
 
   // A server that is not a replica has no replica gauges.
   EXPECT_EQ(MetricValue(page, "codebook_replica_in_sync"), -1);
