@@ -1,5 +1,7 @@
 #include "storage/encoding.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace codebook::storage {
@@ -220,15 +222,44 @@ std::string EventKey(absl::string_view system, uint64_t sequence) {
   return k;
 }
 
-std::string LinkPrefix(absl::string_view system, absl::string_view from, char kind) {
+bool DecodeEventKey(absl::string_view key, absl::string_view* system, uint64_t* sequence) {
+  // system 0x00 BE64(sequence)
+  const size_t zero = key.find('\0');
+  if (zero == absl::string_view::npos || key.size() != zero + 1 + 8) return false;
+  *system = key.substr(0, zero);
+  absl::string_view seq_bytes = key.substr(zero + 1);
+  return GetBigEndian64(&seq_bytes, sequence);
+}
+
+bool SplitConceptKey(absl::string_view key, absl::string_view* system, absl::string_view* code,
+                     uint64_t* sequence) {
+  const size_t zero = key.find('\0');
+  if (zero == absl::string_view::npos) return false;
+  *system = key.substr(0, zero);
+  return DecodeConceptKey(key, zero + 1, code, sequence);
+}
+
+absl::string_view ChangeKeyCode(absl::string_view key, size_t prefix_len) {
+  return key.substr(std::min(prefix_len, key.size()));
+}
+
+absl::string_view StagingKeyCode(absl::string_view key, size_t prefix_len) {
+  return key.substr(std::min(prefix_len, key.size()));
+}
+
+std::string LinkPrefix(absl::string_view system, absl::string_view from, LinkKind kind) {
   std::string k = ConceptCodePrefix(system, from);
-  k.push_back(kind);
+  k.push_back(static_cast<char>(kind));
   return k;
 }
 
-std::string LinkKey(absl::string_view system, absl::string_view from, char kind,
+std::string LinkKey(absl::string_view system, absl::string_view from, LinkKind kind,
                     absl::string_view to) {
   return absl::StrCat(LinkPrefix(system, from, kind), to);
+}
+
+absl::string_view LinkKeyOther(absl::string_view key, size_t prefix_len) {
+  return key.substr(std::min(prefix_len, key.size()));
 }
 
 std::string EncodeLink(const CodeLinkRecord& l) {
@@ -379,6 +410,32 @@ absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r) {
   r->publish_time_micros = static_cast<int64_t>(publish);
   r->staged_concepts = static_cast<int64_t>(staged);
   return absl::OkStatus();
+}
+
+void EncodePresentEntryFromBody(absl::string_view body, std::string* dst) {
+  dst->assign(1, static_cast<char>(EntryTag::kPresent));
+  dst->append(body.data(), body.size());
+}
+
+std::string EncodeChange(ChangeKind kind) { return std::string(1, static_cast<char>(kind)); }
+
+bool PresentBody(absl::string_view entry, absl::string_view* body) {
+  if (entry.empty() || static_cast<uint8_t>(entry[0]) != static_cast<uint8_t>(EntryTag::kPresent)) {
+    return false;
+  }
+  *body = entry.substr(1);
+  return true;
+}
+
+RecordFlags FlagsOf(absl::string_view body) {
+  // flags:u8 (bit0 billable, bit1 active) | kind:u8 | ...
+  RecordFlags f;
+  if (body.size() < 2) return f;
+  f.present = true;
+  f.billable = body[0] & 1;
+  f.active = body[0] & 2;
+  f.header = static_cast<uint8_t>(body[1]) == static_cast<uint8_t>(ConceptKind::kHeader);
+  return f;
 }
 
 const char* ColumnFamilyName(ColumnFamilyId id) {

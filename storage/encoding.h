@@ -108,11 +108,25 @@ std::string ChangeKey(absl::string_view system, uint64_t sequence, absl::string_
 std::string ChangePrefix(absl::string_view system, uint64_t sequence);
 std::string StagingPrefix(absl::string_view system, absl::string_view version);
 std::string StagingKey(absl::string_view system, absl::string_view version, absl::string_view code);
+// A whole concepts key split into system, code and sequence (its system is what comes before
+// the first 0x00); false when it is not one.
+bool SplitConceptKey(absl::string_view key, absl::string_view* system, absl::string_view* code,
+                     uint64_t* sequence);
+// The code of a changes key that starts with ChangePrefix(system, sequence) (`prefix_len`
+// bytes), or of a staging key that starts with StagingPrefix(system, version).
+absl::string_view ChangeKeyCode(absl::string_view key, size_t prefix_len);
+absl::string_view StagingKeyCode(absl::string_view key, size_t prefix_len);
 std::string EventKey(absl::string_view system, uint64_t sequence);
-// kind 'P': key by the code, listing its predecessors; 'S': by the previous code, its successors.
-std::string LinkKey(absl::string_view system, absl::string_view from, char kind,
+// A whole events key split into system and event sequence; false when it is not one.
+bool DecodeEventKey(absl::string_view key, absl::string_view* system, uint64_t* sequence);
+// The two directions a link is stored in (the kind byte of its key): under the new code, listing
+// its predecessors; under the previous code, listing its successors.
+enum class LinkKind : char { kPredecessors = 'P', kSuccessors = 'S' };
+std::string LinkKey(absl::string_view system, absl::string_view from, LinkKind kind,
                     absl::string_view to);
-std::string LinkPrefix(absl::string_view system, absl::string_view from, char kind);
+std::string LinkPrefix(absl::string_view system, absl::string_view from, LinkKind kind);
+// The other code of a links key that starts with LinkPrefix(...) (`prefix_len` bytes).
+absl::string_view LinkKeyOther(absl::string_view key, size_t prefix_len);
 
 // "system 0x00 term 0x00 BE64(~sequence)".
 std::string TermKey(absl::string_view system, absl::string_view term, uint64_t sequence);
@@ -129,6 +143,21 @@ std::string EncodePresentEntry(const ConceptRecord& r);
 std::string EncodeDeletedEntry();
 // Sets *deleted, and *r when present (r may be null to skip decoding the body).
 absl::Status DecodeConceptEntry(absl::string_view in, bool* deleted, ConceptRecord* r);
+// A present entry from a record body already encoded, into *dst (replacing its content).
+void EncodePresentEntryFromBody(absl::string_view body, std::string* dst);
+// True when `entry` is a present entry, with *body its record body (not decoded); false for a
+// deleted entry and for bytes that are no entry (which DecodeConceptEntry refuses).
+bool PresentBody(absl::string_view entry, absl::string_view* body);
+
+// The flags of a record body, read without decoding the rest; all false (present too) for
+// bytes too short to be a body.
+struct RecordFlags {
+  bool present = false;
+  bool billable = false;
+  bool active = false;
+  bool header = false;  // kind is ConceptKind::kHeader
+};
+RecordFlags FlagsOf(absl::string_view body);
 
 // A TermEntry: (code, gains) pairs, codes ascending.
 void EncodeTermEntry(const std::vector<std::pair<absl::string_view, bool>>& codes,
@@ -136,6 +165,9 @@ void EncodeTermEntry(const std::vector<std::pair<absl::string_view, bool>>& code
 // Calls fn(code, gains) for each pair of a TermEntry, in order.
 absl::Status DecodeTermEntry(absl::string_view in,
                              const std::function<void(absl::string_view code, bool gains)>& fn);
+
+// The value of a changes row.
+std::string EncodeChange(ChangeKind kind);
 
 std::string EncodeEvent(const EventRecord& e);
 // Fills everything but e->sequence, which is in the key.

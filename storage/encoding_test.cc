@@ -165,6 +165,68 @@ TEST(EncodingTest, EventRoundTripAndKeyOrder) {
               absl::StatusCode::kDataLoss);
   }
   EXPECT_LT(EventKey("HCPCS", 255), EventKey("HCPCS", 256));
+  absl::string_view system;
+  uint64_t sequence = 0;
+  ASSERT_TRUE(DecodeEventKey(EventKey("HCPCS", 256), &system, &sequence));
+  EXPECT_EQ(system, "HCPCS");
+  EXPECT_EQ(sequence, 256u);
+  const std::string key = EventKey("HCPCS", 256);
+  for (size_t n = 0; n < key.size(); ++n) {
+    EXPECT_FALSE(DecodeEventKey(absl::string_view(key).substr(0, n), &system, &sequence)) << n;
+  }
+  EXPECT_FALSE(DecodeEventKey(key + "x", &system, &sequence));
+}
+
+// The parts of keys that store.cc reads back, and the entry and flag readers, all from here.
+TEST(EncodingTest, KeyPartsEntriesAndFlagsReadBack) {
+  absl::string_view system, code;
+  uint64_t sequence = 0;
+  const std::string concept_key = ConceptKey("ICD10CM", "E119", 7);
+  ASSERT_TRUE(SplitConceptKey(concept_key, &system, &code, &sequence));
+  EXPECT_EQ(system, "ICD10CM");
+  EXPECT_EQ(code, "E119");
+  EXPECT_EQ(sequence, 7u);
+  EXPECT_FALSE(SplitConceptKey("ICD10CM", &system, &code, &sequence));
+  EXPECT_FALSE(SplitConceptKey(std::string("ICD10CM\0E119", 12), &system, &code, &sequence));
+
+  const std::string change = ChangeKey("HCPCS", 3, "A0021");
+  EXPECT_EQ(ChangeKeyCode(change, ChangePrefix("HCPCS", 3).size()), "A0021");
+  const std::string staged = StagingKey("HCPCS", "2025", "A0021");
+  EXPECT_EQ(StagingKeyCode(staged, StagingPrefix("HCPCS", "2025").size()), "A0021");
+  EXPECT_EQ(EncodeChange(ChangeKind::kAdded), std::string(1, static_cast<char>(ChangeKind::kAdded)));
+
+  // Both directions of a link, and their order: a code's predecessors before its successors.
+  const std::string by_new = LinkKey("ICD10CM", "E119", LinkKind::kPredecessors, "E11");
+  const std::string by_previous = LinkKey("ICD10CM", "E11", LinkKind::kSuccessors, "E119");
+  EXPECT_EQ(LinkKeyOther(by_new, LinkPrefix("ICD10CM", "E119", LinkKind::kPredecessors).size()),
+            "E11");
+  EXPECT_EQ(
+      LinkKeyOther(by_previous, LinkPrefix("ICD10CM", "E11", LinkKind::kSuccessors).size()),
+      "E119");
+  EXPECT_EQ(by_new, std::string("ICD10CM\0E119\0PE11", 17));  // frozen: 'P' and 'S' on disk
+  EXPECT_EQ(by_previous, std::string("ICD10CM\0E11\0SE119", 17));
+
+  ConceptRecord r;
+  r.display = "x";
+  r.billable = true;
+  r.active = false;
+  r.kind = ConceptKind::kHeader;
+  std::string body;
+  EncodeConceptRecord(r, &body);
+  std::string entry;
+  EncodePresentEntryFromBody(body, &entry);
+  EXPECT_EQ(entry, EncodePresentEntry(r));
+  absl::string_view got;
+  ASSERT_TRUE(PresentBody(entry, &got));
+  EXPECT_EQ(got, body);
+  EXPECT_FALSE(PresentBody(EncodeDeletedEntry(), &got));
+  EXPECT_FALSE(PresentBody("", &got));
+  RecordFlags f = FlagsOf(body);
+  EXPECT_TRUE(f.present);
+  EXPECT_TRUE(f.billable);
+  EXPECT_FALSE(f.active);
+  EXPECT_TRUE(f.header);
+  EXPECT_FALSE(FlagsOf("\x01").present);
 }
 
 TEST(EncodingTest, VarintBoundaries) {

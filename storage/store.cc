@@ -76,24 +76,6 @@ class ReleaseDigest {
   std::string buf_;
 };
 
-// Flags of an encoded record body, read without decoding it all.
-struct BodyFlags {
-  bool present = false;
-  bool billable = false;
-  bool active = false;
-  bool header = false;
-};
-
-BodyFlags FlagsOf(absl::string_view body) {
-  BodyFlags f;
-  if (body.size() < 2) return f;
-  f.present = true;
-  f.billable = body[0] & 1;
-  f.active = body[0] & 2;
-  f.header = static_cast<uint8_t>(body[1]) == static_cast<uint8_t>(ConceptKind::kHeader);
-  return f;
-}
-
 // Walks the concepts of `system` with `it` and calls fn(code, entry sequence, entry) for each
 // code's entry as of release `sequence` (its newest at or before it; present or deleted), in
 // code order, for codes in [begin, end) (an empty `end`: no upper bound), until fn returns false.
@@ -259,7 +241,7 @@ absl::Status Reader::ChangedCodes(absl::string_view system, uint64_t after, uint
   for (uint64_t seq = after + 1; seq <= upto; ++seq) {
     std::string prefix = ChangePrefix(system, seq);
     for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-      codes->emplace_back(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+      codes->emplace_back(ChangeKeyCode(AsView(it->key()), prefix.size()));
     }
     if (!it->status().ok()) return FromRocks(it->status(), "reading the change index");
   }
@@ -451,8 +433,10 @@ absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t lim
   for (it->Seek(EventKey(system, after + 1));
        it->Valid() && StartsWith(it->key(), prefix) && events->size() < limit; it->Next()) {
     EventRecord e;
-    absl::string_view seq_bytes = AsView(it->key()).substr(prefix.size());
-    if (!GetBigEndian64(&seq_bytes, &e.sequence)) return absl::DataLossError("corrupt event key");
+    absl::string_view key_system;
+    if (!DecodeEventKey(AsView(it->key()), &key_system, &e.sequence)) {
+      return absl::DataLossError("corrupt event key");
+    }
     absl::Status s = DecodeEvent(AsView(it->value()), &e);
     if (!s.ok()) return s;
     events->push_back(std::move(e));
@@ -466,15 +450,16 @@ absl::Status Reader::Links(absl::string_view system, absl::string_view code,
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot();
   std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kLinks)));
-  for (char kind : {'P', 'S'}) {
-    std::vector<CodeLinkRecord>* out = kind == 'P' ? predecessors : successors;
+  for (LinkKind kind : {LinkKind::kPredecessors, LinkKind::kSuccessors}) {
+    const bool by_new_code = kind == LinkKind::kPredecessors;
+    std::vector<CodeLinkRecord>* out = by_new_code ? predecessors : successors;
     out->clear();
     std::string prefix = LinkPrefix(system, code, kind);
     for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
       CodeLinkRecord link;
-      std::string other(it->key().data() + prefix.size(), it->key().size() - prefix.size());
-      link.code = kind == 'P' ? std::string(code) : other;
-      link.previous = kind == 'P' ? other : std::string(code);
+      std::string other(LinkKeyOther(AsView(it->key()), prefix.size()));
+      link.code = by_new_code ? std::string(code) : other;
+      link.previous = by_new_code ? other : std::string(code);
       absl::Status s = DecodeLink(AsView(it->value()), &link);
       if (!s.ok()) return s;
       out->push_back(std::move(link));
@@ -640,15 +625,12 @@ absl::Status Store::LoadCatalog() {
   // The newest event of each system: the last key of its prefix.
   std::unique_ptr<rocksdb::Iterator> ev(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kEvents)));
   for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
-    absl::string_view key = AsView(ev->key());
-    size_t zero = key.find('\0');
-    if (zero == absl::string_view::npos || key.size() != zero + 1 + 8) {
+    absl::string_view system;
+    uint64_t seq;
+    if (!DecodeEventKey(AsView(ev->key()), &system, &seq)) {
       return absl::DataLossError("corrupt event key");
     }
-    absl::string_view seq_bytes = key.substr(zero + 1);
-    uint64_t seq;
-    GetBigEndian64(&seq_bytes, &seq);
-    catalog->last_event_[std::string(key.substr(0, zero))] = seq;
+    catalog->last_event_[std::string(system)] = seq;
   }
   if (!ev->status().ok()) return FromRocks(ev->status(), "reading events");
   catalog->Sort();
@@ -792,9 +774,8 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view s
   absl::Status s = ForEachEntryAsOf(
       it.get(), system, sequence,
       [&](absl::string_view code, uint64_t seq, absl::string_view entry) {
-        if (static_cast<uint8_t>(entry[0]) == static_cast<uint8_t>(EntryTag::kPresent)) {
-          view->entries_.emplace(std::string(code),
-                                 ReleaseView::Entry{seq, std::string(entry.substr(1))});
+        if (absl::string_view body; PresentBody(entry, &body)) {
+          view->entries_.emplace(std::string(code), ReleaseView::Entry{seq, std::string(body)});
         }
         return true;
       });
@@ -1031,9 +1012,8 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
     return FromRocks(current->status(), "reading concepts");
   };
   auto body_of = [](const std::string& entry) {
-    return static_cast<uint8_t>(entry[0]) == static_cast<uint8_t>(EntryTag::kPresent)
-               ? absl::string_view(entry).substr(1)
-               : absl::string_view();
+    absl::string_view body;
+    return PresentBody(entry, &body) ? body : absl::string_view();
   };
 
   // A generous reservation (see AddStagedConcepts): entries plus change rows.
@@ -1046,20 +1026,19 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   const std::string deleted_entry = EncodeDeletedEntry();
   std::string entry;
   auto present_entry = [&](absl::string_view body) -> const std::string& {
-    entry.assign(1, static_cast<char>(EntryTag::kPresent));
-    entry.append(body.data(), body.size());
+    EncodePresentEntryFromBody(body, &entry);
     return entry;
   };
   auto change = [&](absl::string_view code, ChangeKind kind) {
-    batch.Put(cf(Cf::kChanges), ChangeKey(system, sequence, code),
-              std::string(1, static_cast<char>(kind)));
+    batch.Put(cf(Cf::kChanges), ChangeKey(system, sequence, code), EncodeChange(kind));
   };
 
   while (st.ok()) {
     bool staged_valid = staged->Valid() && StartsWith(staged->key(), staged_prefix);
     if (!staged_valid && !cur.valid) break;
     absl::string_view new_code =
-        staged_valid ? AsView(staged->key()).substr(staged_prefix.size()) : absl::string_view();
+        staged_valid ? StagingKeyCode(AsView(staged->key()), staged_prefix.size())
+                     : absl::string_view();
     int cmp = !staged_valid ? 1 : !cur.valid ? -1 : new_code.compare(cur.code);
     absl::string_view code = cmp <= 0 ? new_code : absl::string_view(cur.code);
     absl::string_view new_body = cmp <= 0 ? AsView(staged->value()) : absl::string_view();
@@ -1073,7 +1052,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
         pred_body = cur.predecessor_is_newest ? newest_body : body_of(cur.at_predecessor);
       }
     }
-    BodyFlags newest = FlagsOf(newest_body), o = FlagsOf(pred_body), n = FlagsOf(new_body);
+    RecordFlags newest = FlagsOf(newest_body), o = FlagsOf(pred_body), n = FlagsOf(new_body);
     if (n.present) {
       counts.total++;
       if (n.active) counts.total_active++;
@@ -1197,8 +1176,10 @@ absl::Status Store::AddLinks(absl::string_view system,
   rocksdb::WriteBatch batch;
   for (const CodeLinkRecord& link : links) {
     std::string value = EncodeLink(link);
-    batch.Put(cf(Cf::kLinks), LinkKey(system, link.code, 'P', link.previous), value);
-    batch.Put(cf(Cf::kLinks), LinkKey(system, link.previous, 'S', link.code), value);
+    batch.Put(cf(Cf::kLinks), LinkKey(system, link.code, LinkKind::kPredecessors, link.previous),
+              value);
+    batch.Put(cf(Cf::kLinks), LinkKey(system, link.previous, LinkKind::kSuccessors, link.code),
+              value);
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -1223,10 +1204,8 @@ absl::Status Store::RebuildSearchIndex() {
   auto flush_code = [&]() -> absl::Status {
     std::string previous;  // body as of the entry before; empty: not present
     for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
-      absl::string_view body = static_cast<uint8_t>(e->second[0]) ==
-                                       static_cast<uint8_t>(EntryTag::kPresent)
-                                   ? absl::string_view(e->second).substr(1)
-                                   : absl::string_view();
+      absl::string_view body;
+      if (!PresentBody(e->second, &body)) body = absl::string_view();
       absl::Status s = releases[e->first].Add(code, previous, body);
       if (!s.ok()) return s;
       previous.assign(body.data(), body.size());
@@ -1245,15 +1224,11 @@ absl::Status Store::RebuildSearchIndex() {
     return absl::OkStatus();
   };
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    absl::string_view key = AsView(it->key());
-    size_t zero = key.find('\0');
-    absl::string_view c;
+    absl::string_view sys, c;
     uint64_t seq;
-    if (zero == absl::string_view::npos || !DecodeConceptKey(key, zero + 1, &c, &seq) ||
-        it->value().empty()) {
+    if (!SplitConceptKey(AsView(it->key()), &sys, &c, &seq) || it->value().empty()) {
       return absl::DataLossError("corrupt concept entry while rebuilding the search index");
     }
-    absl::string_view sys = key.substr(0, zero);
     if (!entries.empty() && (sys != system || c != code)) {
       absl::Status s = flush_code();
       if (s.ok() && sys != system) s = flush_system();
@@ -1310,9 +1285,7 @@ absl::StatusOr<std::vector<ReleaseRecord>> Store::VerifyChecksums() const {
       absl::Status s = ForEachEntryAsOf(
           it.get(), system, r.sequence,
           [&](absl::string_view code, uint64_t, absl::string_view entry) {
-            if (static_cast<uint8_t>(entry[0]) == static_cast<uint8_t>(EntryTag::kPresent)) {
-              digest.Add(code, entry.substr(1));
-            }
+            if (absl::string_view body; PresentBody(entry, &body)) digest.Add(code, body);
             return true;
           });
       if (s.ok() && digest.Finish() != r.checksum) {

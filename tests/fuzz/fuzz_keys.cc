@@ -25,6 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (DecodeTermKey(key, prefix_len, &term, &sequence)) {
     if (TermKey(system, term, sequence) != key) abort();
   }
+  absl::string_view whole_system;
+  if (SplitConceptKey(key, &whole_system, &code, &sequence)) {
+    if (ConceptKey(whole_system, code, sequence) != key) abort();
+  }
+  if (DecodeEventKey(key, &whole_system, &sequence)) {
+    if (EventKey(whole_system, sequence) != key) abort();
+  }
   // PrefixEnd bounds every key that starts with the prefix.
   std::string end = PrefixEnd(std::string(key));
   if (!end.empty() && !(absl::string_view(end) > key)) abort();

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   for (const std::string& key :
        {ConceptKey("ICD10CM", "E119", 7), ConceptKey("CPT", "99213", 1),
         TermKey("ICD10CM", "diabetes", 3), TermKey("HCPCS", "wheelchair", 12),
-        ChangeKey("ICD10CM", 2, "A000"), LinkKey("ICD10CM", "E119", 'P', "E11"),
+        ChangeKey("ICD10CM", 2, "A000"), LinkKey("ICD10CM", "E119", LinkKind::kPredecessors, "E11"),
         ReleaseKey("HCPCS", "2019"), StagingKey("CPT", "2025", "0042T")}) {
     Write(keys, n++, key);
   }
