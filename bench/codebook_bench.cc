@@ -271,7 +271,7 @@ void StoragePhase(const std::vector<IcdRelease>& releases,
       }
       all->reset();
       storage::StoreOptions no_views;
-      no_views.cached_releases = 0;
+      no_views.view_cache_bytes = 0;
       auto seek_only = storage::Store::Open(dir + "/all", no_views);
       f->Add("storage lookups/s, no view", measure(seek_only->get()));
     }
@@ -975,7 +975,7 @@ void SoakPhase(const std::string& version, const importers::Concepts& concepts) 
 // --compact_db: what the data of a database take once every dead record is gone.
 int CompactDb(const std::string& dir) {
   storage::StoreOptions options;
-  options.cached_releases = 0;
+  options.view_cache_bytes = 0;
   auto store = storage::Store::Open(dir, options);
   if (!store.ok()) {
     std::cerr << store.status() << "\n";

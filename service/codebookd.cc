@@ -65,9 +65,10 @@ ABSL_FLAG(bool, reads_need_token, false,
 ABSL_FLAG(bool, verify, false,
           "open the database, recompute every release's checksum from its concepts, print the "
           "result and exit (0: all match; 1: not); e.g. on a restored backup");
-ABSL_FLAG(int, cached_releases, 4,
-          "published releases kept in memory for lookups and search (about 55 MB each for "
-          "ICD-10-CM); 0 answers everything from the database");
+ABSL_FLAG(int, view_cache_mb, 256,
+          "megabytes of published releases kept in memory for lookups and search, least "
+          "recently used dropped first (about 40 MB for an ICD-10-CM release, and its search "
+          "tables about 10 MB more once searched); 0 answers everything from the database");
 ABSL_FLAG(std::string, metrics_listen, "",
           "HOST:PORT of the plain-HTTP endpoint with Prometheus metrics (/metrics) and a health "
           "check (/healthz), e.g. 0.0.0.0:9464; empty: none");
@@ -179,6 +180,10 @@ void AppendStoreGauges(const codebook::storage::Store& store, std::string* out) 
   AppendGauge(out, "codebook_release_views",
               "Published releases held in memory as views (held), and view builds queued.",
               {{"state=\"held\"", views}, {"state=\"queued\"", queued}});
+  AppendGauge(out, "codebook_release_view_bytes",
+              "What the release views held take in memory (their search tables aside); "
+              "--view_cache_mb bounds it.",
+              {{"", static_cast<double>(store.view_bytes())}});
   codebook::service::AppendCounter(
       out, "codebook_release_view_build_failures_total",
       "Release views whose build failed (the store's log says why); that release's reads go to "
@@ -290,7 +295,8 @@ int Run() {
 
   const std::string db_path = absl::GetFlag(FLAGS_db);
   codebook::storage::StoreOptions store_options;
-  store_options.cached_releases = std::max(0, absl::GetFlag(FLAGS_cached_releases));
+  store_options.view_cache_bytes =
+      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_view_cache_mb))) << 20;
   auto store = codebook::storage::Store::Open(db_path, store_options);
   if (!store.ok()) {
     std::cerr << "codebookd: cannot open database: " << store.status().message() << "\n";

@@ -184,7 +184,7 @@ absl::Status ReleaseAdminImpl::CreateBackup(const v1::CreateBackupRequest& req,
   if (absl::Status s = store_->Checkpoint(dir); !s.ok()) return s;
   // Prove the copy: open it on its own and recompute every checksum.
   storage::StoreOptions options;
-  options.cached_releases = 0;
+  options.view_cache_bytes = 0;
   absl::StatusOr<std::unique_ptr<storage::Store>> copy = storage::Store::Open(dir, options);
   if (!copy.ok()) {
     return absl::DataLossError(absl::StrCat("the backup in ", dir, " does not open: ",

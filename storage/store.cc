@@ -557,7 +557,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                         &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening database ", path));
   store->db_.reset(raw);
-  store->cached_releases_ = options.cached_releases;
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), std::string(kSchemaVersionKey), &version);
@@ -584,9 +583,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   absl::Status loaded = store->LoadCatalog();
   if (!loaded.ok()) return loaded;
-  if (store->cached_releases_ > 0) {
-    Store* raw_store = store.get();
-    store->view_builder_ = std::thread([raw_store] { raw_store->ViewBuilderLoop(); });
+  Store* raw_store = store.get();
+  store->views_ = std::make_unique<ViewCache>(
+      options.view_cache_bytes,
+      [raw_store](const ViewCache::Key& key) {
+        return raw_store->LoadPublishedView(key.first, key.second);
+      },
+      // A build allocates tens of megabytes and frees the view it replaced: bulk work too.
+      [raw_store] { raw_store->work_generation_.fetch_add(1, std::memory_order_relaxed); },
+      path);
+  if (store->views_->enabled()) {
     // Warm up the release each system serves by default.
     auto catalog = store->catalog();
     for (const auto& [system, releases] : catalog->releases_) {
@@ -599,13 +605,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 }
 
 Store::~Store() {
-  if (view_builder_.joinable()) {
-    {
-      absl::MutexLock l(&view_mu_);
-      stopping_ = true;
-    }
-    view_builder_.join();
-  }
+  views_.reset();  // its builder reads the database
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
@@ -650,101 +650,19 @@ std::unique_ptr<Reader> Store::NewReader() const {
 
 std::shared_ptr<const ReleaseView> Store::View(absl::string_view system,
                                                uint64_t sequence) const {
-  if (cached_releases_ <= 0) return nullptr;
+  if (!views_->enabled()) return nullptr;
   // Only published releases have views: data at an unpublished sequence may still change.
   // The record lives in this catalog: hold it while reading (a publish may replace it).
   std::shared_ptr<const Catalog> snapshot = catalog();
   const ReleaseRecord* r = snapshot->FindBySequence(system, sequence);
   if (r == nullptr || r->state == ReleaseState::kStaged) return nullptr;
-  ViewKey key(std::string(system), sequence);
-  absl::MutexLock l(&view_mu_);
-  auto it = views_.find(key);
-  if (it != views_.end()) {
-    view_lru_.splice(view_lru_.begin(), view_lru_, it->second.lru);
-    it->second.read = true;
-    return it->second.view;
-  }
-  // A build that failed would fail again (a published release never changes): not retried.
-  if (std::find(view_queue_.begin(), view_queue_.end(), key) == view_queue_.end() &&
-      !failed_views_.contains(key)) {
-    view_queue_.push_back(std::move(key));
-  }
-  return nullptr;
+  return views_->Get({std::string(system), sequence});
 }
 
-void Store::InsertView(const std::string& system, uint64_t sequence,
-                       std::shared_ptr<const ReleaseView> view) const {
-  absl::MutexLock l(&view_mu_);
-  InsertViewLocked(system, sequence, std::move(view));
-}
-
-void Store::InsertViewLocked(const std::string& system, uint64_t sequence,
-                             std::shared_ptr<const ReleaseView> view) const {
-  ViewKey key(system, sequence);
-  if (views_.count(key)) return;
-  view_lru_.push_front(key);
-  views_[key] = ViewSlot{std::move(view), view_lru_.begin()};
-  while (static_cast<int>(views_.size()) > cached_releases_) {
-    views_.erase(view_lru_.back());
-    view_lru_.pop_back();
-  }
-}
-
-std::pair<size_t, size_t> Store::ViewCounts() const {
-  absl::MutexLock l(&view_mu_);
-  return {views_.size(), view_queue_.size()};
-}
+std::pair<size_t, size_t> Store::ViewCounts() const { return views_->Counts(); }
 
 void Store::DropUnreadView(absl::string_view system, uint64_t sequence) const {
-  ViewKey key(std::string(system), sequence);
-  absl::MutexLock l(&view_mu_);
-  view_queue_.erase(std::remove(view_queue_.begin(), view_queue_.end(), key), view_queue_.end());
-  auto it = views_.find(key);
-  if (it == views_.end() || it->second.read) return;
-  view_lru_.erase(it->second.lru);
-  views_.erase(it);
-}
-
-void Store::ViewBuilderLoop() const {
-  while (true) {
-    ViewKey key;
-    {
-      absl::MutexLock l(&view_mu_);
-      view_mu_.Await(absl::Condition(
-          +[](const Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->view_mu_) {
-            return s->stopping_ || !s->view_queue_.empty();
-          },
-          this));
-      if (stopping_) return;
-      key = view_queue_.front();
-    }
-    absl::StatusOr<std::shared_ptr<ReleaseView>> view = LoadPublishedView(key.first, key.second);
-    {
-      absl::MutexLock l(&view_mu_);
-      // Still queued unless DropUnreadView cancelled it while it was being built.
-      bool wanted = std::find(view_queue_.begin(), view_queue_.end(), key) != view_queue_.end();
-      view_queue_.erase(std::remove(view_queue_.begin(), view_queue_.end(), key),
-                        view_queue_.end());
-      if (wanted && view.ok()) InsertViewLocked(key.first, key.second, *std::move(view));
-    }
-    // A release discarded or retracted meanwhile is no failure; anything else is counted and
-    // said (the reads of that release go to RocksDB, which reports the same error to them).
-    if (!view.ok() && view.status().code() != absl::StatusCode::kFailedPrecondition) {
-      {
-        absl::MutexLock l(&view_mu_);
-        failed_views_.insert(key);
-      }
-      view_build_failures_.fetch_add(1, std::memory_order_relaxed);
-      std::fprintf(stderr,
-                   "codebook store %s: the in-memory view of %s release %llu could not be "
-                   "built: %s\n",
-                   path_.c_str(), key.first.c_str(), static_cast<unsigned long long>(key.second),
-                   view.status().ToString().c_str());
-    }
-    view = nullptr;  // a cancelled view goes here, outside the lock
-    // A build allocates tens of megabytes and frees the view it replaced: bulk work too.
-    work_generation_.fetch_add(1, std::memory_order_relaxed);
-  }
+  views_->DropUnread({std::string(system), sequence});
 }
 
 absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadPublishedView(absl::string_view system,
@@ -761,13 +679,13 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadPublishedView(absl::stri
 absl::Status Store::BuildView(absl::string_view system, uint64_t sequence) const {
   absl::StatusOr<std::shared_ptr<ReleaseView>> view = LoadPublishedView(system, sequence);
   if (!view.ok()) return view.status();
-  InsertView(std::string(system), sequence, *std::move(view));
+  views_->Insert({std::string(system), sequence}, *std::move(view));
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view system,
                                                              uint64_t sequence) const {
-  auto view = std::make_shared<ReleaseView>();
+  ReleaseView::Entries entries;
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kConcepts)));
@@ -775,23 +693,12 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view s
       it.get(), system, sequence,
       [&](absl::string_view code, uint64_t seq, absl::string_view entry) {
         if (absl::string_view body; PresentBody(entry, &body)) {
-          view->entries_.emplace(std::string(code), ReleaseView::Entry{seq, std::string(body)});
+          entries.emplace(std::string(code), ReleaseView::Entry{seq, std::string(body)});
         }
         return true;
       });
   if (!s.ok()) return s;
-  view->sorted_codes_.reserve(view->entries_.size());
-  for (const auto& [code, entry] : view->entries_) view->sorted_codes_.emplace_back(code);
-  std::sort(view->sorted_codes_.begin(), view->sorted_codes_.end());
-  WordTable::Builder words;
-  ConceptRecord record;
-  for (absl::string_view code : view->sorted_codes_) {
-    s = DecodeConceptRecord(view->entries_.find(code)->second.body, &record);
-    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
-    words.Add(record);
-  }
-  view->words_ = words.Finish();
-  return view;
+  return ReleaseView::Build(system, std::move(entries));
 }
 
 void Store::SetEventListener(std::function<void(const std::string& system)> listener) {

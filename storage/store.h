@@ -39,10 +39,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "storage/derived_slot.h"
 #include "storage/encoding.h"
 #include "storage/records.h"
-#include "storage/word_table.h"
+#include "storage/view_cache.h"
 
 namespace rocksdb {
 class DB;
@@ -93,44 +92,6 @@ struct CodeState {
   uint64_t entry_sequence = 0;
   // The concept when kPresent; otherwise unspecified (reads reuse its buffers).
   ConceptRecord record;
-};
-
-// The concepts present in one published release, held in memory: code -> (entry sequence,
-// record body). Built from RocksDB in the background; immutable once built, so it never needs
-// invalidating (a published release never changes).
-class ReleaseView {
- public:
-  struct Entry {
-    uint64_t sequence;
-    std::string body;
-  };
-  // nullptr if the code is not present in the release.
-  const Entry* Find(absl::string_view code) const {
-    auto it = entries_.find(code);
-    return it == entries_.end() ? nullptr : &it->second;
-  }
-  size_t size() const { return entries_.size(); }
-  // Every code of the release, sorted; views into the keys of entries_ (stable: the map is not
-  // modified once built).
-  const std::vector<absl::string_view>& sorted_codes() const { return sorted_codes_; }
-  // The words of every concept, concept i being sorted_codes()[i]: search scores candidates
-  // with it.
-  const WordTable& words() const { return *words_; }
-  // What a higher layer derives from this view (the service's search tables): built by
-  // `build` (returning a std::shared_ptr<const T>) on the first call, then the same value for
-  // every caller until the view is dropped, so it costs memory only while the view is held.
-  // One value per view: every caller must ask for the same T. Thread-safe.
-  template <typename T, typename Build>
-  std::shared_ptr<const T> Derived(Build build) const {
-    return derived_.Get<T>(build);
-  }
-
- private:
-  friend class Store;
-  absl::flat_hash_map<std::string, Entry> entries_;
-  std::vector<absl::string_view> sorted_codes_;
-  std::unique_ptr<WordTable> words_;
-  DerivedSlot derived_;
 };
 
 class Store;
@@ -234,9 +195,10 @@ struct StoreOptions {
   size_t block_cache_bytes = 256 << 20;
   // Sync the WAL on every write (publish is always synced).
   bool sync_writes = true;
-  // Published releases kept in memory as ReleaseViews (least recently used dropped first); 0
-  // serves every read from RocksDB. About 55 MB per ICD-10-CM release (concepts and words).
-  int cached_releases = 4;
+  // Bytes of published releases kept in memory as ReleaseViews (least recently used dropped
+  // first; ReleaseView::MemoryBytes, about 40 MB for an ICD-10-CM release); 0 serves every
+  // read from RocksDB.
+  size_t view_cache_bytes = size_t{256} << 20;
 };
 
 // A concept to stage: storage-form code plus its record.
@@ -337,26 +299,20 @@ class Store {
   // corrupt entry, an I/O error): each is also logged to standard error, and not tried again
   // by this process (BuildView still tries). The release's reads then go to RocksDB.
   // Thread-safe.
-  uint64_t view_build_failures() const {
-    return view_build_failures_.load(std::memory_order_relaxed);
-  }
+  uint64_t view_build_failures() const { return views_->failures(); }
+  // The bytes of the views held (ReleaseView::MemoryBytes).
+  size_t view_bytes() const { return views_->bytes(); }
   // Builds a view now, on the calling thread (tests and benchmarks use it to warm up).
   absl::Status BuildView(absl::string_view system, uint64_t sequence) const;
 
  private:
   friend class Reader;
   Store() = default;
-  void ViewBuilderLoop() const;
   absl::StatusOr<std::shared_ptr<ReleaseView>> LoadView(absl::string_view system,
                                                         uint64_t sequence) const;
   // The view of a published (or retracted) release; FAILED_PRECONDITION for any other sequence.
   absl::StatusOr<std::shared_ptr<ReleaseView>> LoadPublishedView(absl::string_view system,
                                                                  uint64_t sequence) const;
-  void InsertView(const std::string& system, uint64_t sequence,
-                  std::shared_ptr<const ReleaseView> view) const;
-  void InsertViewLocked(const std::string& system, uint64_t sequence,
-                        std::shared_ptr<const ReleaseView> view) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(view_mu_);
   // Drops the view of a release that a publish has superseded as its system's newest (or that
   // was retracted), if it
   // was built only as that release's warm-up and no reader has asked for it since (and drops
@@ -390,29 +346,11 @@ class Store {
   std::function<void(const std::string&)> event_listener_ ABSL_GUARDED_BY(write_mu_);
   bool sync_writes_ = true;
 
-  // Release views: an LRU cache filled by one background thread.
-  using ViewKey = std::pair<std::string, uint64_t>;
-  int cached_releases_ = 0;
-  mutable absl::Mutex view_mu_;
-  mutable std::list<ViewKey> view_lru_ ABSL_GUARDED_BY(view_mu_);  // most recent first
-  // A cached view; `read` once a reader has asked for it (a view built only as a warm-up has
-  // not been).
-  struct ViewSlot {
-    std::shared_ptr<const ReleaseView> view;
-    std::list<ViewKey>::iterator lru;
-    bool read = false;
-  };
-  mutable absl::flat_hash_map<ViewKey, ViewSlot>
-      views_ ABSL_GUARDED_BY(view_mu_);
-  mutable std::deque<ViewKey> view_queue_ ABSL_GUARDED_BY(view_mu_);
-  // Views whose build failed (view_build_failures): not queued again.
-  mutable absl::flat_hash_set<ViewKey> failed_views_ ABSL_GUARDED_BY(view_mu_);
-  mutable bool stopping_ ABSL_GUARDED_BY(view_mu_) = false;
-  mutable std::thread view_builder_;
+  // Release views; created by Open, reset first by the destructor (its builder reads db_).
+  std::unique_ptr<ViewCache> views_;
 
   absl::Mutex write_mu_;  // serializes writers
   mutable std::atomic<uint64_t> work_generation_{0};  // bumped by the view builder too
-  mutable std::atomic<uint64_t> view_build_failures_{0};
   mutable absl::Mutex catalog_mu_;
   std::shared_ptr<const Catalog> catalog_ ABSL_GUARDED_BY(catalog_mu_);
 };

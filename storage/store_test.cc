@@ -207,7 +207,7 @@ TEST_F(StoreTest, ReleaseViewsAnswerLikeRocksDb) {
     // Without views every read seeks.
     store_.reset();
     StoreOptions no_views;
-    no_views.cached_releases = 0;
+    no_views.view_cache_bytes = 0;
     store_ = *Store::Open(dir_ + "/db", no_views);
     auto reader = store_->NewReader();
     for (uint64_t seq : {1, 2}) {
@@ -367,7 +367,7 @@ TEST_F(StoreTest, ConceptRangesFromViewsAndRocksDbAgree) {
     return out;
   };
   StoreOptions no_views;
-  no_views.cached_releases = 0;
+  no_views.view_cache_bytes = 0;
   Reopen(no_views);  // first pass from RocksDB, second from views
   for (int pass = 0; pass < 2; ++pass) {
     if (pass == 1) Reopen();

@@ -262,7 +262,7 @@ TEST(SearchRetractTest, RetractingARelease) {
 TEST_F(FindingTest, ServersWithAndWithoutReleaseViewsAnswerSearchesAlike) {
   // Without views, candidates come from the store's search index and are scored from their
   // records; with them, from the in-memory word table. The answers must be the same.
-  TestServer cold("", {"--cached_releases=0"});
+  TestServer cold("", {"--view_cache_mb=0"});
   auto cold_client = cold.NewClient();
   auto warm_client = server_->NewClient();
   std::vector<ReleaseFile> files = kSampleCpt;

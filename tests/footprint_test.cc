@@ -46,7 +46,7 @@ uint64_t CompactedBytes(Client* client, const std::string& scratch) {
   auto backup = client->CreateBackup(copy);
   EXPECT_TRUE(backup.ok()) << backup.status();
   storage::StoreOptions options;
-  options.cached_releases = 0;
+  options.view_cache_bytes = 0;
   auto store = storage::Store::Open(copy, options);
   EXPECT_TRUE(store.ok()) << store.status();
   if (!store.ok()) return 0;

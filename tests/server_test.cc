@@ -1091,7 +1091,7 @@ TEST(PcsSupplementTest, TablesExplainEachCharacterAndTheIndexFindsProcedures) {
 // view's concept numbers) or the store does (records read per code).
 TEST(ClinicalSearchTest, AnswersAreTheSameWithAndWithoutTheReleaseView) {
   TestServer viewed("", {"--metrics_listen=127.0.0.1:0"});
-  TestServer stored("", {"--cached_releases=0"});
+  TestServer stored("", {"--view_cache_mb=0"});
   const std::vector<ReleaseFile> files = {
       {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order", "/icd10cm/2024/icd10cm-order-2024.txt"},
       {"ICD10CM-TABULAR", "FY2024", "2023-10-01", "icd10cm-tabular",
