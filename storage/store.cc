@@ -163,49 +163,6 @@ class TermChanges {
 
 }  // namespace
 
-// ---------------------------------------------------------------- Catalog
-
-const std::vector<ReleaseRecord>& Catalog::Releases(absl::string_view system) const {
-  static const std::vector<ReleaseRecord> kEmpty;
-  auto it = releases_.find(system);
-  return it == releases_.end() ? kEmpty : it->second;
-}
-
-const ReleaseRecord* Catalog::Find(absl::string_view system, absl::string_view version) const {
-  for (const ReleaseRecord& r : Releases(system)) {
-    if (r.version == version) return &r;
-  }
-  return nullptr;
-}
-
-const ReleaseRecord* Catalog::FindBySequence(absl::string_view system, uint64_t sequence) const {
-  for (const ReleaseRecord& r : Releases(system)) {
-    if (r.sequence == sequence && sequence != 0) return &r;
-  }
-  return nullptr;
-}
-
-const ReleaseRecord* Catalog::LatestPublished(absl::string_view system) const {
-  const ReleaseRecord* latest = nullptr;
-  for (const ReleaseRecord& r : Releases(system)) {
-    if (r.state == ReleaseState::kPublished) latest = &r;
-  }
-  return latest;
-}
-
-void Catalog::Add(ReleaseRecord r) { releases_[r.system].push_back(std::move(r)); }
-
-void Catalog::Sort() {
-  for (auto& [system, list] : releases_) {
-    std::stable_sort(list.begin(), list.end(), [](const ReleaseRecord& a, const ReleaseRecord& b) {
-      bool a_staged = a.sequence == 0, b_staged = b.sequence == 0;
-      if (a_staged != b_staged) return !a_staged;
-      if (!a_staged) return a.sequence < b.sequence;
-      return a.create_time_micros < b.create_time_micros;
-    });
-  }
-}
-
 // ---------------------------------------------------------------- Reader
 
 Reader::Reader(const Store* store, std::shared_ptr<const Catalog> catalog)
@@ -595,7 +552,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   if (store->views_->enabled()) {
     // Warm up the release each system serves by default.
     auto catalog = store->catalog();
-    for (const auto& [system, releases] : catalog->releases_) {
+    for (const std::string& system : catalog->Systems()) {
       if (const ReleaseRecord* r = catalog->LatestPublished(system)) {
         (void)store->View(system, r->sequence);
       }
@@ -613,13 +570,13 @@ Store::~Store() {
 }
 
 absl::Status Store::LoadCatalog() {
-  auto catalog = std::make_shared<Catalog>();
+  Catalog::Builder catalog;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kReleases)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ReleaseRecord r;
     absl::Status s = DecodeRelease(AsView(it->value()), &r);
     if (!s.ok()) return s;
-    catalog->Add(std::move(r));
+    catalog.Add(std::move(r));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading releases");
   // The newest event of each system: the last key of its prefix.
@@ -630,12 +587,12 @@ absl::Status Store::LoadCatalog() {
     if (!DecodeEventKey(AsView(ev->key()), &system, &seq)) {
       return absl::DataLossError("corrupt event key");
     }
-    catalog->last_event_[std::string(system)] = seq;
+    catalog.SeeEvent(system, seq);
   }
   if (!ev->status().ok()) return FromRocks(ev->status(), "reading events");
-  catalog->Sort();
+  std::shared_ptr<const Catalog> loaded = catalog.Finish();
   absl::MutexLock l(&catalog_mu_);
-  catalog_ = std::move(catalog);
+  catalog_ = std::move(loaded);
   return absl::OkStatus();
 }
 
@@ -718,15 +675,7 @@ uint64_t Store::AddEvent(rocksdb::WriteBatch* batch, absl::string_view system, E
 }
 
 void Store::ReplaceRelease(const ReleaseRecord& r, bool erase, uint64_t last_event) {
-  auto next = std::make_shared<Catalog>(*catalog());
-  if (last_event != 0) next->last_event_[r.system] = last_event;
-  auto& list = next->releases_[r.system];
-  list.erase(std::remove_if(list.begin(), list.end(),
-                            [&](const ReleaseRecord& x) { return x.version == r.version; }),
-             list.end());
-  if (!erase) list.push_back(r);
-  if (list.empty()) next->releases_.erase(r.system);
-  next->Sort();
+  std::shared_ptr<const Catalog> next = catalog()->With(r, erase, last_event);
   absl::MutexLock l(&catalog_mu_);
   catalog_ = std::move(next);
 }
@@ -1185,8 +1134,8 @@ absl::StatusOr<std::vector<ReleaseRecord>> Store::VerifyChecksums() const {
   ro.snapshot = snap;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kConcepts)));
   absl::Status result;
-  for (const auto& [system, releases] : catalog->releases_) {
-    for (const ReleaseRecord& r : releases) {
+  for (const std::string& system : catalog->Systems()) {
+    for (const ReleaseRecord& r : catalog->Releases(system)) {
       if (r.state == ReleaseState::kStaged) continue;
       ReleaseDigest digest;
       absl::Status s = ForEachEntryAsOf(

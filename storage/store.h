@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "storage/catalog.h"
 #include "storage/encoding.h"
 #include "storage/records.h"
 #include "storage/view_cache.h"
@@ -52,33 +53,6 @@ class Iterator;
 }  // namespace rocksdb
 
 namespace codebook::storage {
-
-// An immutable picture of every release of every system. Shared by readers; replaced as a
-// whole (never modified) after each write.
-class Catalog {
- public:
-  // Releases of one system: published and retracted ones by ascending sequence, then staged
-  // ones by creation time. Empty if the system has none.
-  const std::vector<ReleaseRecord>& Releases(absl::string_view system) const;
-  // nullptr if absent.
-  const ReleaseRecord* Find(absl::string_view system, absl::string_view version) const;
-  // The release with this sequence number; nullptr if absent.
-  const ReleaseRecord* FindBySequence(absl::string_view system, uint64_t sequence) const;
-  // The published release with the highest sequence; nullptr if none.
-  const ReleaseRecord* LatestPublished(absl::string_view system) const;
-  // Sequence of the system's newest event (0 if none).
-  uint64_t LastEvent(absl::string_view system) const {
-    auto it = last_event_.find(system);
-    return it == last_event_.end() ? 0 : it->second;
-  }
-
- private:
-  friend class Store;
-  std::map<std::string, uint64_t, std::less<>> last_event_;
-  void Add(ReleaseRecord r);
-  void Sort();
-  std::map<std::string, std::vector<ReleaseRecord>, std::less<>> releases_;
-};
 
 // What one code looks like as of a release.
 struct CodeState {
