@@ -9,14 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/transaction_log.h"
 #include "rocksdb/utilities/checkpoint.h"
-#include "rocksdb/utilities/options_util.h"
 #include "storage/encoding.h"
 #include "storage/terms.h"
 
@@ -24,16 +21,6 @@ namespace codebook::storage {
 namespace {
 
 using Cf = ColumnFamilyId;
-
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(what, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return absl::FailedPreconditionError(msg);
-  }
-  return absl::InternalError(msg);
-}
 
 std::string StateName(ReleaseState s) {
   switch (s) {
@@ -43,12 +30,6 @@ std::string StateName(ReleaseState s) {
   }
   return "unknown";
 }
-
-bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
-  return s.size() >= prefix.size() && absl::string_view(s.data(), prefix.size()) == prefix;
-}
-
-absl::string_view AsView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 // SHA-256 over the canonical records of a release, in code order.
 class ReleaseDigest {
@@ -75,34 +56,6 @@ class ReleaseDigest {
   EVP_MD_CTX* ctx_;
   std::string buf_;
 };
-
-// Walks the concepts of `system` with `it` and calls fn(code, entry sequence, entry) for each
-// code's entry as of release `sequence` (its newest at or before it; present or deleted), in
-// code order, for codes in [begin, end) (an empty `end`: no upper bound), until fn returns false.
-absl::Status ForEachEntryAsOf(
-    rocksdb::Iterator* it, absl::string_view system, uint64_t sequence,
-    const std::function<bool(absl::string_view code, uint64_t seq, absl::string_view entry)>& fn,
-    absl::string_view begin = "", absl::string_view end = "") {
-  std::string prefix = SystemPrefix(system);
-  std::string last_code;
-  bool have_last = false;
-  for (it->Seek(absl::StrCat(prefix, begin)); it->Valid() && StartsWith(it->key(), prefix);
-       it->Next()) {
-    absl::string_view code;
-    uint64_t seq;
-    if (!DecodeConceptKey(AsView(it->key()), prefix.size(), &code, &seq)) {
-      return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
-    }
-    if (!end.empty() && code >= end) break;
-    // Entries of a code run newest first: the first one at or before `sequence` counts.
-    if (seq > sequence || (have_last && code == last_code)) continue;
-    last_code.assign(code.data(), code.size());
-    have_last = true;
-    if (it->value().empty()) return absl::DataLossError("empty concept entry");
-    if (!fn(code, seq, AsView(it->value()))) break;
-  }
-  return FromRocks(it->status(), "reading concepts");
-}
 
 // Collects the search-index changes of one release of one system: which codes gain or lose
 // which terms. Codes must be added in ascending order (each term's list stays sorted).
@@ -163,312 +116,6 @@ class TermChanges {
 
 }  // namespace
 
-// ---------------------------------------------------------------- Reader
-
-Reader::Reader(const Store* store, std::shared_ptr<const Catalog> catalog)
-    : store_(store), catalog_(std::move(catalog)) {}
-
-Reader::~Reader() {
-  iter_.reset();
-  terms_iter_.reset();
-  if (snapshot_ != nullptr) store_->db_->ReleaseSnapshot(snapshot_);
-}
-
-const rocksdb::Snapshot* Reader::snapshot() {
-  // Taken after the catalog: every release the catalog lists is fully in the snapshot.
-  if (snapshot_ == nullptr) snapshot_ = store_->db_->GetSnapshot();
-  return snapshot_;
-}
-
-rocksdb::Iterator* Reader::iterator() {
-  if (!iter_) {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot();
-    iter_.reset(store_->db_->NewIterator(ro, store_->cf(Cf::kConcepts)));
-  }
-  return iter_.get();
-}
-
-absl::Status Reader::ChangedCodes(absl::string_view system, uint64_t after, uint64_t upto,
-                                  std::vector<std::string>* codes) {
-  codes->clear();
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kChanges)));
-  for (uint64_t seq = after + 1; seq <= upto; ++seq) {
-    std::string prefix = ChangePrefix(system, seq);
-    for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-      codes->emplace_back(ChangeKeyCode(AsView(it->key()), prefix.size()));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "reading the change index");
-  }
-  std::sort(codes->begin(), codes->end());
-  codes->erase(std::unique(codes->begin(), codes->end()), codes->end());
-  return absl::OkStatus();
-}
-
-absl::Status Reader::Read(absl::string_view system, absl::string_view code, uint64_t sequence,
-                          CodeState* out) {
-  if (!view_ || view_sequence_ != sequence || view_system_ != system) {
-    view_ = store_->View(system, sequence);
-    view_system_ = std::string(system);
-    view_sequence_ = sequence;
-  }
-  if (view_) {
-    if (const ReleaseView::Entry* e = view_->Find(code)) {
-      out->kind = CodeState::Kind::kPresent;
-      out->entry_sequence = e->sequence;
-      absl::Status s = DecodeConceptRecord(e->body, &out->record);
-      if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
-      return absl::OkStatus();
-    }
-  }
-  // Not in the release (or no view yet): the entry found tells deleted from never present.
-  return Seek(system, code, sequence, out);
-}
-
-absl::Status Reader::Seek(absl::string_view system, absl::string_view code, uint64_t sequence,
-                          CodeState* out) {
-  rocksdb::Iterator* it = iterator();
-  it->Seek(ConceptKey(system, code, sequence));
-  out->kind = CodeState::Kind::kAbsent;
-  out->entry_sequence = 0;
-  std::string prefix = ConceptCodePrefix(system, code);
-  if (!it->Valid() || !StartsWith(it->key(), prefix)) {
-    return FromRocks(it->status(), "reading concepts");
-  }
-  absl::string_view found_code;
-  uint64_t entry_seq;
-  if (!DecodeConceptKey(AsView(it->key()), system.size() + 1, &found_code, &entry_seq)) {
-    return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
-  }
-  bool deleted = false;
-  absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &out->record);
-  if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
-  out->kind = deleted ? CodeState::Kind::kDeleted : CodeState::Kind::kPresent;
-  out->entry_sequence = entry_seq;
-  return absl::OkStatus();
-}
-
-absl::Status Reader::ReadMany(absl::string_view system, const std::vector<std::string>& codes,
-                              uint64_t sequence, std::vector<CodeState>* out) {
-  // Existing elements are reused: their buffers spare allocations when *out is a scratch vector.
-  out->resize(codes.size());
-  if (store_->View(system, sequence) != nullptr) {
-    for (size_t i = 0; i < codes.size(); ++i) {
-      absl::Status s = Read(system, codes[i], sequence, &(*out)[i]);
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-  // Seeking in key order keeps the iterator's blocks warm.
-  std::vector<size_t> order(codes.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return codes[a] < codes[b]; });
-  for (size_t k = 0; k < order.size(); ++k) {
-    size_t i = order[k];
-    if (k > 0 && codes[order[k - 1]] == codes[i]) {
-      (*out)[i] = (*out)[order[k - 1]];
-      continue;
-    }
-    absl::Status s = Read(system, codes[i], sequence, &(*out)[i]);
-    if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Reader::ForEachConcept(
-    absl::string_view system, uint64_t sequence,
-    const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn) {
-  return ForEachConceptInRange(system, sequence, "", "", fn);
-}
-
-std::shared_ptr<const ReleaseView> Reader::ViewOf(absl::string_view system,
-                                                 uint64_t sequence) const {
-  return store_->View(system, sequence);
-}
-
-absl::Status Reader::ForEachConceptInRange(
-    absl::string_view system, uint64_t sequence, absl::string_view begin, absl::string_view end,
-    const std::function<bool(absl::string_view code, const ConceptRecord& record)>& fn) {
-  ConceptRecord record;
-  if (std::shared_ptr<const ReleaseView> view = store_->View(system, sequence)) {
-    const std::vector<absl::string_view>& codes = view->sorted_codes();
-    for (auto c = std::lower_bound(codes.begin(), codes.end(), begin);
-         c != codes.end() && (end.empty() || *c < end); ++c) {
-      absl::Status s = DecodeConceptRecord(view->Find(*c)->body, &record);
-      if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", *c));
-      if (!fn(*c, record)) break;
-    }
-    return absl::OkStatus();
-  }
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot();
-  ro.fill_cache = false;  // a walk over a range must not push the hot blocks out
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kConcepts)));
-  absl::Status decode;
-  absl::Status s = ForEachEntryAsOf(
-      it.get(), system, sequence,
-      [&](absl::string_view code, uint64_t, absl::string_view entry) {
-        bool deleted = false;
-        decode = DecodeConceptEntry(entry, &deleted, &record);
-        if (!decode.ok()) {
-          decode = absl::DataLossError(absl::StrCat(decode.message(), ": ", system, " ", code));
-          return false;
-        }
-        return deleted || fn(code, record);
-      },
-      begin, end);
-  return s.ok() ? decode : s;
-}
-
-absl::Status Reader::ForEachPosting(
-    absl::string_view system, uint64_t sequence, absl::string_view term_prefix,
-    const std::function<bool(absl::string_view term, absl::string_view code)>& fn) {
-  if (!terms_iter_) {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot();
-    terms_iter_.reset(store_->db_->NewIterator(ro, store_->cf(Cf::kTerms)));
-  }
-  rocksdb::Iterator* it = terms_iter_.get();
-  std::string prefix = absl::StrCat(SystemPrefix(system), term_prefix);
-  const size_t system_len = system.size() + 1;
-  // One term at a time: its entries up to `sequence` (stored newest first), replayed oldest
-  // first, say which codes have it.
-  std::string term;
-  std::vector<std::string> entries;
-  absl::flat_hash_map<std::string, bool> state;
-  std::vector<absl::string_view> codes;
-  bool stop = false;
-  auto finish_term = [&]() -> absl::Status {
-    state.clear();
-    for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
-      absl::Status s = DecodeTermEntry(*e, [&](absl::string_view code, bool gains) {
-        state[code] = gains;
-      });
-      if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", term));
-    }
-    entries.clear();
-    codes.clear();
-    for (const auto& [code, present] : state) {
-      if (present) codes.push_back(code);
-    }
-    std::sort(codes.begin(), codes.end());
-    for (absl::string_view code : codes) {
-      if (!fn(term, code)) {
-        stop = true;
-        break;
-      }
-    }
-    return absl::OkStatus();
-  };
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-    absl::string_view t;
-    uint64_t seq;
-    if (!DecodeTermKey(AsView(it->key()), system_len, &t, &seq)) {
-      return absl::DataLossError(absl::StrCat("corrupt search index key in ", system));
-    }
-    if (t != term) {
-      absl::Status s = finish_term();
-      if (!s.ok()) return s;
-      if (stop) return absl::OkStatus();
-      term.assign(t.data(), t.size());
-    }
-    if (seq <= sequence) entries.emplace_back(AsView(it->value()));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading the search index");
-  return finish_term();
-}
-
-absl::Status Reader::Events(absl::string_view system, uint64_t after, size_t limit,
-                            std::vector<EventRecord>* events) {
-  events->clear();
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kEvents)));
-  std::string prefix = SystemPrefix(system);
-  for (it->Seek(EventKey(system, after + 1));
-       it->Valid() && StartsWith(it->key(), prefix) && events->size() < limit; it->Next()) {
-    EventRecord e;
-    absl::string_view key_system;
-    if (!DecodeEventKey(AsView(it->key()), &key_system, &e.sequence)) {
-      return absl::DataLossError("corrupt event key");
-    }
-    absl::Status s = DecodeEvent(AsView(it->value()), &e);
-    if (!s.ok()) return s;
-    events->push_back(std::move(e));
-  }
-  return FromRocks(it->status(), "reading events");
-}
-
-absl::Status Reader::Links(absl::string_view system, absl::string_view code,
-                           std::vector<CodeLinkRecord>* predecessors,
-                           std::vector<CodeLinkRecord>* successors) {
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cf(Cf::kLinks)));
-  for (LinkKind kind : {LinkKind::kPredecessors, LinkKind::kSuccessors}) {
-    const bool by_new_code = kind == LinkKind::kPredecessors;
-    std::vector<CodeLinkRecord>* out = by_new_code ? predecessors : successors;
-    out->clear();
-    std::string prefix = LinkPrefix(system, code, kind);
-    for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-      CodeLinkRecord link;
-      std::string other(LinkKeyOther(AsView(it->key()), prefix.size()));
-      link.code = by_new_code ? std::string(code) : other;
-      link.previous = by_new_code ? other : std::string(code);
-      absl::Status s = DecodeLink(AsView(it->value()), &link);
-      if (!s.ok()) return s;
-      out->push_back(std::move(link));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "reading code links");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Reader::History(absl::string_view system, absl::string_view code,
-                             std::vector<CodeState>* entries) {
-  entries->clear();
-  rocksdb::Iterator* it = iterator();
-  std::string prefix = ConceptCodePrefix(system, code);
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-    CodeState& st = entries->emplace_back();
-    absl::string_view c;
-    bool deleted = false;
-    if (!DecodeConceptKey(AsView(it->key()), system.size() + 1, &c, &st.entry_sequence)) {
-      return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
-    }
-    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, &st.record);
-    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", system, " ", code));
-    st.kind = deleted ? CodeState::Kind::kDeleted : CodeState::Kind::kPresent;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading concepts");
-  std::reverse(entries->begin(), entries->end());  // stored newest first
-  return absl::OkStatus();
-}
-
-absl::StatusOr<uint64_t> Reader::NextPresentSequence(absl::string_view system,
-                                                     absl::string_view code, uint64_t sequence) {
-  rocksdb::Iterator* it = iterator();
-  std::string prefix = ConceptCodePrefix(system, code);
-  uint64_t best = 0;
-  // Entries run newest first; the last present one above `sequence` is the earliest.
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-    absl::string_view c;
-    uint64_t seq;
-    if (!DecodeConceptKey(AsView(it->key()), system.size() + 1, &c, &seq)) {
-      return absl::DataLossError(absl::StrCat("corrupt concept key for ", system, " ", code));
-    }
-    if (seq <= sequence) break;
-    bool deleted = false;
-    absl::Status s = DecodeConceptEntry(AsView(it->value()), &deleted, nullptr);
-    if (!s.ok()) return s;
-    if (!deleted) best = seq;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading concepts");
-  return best;
-}
-
 // ---------------------------------------------------------------- Store
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
@@ -477,43 +124,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   store->path_ = path;
   store->sync_writes_ = options.sync_writes;
 
-  rocksdb::Options db_opts;
-  db_opts.create_if_missing = true;
-  db_opts.create_missing_column_families = true;
-  db_opts.IncreaseParallelism(2);
-  db_opts.keep_log_file_num = 5;
-  // Writers flush after each commit (Settle); this bounds the log left by uploads that are
-  // never published or discarded: past it RocksDB flushes the column families holding the
-  // oldest log file.
-  db_opts.max_total_wal_size = 64 << 20;
-
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.cache_index_and_filter_blocks = false;
-  rocksdb::ColumnFamilyOptions cf_opts;
-  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  auto supported = rocksdb::GetSupportedCompressions();
-  auto has = [&](rocksdb::CompressionType t) {
-    return std::find(supported.begin(), supported.end(), t) != supported.end();
-  };
-  // ZSTD on every level (LZ4 where it is missing): each write is flushed at once (Settle), so
-  // the newest data sit in level-0 files for a while, and with LZ4 there they took half as much
-  // again as the same data once compacted (issue 10). The data are small and read mostly from
-  // release views, so the cost of ZSTD's slower decompression is rarely paid.
-  cf_opts.compression = has(rocksdb::kZSTD)             ? rocksdb::kZSTD
-                        : has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
-                                                        : rocksdb::kNoCompression;
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (int id = 0; id < kColumnFamilyCount; ++id) {
-    cfs.emplace_back(ColumnFamilyName(static_cast<ColumnFamilyId>(id)), cf_opts);
-  }
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_opts), path, cfs, &store->handles_,
-                                        &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("opening database ", path));
-  store->db_.reset(raw);
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(path, options.block_cache_bytes);
+  if (!database.ok()) return database.status();
+  store->database_ = *std::move(database);
+  rocksdb::DB* raw = store->db_ = store->database_->db();
+  rocksdb::Status s;
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), std::string(kSchemaVersionKey), &version);
@@ -562,11 +178,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 }
 
 Store::~Store() {
-  views_.reset();  // its builder reads the database
-  if (db_) {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    db_->Close();
-  }
+  views_.reset();  // its builder reads the database, which database_ then closes
 }
 
 absl::Status Store::LoadCatalog() {
@@ -602,7 +214,10 @@ std::shared_ptr<const Catalog> Store::catalog() const {
 }
 
 std::unique_ptr<Reader> Store::NewReader() const {
-  return std::unique_ptr<Reader>(new Reader(this, catalog()));
+  return std::make_unique<Reader>(
+      database_.get(),
+      [this](absl::string_view system, uint64_t sequence) { return View(system, sequence); },
+      catalog());
 }
 
 std::shared_ptr<const ReleaseView> Store::View(absl::string_view system,
@@ -684,7 +299,7 @@ void Store::Settle(const DeadRange& dead) {
   rocksdb::FlushOptions fo;
   fo.wait = true;
   fo.allow_write_stall = true;
-  rocksdb::Status s = db_->Flush(fo, handles_);
+  rocksdb::Status s = db_->Flush(fo, database_->handles());
   if (s.ok() && dead.cf != nullptr) {
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
@@ -1110,7 +725,7 @@ absl::Status Store::Checkpoint(const std::string& dir) {
     return absl::AlreadyExistsError(absl::StrCat(dir, " exists; a backup goes to a new folder"));
   }
   rocksdb::Checkpoint* raw = nullptr;
-  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_, &raw);
   if (!s.ok()) return FromRocks(s, "starting a checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   s = checkpoint->CreateCheckpoint(dir);
@@ -1165,7 +780,7 @@ absl::StatusOr<std::vector<ReleaseRecord>> Store::VerifyChecksums() const {
 absl::Status Store::CompactAll() {
   rocksdb::CompactRangeOptions opts;
   opts.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (auto* h : handles_) {
+  for (auto* h : database_->handles()) {
     rocksdb::Status s = db_->CompactRange(opts, h, nullptr, nullptr);
     if (!s.ok()) return FromRocks(s, "compacting");
   }
@@ -1174,7 +789,7 @@ absl::Status Store::CompactAll() {
 
 absl::StatusOr<std::map<std::string, uint64_t>> Store::SizeByColumnFamily() const {
   std::map<std::string, uint64_t> out;
-  for (auto* h : handles_) {
+  for (auto* h : database_->handles()) {
     uint64_t v = 0;
     if (!db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) {
       return absl::InternalError("cannot read rocksdb.total-sst-files-size");
@@ -1186,7 +801,7 @@ absl::StatusOr<std::map<std::string, uint64_t>> Store::SizeByColumnFamily() cons
 
 absl::StatusOr<StoreFootprint> Store::Footprint() const {
   StoreFootprint f;
-  for (auto* h : handles_) {
+  for (auto* h : database_->handles()) {
     for (auto [property, total] : {std::pair{"rocksdb.estimate-live-data-size", &f.live_data_bytes},
                                    {"rocksdb.live-sst-files-size", &f.live_sst_bytes},
                                    {"rocksdb.total-sst-files-size", &f.sst_bytes},
@@ -1224,7 +839,7 @@ absl::StatusOr<StoreFootprint> Store::Footprint() const {
 
 absl::StatusOr<uint64_t> Store::SizeOnDisk() const {
   uint64_t total = 0;
-  for (auto* h : handles_) {
+  for (auto* h : database_->handles()) {
     uint64_t v = 0;
     if (!db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) {
       return absl::InternalError("cannot read rocksdb.total-sst-files-size");
