@@ -1,7 +1,5 @@
 #include "storage/store.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +13,7 @@
 #include "rocksdb/transaction_log.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "storage/encoding.h"
+#include "storage/publish_merge.h"
 #include "storage/terms.h"
 
 namespace codebook::storage {
@@ -30,89 +29,6 @@ std::string StateName(ReleaseState s) {
   }
   return "unknown";
 }
-
-// SHA-256 over the canonical records of a release, in code order.
-class ReleaseDigest {
- public:
-  ReleaseDigest() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~ReleaseDigest() { EVP_MD_CTX_free(ctx_); }
-  void Add(absl::string_view code, absl::string_view body) {
-    buf_.clear();
-    PutLengthPrefixed(&buf_, code);
-    PutVarint64(&buf_, body.size());
-    EVP_DigestUpdate(ctx_, buf_.data(), buf_.size());
-    EVP_DigestUpdate(ctx_, body.data(), body.size());
-  }
-  std::string Finish() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    std::string hex = "sha256:";
-    for (unsigned int i = 0; i < len; ++i) absl::StrAppendFormat(&hex, "%02x", md[i]);
-    return hex;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-  std::string buf_;
-};
-
-// Collects the search-index changes of one release of one system: which codes gain or lose
-// which terms. Codes must be added in ascending order (each term's list stays sorted).
-class TermChanges {
- public:
-  // `code` goes from `old_body` to `new_body` (an empty body: not present).
-  absl::Status Add(absl::string_view code, absl::string_view old_body, absl::string_view new_body) {
-    absl::Status s = TermsOf(old_body, &old_terms_);
-    if (s.ok()) s = TermsOf(new_body, &new_terms_);
-    if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", code));
-    uint32_t ordinal = static_cast<uint32_t>(codes_.size());
-    bool used = false;
-    auto o = old_terms_.begin(), n = new_terms_.begin();
-    while (o != old_terms_.end() || n != new_terms_.end()) {
-      if (n == new_terms_.end() || (o != old_terms_.end() && *o < *n)) {
-        changes_[*o++].push_back(ordinal << 1);
-        used = true;
-      } else if (o == old_terms_.end() || *n < *o) {
-        changes_[*n++].push_back(ordinal << 1 | 1);
-        used = true;
-      } else {
-        ++o, ++n;
-      }
-    }
-    if (used) codes_.emplace_back(code);
-    return absl::OkStatus();
-  }
-  // Adds one entry per changed term to `batch`.
-  void Write(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf, absl::string_view system,
-             uint64_t sequence) {
-    std::vector<std::pair<absl::string_view, bool>> list;
-    std::string value;
-    for (const auto& [term, entries] : changes_) {
-      list.clear();
-      for (uint32_t e : entries) list.emplace_back(codes_[e >> 1], e & 1);
-      value.clear();
-      EncodeTermEntry(list, &value);
-      batch->Put(cf, TermKey(system, term, sequence), value);
-    }
-  }
-  bool empty() const { return changes_.empty(); }
-
- private:
-  absl::Status TermsOf(absl::string_view body, std::vector<std::string>* terms) {
-    terms->clear();
-    if (body.empty()) return absl::OkStatus();
-    absl::Status s = DecodeConceptRecord(body, &record_);
-    if (!s.ok()) return s;
-    IndexTerms(record_, terms);
-    return absl::OkStatus();
-  }
-  std::vector<std::string> codes_;  // codes with a change, in the order added
-  // term -> (code ordinal << 1 | gains), in code order
-  absl::flat_hash_map<std::string, std::vector<uint32_t>> changes_;
-  ConceptRecord record_;
-  std::vector<std::string> old_terms_, new_terms_;
-};
 
 }  // namespace
 
@@ -431,147 +347,25 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
     sequence = std::max(sequence, r.sequence + 1);
   }
 
-  rocksdb::ReadOptions ro;
-  // Two whole-range walks, once: their blocks must not push the hot ones out of the cache
-  // (nor hold its memory; issue 10 measured them there).
-  ro.fill_cache = false;
-  const rocksdb::Snapshot* snap = db_->GetSnapshot();
-  ro.snapshot = snap;
-  std::string staged_prefix = StagingPrefix(system, version);
-  std::string system_prefix = SystemPrefix(system);
-  std::unique_ptr<rocksdb::Iterator> staged(db_->NewIterator(ro, cf(Cf::kStaging)));
-  std::unique_ptr<rocksdb::Iterator> current(db_->NewIterator(ro, cf(Cf::kConcepts)));
-  staged->Seek(staged_prefix);
-  current->Seek(system_prefix);
-
-  // The next code of the system with two of its entries: the newest one, which the delta is
-  // written against (reads as of the new release fall through to it), and the one as of the
-  // predecessor, the latest published release, which the counts compare with. They differ only
-  // when a release retracted after the predecessor wrote the code. Entries run newest first.
-  const uint64_t predecessor = latest != nullptr ? latest->sequence : 0;
-  struct Current {
-    bool valid = false;
-    std::string code;
-    std::string newest;          // whole entry: tag + body
-    bool has_predecessor = false;
-    bool predecessor_is_newest = false;
-    std::string at_predecessor;  // set when has_predecessor && !predecessor_is_newest
-  };
-  auto next_current = [&](Current* c) -> absl::Status {
-    bool have_newest = false;
-    c->has_predecessor = c->predecessor_is_newest = false;
-    while (current->Valid() && StartsWith(current->key(), system_prefix)) {
-      absl::string_view code;
-      uint64_t seq;
-      if (!DecodeConceptKey(AsView(current->key()), system_prefix.size(), &code, &seq)) {
-        return absl::DataLossError(absl::StrCat("corrupt concept key in ", system));
-      }
-      if (have_newest && code != c->code) break;  // the next code starts here
-      if (AsView(current->value()).empty()) return absl::DataLossError("empty concept entry");
-      if (!have_newest) {
-        have_newest = true;
-        c->code.assign(code.data(), code.size());
-        c->newest.assign(current->value().data(), current->value().size());
-        if (seq <= predecessor) c->has_predecessor = c->predecessor_is_newest = true;
-      } else if (!c->has_predecessor && seq <= predecessor) {
-        c->has_predecessor = true;
-        c->at_predecessor.assign(current->value().data(), current->value().size());
-      }
-      current->Next();
-    }
-    c->valid = have_newest;
-    return FromRocks(current->status(), "reading concepts");
-  };
-  auto body_of = [](const std::string& entry) {
-    absl::string_view body;
-    return PresentBody(entry, &body) ? body : absl::string_view();
-  };
-
+  // The delta against the stored concepts, the change rows, the index entries and the
+  // checksum, into one batch with the release record, its event and the staging cleanup.
   // A generous reservation (see AddStagedConcepts): entries plus change rows.
   rocksdb::WriteBatch batch(static_cast<size_t>(release->staged_concepts) * 1024);
-  ReleaseCounts counts;
-  ReleaseDigest digest;
-  TermChanges terms;
-  Current cur;
-  absl::Status st = next_current(&cur);
-  const std::string deleted_entry = EncodeDeletedEntry();
-  std::string entry;
-  auto present_entry = [&](absl::string_view body) -> const std::string& {
-    EncodePresentEntryFromBody(body, &entry);
-    return entry;
-  };
-  auto change = [&](absl::string_view code, ChangeKind kind) {
-    batch.Put(cf(Cf::kChanges), ChangeKey(system, sequence, code), EncodeChange(kind));
-  };
-
-  while (st.ok()) {
-    bool staged_valid = staged->Valid() && StartsWith(staged->key(), staged_prefix);
-    if (!staged_valid && !cur.valid) break;
-    absl::string_view new_code =
-        staged_valid ? StagingKeyCode(AsView(staged->key()), staged_prefix.size())
-                     : absl::string_view();
-    int cmp = !staged_valid ? 1 : !cur.valid ? -1 : new_code.compare(cur.code);
-    absl::string_view code = cmp <= 0 ? new_code : absl::string_view(cur.code);
-    absl::string_view new_body = cmp <= 0 ? AsView(staged->value()) : absl::string_view();
-    // Storage baseline (newest entry) and counting baseline (as of the predecessor).
-    absl::string_view newest_body, pred_body;
-    bool newest_deleted = false;
-    if (cmp >= 0) {
-      newest_body = body_of(cur.newest);
-      newest_deleted = newest_body.empty();
-      if (cur.has_predecessor) {
-        pred_body = cur.predecessor_is_newest ? newest_body : body_of(cur.at_predecessor);
-      }
-    }
-    RecordFlags newest = FlagsOf(newest_body), o = FlagsOf(pred_body), n = FlagsOf(new_body);
-    if (n.present) {
-      counts.total++;
-      if (n.active) counts.total_active++;
-      digest.Add(code, new_body);
-    }
-    if (n.present && !newest.present) {
-      batch.Put(cf(Cf::kConcepts), ConceptKey(system, code, sequence), present_entry(new_body));
-      change(code, newest_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
-      st = terms.Add(code, absl::string_view(), new_body);
-    } else if (n.present && new_body != newest_body) {
-      batch.Put(cf(Cf::kConcepts), ConceptKey(system, code, sequence), present_entry(new_body));
-      change(code, ChangeKind::kChanged);
-      st = terms.Add(code, newest_body, new_body);
-    } else if (!n.present && newest.present) {
-      batch.Put(cf(Cf::kConcepts), ConceptKey(system, code, sequence), deleted_entry);
-      change(code, ChangeKind::kDeleted);
-      st = terms.Add(code, newest_body, absl::string_view());
-    }
-    if (!st.ok()) break;
-    counts.added += n.present && !o.present;
-    counts.changed += n.present && o.present && new_body != pred_body;
-    counts.deleted += o.present && !n.present;
-    bool nb = n.present && n.billable, ob = o.present && o.billable;
-    bool nh = n.present && n.header, oh = o.present && o.header;
-    counts.billable_added += nb && !ob;
-    counts.billable_removed += ob && !nb;
-    counts.headers_added += nh && !oh;
-    counts.headers_removed += oh && !nh;
-
-    if (cmp <= 0) staged->Next();
-    if (cmp >= 0) st = next_current(&cur);
-  }
-  if (st.ok()) st = FromRocks(staged->status(), "reading staged concepts");
-  staged.reset();
-  current.reset();
-  db_->ReleaseSnapshot(snap);
-  if (!st.ok()) return st;
-  if (counts.total != release->staged_concepts) {
+  absl::StatusOr<PublishMerge::Result> merged =
+      PublishMerge(*database_, system, version, sequence,
+                   latest != nullptr ? latest->sequence : 0)
+          .Run(&batch);
+  if (!merged.ok()) return merged.status();
+  if (merged->counts.total != release->staged_concepts) {
     return absl::DataLossError(absl::StrCat("staged concept count mismatch for ", system, " ",
-                                            version, ": ", counts.total, " read, ",
+                                            version, ": ", merged->counts.total, " read, ",
                                             release->staged_concepts, " recorded"));
   }
-
-  terms.Write(&batch, cf(Cf::kTerms), system, sequence);
+  const std::string staged_prefix = StagingPrefix(system, version);
   release->state = ReleaseState::kPublished;
   release->sequence = sequence;
-  release->counts = counts;
-  release->checksum = digest.Finish();
+  release->counts = merged->counts;
+  release->checksum = merged->checksum;
   release->publish_time_micros = now_micros;
   batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(*release));
   batch.DeleteRange(cf(Cf::kStaging), staged_prefix, PrefixEnd(staged_prefix));
@@ -687,7 +481,7 @@ absl::Status Store::RebuildSearchIndex() {
   auto flush_system = [&]() -> absl::Status {
     for (auto& [seq, changes] : releases) {
       rocksdb::WriteBatch batch;
-      changes.Write(&batch, cf(Cf::kTerms), system, seq);
+      changes.Write(*database_, &batch, system, seq);
       rocksdb::Status w = db_->Write(wo, &batch);
       if (!w.ok()) return FromRocks(w, "writing the search index");
     }
