@@ -42,6 +42,7 @@
 #include "storage/catalog.h"
 #include "storage/database.h"
 #include "storage/encoding.h"
+#include "storage/maintenance.h"
 #include "storage/reader.h"
 #include "storage/records.h"
 #include "storage/view_cache.h"
@@ -55,21 +56,6 @@ class Iterator;
 }  // namespace rocksdb
 
 namespace codebook::storage {
-
-// What the database takes, as RocksDB reports it (all column families summed).
-struct StoreFootprint {
-  uint64_t live_data_bytes = 0;  // rocksdb.estimate-live-data-size: the data a full compaction keeps
-  uint64_t live_sst_bytes = 0;   // rocksdb.live-sst-files-size: SST files of the current version
-  uint64_t sst_bytes = 0;        // rocksdb.total-sst-files-size: also files still held by readers
-  uint64_t wal_bytes = 0;        // write-ahead log files still alive
-  uint64_t memtable_bytes = 0;   // rocksdb.cur-size-all-mem-tables
-  uint64_t table_readers_bytes = 0;  // rocksdb.estimate-table-readers-mem: open files' indexes
-  uint64_t block_cache_bytes = 0;    // rocksdb.block-cache-usage (one cache for all)
-  uint64_t sst_files = 0;            // SST files of the current version
-  // Background work under way or due: flushes and compactions running, column families whose
-  // compaction is pending. While any is not 0 the files hold inputs and outputs side by side.
-  uint64_t background_jobs = 0;
-};
 
 struct StoreOptions {
   // RocksDB block cache; the whole working set of several releases fits in the default.
