@@ -6,14 +6,27 @@
 # (tests/sanitize.sh). CODEBOOK_QUICK=1 stops after the first part, for quick iterations.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Each part's time and the total, at the end (CI allows 90 minutes).
+start=$SECONDS last=$SECONDS times=""
+lap() {
+  times+="$(printf '  %-28s %4d s' "$1" $((SECONDS - last)))"$'\n'
+  last=$SECONDS
+}
+report() { printf 'tests/run.sh took %d s:\n%s' $((SECONDS - start)) "$times"; }
 "$root/deploy/install-deps.sh"
+lap "dependencies"
 "$root/deploy/build.sh"
+lap "build"
 # The Node.js client test's packages, from the lock file (again only when it changed).
 if [[ ! -f "$root/client/node/node_modules/.package-lock.json" ||
       "$root/client/node/package-lock.json" -nt "$root/client/node/node_modules/.package-lock.json" ]]; then
   (cd "$root/client/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 (cd "$root/build" && ctest --output-on-failure -j2 --timeout 600)
-[[ "${CODEBOOK_QUICK:-0}" == 1 ]] && exit 0
+lap "ctest"
+if [[ "${CODEBOOK_QUICK:-0}" == 1 ]]; then report; exit 0; fi
 "$root/tests/fuzz/run.sh" "${CODEBOOK_FUZZ_SECONDS:-20}"
+lap "fuzz targets"
 "$root/tests/sanitize.sh"
+lap "ASan and UBSan build and ctest"
+report
