@@ -5,7 +5,9 @@
 #   2. codebook_bench: in-process storage figures (import per release, database size with all
 #      releases vs. the latest alone after compaction, storage lookups/s), then Ping, Lookup and
 #      BatchLookup against a server holding the default data, with the ratios;
-#   3. bench/footprint.sh: the releases of the default data with the counts SOURCES.md gives,
+#   3. bench/postgres.sh: PostgreSQL on the same machine doing the same (import of the same file,
+#      batch lookup of 1,000 codes, unary lookup at concurrency 32), and the ratios of the two;
+#   4. bench/footprint.sh: the releases of the default data with the counts SOURCES.md gives,
 #      then the database folder against its live data and the server's memory after the load,
 #      after a restart and after ten import-and-retract cycles.
 # Usage: bench/run.sh [extra codebook_bench flags, e.g. --repeat=5 --concurrency=32]
@@ -43,7 +45,8 @@ for run in 1 2 3; do
   times+=("$(awk '{print $2}' <<<"$line")")
   stop_server
 done
-printf '  median: %s s (target < 2 s)\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)"
+import_s=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
+printf '  median: %s s (target < 2 s)\n' "$import_s"
 
 echo "== loading the default data into a fresh server"
 start_server "$work/db"
@@ -51,6 +54,20 @@ start_server "$work/db"
   grep -E '^== [A-Z0-9]+ [^ ]+ \(effective|total' | paste - - |
   sed -E 's/^== ([^ ]+ [^ ]+).*total ([0-9.]+ s).*/  \1: \2/'
 echo "== codebook_bench"
-"$bin/bench/codebook_bench" --server="$addr" --data="$data" "$@"
+"$bin/bench/codebook_bench" --server="$addr" --data="$data" "$@" | tee "$work/bench.txt"
 stop_server
+
+# PostgreSQL beside it, then the ratios (Codebook's figures from the runs above).
+"$root/bench/postgres.sh" "$latest$latest_file" | tee "$work/pg.txt"
+figure() { grep -E "^  $1 +[0-9]" "$work/bench.txt" | head -1 | awk '{print $NF}'; }
+pg() { grep -oE "$1=[0-9.]+" "$work/pg.txt" | cut -d= -f2; }
+batch=$(figure 'batch codes/s') lookup=$(figure 'lookup calls/s')
+echo "== Codebook / PostgreSQL, this run"
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')" 2>/dev/null || echo "n/a"; }
+printf '  %-58s %8s s / %8s s = %s (goal <= 0.2)\n' "import of one ICD-10-CM release, time" \
+  "$import_s" "$(pg import_s)" "$(ratio "$import_s" "$(pg import_s)")"
+printf '  %-58s %8s / %8s = %s (goal >= 2)\n' "batch lookup of 1,000 codes, codes/s (answers decoded)" \
+  "${batch:-n/a}" "$(pg batch_codes_s)" "$(ratio "${batch:-0}" "$(pg batch_codes_s)")"
+printf '  %-58s %8s / %8s = %s\n' "unary lookup at concurrency 32, calls/s" \
+  "${lookup:-n/a}" "$(pg unary_calls_s)" "$(ratio "${lookup:-0}" "$(pg unary_calls_s)")"
 "$root/bench/footprint.sh" "$data"
