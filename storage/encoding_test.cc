@@ -167,10 +167,10 @@ TEST(EncodingTest, EventRoundTripAndKeyOrder) {
   EXPECT_LT(EventKey("HCPCS", 255), EventKey("HCPCS", 256));
   absl::string_view system;
   uint64_t sequence = 0;
-  ASSERT_TRUE(DecodeEventKey(EventKey("HCPCS", 256), &system, &sequence));
+  const std::string key = EventKey("HCPCS", 256);
+  ASSERT_TRUE(DecodeEventKey(key, &system, &sequence));
   EXPECT_EQ(system, "HCPCS");
   EXPECT_EQ(sequence, 256u);
-  const std::string key = EventKey("HCPCS", 256);
   for (size_t n = 0; n < key.size(); ++n) {
     EXPECT_FALSE(DecodeEventKey(absl::string_view(key).substr(0, n), &system, &sequence)) << n;
   }
