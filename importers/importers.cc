@@ -94,6 +94,12 @@ absl::StatusOr<Concepts> ParseIcd10Order(const std::string& path) {
   if (!opened.ok()) return opened.status();
   LineReader& r = **opened;
   Concepts concepts;
+  // Room for as many records as the text can hold (each is at least 79 bytes), so that the
+  // vector never grows: a Concept moves by being built anew and swapped, and growing cost a
+  // quarter of the parse of a release (0.41 s against 0.31 s). The hint is capped: a file
+  // may claim any size.
+  constexpr size_t kMinRecord = 79, kMostReserved = 250000;
+  concepts.reserve(std::min(r.size_hint() / kMinRecord + 1, kMostReserved));
 
   absl::flat_hash_set<std::string> codes;
 

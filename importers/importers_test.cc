@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "importers/line_reader.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -126,6 +127,23 @@ TEST(Icd10OrderTest, ReadsGzipByContent) {
   for (size_t i = 0; i < a->size(); ++i) {
     EXPECT_EQ((*a)[i].SerializeAsString(), (*b)[i].SerializeAsString());
   }
+}
+
+// The size a parser reserves for: a plain file's size, a gzip file's uncompressed size from
+// its trailer; 0 for what cannot say (a gzip file too short to have a trailer).
+TEST(LineReaderTest, SizeHintIsTheTextsSize) {
+  TempDir dir;
+  std::string plain = ReadAll(kSample + "/icd10cm/2025/icd10cm_order_2025.txt");
+  ASSERT_GT(plain.size(), 1000u);
+  auto a = LineReader::Open(dir.Write("plain.txt", plain));
+  auto b = LineReader::Open(dir.WriteGz("packed.gz", plain));
+  auto c = LineReader::Open(dir.Write("stub.gz", std::string("\x1f\x8b\x08", 3)));
+  auto d = LineReader::Open(dir.Write("empty.txt", ""));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && d.ok());
+  EXPECT_EQ((*a)->size_hint(), plain.size());
+  EXPECT_EQ((*b)->size_hint(), plain.size());
+  EXPECT_EQ((*c)->size_hint(), 0u);
+  EXPECT_EQ((*d)->size_hint(), 0u);
 }
 
 TEST(Icd10OrderTest, MalformedFilesNameFileAndLine) {

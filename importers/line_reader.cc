@@ -5,11 +5,33 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace codebook::importers {
+namespace {
+
+// LineReader::size_hint: the file's size, or for gzip (by its magic bytes) the size its trailer
+// gives (ISIZE: the last 4 bytes, little-endian); 0 when it cannot be read.
+size_t SizeHint(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return 0;
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[2] = {0, 0};
+  in.read(reinterpret_cast<char*>(head), 2);
+  if (in.gcount() != 2 || head[0] != 0x1f || head[1] != 0x8b) return static_cast<size_t>(size);
+  if (size < 18) return 0;  // no room for a header and a trailer
+  unsigned char tail[4];
+  in.seekg(static_cast<std::streamoff>(size - 4));
+  in.read(reinterpret_cast<char*>(tail), 4);
+  if (in.gcount() != 4) return 0;
+  return size_t{tail[0]} | size_t{tail[1]} << 8 | size_t{tail[2]} << 16 | size_t{tail[3]} << 24;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path) {
   std::error_code ec;
@@ -28,6 +50,7 @@ absl::StatusOr<std::unique_ptr<LineReader>> LineReader::Open(const std::string& 
   auto reader = std::unique_ptr<LineReader>(new LineReader());
   reader->path_ = path;
   reader->gz_ = gz;
+  reader->size_hint_ = SizeHint(path);
   return reader;
 }
 

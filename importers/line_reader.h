@@ -29,6 +29,9 @@ class LineSource {
   virtual bool last_line_terminated() const = 0;
   // The file the lines come from, for error messages.
   virtual const std::string& path() const = 0;
+  // About how many bytes of text the source holds, for sizing what is parsed from it; 0 when
+  // unknown. Never to be trusted for more (a file may say anything).
+  virtual size_t size_hint() const { return 0; }
 };
 
 class LineReader final : public LineSource {
@@ -48,6 +51,9 @@ class LineReader final : public LineSource {
   // the mark of a text file cut short).
   bool last_line_terminated() const override { return terminated_; }
   const std::string& path() const override { return path_; }
+  // A plain file's size; a gzip file's uncompressed size as its trailer states it (its last
+  // member's, modulo 4 GiB).
+  size_t size_hint() const override { return size_hint_; }
 
  private:
   LineReader() = default;
@@ -58,6 +64,7 @@ class LineReader final : public LineSource {
   std::string buf_;
   size_t pos_ = 0;
   bool eof_ = false;
+  size_t size_hint_ = 0;
   bool terminated_ = true;
   int line_number_ = 0;
   absl::Status status_;
