@@ -199,15 +199,11 @@ void Follower::CheckSync() {
   std::map<std::string, int> behind;
   for (const service::CodeSystemInfo& s : service::KnownSystems()) {
     absl::StatusOr<std::vector<v1::Release>> theirs = client_->ListReleases(s.id);
-    absl::StatusOr<std::vector<v1::Release>> ours = LocalReleases(s.id);
+    absl::StatusOr<std::vector<v1::Release>> ours =
+        theirs.ok() ? LocalReleases(s.id) : theirs.status();
     if (!ours.ok()) {
       in_sync = false;
-      behind[s.id] = -1;  // unknown: this server could not list its own (not expected)
-      continue;
-    }
-    if (!theirs.ok()) {
-      in_sync = false;
-      behind[s.id] = -1;  // unknown: the primary did not answer
+      behind[s.id] = -1;  // unknown: the primary did not answer (or, not expected, this server)
       continue;
     }
     int missing = 0;

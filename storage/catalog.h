@@ -55,7 +55,7 @@ class Catalog {
 
  private:
   Catalog() = default;
-  void Sort(std::vector<ReleaseRecord>* list);
+  static void Sort(std::vector<ReleaseRecord>* list);
 
   std::map<std::string, std::vector<ReleaseRecord>, std::less<>> releases_;
   std::map<std::string, uint64_t, std::less<>> last_event_;

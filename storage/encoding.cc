@@ -239,11 +239,7 @@ bool SplitConceptKey(absl::string_view key, absl::string_view* system, absl::str
   return DecodeConceptKey(key, zero + 1, code, sequence);
 }
 
-absl::string_view ChangeKeyCode(absl::string_view key, size_t prefix_len) {
-  return key.substr(std::min(prefix_len, key.size()));
-}
-
-absl::string_view StagingKeyCode(absl::string_view key, size_t prefix_len) {
+absl::string_view KeyAfterPrefix(absl::string_view key, size_t prefix_len) {
   return key.substr(std::min(prefix_len, key.size()));
 }
 
@@ -256,10 +252,6 @@ std::string LinkPrefix(absl::string_view system, absl::string_view from, LinkKin
 std::string LinkKey(absl::string_view system, absl::string_view from, LinkKind kind,
                     absl::string_view to) {
   return absl::StrCat(LinkPrefix(system, from, kind), to);
-}
-
-absl::string_view LinkKeyOther(absl::string_view key, size_t prefix_len) {
-  return key.substr(std::min(prefix_len, key.size()));
 }
 
 std::string EncodeLink(const CodeLinkRecord& l) {

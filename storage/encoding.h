@@ -112,10 +112,10 @@ std::string StagingKey(absl::string_view system, absl::string_view version, absl
 // the first 0x00); false when it is not one.
 bool SplitConceptKey(absl::string_view key, absl::string_view* system, absl::string_view* code,
                      uint64_t* sequence);
-// The code of a changes key that starts with ChangePrefix(system, sequence) (`prefix_len`
-// bytes), or of a staging key that starts with StagingPrefix(system, version).
-absl::string_view ChangeKeyCode(absl::string_view key, size_t prefix_len);
-absl::string_view StagingKeyCode(absl::string_view key, size_t prefix_len);
+// What follows the first `prefix_len` bytes of a key: the code of a changes key after its
+// ChangePrefix, of a staging key after its StagingPrefix, the other code of a links key after
+// its LinkPrefix.
+absl::string_view KeyAfterPrefix(absl::string_view key, size_t prefix_len);
 std::string EventKey(absl::string_view system, uint64_t sequence);
 // A whole events key split into system and event sequence; false when it is not one.
 bool DecodeEventKey(absl::string_view key, absl::string_view* system, uint64_t* sequence);
@@ -125,8 +125,6 @@ enum class LinkKind : char { kPredecessors = 'P', kSuccessors = 'S' };
 std::string LinkKey(absl::string_view system, absl::string_view from, LinkKind kind,
                     absl::string_view to);
 std::string LinkPrefix(absl::string_view system, absl::string_view from, LinkKind kind);
-// The other code of a links key that starts with LinkPrefix(...) (`prefix_len` bytes).
-absl::string_view LinkKeyOther(absl::string_view key, size_t prefix_len);
 
 // "system 0x00 term 0x00 BE64(~sequence)".
 std::string TermKey(absl::string_view system, absl::string_view term, uint64_t sequence);

@@ -190,18 +190,18 @@ TEST(EncodingTest, KeyPartsEntriesAndFlagsReadBack) {
   EXPECT_FALSE(SplitConceptKey(std::string("ICD10CM\0E119", 12), &system, &code, &sequence));
 
   const std::string change = ChangeKey("HCPCS", 3, "A0021");
-  EXPECT_EQ(ChangeKeyCode(change, ChangePrefix("HCPCS", 3).size()), "A0021");
+  EXPECT_EQ(KeyAfterPrefix(change, ChangePrefix("HCPCS", 3).size()), "A0021");
   const std::string staged = StagingKey("HCPCS", "2025", "A0021");
-  EXPECT_EQ(StagingKeyCode(staged, StagingPrefix("HCPCS", "2025").size()), "A0021");
+  EXPECT_EQ(KeyAfterPrefix(staged, StagingPrefix("HCPCS", "2025").size()), "A0021");
   EXPECT_EQ(EncodeChange(ChangeKind::kAdded), std::string(1, static_cast<char>(ChangeKind::kAdded)));
 
   // Both directions of a link, and their order: a code's predecessors before its successors.
   const std::string by_new = LinkKey("ICD10CM", "E119", LinkKind::kPredecessors, "E11");
   const std::string by_previous = LinkKey("ICD10CM", "E11", LinkKind::kSuccessors, "E119");
-  EXPECT_EQ(LinkKeyOther(by_new, LinkPrefix("ICD10CM", "E119", LinkKind::kPredecessors).size()),
+  EXPECT_EQ(KeyAfterPrefix(by_new, LinkPrefix("ICD10CM", "E119", LinkKind::kPredecessors).size()),
             "E11");
   EXPECT_EQ(
-      LinkKeyOther(by_previous, LinkPrefix("ICD10CM", "E11", LinkKind::kSuccessors).size()),
+      KeyAfterPrefix(by_previous, LinkPrefix("ICD10CM", "E11", LinkKind::kSuccessors).size()),
       "E119");
   EXPECT_EQ(by_new, std::string("ICD10CM\0E119\0PE11", 17));  // frozen: 'P' and 'S' on disk
   EXPECT_EQ(by_previous, std::string("ICD10CM\0E11\0SE119", 17));

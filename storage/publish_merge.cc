@@ -94,7 +94,6 @@ PublishMerge::PublishMerge(const Database& db, absl::string_view system,
                            absl::string_view version, uint64_t sequence, uint64_t predecessor)
     : db_(db),
       system_(system),
-      version_(version),
       sequence_(sequence),
       predecessor_(predecessor),
       staged_prefix_(StagingPrefix(system, version)),
@@ -124,7 +123,7 @@ absl::StatusOr<PublishMerge::Result> PublishMerge::Run(rocksdb::WriteBatch* batc
     if (!staged_valid && !stored_.valid) break;
     // The next code of either walk; both when they meet.
     absl::string_view new_code =
-        staged_valid ? StagingKeyCode(AsView(staged_->key()), staged_prefix_.size())
+        staged_valid ? KeyAfterPrefix(AsView(staged_->key()), staged_prefix_.size())
                      : absl::string_view();
     const int cmp = !staged_valid ? 1 : !stored_.valid ? -1 : new_code.compare(stored_.code);
     absl::string_view code = cmp <= 0 ? new_code : absl::string_view(stored_.code);

@@ -101,7 +101,7 @@ class PublishMerge {
   void Count(absl::string_view new_body, absl::string_view pred_body);
 
   const Database& db_;
-  const std::string system_, version_;
+  const std::string system_;
   const uint64_t sequence_, predecessor_;
   const std::string staged_prefix_, system_prefix_;
   const rocksdb::Snapshot* snapshot_;

@@ -43,7 +43,7 @@ absl::Status Reader::ChangedCodes(absl::string_view system, uint64_t after, uint
   for (uint64_t seq = after + 1; seq <= upto; ++seq) {
     std::string prefix = ChangePrefix(system, seq);
     for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
-      codes->emplace_back(ChangeKeyCode(AsView(it->key()), prefix.size()));
+      codes->emplace_back(KeyAfterPrefix(AsView(it->key()), prefix.size()));
     }
     if (!it->status().ok()) return FromRocks(it->status(), "reading the change index");
   }
@@ -259,7 +259,7 @@ absl::Status Reader::Links(absl::string_view system, absl::string_view code,
     std::string prefix = LinkPrefix(system, code, kind);
     for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
       CodeLinkRecord link;
-      std::string other(LinkKeyOther(AsView(it->key()), prefix.size()));
+      std::string other(KeyAfterPrefix(AsView(it->key()), prefix.size()));
       link.code = by_new_code ? std::string(code) : other;
       link.previous = by_new_code ? other : std::string(code);
       absl::Status s = DecodeLink(AsView(it->value()), &link);

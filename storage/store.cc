@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       Database::Open(path, options.block_cache_bytes);
   if (!database.ok()) return database.status();
   store->database_ = *std::move(database);
-  rocksdb::DB* raw = store->db_ = store->database_->db();
+  rocksdb::DB* raw = store->db();
   rocksdb::Status s;
 
   std::string version;
@@ -94,7 +94,7 @@ Store::~Store() {
 
 absl::Status Store::LoadCatalog() {
   Catalog::Builder catalog;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kReleases)));
+  std::unique_ptr<rocksdb::Iterator> it(db()->NewIterator(rocksdb::ReadOptions(), cf(Cf::kReleases)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ReleaseRecord r;
     absl::Status s = DecodeRelease(AsView(it->value()), &r);
@@ -103,7 +103,7 @@ absl::Status Store::LoadCatalog() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading releases");
   // The newest event of each system: the last key of its prefix.
-  std::unique_ptr<rocksdb::Iterator> ev(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kEvents)));
+  std::unique_ptr<rocksdb::Iterator> ev(db()->NewIterator(rocksdb::ReadOptions(), cf(Cf::kEvents)));
   for (ev->SeekToFirst(); ev->Valid(); ev->Next()) {
     absl::string_view system;
     uint64_t seq;
@@ -171,7 +171,7 @@ absl::StatusOr<std::shared_ptr<ReleaseView>> Store::LoadView(absl::string_view s
   ReleaseView::Entries entries;
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kConcepts)));
+  std::unique_ptr<rocksdb::Iterator> it(db()->NewIterator(ro, cf(Cf::kConcepts)));
   absl::Status s = ForEachEntryAsOf(
       it.get(), system, sequence,
       [&](absl::string_view code, uint64_t seq, absl::string_view entry) {
@@ -210,12 +210,12 @@ void Store::Settle(const DeadRange& dead) {
   rocksdb::FlushOptions fo;
   fo.wait = true;
   fo.allow_write_stall = true;
-  rocksdb::Status s = db_->Flush(fo, database_->handles());
+  rocksdb::Status s = db()->Flush(fo, database_->handles());
   if (s.ok() && dead.cf != nullptr) {
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     rocksdb::Slice begin(dead.begin), end(dead.end);
-    s = db_->CompactRange(co, dead.cf, &begin, dead.end.empty() ? nullptr : &end);
+    s = db()->CompactRange(co, dead.cf, &begin, dead.end.empty() ? nullptr : &end);
   }
   work_generation_.fetch_add(1, std::memory_order_relaxed);
   if (!s.ok()) {
@@ -258,7 +258,7 @@ absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,
   r.create_time_micros = now_micros;
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  rocksdb::Status s = db_->Put(wo, cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(r));
+  rocksdb::Status s = db()->Put(wo, cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(r));
   if (!s.ok()) return FromRocks(s, "creating release");
   ReplaceRelease(r, /*erase=*/false);
   return r;
@@ -298,7 +298,7 @@ absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
     key = StagingKey(system, version, c.code);
     if (release->staged_concepts > 0) {
       std::string existing;
-      rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), cf(Cf::kStaging), key, &existing);
+      rocksdb::Status g = db()->Get(rocksdb::ReadOptions(), cf(Cf::kStaging), key, &existing);
       if (g.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("code ", c.code, " was already uploaded to ",
                                                        system, " ", version));
@@ -313,7 +313,7 @@ absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
   batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(*release));
   // Not synced: the concepts and the release record share one batch, so a crash keeps or loses
   // this upload whole, and the synced publish write makes everything before it durable.
-  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+  rocksdb::Status s = db()->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "staging concepts");
   ReplaceRelease(*release, /*erase=*/false);
   work_generation_.fetch_add(1, std::memory_order_relaxed);
@@ -367,7 +367,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   uint64_t event = AddEvent(&batch, system, EventKind::kPublished, version, now_micros);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  rocksdb::Status s = db_->Write(wo, &batch);
+  rocksdb::Status s = db()->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "publishing release");
   ReplaceRelease(*release, /*erase=*/false, event);
   if (latest != nullptr) DropUnreadView(system, latest->sequence);
@@ -387,7 +387,7 @@ absl::Status Store::Discard(absl::string_view system, absl::string_view version)
   batch.Delete(cf(Cf::kReleases), ReleaseKey(system, version));
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  rocksdb::Status s = db_->Write(wo, &batch);
+  rocksdb::Status s = db()->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "discarding release");
   ReplaceRelease(*release, /*erase=*/true);
   Settle({cf(Cf::kStaging), prefix, PrefixEnd(prefix)});
@@ -415,7 +415,7 @@ absl::StatusOr<ReleaseRecord> Store::Retract(absl::string_view system, absl::str
   uint64_t event = AddEvent(&batch, system, EventKind::kRetracted, version, now_micros);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  rocksdb::Status s = db_->Write(wo, &batch);
+  rocksdb::Status s = db()->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "retracting release");
   ReplaceRelease(r, /*erase=*/false, event);
   // A retracted release is read only by explicit version: its warm-up view goes, and the
@@ -443,7 +443,7 @@ absl::Status Store::AddLinks(absl::string_view system,
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  rocksdb::Status s = db_->Write(wo, &batch);
+  rocksdb::Status s = db()->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "storing code links");
   Settle();
   return absl::OkStatus();
@@ -452,11 +452,11 @@ absl::Status Store::AddLinks(absl::string_view system,
 absl::Status Store::RebuildSearchIndex() {
   absl::MutexLock l(&write_mu_);
   rocksdb::WriteOptions wo;
-  rocksdb::Status rs = db_->DeleteRange(wo, cf(Cf::kTerms), "", "\xff");
+  rocksdb::Status rs = db()->DeleteRange(wo, cf(Cf::kTerms), "", "\xff");
   if (!rs.ok()) return FromRocks(rs, "clearing the search index");
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kConcepts)));
+  std::unique_ptr<rocksdb::Iterator> it(db()->NewIterator(ro, cf(Cf::kConcepts)));
   // The changes of each release of the system being read; written when the next system starts.
   std::string system, code;
   std::map<uint64_t, TermChanges> releases;
@@ -477,7 +477,7 @@ absl::Status Store::RebuildSearchIndex() {
     for (auto& [seq, changes] : releases) {
       rocksdb::WriteBatch batch;
       changes.Write(*database_, &batch, system, seq);
-      rocksdb::Status w = db_->Write(wo, &batch);
+      rocksdb::Status w = db()->Write(wo, &batch);
       if (!w.ok()) return FromRocks(w, "writing the search index");
     }
     releases.clear();
@@ -502,7 +502,7 @@ absl::Status Store::RebuildSearchIndex() {
   absl::Status s = entries.empty() ? absl::OkStatus() : flush_code();
   if (s.ok()) s = flush_system();
   if (!s.ok()) return s;
-  rocksdb::Status synced = db_->FlushWAL(/*sync=*/true);
+  rocksdb::Status synced = db()->FlushWAL(/*sync=*/true);
   if (!synced.ok()) return FromRocks(synced, "syncing the search index");
   Settle({cf(Cf::kTerms), "", "\xff"});  // the old index, deleted above
   return absl::OkStatus();

@@ -204,12 +204,12 @@ class Store {
 
   std::string path_;
   std::unique_ptr<Database> database_;
-  rocksdb::DB* db_ = nullptr;  // database_'s
+  rocksdb::DB* db() const { return database_->db(); }
   rocksdb::ColumnFamilyHandle* cf(ColumnFamilyId id) const { return database_->cf(id); }
   std::function<void(const std::string&)> event_listener_ ABSL_GUARDED_BY(write_mu_);
   bool sync_writes_ = true;
 
-  // Release views; created by Open, reset first by the destructor (its builder reads db_).
+  // Release views; created by Open, reset first by the destructor (its builder reads the database).
   std::unique_ptr<ViewCache> views_;
 
   absl::Mutex write_mu_;  // serializes writers
