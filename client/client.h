@@ -52,8 +52,15 @@ struct Selector {
   static v1::ReleaseSelector DateOfService(const std::string& yyyy_mm_dd);
 };
 
-// Progress of a long upload: concepts sent so far, and in all.
+// Progress of a long upload: concepts sent so far, and in all (0 while not known).
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
+
+// Produces the concepts of a release chunk by chunk (a parse of a file, as
+// importers::ParseFileInChunks): calls `sink` with each chunk in order, and stops when the sink
+// returns false. Its status is that of the production; an error may come after chunks were
+// produced.
+using ConceptChunkFn = std::function<bool(std::vector<v1::Concept> chunk)>;
+using ConceptSource = std::function<absl::Status(const ConceptChunkFn& sink)>;
 
 class Client {
  public:
@@ -119,10 +126,13 @@ class Client {
                                             const std::string& effective_date,
                                             const std::string& description = "");
   // Sends `concepts` in one stream, `chunk` concepts per message; all are stored or none.
-  // Pass the vector with std::move to spare a copy of a large release.
+  // Pass the vector with std::move to spare a copy of a large release. With `publish`, the
+  // server publishes the release at the end of the stream, in the same write (see
+  // UploadConceptsRequest.publish); the response's release then says PUBLISHED (a server
+  // older than that field leaves it STAGED).
   absl::StatusOr<v1::UploadConceptsResponse> UploadConcepts(
       const std::string& system, const std::string& version, std::vector<v1::Concept> concepts,
-      int chunk = 5000, ProgressFn progress = nullptr);
+      int chunk = 5000, ProgressFn progress = nullptr, bool publish = false);
   absl::StatusOr<v1::Release> PublishRelease(const std::string& system,
                                              const std::string& version);
   absl::Status DiscardRelease(const std::string& system, const std::string& version);
@@ -139,6 +149,16 @@ class Client {
                                             const std::string& description,
                                             std::vector<v1::Concept> concepts, bool publish,
                                             ProgressFn progress = nullptr);
+  // ImportRelease from a source that produces the concepts while they are sent: the source runs
+  // on a thread of its own, each chunk goes into the upload stream as soon as it is ready, and
+  // the release is published at the end of the same stream. A source error cancels the stream
+  // (the server stores nothing of it) and discards the release; it is returned as it is.
+  absl::StatusOr<v1::Release> ImportReleaseFrom(const std::string& system,
+                                                const std::string& version,
+                                                const std::string& effective_date,
+                                                const std::string& description,
+                                                const ConceptSource& source, bool publish,
+                                                ProgressFn progress = nullptr);
 
   // The generated stubs, for calls the wrapper does not cover.
   v1::Terminology::Stub* terminology() { return terminology_.get(); }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -179,6 +180,17 @@ absl::StatusOr<Concepts> ParseIcd10PcsIndex(const std::string& path,
 // "cpt" (a folder), "icd10cm-tabular", "icd10cm-index" (a file or a folder), "icd10pcs-tables",
 // "icd10pcs-index" (a file or a folder).
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
+
+// Receives the concepts of a file in chunks, in file order; returns false to stop the parse.
+using ChunkSink = std::function<bool(Concepts chunk)>;
+// ParseFile, handing the concepts over in chunks of `chunk` (the last may be shorter) while the
+// file is still being read, so that a caller can send each chunk on as the next is parsed. The
+// order formats are read chunk by chunk; the others are parsed whole, then handed over. An
+// error can come after chunks were handed over (a bad line further down, a code given twice,
+// a file cut short): a caller must then drop everything it received. CANCELLED if the sink
+// stopped the parse.
+absl::Status ParseFileInChunks(absl::string_view format, const std::string& path, size_t chunk,
+                               const ChunkSink& sink);
 // The names ParseFile accepts, comma-separated, for help and error messages.
 std::string FormatNames();
 

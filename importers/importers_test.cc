@@ -1,6 +1,7 @@
 #include "importers/importers.h"
 
 #include <gtest/gtest.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -172,6 +173,75 @@ TEST(Icd10OrderTest, MalformedFilesNameFileAndLine) {
     EXPECT_NE(parsed.status().message().find(path), std::string::npos) << parsed.status();
     EXPECT_NE(parsed.status().message().find(c.expect), std::string::npos) << parsed.status();
   }
+}
+
+// Chunks: the concepts of ParseFile, in file order, handed over while the file is read.
+void ExpectChunksAreTheWholeParse(const std::string& format, const std::string& path,
+                                  size_t chunk) {
+  auto whole = ParseFile(format, path);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  Concepts joined;
+  std::vector<size_t> sizes;
+  absl::Status s = ParseFileInChunks(format, path, chunk, [&](Concepts part) {
+    sizes.push_back(part.size());
+    for (auto& c : part) joined.push_back(std::move(c));
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(joined.size(), whole->size()) << path;
+  for (size_t i = 0; i < joined.size(); ++i) {
+    ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(joined[i], (*whole)[i]))
+        << path << " #" << i << ": " << joined[i].ShortDebugString();
+  }
+  ASSERT_FALSE(sizes.empty());
+  for (size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_EQ(sizes[i], chunk) << path;
+  EXPECT_GE(sizes.back(), 1u);
+  EXPECT_LE(sizes.back(), chunk);
+}
+
+TEST(ChunkedParseTest, ChunksJoinToTheWholeParse) {
+  ExpectChunksAreTheWholeParse("icd10cm-order", kSample + "/icd10cm/2025/icd10cm_order_2025.txt", 7);
+  ExpectChunksAreTheWholeParse("icd10cm-order", kSample + "/icd10cm/2025/icd10cm_order_2025.txt",
+                               1000000);
+  ExpectChunksAreTheWholeParse("hcpcs", kSample + "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt", 5);
+  const std::string real = kShared + "/icd10cm/2025/icd10cm_order_2025.txt.gz";
+  if (fs::exists(real)) ExpectChunksAreTheWholeParse("icd10cm-order", real, 5000);
+}
+
+TEST(ChunkedParseTest, AnErrorAfterChunksIsStillReturnedAndTheSinkCanStop) {
+  TempDir dir;
+  std::string good = ReadAll(kSample + "/icd10cm/2025/icd10cm_order_2025.txt");
+  // A bad last line: the chunks before it are handed over, then the error comes.
+  std::string path = dir.Write("bad-end", good + "99999 a!!     1 Not a code" + std::string(50, ' ') +
+                                              " Not a code\r\n");
+  size_t handed = 0;
+  absl::Status s = ParseFileInChunks("icd10cm-order", path, 2, [&](Concepts part) {
+    handed += part.size();
+    return true;
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("malformed code"), std::string::npos) << s;
+  EXPECT_GT(handed, 0u);
+  // A code given twice far from its first line.
+  std::string twice = dir.Write("twice", good + good.substr(0, good.find("\n") + 1));
+  s = ParseFileInChunks("icd10cm-order", twice, 2, [](Concepts) { return true; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("appears twice"), std::string::npos) << s;
+  // The sink stops the parse.
+  int calls = 0;
+  s = ParseFileInChunks("icd10cm-order", kSample + "/icd10cm/2025/icd10cm_order_2025.txt", 2,
+                        [&](Concepts) { return ++calls < 2; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_EQ(calls, 2);
+  s = ParseFileInChunks("hcpcs", kSample + "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt", 1,
+                        [&](Concepts) { return false; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  // Errors of the whole-file formats and of unknown ones are returned as ParseFile's.
+  EXPECT_EQ(ParseFileInChunks("nope", "/x", 5, [](Concepts) { return true; }).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseFileInChunks("icd10cm-order", "/nonexistent", 5, [](Concepts) { return true; })
+                .code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(Icd10OrderTest, TruncatedGzipIsInvalidArgument) {

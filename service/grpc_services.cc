@@ -111,9 +111,11 @@ namespace {
 
 // Authorizes a stream (scope) and takes one of the server's stream slots.
 absl::Status OpenStream(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
-                        StreamLimit* streams, StreamLimit::Slot* slot) {
+                        StreamLimit* streams, StreamLimit::Slot* slot,
+                        std::string* caller_out = nullptr) {
   std::string caller;
   if (absl::Status s = Authorize(auth, ctx, scope, &caller); !s.ok()) return s;
+  if (caller_out != nullptr) *caller_out = caller;
   if (streams == nullptr) return absl::OkStatus();
   absl::StatusOr<StreamLimit::Slot> acquired = streams->Acquire();
   if (!acquired.ok()) return acquired.status();
@@ -147,15 +149,25 @@ class Refused final : public Reactor {
   void OnDone() override { delete this; }
 };
 
+// The server's line for a release published (by PublishRelease or an upload stream).
+void LogPublished(const v1::Release& r, absl::Duration took, const std::string& caller) {
+  const v1::ReleaseCounts& c = r.counts();
+  std::cerr << "codebookd: published " << r.system() << " " << r.version() << " (effective "
+            << r.effective_date() << ") as sequence " << r.sequence() << ": " << c.total()
+            << " concepts, " << c.added() << " added, " << c.deleted() << " deleted, "
+            << c.changed() << " changed, " << r.checksum() << " in "
+            << absl::FormatDuration(took) << (caller.empty() ? "" : " by " + caller) << std::endl;
+}
+
 // Feeds an upload stream to the domain message by message, and commits it only when the client
 // ends the stream normally, so that a stream is stored entirely or not at all. A cancelled or
 // failed stream stores nothing.
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsRequest> {
  public:
   UploadReactor(grpc::CallbackServerContext* ctx, const ReleaseAdminImpl* impl,
-                v1::UploadConceptsResponse* resp, StreamLimit::Slot slot)
+                v1::UploadConceptsResponse* resp, StreamLimit::Slot slot, std::string caller)
       : ctx_(ctx), upload_(impl->StartUpload()), resp_(resp), start_(absl::Now()),
-        slot_(std::move(slot)) {
+        slot_(std::move(slot)), caller_(std::move(caller)) {
     StartRead(&msg_);
   }
 
@@ -175,7 +187,9 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
       return;
     }
     absl::Status s = upload_->Commit(resp_);
-    if (s.ok()) {
+    if (s.ok() && resp_->release().state() == v1::RELEASE_STATE_PUBLISHED) {
+      LogPublished(resp_->release(), absl::Now() - start_, caller_);
+    } else if (s.ok()) {
       std::cerr << "codebookd: staged " << resp_->accepted() << " concepts for "
                 << resp_->release().system() << " " << resp_->release().version() << " in "
                 << absl::FormatDuration(absl::Now() - start_) << std::endl;
@@ -192,6 +206,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
   v1::UploadConceptsRequest msg_;
   absl::Time start_;
   StreamLimit::Slot slot_;
+  std::string caller_;
 };
 
 // Writes the messages of an answer computed up front, one after the other.
@@ -552,10 +567,11 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateRelease(grpc::CallbackServe
 grpc::ServerReadReactor<v1::UploadConceptsRequest>* ReleaseAdminHandler::UploadConcepts(
     grpc::CallbackServerContext* ctx, v1::UploadConceptsResponse* resp) {
   StreamLimit::Slot slot;
-  if (absl::Status s = OpenStream(auth_, *ctx, Scope::kAdmin, streams_, &slot); !s.ok()) {
+  std::string caller;
+  if (absl::Status s = OpenStream(auth_, *ctx, Scope::kAdmin, streams_, &slot, &caller); !s.ok()) {
     return new Refused<grpc::ServerReadReactor<v1::UploadConceptsRequest>>(s);
   }
-  return new UploadReactor(ctx, impl_, resp, std::move(slot));
+  return new UploadReactor(ctx, impl_, resp, std::move(slot), std::move(caller));
 }
 grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
     grpc::CallbackServerContext* ctx, const v1::PublishReleaseRequest* req,
@@ -564,16 +580,7 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
   std::string caller;
   absl::Status s = Authorize(auth_, *ctx, Scope::kAdmin, &caller);
   if (s.ok()) s = impl_->PublishRelease(*req, resp);
-  if (s.ok()) {
-    const v1::Release& r = resp->release();
-    const v1::ReleaseCounts& c = r.counts();
-    std::cerr << "codebookd: published " << r.system() << " " << r.version() << " (effective "
-              << r.effective_date() << ") as sequence " << r.sequence() << ": " << c.total()
-              << " concepts, " << c.added() << " added, " << c.deleted() << " deleted, "
-              << c.changed() << " changed, " << r.checksum() << " in "
-              << absl::FormatDuration(absl::Now() - start)
-              << (caller.empty() ? "" : " by " + caller) << std::endl;
-  }
+  if (s.ok()) LogPublished(resp->release(), absl::Now() - start, caller);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(s));
   return reactor;

@@ -75,13 +75,14 @@ absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
                                                    msg->concepts_size(), " concepts; the limit is ",
                                                    kMaxConceptsPerMessage));
   }
+  publish_ = publish_ || msg->publish();
   for (v1::Concept& c : *msg->mutable_concepts()) {
     absl::StatusOr<storage::StagedConcept> sc = FromApi(*system_, effective_date_, &c);
     if (!sc.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("uploaded concept #", staged_.size() + 1, ": ", sc.status().message()));
     }
-    staged_.push_back(*std::move(sc));
+    staged_.Add(sc->code, sc->record);
   }
   return absl::OkStatus();
 }
@@ -89,8 +90,17 @@ absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
 absl::Status ReleaseAdminImpl::Upload::Commit(v1::UploadConceptsResponse* resp) {
   if (system_ == nullptr) return absl::InvalidArgumentError("the upload stream carried no message");
   int64_t n = static_cast<int64_t>(staged_.size());
-  absl::StatusOr<storage::ReleaseRecord> r =
-      admin_->store_->AddStagedConcepts(system_->id, version_, std::move(staged_));
+  absl::StatusOr<storage::ReleaseRecord> r;
+  if (publish_) {
+    if (absl::Status s = CheckSupplementPublish(*admin_->store_->catalog(), *system_, version_);
+        !s.ok()) {
+      return s;
+    }
+    r = admin_->store_->PublishUpload(system_->id, version_, std::move(staged_),
+                                      admin_->NowMicros());
+  } else {
+    r = admin_->store_->AddStagedConcepts(system_->id, version_, std::move(staged_));
+  }
   if (!r.ok()) return r.status();
   ToApi(*r, resp->mutable_release());
   resp->set_accepted(n);

@@ -46,7 +46,8 @@ class ReleaseAdminImpl {
     const CodeSystemInfo* system_ = nullptr;
     std::string version_;
     std::string effective_date_;
-    std::vector<storage::StagedConcept> staged_;
+    storage::StagedBatch staged_;
+    bool publish_ = false;
   };
   std::unique_ptr<Upload> StartUpload() const { return std::unique_ptr<Upload>(new Upload(this)); }
 

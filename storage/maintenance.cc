@@ -1,5 +1,6 @@
 #include "storage/maintenance.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <utility>
 
@@ -11,6 +12,76 @@
 #include "storage/publish_merge.h"
 
 namespace codebook::storage {
+
+Settler::Settler(const Database& database, std::function<void()> on_settled, std::string name)
+    : database_(database), on_settled_(std::move(on_settled)), name_(std::move(name)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Settler::~Settler() {
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void Settler::Add(DeadRange dead) {
+  absl::MutexLock l(&mu_);
+  queue_.push_back(std::move(dead));
+  ++queued_;
+}
+
+uint64_t Settler::pending() const {
+  absl::MutexLock l(&mu_);
+  return queued_ - done_;
+}
+
+void Settler::Wait() const {
+  absl::MutexLock l(&mu_);
+  const uint64_t target = queued_;
+  auto reached = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ >= target; };
+  mu_.Await(absl::Condition(&reached));
+}
+
+void Settler::Loop() {
+  for (;;) {
+    std::vector<DeadRange> batch;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping, and nothing left to do
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+      queue_.clear();
+    }
+    Round(batch);
+    if (on_settled_) on_settled_();
+    absl::MutexLock l(&mu_);
+    done_ += batch.size();
+  }
+}
+
+void Settler::Round(const std::vector<DeadRange>& dead) {
+  rocksdb::DB* db = database_.db();
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  fo.allow_write_stall = true;
+  rocksdb::Status s = db->Flush(fo, database_.handles());
+  for (const DeadRange& d : dead) {
+    if (!s.ok() || d.cf == nullptr) continue;
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    rocksdb::Slice begin(d.begin), end(d.end);
+    s = db->CompactRange(co, d.cf, &begin, d.end.empty() ? nullptr : &end);
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "codebook store %s: flushing or compacting after a write: %s\n",
+                 name_.c_str(), s.ToString().c_str());
+  }
+}
 
 absl::Status Checkpoint(const Database& database, const std::string& dir) {
   rocksdb::DB* db = database.db();

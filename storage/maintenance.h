@@ -6,17 +6,68 @@
 #define CODEBOOK_STORAGE_MAINTENANCE_H_
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "storage/catalog.h"
 #include "storage/database.h"
+#include "absl/synchronization/mutex.h"
 #include "storage/records.h"
 
+namespace rocksdb {
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
 namespace codebook::storage {
+
+// A key range of one column family that a write made dead.
+struct DeadRange {
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  std::string begin, end;  // [begin, end); an empty end is the end of the column family
+};
+
+// Settles the database after a write, on a thread of its own, so that the writer does not wait:
+// flushes every memtable (the write-ahead log is then dropped) and compacts the ranges the write
+// made dead (a discarded or published staging area, an old index), so that the files stay the
+// size of their data. Requests queued while one is under way are settled together. The writes
+// themselves are durable before they are queued here (synced): this only reclaims space.
+class Settler {
+ public:
+  // `on_settled` is called after each round (bulk work: see Store::work_generation); `name`
+  // names the database in the messages of a failed round.
+  Settler(const Database& database, std::function<void()> on_settled, std::string name);
+  ~Settler();  // finishes the round under way and the queued ones, then stops the thread
+  Settler(const Settler&) = delete;
+  Settler& operator=(const Settler&) = delete;
+
+  // Queues a round: a flush, then the compaction of `dead` (none if its cf is null).
+  void Add(DeadRange dead);
+  // Rounds queued or under way (a background job, as StoreFootprint counts them).
+  uint64_t pending() const;
+  // Returns once every round queued before the call is done.
+  void Wait() const;
+
+ private:
+  void Loop();
+  void Round(const std::vector<DeadRange>& dead);
+
+  const Database& database_;
+  std::function<void()> on_settled_;
+  std::string name_;
+  mutable absl::Mutex mu_;
+  std::deque<DeadRange> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t queued_ ABSL_GUARDED_BY(mu_) = 0;  // rounds ever queued
+  uint64_t done_ ABSL_GUARDED_BY(mu_) = 0;    // rounds ever finished
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
 
 // What the database takes, as RocksDB reports it (all column families summed).
 struct StoreFootprint {

@@ -3,8 +3,12 @@
 #include <openssl/evp.h>
 
 #include <utility>
+#include <vector>
+#include <thread>
+#include <deque>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -52,12 +56,14 @@ absl::Status TermChanges::Add(absl::string_view code, absl::string_view old_body
   if (!s.ok()) return absl::DataLossError(absl::StrCat(s.message(), ": ", code));
   uint32_t ordinal = static_cast<uint32_t>(codes_.size());
   bool used = false;
-  auto o = old_terms_.begin(), n = new_terms_.begin();
-  while (o != old_terms_.end() || n != new_terms_.end()) {
-    if (n == new_terms_.end() || (o != old_terms_.end() && *o < *n)) {
+  const std::vector<absl::string_view>& old_terms = old_terms_.terms();
+  const std::vector<absl::string_view>& new_terms = new_terms_.terms();
+  auto o = old_terms.begin(), n = new_terms.begin();
+  while (o != old_terms.end() || n != new_terms.end()) {
+    if (n == new_terms.end() || (o != old_terms.end() && *o < *n)) {
       changes_[*o++].push_back(ordinal << 1);
       used = true;
-    } else if (o == old_terms_.end() || *n < *o) {
+    } else if (o == old_terms.end() || *n < *o) {
       changes_[*n++].push_back(ordinal << 1 | 1);
       used = true;
     } else {
@@ -81,60 +87,170 @@ void TermChanges::Write(const Database& db, rocksdb::WriteBatch* batch, absl::st
   }
 }
 
-absl::Status TermChanges::TermsOf(absl::string_view body, std::vector<std::string>* terms) {
-  terms->clear();
+absl::Status TermChanges::TermsOf(absl::string_view body, TermList* terms) {
+  terms->Clear();
   if (body.empty()) return absl::OkStatus();
   absl::Status s = DecodeConceptRecord(body, &record_);
   if (!s.ok()) return s;
-  IndexTerms(record_, terms);
+  terms->Set(record_);
   return absl::OkStatus();
 }
 
+// Feeds TermChanges on a thread of its own, in the order the merge adds codes. The items own
+// what may change under them (codes, stored bodies, bodies read from the staging iterator);
+// bodies of a StagedBatch are stable for the whole publish and are only viewed.
+class PublishMerge::TermQueue {
+ public:
+  explicit TermQueue(TermChanges* terms) : terms_(terms), thread_([this] { Loop(); }) {}
+  ~TermQueue() { (void)Finish(); }
+
+  void Add(absl::string_view code, absl::string_view old_body, absl::string_view new_body,
+           bool new_body_stable) {
+    Item& it = chunk_.emplace_back();
+    it.code.assign(code.data(), code.size());
+    it.old_body.assign(old_body.data(), old_body.size());
+    if (new_body_stable) {
+      it.new_body = new_body;
+    } else {
+      it.new_copy.assign(new_body.data(), new_body.size());  // viewed from where it ends up
+      it.new_is_copy = true;
+    }
+    if (chunk_.size() == kChunk) Hand();
+  }
+
+  // Waits for every queued item; the first error of TermChanges::Add, if any.
+  absl::Status Finish() {
+    if (thread_.joinable()) {
+      Hand();
+      {
+        absl::MutexLock l(&mu_);
+        done_ = true;
+      }
+      thread_.join();
+    }
+    return status_;
+  }
+
+ private:
+  struct Item {
+    std::string code, old_body, new_copy;
+    absl::string_view new_body;
+    bool new_is_copy = false;
+  };
+  static constexpr size_t kChunk = 1024;
+
+  void Hand() {
+    if (chunk_.empty()) return;
+    absl::MutexLock l(&mu_);
+    queue_.push_back(std::move(chunk_));
+    chunk_.clear();
+    chunk_.reserve(kChunk);
+  }
+
+  void Loop() {
+    for (;;) {
+      std::vector<Item> chunk;
+      {
+        absl::MutexLock l(&mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return done_ || !queue_.empty();
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (queue_.empty()) return;
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (!status_.ok()) continue;  // drain after an error
+      for (Item& it : chunk) {
+        absl::string_view new_body = it.new_is_copy ? absl::string_view(it.new_copy) : it.new_body;
+        status_ = terms_->Add(it.code, it.old_body, new_body);
+        if (!status_.ok()) break;
+      }
+    }
+  }
+
+  TermChanges* terms_;
+  std::vector<Item> chunk_;  // the merge's side, handed over when full
+  absl::Mutex mu_;
+  std::deque<std::vector<Item>> queue_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_;  // the worker's; read after the join
+  std::thread thread_;
+};
+
 PublishMerge::PublishMerge(const Database& db, absl::string_view system,
-                           absl::string_view version, uint64_t sequence, uint64_t predecessor)
+                           absl::string_view version, uint64_t sequence, uint64_t predecessor,
+                           const StagedBatch* uploaded)
     : db_(db),
       system_(system),
       sequence_(sequence),
       predecessor_(predecessor),
       staged_prefix_(StagingPrefix(system, version)),
       system_prefix_(SystemPrefix(system)),
-      snapshot_(db.db()->GetSnapshot()) {
+      snapshot_(db.db()->GetSnapshot()),
+      uploaded_(uploaded),
+      term_queue_(std::make_unique<TermQueue>(&terms_)) {
   rocksdb::ReadOptions ro;
   // Two whole-range walks, once: their blocks must not push the hot ones out of the cache
   // (nor hold its memory; issue 10 measured them there).
   ro.fill_cache = false;
   ro.snapshot = snapshot_;
-  staged_.reset(db.db()->NewIterator(ro, db.cf(ColumnFamilyId::kStaging)));
+  if (uploaded_ == nullptr) {
+    staged_.reset(db.db()->NewIterator(ro, db.cf(ColumnFamilyId::kStaging)));
+  }
   current_.reset(db.db()->NewIterator(ro, db.cf(ColumnFamilyId::kConcepts)));
 }
 
 PublishMerge::~PublishMerge() {
+  term_queue_.reset();
   staged_.reset();
   current_.reset();
   db_.db()->ReleaseSnapshot(snapshot_);
 }
 
+bool PublishMerge::StagedValid() const {
+  if (uploaded_ != nullptr) return uploaded_pos_ < uploaded_->size();
+  return staged_->Valid() && StartsWith(staged_->key(), staged_prefix_);
+}
+
+absl::string_view PublishMerge::StagedCode() const {
+  if (uploaded_ != nullptr) return uploaded_->code(uploaded_pos_);
+  return KeyAfterPrefix(AsView(staged_->key()), staged_prefix_.size());
+}
+
+absl::string_view PublishMerge::StagedBody() const {
+  if (uploaded_ != nullptr) return uploaded_->body(uploaded_pos_);
+  return AsView(staged_->value());
+}
+
+void PublishMerge::NextStaged() {
+  if (uploaded_ != nullptr) {
+    ++uploaded_pos_;
+  } else {
+    staged_->Next();
+  }
+}
+
 absl::StatusOr<PublishMerge::Result> PublishMerge::Run(rocksdb::WriteBatch* batch) {
-  staged_->Seek(staged_prefix_);
+  if (staged_ != nullptr) staged_->Seek(staged_prefix_);
   current_->Seek(system_prefix_);
   absl::Status st = NextStored();
   while (st.ok()) {
-    const bool staged_valid = staged_->Valid() && StartsWith(staged_->key(), staged_prefix_);
+    const bool staged_valid = StagedValid();
     if (!staged_valid && !stored_.valid) break;
     // The next code of either walk; both when they meet.
-    absl::string_view new_code =
-        staged_valid ? KeyAfterPrefix(AsView(staged_->key()), staged_prefix_.size())
-                     : absl::string_view();
+    absl::string_view new_code = staged_valid ? StagedCode() : absl::string_view();
     const int cmp = !staged_valid ? 1 : !stored_.valid ? -1 : new_code.compare(stored_.code);
     absl::string_view code = cmp <= 0 ? new_code : absl::string_view(stored_.code);
-    absl::string_view new_body = cmp <= 0 ? AsView(staged_->value()) : absl::string_view();
+    absl::string_view new_body = cmp <= 0 ? StagedBody() : absl::string_view();
     st = Merge(code, new_body, /*stored=*/cmp >= 0, batch);
     if (!st.ok()) break;
-    if (cmp <= 0) staged_->Next();
+    if (cmp <= 0) NextStaged();
     if (cmp >= 0) st = NextStored();
   }
-  if (st.ok()) st = FromRocks(staged_->status(), "reading staged concepts");
+  if (st.ok() && staged_ != nullptr) st = FromRocks(staged_->status(), "reading staged concepts");
   if (!st.ok()) return st;
+  if (absl::Status s = term_queue_->Finish(); !s.ok()) return s;
   terms_.Write(db_, batch, system_, sequence_);
   result_.checksum = digest_.Finish();
   return std::move(result_);
@@ -189,20 +305,18 @@ absl::Status PublishMerge::Merge(absl::string_view code, absl::string_view new_b
     batch->Put(db_.cf(ColumnFamilyId::kChanges), ChangeKey(system_, sequence_, code),
                EncodeChange(kind));
   };
-  absl::Status st;
   if (n.present && !newest.present) {
     EncodePresentEntryFromBody(new_body, &entry_);
     put_entry(entry_, newest_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
-    st = terms_.Add(code, absl::string_view(), new_body);
+    term_queue_->Add(code, absl::string_view(), new_body, uploaded_ != nullptr);
   } else if (n.present && new_body != newest_body) {
     EncodePresentEntryFromBody(new_body, &entry_);
     put_entry(entry_, ChangeKind::kChanged);
-    st = terms_.Add(code, newest_body, new_body);
+    term_queue_->Add(code, newest_body, new_body, uploaded_ != nullptr);
   } else if (!n.present && newest.present) {
     put_entry(EncodeDeletedEntry(), ChangeKind::kDeleted);
-    st = terms_.Add(code, newest_body, absl::string_view());
+    term_queue_->Add(code, newest_body, absl::string_view(), true);
   }
-  if (!st.ok()) return st;
   Count(new_body, pred_body);
   return absl::OkStatus();
 }

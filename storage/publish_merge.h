@@ -16,6 +16,8 @@
 #include "absl/strings/string_view.h"
 #include "storage/database.h"
 #include "storage/records.h"
+#include "storage/staged_batch.h"
+#include "storage/terms.h"
 
 typedef struct evp_md_ctx_st EVP_MD_CTX;
 
@@ -55,12 +57,12 @@ class TermChanges {
   bool empty() const { return changes_.empty(); }
 
  private:
-  absl::Status TermsOf(absl::string_view body, std::vector<std::string>* terms);
+  absl::Status TermsOf(absl::string_view body, TermList* terms);
   std::vector<std::string> codes_;  // codes with a change, in the order added
   // term -> (code ordinal << 1 | gains), in code order
   absl::flat_hash_map<std::string, std::vector<uint32_t>> changes_;
   ConceptRecord record_;
-  std::vector<std::string> old_terms_, new_terms_;
+  TermList old_terms_, new_terms_;
 };
 
 // The merge that publishes staged release `version` of `system` as release `sequence`: one walk
@@ -76,8 +78,10 @@ class PublishMerge {
     ReleaseCounts counts;
     std::string checksum;  // ReleaseDigest of the staged concepts
   };
+  // The staged concepts are `uploaded` (sorted; see StagedBatch::Sort) when not null, else those
+  // of the staging column family for `version`.
   PublishMerge(const Database& db, absl::string_view system, absl::string_view version,
-               uint64_t sequence, uint64_t predecessor);
+               uint64_t sequence, uint64_t predecessor, const StagedBatch* uploaded = nullptr);
   ~PublishMerge();
   // Adds everything to `batch` (nothing else is written). DATA_LOSS for a corrupt entry.
   absl::StatusOr<Result> Run(rocksdb::WriteBatch* batch);
@@ -94,6 +98,14 @@ class PublishMerge {
     std::string at_predecessor;  // set when has_predecessor && !predecessor_is_newest
   };
   absl::Status NextStored();
+  // Index changes go to a thread of their own (extracting terms is most of a merge's work);
+  // Merge queues them, in code order.
+  class TermQueue;
+  // The walk over the staged concepts, from `uploaded_` or the staging column family.
+  bool StagedValid() const;
+  absl::string_view StagedCode() const;
+  absl::string_view StagedBody() const;
+  void NextStaged();
   // One code: staged `new_body` (empty: not staged) against the stored entries in stored_
   // (when `stored`): the entry, change row and index changes it needs, and its counts.
   absl::Status Merge(absl::string_view code, absl::string_view new_body, bool stored,
@@ -105,11 +117,14 @@ class PublishMerge {
   const uint64_t sequence_, predecessor_;
   const std::string staged_prefix_, system_prefix_;
   const rocksdb::Snapshot* snapshot_;
+  const StagedBatch* uploaded_;
+  size_t uploaded_pos_ = 0;
   std::unique_ptr<rocksdb::Iterator> staged_, current_;
   Stored stored_;
   Result result_;
   ReleaseDigest digest_;
   TermChanges terms_;
+  std::unique_ptr<TermQueue> term_queue_;
   std::string entry_;  // scratch: an encoded entry
 };
 

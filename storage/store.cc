@@ -9,6 +9,7 @@
 #include "rocksdb/options.h"
 #include "storage/encoding.h"
 #include "storage/publish_merge.h"
+#include "storage/staged_batch.h"
 #include "storage/terms.h"
 
 namespace codebook::storage {
@@ -39,6 +40,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       Database::Open(path, options.block_cache_bytes);
   if (!database.ok()) return database.status();
   store->database_ = *std::move(database);
+  Store* raw_store = store.get();
+  store->settler_ = std::make_unique<Settler>(
+      *store->database_,
+      // A round frees memtables and rewrites files: bulk work too.
+      [raw_store] { raw_store->work_generation_.fetch_add(1, std::memory_order_relaxed); }, path);
   rocksdb::DB* raw = store->db();
   rocksdb::Status s;
 
@@ -67,7 +73,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   absl::Status loaded = store->LoadCatalog();
   if (!loaded.ok()) return loaded;
-  Store* raw_store = store.get();
   store->views_ = std::make_unique<ViewCache>(
       options.view_cache_bytes,
       [raw_store](const ViewCache::Key& key) {
@@ -90,6 +95,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 
 Store::~Store() {
   views_.reset();  // its builder reads the database, which database_ then closes
+  settler_.reset();  // after its queued rounds: the next open finds no log to replay
 }
 
 absl::Status Store::LoadCatalog() {
@@ -206,23 +212,7 @@ void Store::ReplaceRelease(const ReleaseRecord& r, bool erase, uint64_t last_eve
   catalog_ = std::move(next);
 }
 
-void Store::Settle(const DeadRange& dead) {
-  rocksdb::FlushOptions fo;
-  fo.wait = true;
-  fo.allow_write_stall = true;
-  rocksdb::Status s = db()->Flush(fo, database_->handles());
-  if (s.ok() && dead.cf != nullptr) {
-    rocksdb::CompactRangeOptions co;
-    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    rocksdb::Slice begin(dead.begin), end(dead.end);
-    s = db()->CompactRange(co, dead.cf, &begin, dead.end.empty() ? nullptr : &end);
-  }
-  work_generation_.fetch_add(1, std::memory_order_relaxed);
-  if (!s.ok()) {
-    std::fprintf(stderr, "codebook store %s: flushing or compacting after a write: %s\n",
-                 path_.c_str(), s.ToString().c_str());
-  }
-}
+void Store::Settle(DeadRange dead) const { settler_->Add(std::move(dead)); }
 
 absl::StatusOr<ReleaseRecord> Store::StagedRelease(absl::string_view system,
                                                    absl::string_view version) {
@@ -266,56 +256,56 @@ absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,
 
 absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
                                                        absl::string_view version,
-                                                       std::vector<StagedConcept> concepts) {
+                                                       const std::vector<StagedConcept>& concepts) {
+  StagedBatch batch;
+  for (const StagedConcept& c : concepts) batch.Add(c.code, c.record);
+  return AddStagedConcepts(system, version, std::move(batch));
+}
+
+absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
+                                                       absl::string_view version,
+                                                       StagedBatch concepts) {
   absl::MutexLock l(&write_mu_);
   absl::StatusOr<ReleaseRecord> release = StagedRelease(system, version);
   if (!release.ok()) return release.status();
-  // Sort an index, not the records: uploads usually arrive in order and records are large.
-  std::vector<uint32_t> order(concepts.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto by_code = [&](uint32_t a, uint32_t b) { return concepts[a].code < concepts[b].code; };
-  if (!std::is_sorted(order.begin(), order.end(), by_code)) {
-    std::sort(order.begin(), order.end(), by_code);
-  }
-  for (size_t i = 1; i < order.size(); ++i) {
-    if (concepts[order[i]].code == concepts[order[i - 1]].code) {
-      return absl::InvalidArgumentError(absl::StrCat("code ", concepts[order[i]].code,
-                                                     " is given twice for ", system, " ", version));
-    }
-  }
+  return StageLocked(*std::move(release), &concepts);
+}
+
+absl::StatusOr<ReleaseRecord> Store::StageLocked(ReleaseRecord release, StagedBatch* concepts) {
+  const std::string& system = release.system;
+  const std::string& version = release.version;
+  if (absl::Status s = concepts->Sort(absl::StrCat(system, " ", version)); !s.ok()) return s;
   // Reserving the batch up front saves copying tens of MB as it grows (untouched reserved pages
   // cost nothing).
   size_t estimate = 1024;
-  for (const StagedConcept& c : concepts) {
-    estimate += 64 + 2 * c.code.size() + c.record.display.size();
-    for (const auto& [use, text] : c.record.designations) estimate += 8 + use.size() + text.size();
-    for (const auto& [name, v] : c.record.properties) estimate += 8 + name.size() + v.size();
+  for (size_t i = 0; i < concepts->size(); ++i) {
+    estimate += 32 + 2 * concepts->code(i).size() + version.size() + system.size() +
+                concepts->body(i).size();
   }
   rocksdb::WriteBatch batch(estimate);
-  std::string key, value;
-  for (uint32_t i : order) {
-    const StagedConcept& c = concepts[i];
-    key = StagingKey(system, version, c.code);
-    if (release->staged_concepts > 0) {
+  std::string key;
+  for (size_t i = 0; i < concepts->size(); ++i) {
+    key = StagingKey(system, version, concepts->code(i));
+    if (release.staged_concepts > 0) {
       std::string existing;
       rocksdb::Status g = db()->Get(rocksdb::ReadOptions(), cf(Cf::kStaging), key, &existing);
       if (g.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("code ", c.code, " was already uploaded to ",
-                                                       system, " ", version));
+        return absl::InvalidArgumentError(absl::StrCat("code ", concepts->code(i),
+                                                       " was already uploaded to ", system, " ",
+                                                       version));
       }
       if (!g.IsNotFound()) return FromRocks(g, "reading staged concepts");
     }
-    value.clear();
-    EncodeConceptRecord(c.record, &value);
-    batch.Put(cf(Cf::kStaging), key, value);
+    absl::string_view body = concepts->body(i);
+    batch.Put(cf(Cf::kStaging), key, rocksdb::Slice(body.data(), body.size()));
   }
-  release->staged_concepts += static_cast<int64_t>(concepts.size());
-  batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(*release));
+  release.staged_concepts += static_cast<int64_t>(concepts->size());
+  batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(release));
   // Not synced: the concepts and the release record share one batch, so a crash keeps or loses
   // this upload whole, and the synced publish write makes everything before it durable.
   rocksdb::Status s = db()->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "staging concepts");
-  ReplaceRelease(*release, /*erase=*/false);
+  ReplaceRelease(release, /*erase=*/false);
   work_generation_.fetch_add(1, std::memory_order_relaxed);
   return release;
 }
@@ -323,8 +313,32 @@ absl::StatusOr<ReleaseRecord> Store::AddStagedConcepts(absl::string_view system,
 absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::string_view version,
                                              int64_t now_micros) {
   absl::MutexLock l(&write_mu_);
+  return PublishLocked(system, version, nullptr, now_micros);
+}
+
+absl::StatusOr<ReleaseRecord> Store::PublishUpload(absl::string_view system,
+                                                   absl::string_view version,
+                                                   StagedBatch concepts, int64_t now_micros) {
+  absl::MutexLock l(&write_mu_);
   absl::StatusOr<ReleaseRecord> release = StagedRelease(system, version);
   if (!release.ok()) return release.status();
+  if (release->staged_concepts > 0) {
+    // Concepts staged before: stage these with them, then publish them all.
+    absl::StatusOr<ReleaseRecord> staged = StageLocked(*std::move(release), &concepts);
+    if (!staged.ok()) return staged.status();
+    return PublishLocked(system, version, nullptr, now_micros);
+  }
+  if (absl::Status s = concepts.Sort(absl::StrCat(system, " ", version)); !s.ok()) return s;
+  return PublishLocked(system, version, &concepts, now_micros);
+}
+
+absl::StatusOr<ReleaseRecord> Store::PublishLocked(absl::string_view system,
+                                                   absl::string_view version,
+                                                   const StagedBatch* uploaded,
+                                                   int64_t now_micros) {
+  absl::StatusOr<ReleaseRecord> release = StagedRelease(system, version);
+  if (!release.ok()) return release.status();
+  if (uploaded != nullptr) release->staged_concepts = static_cast<int64_t>(uploaded->size());
   if (release->staged_concepts == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(system, " release ", version, " has no concepts; upload some first"));
@@ -348,7 +362,7 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   rocksdb::WriteBatch batch(static_cast<size_t>(release->staged_concepts) * 1024);
   absl::StatusOr<PublishMerge::Result> merged =
       PublishMerge(*database_, system, version, sequence,
-                   latest != nullptr ? latest->sequence : 0)
+                   latest != nullptr ? latest->sequence : 0, uploaded)
           .Run(&batch);
   if (!merged.ok()) return merged.status();
   if (merged->counts.total != release->staged_concepts) {
@@ -363,7 +377,9 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   release->checksum = merged->checksum;
   release->publish_time_micros = now_micros;
   batch.Put(cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(*release));
-  batch.DeleteRange(cf(Cf::kStaging), staged_prefix, PrefixEnd(staged_prefix));
+  if (uploaded == nullptr) {
+    batch.DeleteRange(cf(Cf::kStaging), staged_prefix, PrefixEnd(staged_prefix));
+  }
   uint64_t event = AddEvent(&batch, system, EventKind::kPublished, version, now_micros);
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -373,7 +389,8 @@ absl::StatusOr<ReleaseRecord> Store::Publish(absl::string_view system, absl::str
   if (latest != nullptr) DropUnreadView(system, latest->sequence);
   (void)View(system, sequence);  // queue its view: a new release is usually read next
   if (event_listener_) event_listener_(std::string(system));
-  Settle({cf(Cf::kStaging), staged_prefix, PrefixEnd(staged_prefix)});
+  Settle(uploaded == nullptr ? DeadRange{cf(Cf::kStaging), staged_prefix, PrefixEnd(staged_prefix)}
+                             : DeadRange{});
   return release;
 }
 
@@ -522,7 +539,11 @@ absl::StatusOr<std::map<std::string, uint64_t>> Store::SizeByColumnFamily() cons
   return storage::SizeByColumnFamily(*database_);
 }
 
-absl::StatusOr<StoreFootprint> Store::Footprint() const { return storage::Footprint(*database_); }
+absl::StatusOr<StoreFootprint> Store::Footprint() const {
+  absl::StatusOr<StoreFootprint> f = storage::Footprint(*database_);
+  if (f.ok()) f->background_jobs += settler_->pending();
+  return f;
+}
 
 absl::StatusOr<uint64_t> Store::SizeOnDisk() const { return storage::SizeOnDisk(*database_); }
 

@@ -44,6 +44,7 @@
 #include "storage/encoding.h"
 #include "storage/maintenance.h"
 #include "storage/reader.h"
+#include "storage/staged_batch.h"
 #include "storage/records.h"
 #include "storage/view_cache.h"
 
@@ -74,12 +75,6 @@ struct StagedConcept {
   ConceptRecord record;
 };
 
-// A key range of one column family that a write made dead (Store::Settle compacts it).
-struct DeadRange {
-  rocksdb::ColumnFamilyHandle* cf = nullptr;
-  std::string begin, end;  // [begin, end); an empty end is the end of the column family
-};
-
 class Store {
  public:
   // Opens (creating if needed) the database at `path`. FAILED_PRECONDITION if it was written
@@ -105,13 +100,23 @@ class Store {
   // FAILED_PRECONDITION if the release is not staged.
   absl::StatusOr<ReleaseRecord> AddStagedConcepts(absl::string_view system,
                                                   absl::string_view version,
-                                                  std::vector<StagedConcept> concepts);
+                                                  StagedBatch concepts);
+  absl::StatusOr<ReleaseRecord> AddStagedConcepts(absl::string_view system,
+                                                  absl::string_view version,
+                                                  const std::vector<StagedConcept>& concepts);
   // Publishes a staged release in one atomic write: assigns the next sequence, writes the delta
   // against the latest published release, the change index, counts and checksum, and drops the
   // staged copy. FAILED_PRECONDITION if not staged, empty, or not later (by effective date) than
   // the latest published release of the system.
   absl::StatusOr<ReleaseRecord> Publish(absl::string_view system, absl::string_view version,
                                         int64_t now_micros);
+  // AddStagedConcepts and Publish in one: the concepts go straight into the publish write and
+  // never through the staging column family (one write of them, not two). The same errors as
+  // the two; on any error nothing is stored. If the release already holds staged concepts,
+  // these are staged with them first (a write that stays if the publish then fails), and all
+  // are published.
+  absl::StatusOr<ReleaseRecord> PublishUpload(absl::string_view system, absl::string_view version,
+                                              StagedBatch concepts, int64_t now_micros);
   // Drops a staged release and its staged concepts. FAILED_PRECONDITION if not staged.
   absl::Status Discard(absl::string_view system, absl::string_view version);
   // Marks a published release retracted, with a reason, in one synced write. Its data stay:
@@ -147,8 +152,12 @@ class Store {
   absl::Status CompactAll();
   // Bytes of live SST files: what the data take on disk (WAL and manifest aside).
   absl::StatusOr<uint64_t> SizeOnDisk() const;
-  // What the database takes on disk and in memtables now.
+  // What the database takes on disk and in memtables now; its background_jobs include the
+  // settling rounds queued after writes.
   absl::StatusOr<StoreFootprint> Footprint() const;
+  // Returns once the flushes and compactions queued by the writes so far are done (tests and
+  // benchmarks that measure files; nothing else needs to wait for them).
+  void WaitSettled() const { settler_->Wait(); }
   // Bytes of live SST files per column family ("concepts", "terms" (the search index), ...).
   absl::StatusOr<std::map<std::string, uint64_t>> SizeByColumnFamily() const;
 
@@ -186,14 +195,21 @@ class Store {
   // restart, which warms the newest release of each system. Views that readers use stay.
   void DropUnreadView(absl::string_view system, uint64_t sequence) const;
   absl::Status LoadCatalog();
-  // Run by each writer after its commit, under the writers' lock: flushes every column family's
-  // memtable, so that no write-ahead log file is needed any more and RocksDB deletes them (and
-  // the memtables' memory goes back), then compacts `dead` (column family and key range) when
-  // the write made a range dead (a published or discarded staging prefix, a cleared index), so
-  // that no dead record outlives the write. The commit is durable before this runs: a failure
-  // here is logged to standard error and left for the next writer, never returned.
-  void Settle(const DeadRange& dead = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Run by each writer after its commit: queues a round of the settler (see Settler in
+  // storage/maintenance.h), which flushes every memtable, so that no write-ahead log file is
+  // needed any more, and compacts `dead` when the write made a range dead (a published or
+  // discarded staging prefix, a cleared index), so that no dead record outlives the write. The
+  // commit is durable before this runs and the writer does not wait for it; a failed round is
+  // logged to standard error and left for the next one.
+  void Settle(DeadRange dead = {}) const;
   absl::StatusOr<ReleaseRecord> StagedRelease(absl::string_view system, absl::string_view version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Sorts `concepts` and writes them to the staging column family of staged `release`.
+  absl::StatusOr<ReleaseRecord> StageLocked(ReleaseRecord release, StagedBatch* concepts)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Publish, from `uploaded` (sorted) when not null, else from the staging column family.
+  absl::StatusOr<ReleaseRecord> PublishLocked(absl::string_view system, absl::string_view version,
+                                              const StagedBatch* uploaded, int64_t now_micros)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void ReplaceRelease(const ReleaseRecord& r, bool erase,
                       uint64_t last_event = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -211,6 +227,9 @@ class Store {
 
   // Release views; created by Open, reset first by the destructor (its builder reads the database).
   std::unique_ptr<ViewCache> views_;
+  // Background flushes and compactions after writes; created by Open, stopped by the destructor
+  // before the database closes.
+  std::unique_ptr<Settler> settler_;
 
   absl::Mutex write_mu_;  // serializes writers
   mutable std::atomic<uint64_t> work_generation_{0};  // bumped by the view builder too

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -345,6 +346,131 @@ TEST_F(StoreTest, SearchIndexIsVersionedWithTheReleases) {
     EXPECT_EQ(Postings(store_.get(), "", seq), before[seq - 1]);
   }
   EXPECT_EQ(before[0].size(), 8u);  // fracture of radius fx, radial nerve palsy, gamma
+}
+
+StagedBatch Batch(const std::vector<StagedConcept>& concepts) {
+  StagedBatch b;
+  for (const StagedConcept& c : concepts) b.Add(c.code, c.record);
+  return b;
+}
+
+TEST(StagedBatchTest, SortsByCodeAndNamesACodeGivenTwice) {
+  StagedBatch b = Batch({{"B2", Rec("b")}, {"A10", Rec("a, with a longer text")}, {"A1", Rec("")}});
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.code(0), "B2");  // in the order added until sorted
+  ASSERT_TRUE(b.Sort("SYS V1").ok());
+  EXPECT_EQ(b.code(0), "A1");
+  EXPECT_EQ(b.code(1), "A10");
+  EXPECT_EQ(b.code(2), "B2");
+  // Each body is the record's encoding, whatever the order.
+  ConceptRecord decoded;
+  ASSERT_TRUE(DecodeConceptRecord(b.body(1), &decoded).ok());
+  EXPECT_EQ(decoded, Rec("a, with a longer text"));
+  ASSERT_TRUE(DecodeConceptRecord(b.body(0), &decoded).ok());
+  EXPECT_EQ(decoded, Rec(""));
+
+  StagedBatch twice = Batch({{"X", Rec("x")}, {"Y", Rec("y")}, {"X", Rec("z")}});
+  absl::Status s = twice.Sort("SYS V1");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "code X is given twice for SYS V1");
+}
+
+// Publishing an upload straight from memory writes what staging it first and publishing it
+// writes: the same counts, checksum, reads and search index, release after release.
+TEST_F(StoreTest, PublishUploadWritesWhatStagingThenPublishingWrites) {
+  ConceptRecord with_short = Rec("Fracture of radius");
+  with_short.designations = {{"short", "Fx radius"}};
+  const std::vector<std::vector<StagedConcept>> releases = {
+      {{"C1", Rec("Gamma")}, {"A1", with_short}, {"B1", Rec("Radial nerve palsy")}},
+      {{"A1", Rec("Fracture of radius")}, {"C1", Rec("Gamma", false)}, {"D1", Rec("Radius, other")}},
+      {{"B1", Rec("Radial nerve palsy")}, {"D1", Rec("Radius, other")}}};
+  auto other = Store::Open(dir_ + "/db2");
+  ASSERT_TRUE(other.ok()) << other.status();
+  for (size_t i = 0; i < releases.size(); ++i) {
+    const std::string version = "V" + std::to_string(i + 1);
+    const std::string date = std::to_string(2020 + i) + "-01-01";
+    ReleaseRecord staged_way = Load(version, date, releases[i]);
+    ASSERT_TRUE((*other)->CreateRelease("SYS", version, date, "", 1).ok());
+    auto direct = (*other)->PublishUpload("SYS", version, Batch(releases[i]), 2);
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    EXPECT_EQ(direct->state, ReleaseState::kPublished);
+    EXPECT_EQ(direct->sequence, staged_way.sequence);
+    EXPECT_EQ(direct->counts, staged_way.counts) << version;
+    EXPECT_EQ(direct->checksum, staged_way.checksum) << version;
+    EXPECT_EQ(direct->staged_concepts, staged_way.staged_concepts);
+    for (const char* code : {"A1", "B1", "C1", "D1"}) {
+      CodeState a, b;
+      ASSERT_TRUE(store_->NewReader()->Read("SYS", code, staged_way.sequence, &a).ok());
+      ASSERT_TRUE((*other)->NewReader()->Read("SYS", code, direct->sequence, &b).ok());
+      EXPECT_EQ(a.kind, b.kind) << version << " " << code;
+      EXPECT_EQ(a.entry_sequence, b.entry_sequence) << version << " " << code;
+      if (a.kind == CodeState::Kind::kPresent && b.kind == CodeState::Kind::kPresent) {
+        EXPECT_EQ(a.record, b.record) << version << " " << code;
+      }
+    }
+    EXPECT_EQ(Postings(other->get(), "", direct->sequence),
+              Postings(store_.get(), "", staged_way.sequence))
+        << version;
+  }
+  EXPECT_EQ(Postings(other->get(), "rad", 2), (Strings{"radius:A1", "radius:D1"}));
+  auto verified = (*other)->VerifyChecksums();
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->size(), 3u);
+}
+
+TEST_F(StoreTest, PublishUploadStoresNothingWhenItFails) {
+  Load("V2", "2021-01-01", {{"A1", Rec("alpha")}});
+  // Not later than the latest published release: refused, and nothing staged.
+  ASSERT_TRUE(store_->CreateRelease("SYS", "V1", "2020-01-01", "", 1).ok());
+  EXPECT_EQ(store_->PublishUpload("SYS", "V1", Batch({{"B1", Rec("b")}}), 3).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->catalog()->Find("SYS", "V1")->staged_concepts, 0);
+  EXPECT_EQ(store_->catalog()->Find("SYS", "V1")->state, ReleaseState::kStaged);
+  // A code given twice, nothing at all, a release that is not staged, one that does not exist.
+  ASSERT_TRUE(store_->CreateRelease("SYS", "V3", "2022-01-01", "", 1).ok());
+  EXPECT_EQ(store_->PublishUpload("SYS", "V3", Batch({{"X", Rec("x")}, {"X", Rec("y")}}), 3)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->PublishUpload("SYS", "V3", StagedBatch(), 3).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->PublishUpload("SYS", "V2", Batch({{"X", Rec("x")}}), 3).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->PublishUpload("SYS", "V9", Batch({{"X", Rec("x")}}), 3).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->catalog()->Find("SYS", "V3")->staged_concepts, 0);
+  EXPECT_EQ(store_->catalog()->LatestPublished("SYS")->version, "V2");
+  // Staged concepts of an earlier upload are published with the new ones.
+  ASSERT_TRUE(store_->AddStagedConcepts("SYS", "V3", {{"A1", Rec("alpha")}}).ok());
+  EXPECT_EQ(store_->PublishUpload("SYS", "V3", Batch({{"A1", Rec("again")}}), 3).status().code(),
+            absl::StatusCode::kInvalidArgument);  // already uploaded
+  auto r3 = store_->PublishUpload("SYS", "V3", Batch({{"B1", Rec("beta")}}), 3);
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_EQ(r3->counts.total, 2);
+  EXPECT_EQ(r3->counts.added, 1);
+  EXPECT_EQ(Read("A1", r3->sequence).kind, CodeState::Kind::kPresent);
+  EXPECT_EQ(Read("B1", r3->sequence).kind, CodeState::Kind::kPresent);
+}
+
+// The settling after writes runs behind them: a writer does not wait for it, and WaitSettled
+// and the footprint's background jobs say when it is over.
+TEST_F(StoreTest, WritesSettleInTheBackground) {
+  Load("V1", "2020-01-01", {{"A1", Rec("alpha")}, {"B1", Rec("beta")}});
+  store_->WaitSettled();
+  auto f = store_->Footprint();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_LT(f->memtable_bytes, 64u << 10);  // flushed
+  // RocksDB's own compactions that the flush may have started end too.
+  for (int i = 0; i < 100 && f.ok() && f->background_jobs > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    f = store_->Footprint();
+  }
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->background_jobs, 0u);
+  auto sizes = store_->SizeByColumnFamily();
+  ASSERT_TRUE(sizes.ok());
+  EXPECT_EQ((*sizes)["staging"], 0u);  // the published staging area compacted away
+  EXPECT_GT((*sizes)["concepts"], 0u);
 }
 
 TEST_F(StoreTest, ConceptRangesFromViewsAndRocksDbAgree) {

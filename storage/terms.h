@@ -23,6 +23,23 @@ void Tokenize(absl::string_view text, std::vector<std::string>* words);
 // unique. Clears *terms first.
 void IndexTerms(const ConceptRecord& r, std::vector<std::string>* terms);
 
+// IndexTerms without a string per word: the terms of one concept at a time, as views into a
+// buffer that the next Set reuses (the publish merge extracts them for every code it writes).
+class TermList {
+ public:
+  // Replaces the list with the index terms of `r`; views from an earlier Set are invalid.
+  void Set(const ConceptRecord& r);
+  void Clear() { terms_.clear(); }
+  // Sorted, unique: exactly IndexTerms' terms.
+  const std::vector<absl::string_view>& terms() const { return terms_; }
+
+ private:
+  void Add(absl::string_view text);
+  std::string lower_;                                  // the texts lowercased, one after another
+  std::vector<std::pair<uint32_t, uint32_t>> spans_;   // each word's offset and size in lower_
+  std::vector<absl::string_view> terms_;
+};
+
 }  // namespace codebook::storage
 
 #endif  // CODEBOOK_STORAGE_TERMS_H_

@@ -754,6 +754,108 @@ TEST(CodeShapeTest, AnOrderFileWithEveryShapeTheLayoutAllowsImportsAndAnswers) {
   std::filesystem::remove_all(dir);
 }
 
+// The CLI sends a file while it parses it, in messages of 5,000 concepts, and the server
+// publishes at the end of the same stream: a file of several messages imports whole, and one
+// whose last line is bad, found after messages were sent, stores nothing at all.
+TEST(CliImportTest, AFileOfManyMessagesImportsWhileParsedAndABadLastLineStoresNothing) {
+  TestServer server;
+  char tmpl[] = "/tmp/codebook-chunks-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string file;
+  constexpr int kCodes = 12001;
+  for (int i = 0; i < kCodes; ++i) {
+    char code[16], text[64], line[256];
+    std::snprintf(code, sizeof(code), "V%02d%04d", i / 10000, i % 10000);
+    std::snprintf(text, sizeof(text), "Synthetic code number %d", i);
+    std::snprintf(line, sizeof(line), "%05d %-7s 1 %-60s %s\r\n", i + 1, code, text, text);
+    file += line;
+  }
+  const std::string good = dir + "/good.txt", bad = dir + "/bad.txt";
+  std::ofstream(good, std::ios::binary) << file;
+  std::ofstream(bad, std::ios::binary)
+      << file << "12002 v!!     1 " << std::string(60, 'x') << " Not a code\r\n";
+  int rc;
+  std::string out = server.RunCli("import --system=ICD10CM --version=FY2030 "
+                                  "--effective=2029-10-01 --format=icd10cm-order --publish " + bad,
+                                  &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find(bad + ":12002: malformed code"), std::string::npos) << out;
+  auto client = server.NewClient();
+  EXPECT_EQ(client->GetRelease("ICD10CM", Selector::Version("FY2030")).status().code(),
+            absl::StatusCode::kNotFound);
+  auto releases = client->ListReleases("ICD10CM");
+  ASSERT_TRUE(releases.ok()) << releases.status();
+  EXPECT_TRUE(releases->empty());
+
+  out = server.RunCli("import --system=ICD10CM --version=FY2030 --effective=2029-10-01 "
+                      "--format=icd10cm-order --publish " + good,
+                      &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("12,001 concepts parsed, uploaded and published; total"), std::string::npos)
+      << out;
+  auto release = client->GetRelease("ICD10CM", Selector::Version("FY2030"));
+  ASSERT_TRUE(release.ok()) << release.status();
+  EXPECT_EQ(release->state(), v1::RELEASE_STATE_PUBLISHED);
+  EXPECT_EQ(release->counts().total(), kCodes);
+  for (const char* code : {"V00.0000", "V00.5000", "V01.2000"}) {
+    auto r = client->Lookup("ICD10CM", code, Selector::Version("FY2030"));
+    ASSERT_TRUE(r.ok()) << code << ": " << r.status();
+  }
+  // Without --publish the same stream only stages.
+  out = server.RunCli("import --system=ICD10CM --version=FY2031 --effective=2030-10-01 "
+                      "--format=icd10cm-order " + good,
+                      &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto staged = client->GetRelease("ICD10CM", Selector::Version("FY2031"));
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  EXPECT_EQ(staged->state(), v1::RELEASE_STATE_STAGED);
+  EXPECT_EQ(staged->staged_concepts(), kCodes);
+  ASSERT_TRUE(client->DiscardRelease("ICD10CM", "FY2031").ok());
+
+  // The stream's own flag, from a client of its own: when the publish is refused, nothing of
+  // the stream is stored and the release stays staged as it was; else the stream publishes.
+  auto upload = [&](const std::string& version, const std::vector<std::string>& codes,
+                    v1::UploadConceptsResponse* resp) {
+    grpc::ClientContext ctx;
+    auto writer = client->admin()->UploadConcepts(&ctx, resp);
+    for (const std::string& code : codes) {
+      v1::UploadConceptsRequest m;
+      m.set_system("ICD10CM");
+      m.set_version(version);
+      m.set_publish(code == codes.back());  // any message may ask
+      v1::Concept* c = m.add_concepts();
+      c->set_code(code);
+      c->set_display("text of " + code);
+      writer->Write(m);
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  v1::UploadConceptsResponse resp;
+  ASSERT_TRUE(client->CreateRelease("ICD10CM", "FY2020", "2019-10-01").ok());
+  grpc::Status s = upload("FY2020", {"E11.9", "E11.8"}, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("effective-date order"), std::string::npos) << s.error_message();
+  staged = client->GetRelease("ICD10CM", Selector::Version("FY2020"));
+  ASSERT_TRUE(staged.ok());
+  EXPECT_EQ(staged->state(), v1::RELEASE_STATE_STAGED);
+  EXPECT_EQ(staged->staged_concepts(), 0);
+  ASSERT_TRUE(client->DiscardRelease("ICD10CM", "FY2020").ok());
+  ASSERT_TRUE(client->CreateRelease("ICD10CM", "FY2040", "2039-10-01").ok());
+  s = upload("FY2040", {"E11.9", "A00.0"}, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.accepted(), 2);
+  EXPECT_EQ(resp.release().state(), v1::RELEASE_STATE_PUBLISHED);
+  EXPECT_EQ(resp.release().counts().total(), 2);
+  EXPECT_EQ(resp.release().counts().deleted(), kCodes);
+  EXPECT_FALSE(resp.release().checksum().empty());
+  auto found = client->Lookup("ICD10CM", "E119", Selector::Version("FY2040"));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->concept().display(), "text of E11.9");
+  client.reset();
+  std::filesystem::remove_all(dir);
+}
+
 // The Tabular List as a supplement: imported through the CLI as ICD10CM-TABULAR FY2024, bound
 // to ICD10CM FY2024, and used (and named) by lookups of FY2024 and of the later FY2025.
 TEST(TabularSupplementTest, ImportedThroughTheCliAndUsedByLaterReleases) {

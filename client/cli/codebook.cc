@@ -631,38 +631,32 @@ int Cli::Import() {
   auto seconds_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
-  std::cerr << "parsing " << path << " (" << Flag("format") << ") ... " << std::flush;
-  absl::StatusOr<importers::Concepts> concepts = importers::ParseFile(Flag("format"), path);
-  if (!concepts.ok()) {
-    std::cerr << "failed\n";
-    return Error(concepts.status());
-  }
-  std::cerr << Thousands(concepts->size()) << " concepts in "
-            << absl::StrFormat("%.2f s", seconds_since(t0)) << "\n";
-  auto t1 = std::chrono::steady_clock::now();
-  int last_percent = -1;
-  ProgressFn progress = [&](int64_t done, int64_t total) {
-    int percent = static_cast<int>(100 * done / std::max<int64_t>(1, total));
-    if (tty && percent != last_percent) {
-      std::cerr << "\ruploading " << Thousands(done) << " / " << Thousands(total) << " ("
-                << percent << "%)" << std::flush;
-      last_percent = percent;
-    }
+  // The file is parsed on a thread of its own while what is parsed is sent: each chunk goes to
+  // the server as the next is read, and the server publishes at the end of the same stream.
+  std::cerr << "importing " << path << " (" << Flag("format") << ") ..." << std::flush;
+  const std::string format = Flag("format");
+  auto source = [&format, &path](const ConceptChunkFn& sink) {
+    return importers::ParseFileInChunks(format, path, 5000, sink);
+  };
+  int64_t sent = 0;
+  ProgressFn progress = [&](int64_t done, int64_t) {
+    sent = done;
+    if (tty) std::cerr << "\rimporting " << path << " ... " << Thousands(done) << " concepts sent"
+                       << std::flush;
   };
   std::string description = Flag("description");
   if (description.empty()) {
-    description = absl::StrCat(Flag("format"), " file ", path.substr(path.rfind('/') + 1));
+    description = absl::StrCat(format, " file ", path.substr(path.rfind('/') + 1));
   }
-  std::cerr << (tty ? "" : "uploading ...");
-  auto release = client_->ImportRelease(system, version, Flag("effective"), description,
-                                        *std::move(concepts), Has("publish"), progress);
+  auto release = client_->ImportReleaseFrom(system, version, Flag("effective"), description,
+                                            source, Has("publish"), progress);
   std::cerr << (tty ? "\r" : " ");
   if (!release.ok()) {
     std::cerr << "failed\n";
     return Error(release.status());
   }
-  std::cerr << (Has("publish") ? "uploaded and published" : "uploaded (staged)") << " in "
-            << absl::StrFormat("%.2f s", seconds_since(t1)) << "; total "
+  std::cerr << Thousands(sent) << " concepts parsed, uploaded and "
+            << (Has("publish") ? "published" : "staged") << "; total "
             << absl::StrFormat("%.2f s", seconds_since(t0)) << "                \n";
   return ShowRelease(*release);
 }
