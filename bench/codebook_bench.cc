@@ -75,7 +75,8 @@ ABSL_FLAG(int, batch_size, 1000, "codes per BatchLookup call");
 ABSL_FLAG(int, batch_calls, 300, "BatchLookup calls per run");
 ABSL_FLAG(int, batch_concurrency, 4, "BatchLookup calls in flight");
 ABSL_FLAG(int, channels, 4, "client connections the calls are spread over");
-ABSL_FLAG(std::string, rpcs, "ping,lookup,batch", "rpc measurements to run (for profiling one alone)");
+ABSL_FLAG(std::string, rpcs, "ping,lookup,batch,stream",
+          "rpc measurements to run (for profiling one alone)");
 ABSL_FLAG(int, storage_lookups, 500000, "in-process lookups per run");
 ABSL_FLAG(int, search_calls, 20000, "Search calls per run");
 ABSL_FLAG(int, search_concurrency, 16, "Search (and its Ping reference) calls in flight");
@@ -551,6 +552,41 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
         &lat, &errors);
     total_errors += errors;
     f->Add("batch codes/s, unparsed", raw_rate * batch_size);
+
+    // LookupStream: the same batches over one stream per channel (two streams keep both of
+    // the server's cores busy), answers decoded, in the full and the basic view.
+    if (rpcs.find("stream") != std::string::npos) {
+      std::vector<std::string> stream_codes;
+      stream_codes.reserve(static_cast<size_t>(batch_calls) * batch_size);
+      for (int k = 0; k < batch_calls; ++k) {
+        const auto& b = batches[k % batches.size()];
+        stream_codes.insert(stream_codes.end(), b.codes().begin(), b.codes().end());
+      }
+      for (v1::ConceptView view : {v1::CONCEPT_VIEW_FULL, v1::CONCEPT_VIEW_BASIC}) {
+        const int kStreams = absl::GetFlag(FLAGS_batch_concurrency);
+        std::atomic<int64_t> answered{0};
+        std::atomic<int> failed{0};
+        absl::Time start = absl::Now();
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kStreams; ++t) {
+          threads.emplace_back([&, t] {
+            std::vector<std::string> mine(
+                stream_codes.begin() + stream_codes.size() * t / kStreams,
+                stream_codes.begin() + stream_codes.size() * (t + 1) / kStreams);
+            absl::Status st = clients[t % clients.size()]->LookupStream(
+                "ICD10CM", Selector::Version(version), mine, batch_size,
+                [&](const v1::BatchLookupResponse& r) { answered += r.results_size(); }, view);
+            if (!st.ok()) failed++;
+          });
+        }
+        for (auto& th : threads) th.join();
+        double secs = absl::ToDoubleSeconds(absl::Now() - start);
+        total_errors += failed.load();
+        if (answered.load() != static_cast<int64_t>(stream_codes.size())) total_errors++;
+        f->Add(view == v1::CONCEPT_VIEW_BASIC ? "stream codes/s, basic view" : "stream codes/s",
+               answered.load() / secs);
+      }
+    }
     if (reference != nullptr && batch_rate > 0) {
       // Measured right after the batch runs, under the same machine noise.
       double storage_rate = reference->LookupsPerSecond();
@@ -1062,7 +1098,8 @@ int Main() {
                                  absl::GetFlag(FLAGS_calls));
     for (const char* n : {"ping calls/s", "ping p50 us", "ping p99 us", "lookup calls/s",
                           "lookup p50 us", "lookup p99 us", "batch codes/s", "batch p50 ms",
-                          "batch codes/s, unparsed", "storage lookups/s (round)", "rpc errors"}) {
+                          "batch codes/s, unparsed", "stream codes/s", "stream codes/s, basic view",
+                          "storage lookups/s (round)", "rpc errors"}) {
       line(n, "%.0f");
     }
   }

@@ -426,6 +426,36 @@ absl::StatusOr<v1::Release> Client::RetractRelease(const std::string& system,
   return r->release();
 }
 
+absl::Status Client::LookupStream(const std::string& system, const v1::ReleaseSelector& selector,
+                                  const std::vector<std::string>& codes, int batch,
+                                  const std::function<void(const v1::BatchLookupResponse&)>& answer,
+                                  v1::ConceptView view) {
+  if (batch < 1) return absl::InvalidArgumentError("a batch needs at least one code");
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, /*admin=*/true);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::BatchLookupRequest, v1::BatchLookupResponse>>
+      stream = terminology_->LookupStream(&ctx);
+  std::thread sender([&] {
+    v1::BatchLookupRequest req;
+    req.set_system(system);
+    *req.mutable_selector() = selector;
+    req.set_view(view);
+    for (size_t start = 0; start < codes.size(); start += static_cast<size_t>(batch)) {
+      req.clear_codes();
+      const size_t end = std::min(codes.size(), start + static_cast<size_t>(batch));
+      for (size_t i = start; i < end; ++i) req.add_codes(codes[i]);
+      if (!stream->Write(req)) break;  // the server ended the stream; Finish says why
+    }
+    stream->WritesDone();
+  });
+  v1::BatchLookupResponse resp;
+  while (stream->Read(&resp)) answer(resp);
+  sender.join();
+  grpc::Status s = stream->Finish();
+  if (!s.ok()) return FromGrpc(s);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::Release> Client::ImportReleaseFrom(const std::string& system,
                                                      const std::string& version,
                                                      const std::string& effective_date,

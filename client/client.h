@@ -77,6 +77,15 @@ class Client {
   absl::StatusOr<v1::BatchLookupResponse> BatchLookup(const std::string& system,
                                                       const std::vector<std::string>& codes,
                                                       const v1::ReleaseSelector& selector = {});
+  // Looks up `codes` over one LookupStream, `batch` codes per request (1 to 10,000): the batches
+  // are sent from a thread of their own while `answer` is called on this one with each response,
+  // in order, as it arrives. `view` as in BatchLookupRequest. The stream's status: an invalid
+  // batch ends it with its error after the answers before it. The whole stream has the admin
+  // deadline (it is bulk work).
+  absl::Status LookupStream(const std::string& system, const v1::ReleaseSelector& selector,
+                            const std::vector<std::string>& codes, int batch,
+                            const std::function<void(const v1::BatchLookupResponse&)>& answer,
+                            v1::ConceptView view = v1::CONCEPT_VIEW_FULL);
   // An empty `date_of_service` means today.
   absl::StatusOr<v1::ValidateCodeResponse> ValidateCode(const std::string& system,
                                                         const std::string& code,

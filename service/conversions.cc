@@ -64,18 +64,19 @@ void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out) {
 }
 
 void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,
-           v1::Concept* out) {
+           v1::Concept* out, bool basic) {
   // Hot path of every lookup: empty fields are left unset rather than set to "".
   out->set_code(PrintedCode(system, code));
   out->set_display(r.display);
+  out->set_status(r.active ? v1::CONCEPT_STATUS_ACTIVE : v1::CONCEPT_STATUS_INACTIVE);
+  out->set_kind(static_cast<v1::ConceptKind>(static_cast<int>(r.kind)));
+  out->set_billable(r.billable);
+  if (basic) return;
   for (const auto& [use, value] : r.designations) {
     v1::Designation* d = out->add_designations();
     d->set_use(use);
     d->set_value(value);
   }
-  out->set_status(r.active ? v1::CONCEPT_STATUS_ACTIVE : v1::CONCEPT_STATUS_INACTIVE);
-  out->set_kind(static_cast<v1::ConceptKind>(static_cast<int>(r.kind)));
-  out->set_billable(r.billable);
   if (!r.parent.empty()) out->set_parent(PrintedCode(system, r.parent));
   if (!r.added_date.empty()) out->set_added_date(r.added_date);
   if (!r.action_effective_date.empty()) out->set_action_effective_date(r.action_effective_date);

@@ -18,8 +18,10 @@ namespace codebook::service {
 void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t);
 void ToApi(const storage::ReleaseRecord& r, v1::Release* out);
 void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out);
+// The concept as the API gives it: every field, or with `basic` only the code, display, status,
+// kind and billable flag (v1::CONCEPT_VIEW_BASIC).
 void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,
-           v1::Concept* out);
+           v1::Concept* out, bool basic = false);
 // "ICD10CM FY2025 (effective 2024-10-01)"
 std::string Describe(const storage::ReleaseRecord& r);
 

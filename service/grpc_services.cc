@@ -417,6 +417,125 @@ TerminologyHandler::ValidateClaimStream(grpc::CallbackServerContext* ctx) {
   return new ClaimStreamReactor(impl_, std::move(slot));
 }
 
+namespace {
+
+// One LookupStream: answers each batch as BatchLookup, in the order read. The next batch is read
+// while the answer to the last is written, with at most kAhead answers waiting, so a client that
+// keeps sending keeps both the server's reads and its writes busy. Reads and writes complete on
+// gRPC's threads, possibly at once: the state is under mu_, and operations are started outside it.
+class LookupStreamReactor final
+    : public grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse> {
+ public:
+  LookupStreamReactor(grpc::CallbackServerContext* ctx, const TerminologyImpl* impl,
+                      const Authorizer* auth, StreamLimit::Slot slot)
+      : ctx_(ctx), impl_(impl), auth_(auth), slot_(std::move(slot)) {
+    reading_ = true;
+    StartRead(&req_);
+  }
+
+  void OnReadDone(bool ok) override {
+    auto resp = std::make_unique<v1::BatchLookupResponse>();
+    absl::Status s;
+    if (ok) {
+      s = impl_->BatchLookup(req_, resp.get());
+      if (s.ok() && MustWithholdText(auth_, *ctx_, req_.system())) WithholdText(resp.get());
+    }
+    Actions next;
+    {
+      absl::MutexLock l(&mu_);
+      reading_ = false;
+      if (!ok || !s.ok()) {
+        reads_done_ = true;  // the client finished sending, or a bad batch ends the stream
+        status_ = s;
+      } else {
+        pending_.push_back(std::move(resp));
+      }
+      next = NextLocked();
+    }
+    Run(next);
+  }
+
+  void OnWriteDone(bool ok) override {
+    Actions next;
+    {
+      absl::MutexLock l(&mu_);
+      writing_ = false;
+      pending_.pop_front();
+      if (!ok) {
+        // The client went away: end now, reading nothing more.
+        reads_done_ = true;
+        pending_.clear();
+        status_ = absl::CancelledError("the client went away");
+      }
+      next = NextLocked();
+    }
+    Run(next);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kAhead = 2;
+  struct Actions {
+    const v1::BatchLookupResponse* write = nullptr;
+    bool read = false;
+    bool finish = false;
+  };
+
+  // What to start next, given the state.
+  Actions NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Actions a;
+    if (finished_) return a;
+    if (!writing_ && !pending_.empty()) {
+      writing_ = true;
+      a.write = pending_.front().get();
+    }
+    if (!reading_ && !reads_done_ && pending_.size() < kAhead) {
+      reading_ = true;
+      a.read = true;
+    }
+    if (reads_done_ && !reading_ && !writing_ && pending_.empty()) {
+      finished_ = true;
+      a.finish = true;
+    }
+    return a;
+  }
+
+  void Run(const Actions& a) {
+    if (a.write != nullptr) StartWrite(a.write);
+    if (a.read) {
+      req_.Clear();  // no read is under way: req_ is this thread's
+      StartRead(&req_);
+    }
+    if (a.finish) Finish(ToGrpcStatus(status_));
+  }
+
+  grpc::CallbackServerContext* ctx_;
+  const TerminologyImpl* impl_;
+  const Authorizer* auth_;
+  StreamLimit::Slot slot_;
+  v1::BatchLookupRequest req_;  // touched only by the one read under way
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<v1::BatchLookupResponse>> pending_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>*
+TerminologyHandler::LookupStream(grpc::CallbackServerContext* ctx) {
+  StreamLimit::Slot slot;
+  if (absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot); !s.ok()) {
+    return new Refused<grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>>(
+        s);
+  }
+  return new LookupStreamReactor(ctx, impl_, auth_, std::move(slot));
+}
+
 grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServerContext* ctx,
                                                              const v1::GetCodeHistoryRequest* req,
                                                              v1::GetCodeHistoryResponse* resp) {

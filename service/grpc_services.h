@@ -42,6 +42,7 @@ bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext&
                       absl::string_view system);
 
 // Bounds how many streams (WatchReleases, ExportRelease, DiffReleases, ValidateClaimStream,
+// LookupStream,
 // UploadConcepts) are open at once on a server: each holds a Slot from its start to its end,
 // and a stream past the limit is refused with RESOURCE_EXHAUSTED. Thread-safe.
 class StreamLimit {
@@ -149,6 +150,8 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
                                           const v1::ValidateClaimRequest* req,
                                           v1::ValidateClaimResponse* resp) override;
   grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>* ValidateClaimStream(
+      grpc::CallbackServerContext* ctx) override;
+  grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>* LookupStream(
       grpc::CallbackServerContext* ctx) override;
   grpc::ServerWriteReactor<v1::ReleaseEvent>* WatchReleases(
       grpc::CallbackServerContext* ctx, const v1::WatchReleasesRequest* req) override;

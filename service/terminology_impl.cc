@@ -133,6 +133,10 @@ absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
                                                    " codes; the limit is ", kMaxBatchCodes,
                                                    " per request"));
   }
+  if (!v1::ConceptView_IsValid(req.view())) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown concept view ", req.view()));
+  }
+  const bool basic = req.view() == v1::CONCEPT_VIEW_BASIC;
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
   absl::StatusOr<const storage::ReleaseRecord*> release =
       SelectRelease(reader->catalog(), **system, req.selector(), Today());
@@ -166,7 +170,7 @@ absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
     switch (st.kind) {
       case storage::CodeState::Kind::kPresent:
         result->set_outcome(v1::LOOKUP_OUTCOME_FOUND);
-        ToApi(**system, codes[k], st.record, result->mutable_concept());
+        ToApi(**system, codes[k], st.record, result->mutable_concept(), basic);
         break;
       case storage::CodeState::Kind::kDeleted:
         result->set_outcome(v1::LOOKUP_OUTCOME_DELETED);

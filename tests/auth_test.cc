@@ -189,6 +189,24 @@ TEST_F(AuthTest, CptTextOnlyForCallersWithTheLicence) {
   auto batch = reader->BatchLookup("CPT", {"99213", "0042T"});
   ASSERT_TRUE(batch.ok());
   for (const auto& res : batch->results()) EXPECT_TRUE(res.concept().text_withheld());
+  int streamed = 0;
+  ASSERT_TRUE(reader
+                  ->LookupStream("CPT", {}, {"99213", "0042T", "99213"}, 2,
+                                 [&](const v1::BatchLookupResponse& r) {
+                                   for (const auto& res : r.results()) {
+                                     streamed++;
+                                     EXPECT_TRUE(res.concept().text_withheld());
+                                     EXPECT_EQ(res.concept().display(), "");
+                                   }
+                                 })
+                  .ok());
+  EXPECT_EQ(streamed, 3);
+  ASSERT_TRUE(coder
+                  ->LookupStream("CPT", {}, {"99213"}, 1,
+                                 [&](const v1::BatchLookupResponse& r) {
+                                   EXPECT_NE(r.results(0).concept().display(), "");
+                                 })
+                  .ok());
   v1::GetChildrenRequest children;
   children.set_system("CPT");
   children.set_code("EVALUATION_MANAGEMENT");

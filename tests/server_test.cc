@@ -2,6 +2,7 @@
 // through the C++ client SDK and the codebook CLI, on the repo's sample releases.
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
 #include <fstream>
@@ -247,6 +248,75 @@ TEST_F(ServerTest, CliImportOfBadFilesNamesFileAndLineAndWritesNothing) {
   EXPECT_EQ(client_->GetRelease("ICD10CM", Selector::Version("FY2026")).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(Checksums(), before);
+  EXPECT_TRUE(server_->Alive());
+}
+
+// LookupStream answers each batch as BatchLookup does, in order, while later batches arrive;
+// the basic view carries the code, display, kind, billable flag and status only; a bad batch
+// ends the stream with its error after the answers before it.
+TEST_F(ServerTest, LookupStreamAnswersEachBatchAsBatchLookupDoes) {
+  const std::vector<std::string> codes = {"E11.9", "e119", "not a code", "Z99.99", "A00.0",
+                                          "E11",   "A00",  "E11.9",      "S72.001A"};
+  for (int batch : {1, 2, 4, 100}) {
+    std::vector<v1::BatchLookupResponse> answers;
+    absl::Status s = client_->LookupStream(
+        "ICD10CM", Selector::Version("FY2024"), codes, batch,
+        [&](const v1::BatchLookupResponse& r) { answers.push_back(r); });
+    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_EQ(answers.size(), (codes.size() + batch - 1) / batch) << batch;
+    for (size_t k = 0; k < answers.size(); ++k) {
+      std::vector<std::string> slice(codes.begin() + k * batch,
+                                     codes.begin() + std::min(codes.size(), (k + 1) * batch));
+      auto expected = client_->BatchLookup("ICD10CM", slice, Selector::Version("FY2024"));
+      ASSERT_TRUE(expected.ok()) << expected.status();
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(answers[k], *expected))
+          << "batch size " << batch << ", answer " << k << ": " << answers[k].ShortDebugString();
+    }
+  }
+  // The basic view.
+  std::vector<v1::BatchLookupResponse> basic;
+  ASSERT_TRUE(client_
+                  ->LookupStream("ICD10CM", Selector::Version("FY2024"), {"E11.9"}, 1,
+                                 [&](const v1::BatchLookupResponse& r) { basic.push_back(r); },
+                                 v1::CONCEPT_VIEW_BASIC)
+                  .ok());
+  auto full = client_->Lookup("ICD10CM", "E11.9", Selector::Version("FY2024"));
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(basic.size(), 1u);
+  const v1::Concept& b = basic[0].results(0).concept();
+  EXPECT_EQ(b.code(), "E11.9");
+  EXPECT_EQ(b.display(), full->concept().display());
+  EXPECT_EQ(b.billable(), full->concept().billable());
+  EXPECT_EQ(b.status(), full->concept().status());
+  EXPECT_EQ(b.kind(), full->concept().kind());
+  EXPECT_EQ(b.parent(), "");
+  EXPECT_EQ(b.designations_size(), 0);
+  EXPECT_GT(full->concept().designations_size(), 0);
+  // A bad batch: the answers before it stand, then its error ends the stream.
+  {
+    grpc::ClientContext ctx;
+    auto stream = client_->terminology()->LookupStream(&ctx);
+    v1::BatchLookupRequest good, empty, unknown;
+    good.set_system("ICD10CM");
+    good.add_codes("E11.9");
+    empty.set_system("ICD10CM");
+    unknown.set_system("NOSUCH");
+    unknown.add_codes("E11.9");
+    ASSERT_TRUE(stream->Write(good));
+    stream->Write(empty);
+    stream->Write(good);
+    stream->WritesDone();
+    v1::BatchLookupResponse r;
+    int read = 0;
+    while (stream->Read(&r)) read++;
+    grpc::Status s = stream->Finish();
+    EXPECT_EQ(read, 1);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_NE(s.error_message().find("no codes"), std::string::npos) << s.error_message();
+  }
+  absl::Status s = client_->LookupStream("NOSUCH", {}, {"E11.9"}, 1,
+                                         [](const v1::BatchLookupResponse&) {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
   EXPECT_TRUE(server_->Alive());
 }
 

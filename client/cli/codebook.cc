@@ -544,32 +544,37 @@ int Cli::Batch() {
     }
   }
   if (codes.empty()) return UsageError("no codes given (one per line on stdin or in FILE)");
-  constexpr size_t kChunk = 10000;  // the server's per-request limit
+  // One stream, batches of 1,000 answered while the next are sent; the table needs only the
+  // basic view of each concept, JSON prints everything.
   int64_t found = 0;
-  for (size_t start = 0; start < codes.size(); start += kChunk) {
-    std::vector<std::string> chunk(codes.begin() + start,
-                                   codes.begin() + std::min(codes.size(), start + kChunk));
-    auto r = client_->BatchLookup(Flag("system"), chunk, selector);
-    if (!r.ok()) return Error(r.status());
-    if (json_) {
-      PrintJson(*r);
-      continue;
-    }
-    if (start == 0) std::cerr << "# answered by " << RefText(r->release()) << "\n";
-    for (const auto& res : r->results()) {
-      if (res.outcome() == v1::LOOKUP_OUTCOME_FOUND) {
-        ++found;
-        std::cout << res.requested_code() << "\tfound\t" << res.concept().code() << "\t"
-                  << KindName(res.concept())
-                  << (res.concept().status() == v1::CONCEPT_STATUS_INACTIVE ? ", inactive" : "")
-                  << "\t" << res.concept().display() << "\n";
-      } else {
-        std::string outcome = v1::LookupOutcome_Name(res.outcome());
-        outcome = absl::AsciiStrToLower(absl::StripPrefix(outcome, "LOOKUP_OUTCOME_"));
-        std::cout << res.requested_code() << "\t" << outcome << "\t\t\t" << res.message() << "\n";
-      }
-    }
-  }
+  bool first = true;
+  absl::Status s = client_->LookupStream(
+      Flag("system"), selector, codes, 1000,
+      [&](const v1::BatchLookupResponse& r) {
+        if (json_) {
+          PrintJson(r);
+          return;
+        }
+        if (first) std::cerr << "# answered by " << RefText(r.release()) << "\n";
+        first = false;
+        for (const auto& res : r.results()) {
+          if (res.outcome() == v1::LOOKUP_OUTCOME_FOUND) {
+            ++found;
+            std::cout << res.requested_code() << "\tfound\t" << res.concept().code() << "\t"
+                      << KindName(res.concept())
+                      << (res.concept().status() == v1::CONCEPT_STATUS_INACTIVE ? ", inactive"
+                                                                                 : "")
+                      << "\t" << res.concept().display() << "\n";
+          } else {
+            std::string outcome = v1::LookupOutcome_Name(res.outcome());
+            outcome = absl::AsciiStrToLower(absl::StripPrefix(outcome, "LOOKUP_OUTCOME_"));
+            std::cout << res.requested_code() << "\t" << outcome << "\t\t\t" << res.message()
+                      << "\n";
+          }
+        }
+      },
+      json_ ? v1::CONCEPT_VIEW_FULL : v1::CONCEPT_VIEW_BASIC);
+  if (!s.ok()) return Error(s);
   if (!json_) {
     std::cerr << "# " << Thousands(found) << " of " << Thousands(codes.size()) << " codes found\n";
   }
