@@ -43,6 +43,19 @@ std::string Expected(Client* client) {
                                    Json(v1::LookupOutcome_Name(r.outcome())), ",",
                                    Json(r.concept().display()), "]"));
   }
+  std::vector<std::string> streamed;
+  EXPECT_TRUE(client
+                  ->LookupStream("ICD10CM", to, kCodes, 2,
+                                 [&](const v1::BatchLookupResponse& m) {
+                                   for (const v1::CodeResult& r : m.results()) {
+                                     streamed.push_back(absl::StrCat(
+                                         "[", Json(r.requested_code()), ",",
+                                         Json(v1::LookupOutcome_Name(r.outcome())), ",",
+                                         Json(r.concept().display()), "]"));
+                                   }
+                                 },
+                                 v1::CONCEPT_VIEW_BASIC)
+                  .ok());
   v1::DiffReleasesRequest diff;
   diff.set_system("ICD10CM");
   diff.set_from_version("2024");
@@ -65,7 +78,8 @@ std::string Expected(Client* client) {
       "{\"lookup\":{\"code\":", Json(found->concept().code()), ",\"display\":",
       Json(found->concept().display()), ",\"release\":", Json(found->release().version()),
       "},\"lookup_error\":", Json(absl::StatusCodeToString(missing.status().code())),
-      ",\"batch\":[", absl::StrJoin(results, ","), "],\"diff\":{\"changes\":", changes,
+      ",\"batch\":[", absl::StrJoin(results, ","), "],\"stream\":[", absl::StrJoin(streamed, ","),
+      "],\"diff\":{\"changes\":", changes,
       ",\"added\":", summary.added(), ",\"deleted\":", summary.deleted(),
       ",\"changed_codes\":", summary.changed_codes(), "},\"watch\":[", absl::StrJoin(events, ","),
       "]}\n");

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Calls a running codebookd from Node.js with @grpc/grpc-js and @grpc/proto-loader (the .proto
-// files are loaded at run time, nothing is generated): Lookup, BatchLookup, DiffReleases and
-// WatchReleases, and prints what it got as one JSON object, which tests/cross_language_test.cc
+// files are loaded at run time, nothing is generated): Lookup, BatchLookup, LookupStream (basic
+// view, two codes a request), DiffReleases and WatchReleases, and prints what it got as one JSON object, which tests/cross_language_test.cc
 // compares with the C++ client's answers.
 //
 // Usage: NODE_PATH=client/node/node_modules node node_client.js HOST:PORT SYSTEM FROM TO CODE...
@@ -41,6 +41,21 @@ function diff(request) {
   });
 }
 
+// A bidirectional LookupStream: every request written, then the answers in order.
+function lookupStream(requests) {
+  return new Promise((resolve, reject) => {
+    const results = [];
+    const call = client.LookupStream(deadline(10));
+    call.on('data', (m) => {
+      for (const r of m.results) results.push([r.requested_code, r.outcome, r.concept ? r.concept.display : '']);
+    });
+    call.on('error', reject);
+    call.on('end', () => resolve(results));
+    for (const r of requests) call.write(r);
+    call.end();
+  });
+}
+
 // The feed stays open for live events: read `count` events, then cancel.
 function watch(request, count) {
   return new Promise((resolve, reject) => {
@@ -71,6 +86,11 @@ async function main() {
   }
   const batch = await unary('BatchLookup', { system, codes, selector: { version: to } });
   out.batch = batch.results.map((r) => [r.requested_code, r.outcome, r.concept ? r.concept.display : '']);
+  const requests = [];
+  for (let i = 0; i < codes.length; i += 2) {
+    requests.push({ system, codes: codes.slice(i, i + 2), selector: { version: to }, view: 'CONCEPT_VIEW_BASIC' });
+  }
+  out.stream = await lookupStream(requests);
   out.diff = await diff({ system, from_version: from, to_version: to });
   out.watch = await watch({ system, after_sequence: 0 }, 2);
   console.log(JSON.stringify(out));

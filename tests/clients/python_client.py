@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Calls a running codebookd from Python with the generated stubs (Debian's python3-grpcio):
-Lookup, BatchLookup, DiffReleases and WatchReleases, and prints what it got as one JSON object,
+Lookup, BatchLookup, LookupStream (basic view, two codes a request), DiffReleases and
+WatchReleases, and prints what it got as one JSON object,
 which tests/cross_language_test.cc compares with the C++ client's answers.
 
 Usage: PYTHONPATH=build/proto/python python3 python_client.py HOST:PORT SYSTEM FROM TO CODE...
@@ -35,6 +36,13 @@ def main():
             system=system, codes=codes, selector=types_pb2.ReleaseSelector(version=new)), timeout=10)
         out["batch"] = [[r.requested_code, tpb.LookupOutcome.Name(r.outcome), r.concept.display]
                         for r in batch.results]
+
+        requests = [tpb.BatchLookupRequest(system=system, codes=codes[i:i + 2],
+                                           selector=types_pb2.ReleaseSelector(version=new),
+                                           view=tpb.CONCEPT_VIEW_BASIC)
+                    for i in range(0, len(codes), 2)]
+        out["stream"] = [[r.requested_code, tpb.LookupOutcome.Name(r.outcome), r.concept.display]
+                         for m in stub.LookupStream(iter(requests), timeout=10) for r in m.results]
 
         changes, summary = 0, None
         for message in stub.DiffReleases(tpb.DiffReleasesRequest(
