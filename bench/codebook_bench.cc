@@ -465,9 +465,10 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
     f->Add("ping p50 us", Percentile(lat, 0.5));
     f->Add("ping p99 us", Percentile(lat, 0.99));
 
-    double lookup_rate = rpcs.find("lookup") == std::string::npos ? 0 : RunClosedLoop(
+    auto run_lookups = [&](v1::ConceptView view) {
+      return RunClosedLoop(
         calls, concurrency,
-        [&](int i, std::function<void(bool)> done) {
+        [&, view](int i, std::function<void(bool)> done) {
           struct Call {
             grpc::ClientContext ctx;
             google::protobuf::Arena arena;
@@ -480,6 +481,7 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
           call->req.set_system("ICD10CM");
           call->req.mutable_selector()->set_version(version);
           call->req.set_code(lookup_codes[i]);
+          call->req.set_view(view);
           stub_for(i)->async()->Lookup(&call->ctx, &call->req, call->resp,
                                 [call, done](grpc::Status s) {
                                   delete call;
@@ -487,6 +489,15 @@ void RpcPhase(const std::string& version, const std::vector<std::string>& codes,
                                 });
         },
         &lat, &errors);
+    };
+    // The basic view first: the full one's latencies are the ones reported.
+    double basic_rate = rpcs.find("lookup") == std::string::npos ? 0
+                                                                 : run_lookups(v1::CONCEPT_VIEW_BASIC);
+    total_errors += errors;
+    f->Add("lookup calls/s, basic view", basic_rate);
+    f->Add("lookup basic/ping round ratio", basic_rate / ping_rate);
+    double lookup_rate =
+        rpcs.find("lookup") == std::string::npos ? 0 : run_lookups(v1::CONCEPT_VIEW_FULL);
     total_errors += errors;
     f->Add("lookup calls/s", lookup_rate);
     // Ratio within one round: ping and lookup ran back to back, under the same machine noise.
@@ -1097,7 +1108,7 @@ int Main() {
                                  absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_concurrency),
                                  absl::GetFlag(FLAGS_calls));
     for (const char* n : {"ping calls/s", "ping p50 us", "ping p99 us", "lookup calls/s",
-                          "lookup p50 us", "lookup p99 us", "batch codes/s", "batch p50 ms",
+                          "lookup p50 us", "lookup p99 us", "lookup calls/s, basic view", "batch codes/s", "batch p50 ms",
                           "batch codes/s, unparsed", "stream codes/s", "stream codes/s, basic view",
                           "storage lookups/s (round)", "rpc errors"}) {
       line(n, "%.0f");
@@ -1166,8 +1177,11 @@ int Main() {
   }
   if (rpc) {
     if (f.Get("ping calls/s") > 0 && f.Get("lookup calls/s") > 0) {
-      std::cout << absl::StrFormat("  %-34s %.3f  (target >= 0.8; median of per-round ratios)\n",
+      std::cout << absl::StrFormat("  %-34s %.3f  (target >= 0.9; median of per-round ratios)\n",
                                    "lookup / ping calls/s", f.Get("lookup/ping round ratio"));
+      std::cout << absl::StrFormat("  %-34s %.3f  (the basic view: no Tabular context)\n",
+                                   "lookup basic / ping calls/s",
+                                   f.Get("lookup basic/ping round ratio"));
     }
     if (f.Get("batch codes/s") > 0) {
       std::cout << absl::StrFormat(

@@ -88,6 +88,10 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
   SplitModifiers(**system, req.code(), &input, &modifiers);
   absl::StatusOr<std::string> code = NormalizeCode(**system, input);
   if (!code.ok()) return code.status();
+  if (!v1::ConceptView_IsValid(req.view())) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown concept view ", req.view()));
+  }
+  const bool basic = req.view() == v1::CONCEPT_VIEW_BASIC;
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
   absl::StatusOr<const storage::ReleaseRecord*> release =
       SelectRelease(reader->catalog(), **system, req.selector(), Today());
@@ -99,13 +103,15 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
     return absl::NotFoundError(AbsentReason(*reader, **system, **release, *code, st));
   }
   ToRef(**release, resp->mutable_release());
-  ToApi(**system, *code, st.record, resp->mutable_concept());
-  absl::StatusOr<std::shared_ptr<const TabularRelease>> tabular =
-      tabular_cache_.For(*reader, **release);
-  if (!tabular.ok()) return tabular.status();
-  if (*tabular != nullptr) (*tabular)->Context(*code, resp->mutable_tabular());
-  s = PcsContextOf(*reader, **release, *code, resp->mutable_pcs());
-  if (!s.ok()) return s;
+  ToApi(**system, *code, st.record, resp->mutable_concept(), basic);
+  if (!basic) {
+    absl::StatusOr<std::shared_ptr<const TabularRelease>> tabular =
+        tabular_cache_.For(*reader, **release);
+    if (!tabular.ok()) return tabular.status();
+    if (*tabular != nullptr) (*tabular)->Context(*code, resp->mutable_tabular());
+    s = PcsContextOf(*reader, **release, *code, resp->mutable_pcs());
+    if (!s.ok()) return s;
+  }
   if (!modifiers.empty()) {
     // Modifiers as of the release's first day, in it or in the other procedure system, read
     // through this request's reader: one answer, one snapshot.

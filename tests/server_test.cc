@@ -292,6 +292,28 @@ TEST_F(ServerTest, LookupStreamAnswersEachBatchAsBatchLookupDoes) {
   EXPECT_EQ(b.parent(), "");
   EXPECT_EQ(b.designations_size(), 0);
   EXPECT_GT(full->concept().designations_size(), 0);
+  // The same view for one code.
+  v1::LookupRequest light;
+  light.set_system("ICD10CM");
+  light.set_code("e119");
+  *light.mutable_selector() = Selector::Version("FY2024");
+  light.set_view(v1::CONCEPT_VIEW_BASIC);
+  {
+    grpc::ClientContext ctx;
+    v1::LookupResponse one;
+    ASSERT_TRUE(client_->terminology()->Lookup(&ctx, light, &one).ok());
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(one.concept(), b))
+        << one.ShortDebugString();
+    EXPECT_EQ(one.release().version(), "FY2024");
+    EXPECT_FALSE(one.has_tabular());
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::LookupResponse one;
+    light.set_view(static_cast<v1::ConceptView>(9));
+    EXPECT_EQ(client_->terminology()->Lookup(&ctx, light, &one).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
   // A bad batch: the answers before it stand, then its error ends the stream.
   {
     grpc::ClientContext ctx;
