@@ -315,32 +315,112 @@ absl::StatusOr<v1::Release> Client::CreateRelease(const std::string& system,
   return r->release();
 }
 
+namespace {
+
+// A source that hands `*concepts` over in one chunk (moved out when it runs).
+ConceptSource OneChunk(std::vector<v1::Concept>* concepts) {
+  return [concepts](const ConceptChunkFn& sink) {
+    return sink(std::move(*concepts)) ? absl::OkStatus()
+                                       : absl::CancelledError("the upload was stopped");
+  };
+}
+
+// `progress` told the total, which the upload does not know.
+ProgressFn WithTotal(ProgressFn progress, int64_t total) {
+  if (!progress) return nullptr;
+  return [progress = std::move(progress), total](int64_t done, int64_t) { progress(done, total); };
+}
+
+}  // namespace
+
 absl::StatusOr<v1::UploadConceptsResponse> Client::UploadConcepts(
     const std::string& system, const std::string& version, std::vector<v1::Concept> concepts,
     int chunk, ProgressFn progress, bool publish) {
+  const int64_t total = static_cast<int64_t>(concepts.size());
+  return UploadFrom(system, version, OneChunk(&concepts), chunk, publish,
+                    WithTotal(std::move(progress), total));
+}
+
+absl::StatusOr<v1::UploadConceptsResponse> Client::UploadFrom(const std::string& system,
+                                                             const std::string& version,
+                                                             const ConceptSource& source,
+                                                             int per_message, bool publish,
+                                                             const ProgressFn& progress) {
+  const size_t per = static_cast<size_t>(std::max(1, per_message));
+  // The source's thread hands chunks over through a short queue; this thread sends them.
+  absl::Mutex mu;
+  std::deque<std::vector<v1::Concept>> queue;
+  bool produced = false, stop = false;
+  absl::Status source_status;
+  constexpr size_t kQueued = 4;
+  std::thread producer([&] {
+    absl::Status st = source([&](std::vector<v1::Concept> chunk) {
+      absl::MutexLock l(&mu);
+      auto room = [&] { return stop || queue.size() < kQueued; };
+      mu.Await(absl::Condition(&room));
+      if (stop) return false;
+      queue.push_back(std::move(chunk));
+      return true;
+    });
+    absl::MutexLock l(&mu);
+    source_status = st;
+    produced = true;
+  });
+
   grpc::ClientContext ctx;
   SetDeadline(&ctx, /*admin=*/true);
   v1::UploadConceptsResponse resp;
   std::unique_ptr<grpc::ClientWriter<v1::UploadConceptsRequest>> writer =
       admin_->UploadConcepts(&ctx, &resp);
-  const int64_t total = static_cast<int64_t>(concepts.size());
-  chunk = std::max(1, chunk);
-  bool sent_any = false;
-  for (int64_t start = 0; start < total || !sent_any; start += chunk) {
+  int64_t sent = 0;
+  bool stream_ok = true, wrote = false;
+  auto write = [&](std::vector<v1::Concept>* chunk, size_t start, size_t end) {
     v1::UploadConceptsRequest msg;
     msg.set_system(system);
     msg.set_version(version);
     msg.set_publish(publish);
-    int64_t end = std::min(total, start + chunk);
     msg.mutable_concepts()->Reserve(static_cast<int>(end - start));
-    for (int64_t i = start; i < end; ++i) msg.add_concepts()->Swap(&concepts[i]);
-    sent_any = true;
-    if (!writer->Write(msg)) break;  // the server ended the stream; Finish says why
-    if (progress) progress(end, total);
+    for (size_t i = start; i < end; ++i) msg.add_concepts()->Swap(&(*chunk)[i]);
+    wrote = true;
+    stream_ok = writer->Write(msg);  // false: the server ended the stream; Finish says why
+    sent += static_cast<int64_t>(end - start);
+    if (progress) progress(sent, 0);
+  };
+  while (stream_ok) {
+    std::vector<v1::Concept> chunk;
+    {
+      absl::MutexLock l(&mu);
+      auto ready = [&] { return produced || !queue.empty(); };
+      mu.Await(absl::Condition(&ready));
+      if (queue.empty()) break;  // produced, and all sent
+      chunk = std::move(queue.front());
+      queue.pop_front();
+    }
+    for (size_t start = 0; start < chunk.size() && stream_ok; start += per) {
+      write(&chunk, start, std::min(chunk.size(), start + per));
+    }
   }
+  {
+    absl::MutexLock l(&mu);
+    stop = true;  // a source still running stops at its next chunk
+  }
+  producer.join();
+  if (!stream_ok) {  // the server ended the stream
+    grpc::Status s = writer->Finish();
+    return s.ok() ? absl::InternalError("the server ended the upload early") : FromGrpc(s);
+  }
+  if (!source_status.ok()) {
+    // Nothing of a failed production may be stored: cancel the stream instead of ending it.
+    ctx.TryCancel();
+    (void)writer->Finish();
+    return source_status;
+  }
+  // A stream carries at least one message, so that the server answers even an empty upload.
+  if (!wrote) write(nullptr, 0, 0);
   writer->WritesDone();
   grpc::Status s = writer->Finish();
   if (!s.ok()) return FromGrpc(s);
+  if (progress) progress(sent, sent);
   return resp;
 }
 
@@ -472,82 +552,12 @@ absl::StatusOr<v1::Release> Client::ImportReleaseFrom(const std::string& system,
     }
     return s;
   };
-
-  // The source's thread hands chunks over through a short queue; this thread sends them.
-  absl::Mutex mu;
-  std::deque<std::vector<v1::Concept>> queue;
-  bool produced = false, stop = false;
-  absl::Status source_status;
-  constexpr size_t kQueued = 4;
-  std::thread producer([&] {
-    absl::Status st = source([&](std::vector<v1::Concept> chunk) {
-      absl::MutexLock l(&mu);
-      auto room = [&] { return stop || queue.size() < kQueued; };
-      mu.Await(absl::Condition(&room));
-      if (stop) return false;
-      queue.push_back(std::move(chunk));
-      return true;
-    });
-    absl::MutexLock l(&mu);
-    source_status = st;
-    produced = true;
-  });
-
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, /*admin=*/true);
-  v1::UploadConceptsResponse resp;
-  std::unique_ptr<grpc::ClientWriter<v1::UploadConceptsRequest>> writer =
-      admin_->UploadConcepts(&ctx, &resp);
-  int64_t sent = 0;
-  bool stream_ok = true;
-  for (;;) {
-    std::vector<v1::Concept> chunk;
-    {
-      absl::MutexLock l(&mu);
-      auto ready = [&] { return produced || !queue.empty(); };
-      mu.Await(absl::Condition(&ready));
-      if (queue.empty()) break;  // produced, and all sent
-      chunk = std::move(queue.front());
-      queue.pop_front();
-    }
-    // Messages within the documented limit, whatever the chunk size.
-    constexpr size_t kPerMessage = 5000;
-    for (size_t start = 0; start < chunk.size() && stream_ok; start += kPerMessage) {
-      v1::UploadConceptsRequest msg;
-      msg.set_system(system);
-      msg.set_version(version);
-      msg.set_publish(publish);
-      const size_t end = std::min(chunk.size(), start + kPerMessage);
-      msg.mutable_concepts()->Reserve(static_cast<int>(end - start));
-      for (size_t i = start; i < end; ++i) msg.add_concepts()->Swap(&chunk[i]);
-      stream_ok = writer->Write(msg);  // false: the server ended the stream; Finish says why
-      sent += static_cast<int64_t>(end - start);
-      if (progress) progress(sent, 0);
-    }
-    if (!stream_ok) break;
+  absl::StatusOr<v1::UploadConceptsResponse> uploaded =
+      UploadFrom(system, version, source, 5000, publish, progress);
+  if (!uploaded.ok()) return discard_on_error(uploaded.status());
+  if (!publish || uploaded->release().state() == v1::RELEASE_STATE_PUBLISHED) {
+    return uploaded->release();
   }
-  {
-    absl::MutexLock l(&mu);
-    stop = true;  // a source still running stops at its next chunk
-  }
-  producer.join();
-  if (!stream_ok) {  // the server ended the stream
-    grpc::Status s = writer->Finish();
-    return discard_on_error(s.ok() ? absl::InternalError("the server ended the upload early")
-                                   : FromGrpc(s));
-  }
-  if (!source_status.ok() || sent == 0) {
-    // Nothing of a failed production may be stored: cancel the stream instead of ending it.
-    ctx.TryCancel();
-    (void)writer->Finish();
-    if (source_status.ok()) source_status = absl::InvalidArgumentError("there are no concepts");
-    return discard_on_error(source_status);
-  }
-  writer->WritesDone();
-  grpc::Status s = writer->Finish();
-  if (!s.ok()) return discard_on_error(FromGrpc(s));
-  if (progress) progress(sent, sent);
-  if (!publish || resp.release().state() == v1::RELEASE_STATE_PUBLISHED) return resp.release();
   absl::StatusOr<v1::Release> published = PublishRelease(system, version);
   if (!published.ok()) return discard_on_error(published.status());
   return published;
@@ -559,16 +569,10 @@ absl::StatusOr<v1::Release> Client::ImportRelease(const std::string& system,
                                                   const std::string& description,
                                                   std::vector<v1::Concept> concepts,
                                                   bool publish, ProgressFn progress) {
-  // One chunk, handed over at once; ImportReleaseFrom cuts it into messages.
+  // One chunk, handed over at once; the upload cuts it into messages.
   const int64_t total = static_cast<int64_t>(concepts.size());
-  auto source = [&concepts](const ConceptChunkFn& sink) {
-    return sink(std::move(concepts)) ? absl::OkStatus()
-                                      : absl::CancelledError("the upload was stopped");
-  };
-  ProgressFn with_total;
-  if (progress) with_total = [&](int64_t done, int64_t) { progress(done, total); };
-  return ImportReleaseFrom(system, version, effective_date, description, source, publish,
-                           with_total);
+  return ImportReleaseFrom(system, version, effective_date, description, OneChunk(&concepts),
+                           publish, WithTotal(std::move(progress), total));
 }
 
 }  // namespace codebook

@@ -176,6 +176,13 @@ class Client {
 
  private:
   void SetDeadline(grpc::ClientContext* ctx, bool admin) const;
+  // One upload stream fed by `source` on a thread of its own, `per_message` concepts a message
+  // (at least one message, possibly empty); a source error cancels the stream and is returned.
+  absl::StatusOr<v1::UploadConceptsResponse> UploadFrom(const std::string& system,
+                                                       const std::string& version,
+                                                       const ConceptSource& source,
+                                                       int per_message, bool publish,
+                                                       const ProgressFn& progress);
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -207,15 +207,10 @@ absl::StatusOr<StoreFootprint> Footprint(const Database& database) {
 }
 
 absl::StatusOr<uint64_t> SizeOnDisk(const Database& database) {
-  rocksdb::DB* db = database.db();
+  absl::StatusOr<std::map<std::string, uint64_t>> sizes = SizeByColumnFamily(database);
+  if (!sizes.ok()) return sizes.status();
   uint64_t total = 0;
-  for (auto* h : database.handles()) {
-    uint64_t v = 0;
-    if (!db->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) {
-      return absl::InternalError("cannot read rocksdb.total-sst-files-size");
-    }
-    total += v;
-  }
+  for (const auto& [name, bytes] : *sizes) total += bytes;
   return total;
 }
 

@@ -16,9 +16,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "storage/catalog.h"
 #include "storage/database.h"
-#include "absl/synchronization/mutex.h"
 #include "storage/records.h"
 
 namespace rocksdb {

@@ -2,14 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <deque>
+#include <thread>
 #include <utility>
 #include <vector>
-#include <thread>
-#include <deque>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/encoding.h"
@@ -101,19 +101,19 @@ absl::Status TermChanges::TermsOf(absl::string_view body, TermList* terms) {
 // bodies of a StagedBatch are stable for the whole publish and are only viewed.
 class PublishMerge::TermQueue {
  public:
-  explicit TermQueue(TermChanges* terms) : terms_(terms), thread_([this] { Loop(); }) {}
+  // `new_bodies_stable`: the new bodies stay where they are until Finish (a StagedBatch's).
+  TermQueue(TermChanges* terms, bool new_bodies_stable)
+      : terms_(terms), new_bodies_stable_(new_bodies_stable), thread_([this] { Loop(); }) {}
   ~TermQueue() { (void)Finish(); }
 
-  void Add(absl::string_view code, absl::string_view old_body, absl::string_view new_body,
-           bool new_body_stable) {
+  void Add(absl::string_view code, absl::string_view old_body, absl::string_view new_body) {
     Item& it = chunk_.emplace_back();
     it.code.assign(code.data(), code.size());
     it.old_body.assign(old_body.data(), old_body.size());
-    if (new_body_stable) {
+    if (new_bodies_stable_) {
       it.new_body = new_body;
     } else {
       it.new_copy.assign(new_body.data(), new_body.size());  // viewed from where it ends up
-      it.new_is_copy = true;
     }
     if (chunk_.size() == kChunk) Hand();
   }
@@ -134,8 +134,7 @@ class PublishMerge::TermQueue {
  private:
   struct Item {
     std::string code, old_body, new_copy;
-    absl::string_view new_body;
-    bool new_is_copy = false;
+    absl::string_view new_body;  // when the new bodies are stable; else new_copy holds it
   };
   static constexpr size_t kChunk = 1024;
 
@@ -162,7 +161,7 @@ class PublishMerge::TermQueue {
       }
       if (!status_.ok()) continue;  // drain after an error
       for (Item& it : chunk) {
-        absl::string_view new_body = it.new_is_copy ? absl::string_view(it.new_copy) : it.new_body;
+        absl::string_view new_body = new_bodies_stable_ ? it.new_body : it.new_copy;
         status_ = terms_->Add(it.code, it.old_body, new_body);
         if (!status_.ok()) break;
       }
@@ -170,6 +169,7 @@ class PublishMerge::TermQueue {
   }
 
   TermChanges* terms_;
+  const bool new_bodies_stable_;
   std::vector<Item> chunk_;  // the merge's side, handed over when full
   absl::Mutex mu_;
   std::deque<std::vector<Item>> queue_ ABSL_GUARDED_BY(mu_);
@@ -189,7 +189,8 @@ PublishMerge::PublishMerge(const Database& db, absl::string_view system,
       system_prefix_(SystemPrefix(system)),
       snapshot_(db.db()->GetSnapshot()),
       uploaded_(uploaded),
-      term_queue_(std::make_unique<TermQueue>(&terms_)) {
+      term_queue_(
+          std::make_unique<TermQueue>(&terms_, /*new_bodies_stable=*/uploaded != nullptr)) {
   rocksdb::ReadOptions ro;
   // Two whole-range walks, once: their blocks must not push the hot ones out of the cache
   // (nor hold its memory; issue 10 measured them there).
@@ -308,14 +309,14 @@ absl::Status PublishMerge::Merge(absl::string_view code, absl::string_view new_b
   if (n.present && !newest.present) {
     EncodePresentEntryFromBody(new_body, &entry_);
     put_entry(entry_, newest_deleted ? ChangeKind::kReactivated : ChangeKind::kAdded);
-    term_queue_->Add(code, absl::string_view(), new_body, uploaded_ != nullptr);
+    term_queue_->Add(code, absl::string_view(), new_body);
   } else if (n.present && new_body != newest_body) {
     EncodePresentEntryFromBody(new_body, &entry_);
     put_entry(entry_, ChangeKind::kChanged);
-    term_queue_->Add(code, newest_body, new_body, uploaded_ != nullptr);
+    term_queue_->Add(code, newest_body, new_body);
   } else if (!n.present && newest.present) {
     put_entry(EncodeDeletedEntry(), ChangeKind::kDeleted);
-    term_queue_->Add(code, newest_body, absl::string_view(), true);
+    term_queue_->Add(code, newest_body, absl::string_view());
   }
   Count(new_body, pred_body);
   return absl::OkStatus();

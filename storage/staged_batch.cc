@@ -7,11 +7,6 @@
 
 namespace codebook::storage {
 
-void StagedBatch::Reserve(size_t concepts, size_t bytes) {
-  items_.reserve(items_.size() + concepts);
-  data_.reserve(data_.size() + bytes);
-}
-
 void StagedBatch::Add(absl::string_view code, const ConceptRecord& record) {
   Item it;
   it.offset = data_.size();

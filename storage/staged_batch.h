@@ -20,8 +20,6 @@ namespace codebook::storage {
 
 class StagedBatch {
  public:
-  // Room for about `concepts` more concepts of `bytes` more bytes (a hint; never needed).
-  void Reserve(size_t concepts, size_t bytes);
   // Adds a concept: `code` in storage form (validated and normalized by the caller).
   void Add(absl::string_view code, const ConceptRecord& record);
   size_t size() const { return items_.size(); }
