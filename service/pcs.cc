@@ -58,7 +58,9 @@ absl::Status PcsContextOf(storage::Reader& reader, const storage::ReleaseRecord&
   absl::Status s = reader.Read(tables->id, table, source->sequence, &st);
   if (!s.ok()) return s;
   if (st.kind != storage::CodeState::Kind::kPresent) return absl::OkStatus();
-  v1::PcsContext ctx;
+  // Written straight into *out (on the response's arena), not built aside and copied in.
+  v1::PcsContext& ctx = *out;
+  ctx.Clear();
   ToRef(*source, ctx.mutable_source());
   ctx.set_table(table);
   // The code's character at axis `a`'s position, if the axis gives it a meaning.
@@ -102,7 +104,6 @@ absl::Status PcsContextOf(storage::Reader& reader, const storage::ReleaseRecord&
     }
     ctx.set_in_table(code.size() == 7 && !found.empty());
   }
-  *out = std::move(ctx);
   return absl::OkStatus();
 }
 

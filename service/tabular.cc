@@ -207,7 +207,10 @@ std::string TabularRelease::SeventhStem(absl::string_view code) const {
 void TabularRelease::Context(absl::string_view code, v1::TabularContext* out) const {
   Chain chain = ChainOf(code);
   if (chain.entries.empty()) return;
-  v1::TabularContext ctx;
+  // Written straight into *out: a message built aside and moved in would be copied whole when
+  // *out lives on the response's arena and it does not.
+  v1::TabularContext& ctx = *out;
+  ctx.Clear();
   ToRef(release_, ctx.mutable_source());
   for (const Entry* e : chain.entries) {
     if (absl::StartsWith(e->key, "CHAPTER-")) {
@@ -239,7 +242,6 @@ void TabularRelease::Context(absl::string_view code, v1::TabularContext* out) co
     ctx.set_needs_seventh_character(true);
     ctx.set_seventh_character_stem(SeventhStem(code));
   }
-  *out = std::move(ctx);
 }
 
 absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularCache::For(
