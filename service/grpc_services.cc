@@ -434,11 +434,11 @@ class LookupStreamReactor final
   }
 
   void OnReadDone(bool ok) override {
-    auto resp = std::make_unique<v1::BatchLookupResponse>();
+    auto answer = std::make_unique<Answer>();
     absl::Status s;
     if (ok) {
-      s = impl_->BatchLookup(req_, resp.get());
-      if (s.ok() && MustWithholdText(auth_, *ctx_, req_.system())) WithholdText(resp.get());
+      s = impl_->BatchLookup(req_, answer->resp);
+      if (s.ok() && MustWithholdText(auth_, *ctx_, req_.system())) WithholdText(answer->resp);
     }
     Actions next;
     {
@@ -448,7 +448,7 @@ class LookupStreamReactor final
         reads_done_ = true;  // the client finished sending, or a bad batch ends the stream
         status_ = s;
       } else {
-        pending_.push_back(std::move(resp));
+        pending_.push_back(std::move(answer));
       }
       next = NextLocked();
     }
@@ -476,6 +476,13 @@ class LookupStreamReactor final
 
  private:
   static constexpr size_t kAhead = 2;
+  // One batch's answer, on an arena of its own as BatchLookup's (ArenaMessageAllocator): a
+  // thousand concepts are a few blocks to allocate and free, not thousands of strings.
+  struct Answer {
+    google::protobuf::Arena arena{ResponseArenaOptions(64 << 10)};
+    v1::BatchLookupResponse* resp =
+        google::protobuf::Arena::CreateMessage<v1::BatchLookupResponse>(&arena);
+  };
   struct Actions {
     const v1::BatchLookupResponse* write = nullptr;
     bool read = false;
@@ -488,7 +495,7 @@ class LookupStreamReactor final
     if (finished_) return a;
     if (!writing_ && !pending_.empty()) {
       writing_ = true;
-      a.write = pending_.front().get();
+      a.write = pending_.front()->resp;
     }
     if (!reading_ && !reads_done_ && pending_.size() < kAhead) {
       reading_ = true;
@@ -516,7 +523,7 @@ class LookupStreamReactor final
   StreamLimit::Slot slot_;
   v1::BatchLookupRequest req_;  // touched only by the one read under way
   absl::Mutex mu_;
-  std::deque<std::unique_ptr<v1::BatchLookupResponse>> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<Answer>> pending_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;

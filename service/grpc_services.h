@@ -75,6 +75,16 @@ class StreamLimit {
   std::atomic<int> open_{0};
 };
 
+// The arena of one answer: a first block of `start` bytes, then blocks growing up to 1 MiB, so a
+// batch answer of a few hundred KB takes a few blocks, not the dozens that the default 8 KiB cap
+// would allocate.
+inline google::protobuf::ArenaOptions ResponseArenaOptions(size_t start) {
+  google::protobuf::ArenaOptions o;
+  o.start_block_size = start;
+  o.max_block_size = 1 << 20;
+  return o;
+}
+
 // Allocates the request and response of each call in one protobuf Arena, freed in one go when
 // the call ends: far fewer mallocs for answers with many strings. Thread-safe.
 template <typename Req, typename Resp>
@@ -92,14 +102,7 @@ class ArenaMessageAllocator final : public grpc::MessageAllocator<Req, Resp> {
     void Release() override { delete this; }
 
    private:
-    static google::protobuf::ArenaOptions Options() {
-      google::protobuf::ArenaOptions o;
-      o.start_block_size = 4096;
-      // Blocks grow up to 1 MiB: a batch answer of a few hundred KB takes a few blocks, not the
-      // dozens that the default 8 KiB cap would allocate.
-      o.max_block_size = 1 << 20;
-      return o;
-    }
+    static google::protobuf::ArenaOptions Options() { return ResponseArenaOptions(4096); }
     google::protobuf::Arena arena_;
   };
 };
