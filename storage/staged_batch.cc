@@ -8,19 +8,26 @@
 namespace codebook::storage {
 
 void StagedBatch::Add(absl::string_view code, const ConceptRecord& record) {
+  scratch_.clear();
+  EncodeConceptRecord(record, &scratch_);
+  const size_t need = code.size() + scratch_.size();
+  if (blocks_.empty() || blocks_.back().capacity() - blocks_.back().size() < need) {
+    blocks_.emplace_back();
+    blocks_.back().reserve(std::max(kBlockBytes, need));
+  }
+  std::string& block = blocks_.back();
   Item it;
-  it.offset = data_.size();
+  it.block = static_cast<uint32_t>(blocks_.size() - 1);
+  it.offset = static_cast<uint32_t>(block.size());
   it.code_size = static_cast<uint32_t>(code.size());
-  data_.append(code.data(), code.size());
-  EncodeConceptRecord(record, &data_);
-  it.body_size = static_cast<uint32_t>(data_.size() - it.offset - code.size());
+  it.body_size = static_cast<uint32_t>(scratch_.size());
+  block.append(code.data(), code.size());
+  block.append(scratch_);
   items_.push_back(it);
 }
 
 absl::Status StagedBatch::Sort(absl::string_view what) {
-  auto code_of = [this](const Item& it) {
-    return absl::string_view(data_.data() + it.offset, it.code_size);
-  };
+  auto code_of = [this](const Item& it) { return CodeOf(it); };
   auto by_code = [&](const Item& a, const Item& b) { return code_of(a) < code_of(b); };
   // Uploads usually arrive in code order already.
   if (!std::is_sorted(items_.begin(), items_.end(), by_code)) {

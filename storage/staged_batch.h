@@ -29,22 +29,27 @@ class StagedBatch {
   // message names `what`, e.g. "ICD10CM FY2025").
   absl::Status Sort(absl::string_view what);
   // The i-th concept: in code order after Sort, in the order added before.
-  absl::string_view code(size_t i) const {
-    const Item& it = items_[i];
-    return absl::string_view(data_.data() + it.offset, it.code_size);
-  }
+  absl::string_view code(size_t i) const { return CodeOf(items_[i]); }
   absl::string_view body(size_t i) const {
     const Item& it = items_[i];
-    return absl::string_view(data_.data() + it.offset + it.code_size, it.body_size);
+    return absl::string_view(blocks_[it.block].data() + it.offset + it.code_size, it.body_size);
   }
 
  private:
+  // The bytes live in blocks of kBlockBytes (a larger concept gets a block of its own), filled
+  // in turn and never moved: a growing upload copies nothing it already holds.
+  static constexpr size_t kBlockBytes = 1 << 20;
   struct Item {
-    uint64_t offset;     // in data_: the code, then the body
+    uint32_t block;   // in blocks_: the code, then the body, from offset
+    uint32_t offset;
     uint32_t code_size;
     uint32_t body_size;
   };
-  std::string data_;
+  absl::string_view CodeOf(const Item& it) const {
+    return absl::string_view(blocks_[it.block].data() + it.offset, it.code_size);
+  }
+  std::vector<std::string> blocks_;  // each reserved to its size once, then appended to
+  std::string scratch_;              // the record being encoded
   std::vector<Item> items_;
 };
 

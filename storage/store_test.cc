@@ -375,6 +375,36 @@ TEST(StagedBatchTest, SortsByCodeAndNamesACodeGivenTwice) {
   EXPECT_EQ(s.message(), "code X is given twice for SYS V1");
 }
 
+// An upload larger than one block of the batch, with a concept larger than a block between
+// small ones: every code and body reads back as added, before and after sorting.
+TEST(StagedBatchTest, ManyBlocksAndAConceptLargerThanABlock) {
+  StagedBatch b;
+  std::vector<std::pair<std::string, ConceptRecord>> added;
+  for (int i = 0; i < 20000; ++i) {
+    std::string code = absl::StrCat("C", 99999 - i);
+    // Concept 7,000 is 3 MB; the others about 100 bytes: together several 1 MB blocks.
+    ConceptRecord r = Rec(i == 7000 ? std::string(3 << 20, 'x') : absl::StrCat("display ", i,
+                                                                              std::string(80, 'y')));
+    b.Add(code, r);
+    added.emplace_back(code, r);
+  }
+  ASSERT_EQ(b.size(), added.size());
+  ConceptRecord decoded;
+  for (size_t i = 0; i < added.size(); ++i) {
+    ASSERT_EQ(b.code(i), added[i].first);
+    ASSERT_TRUE(DecodeConceptRecord(b.body(i), &decoded).ok());
+    ASSERT_EQ(decoded, added[i].second) << i;
+  }
+  ASSERT_TRUE(b.Sort("SYS V1").ok());
+  std::sort(added.begin(), added.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (size_t i = 0; i < added.size(); ++i) {
+    ASSERT_EQ(b.code(i), added[i].first);
+    ASSERT_TRUE(DecodeConceptRecord(b.body(i), &decoded).ok());
+    ASSERT_EQ(decoded, added[i].second) << i;
+  }
+}
+
 // Publishing an upload straight from memory writes what staging it first and publishing it
 // writes: the same counts, checksum, reads and search index, release after release.
 TEST_F(StoreTest, PublishUploadWritesWhatStagingThenPublishingWrites) {
