@@ -14,7 +14,13 @@ void Catalog::Builder::SeeEvent(absl::string_view system, uint64_t sequence) {
   last = std::max(last, sequence);
 }
 
+void Catalog::Builder::AddSystem(CodeSystemRecord r) {
+  std::string id = r.id;
+  registry_[id] = std::move(r);
+}
+
 std::shared_ptr<const Catalog> Catalog::Builder::Finish() {
+  catalog_->registry_ = std::make_shared<Registry>(std::move(registry_));
   for (auto& [system, list] : catalog_->releases_) catalog_->Sort(&list);
   return std::move(catalog_);
 }
@@ -67,6 +73,26 @@ std::shared_ptr<const Catalog> Catalog::With(const ReleaseRecord& r, bool erase,
   } else {
     next->Sort(&list);
   }
+  return next;
+}
+
+const CodeSystemRecord* Catalog::FindRegistered(absl::string_view id) const {
+  auto it = registry_->find(id);
+  return it == registry_->end() ? nullptr : &it->second;
+}
+
+const CodeSystemRecord* Catalog::FindRegisteredByUri(absl::string_view uri) const {
+  for (const auto& [id, r] : *registry_) {
+    if (r.uri == uri) return &r;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const Catalog> Catalog::WithSystem(const CodeSystemRecord& r) const {
+  std::shared_ptr<Catalog> next(new Catalog(*this));
+  auto registry = std::make_shared<Registry>(*registry_);
+  (*registry)[r.id] = r;
+  next->registry_ = std::move(registry);
   return next;
 }
 

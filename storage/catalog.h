@@ -1,6 +1,6 @@
-// Catalog: an immutable picture of every release of every system, and of each system's newest
-// event. Shared by readers; never modified: a write makes the next one (With) and the store
-// swaps it in whole.
+// Catalog: an immutable picture of the registry of code systems, of every release of every
+// system, and of each system's newest event. Shared by readers; never modified: a write makes
+// the next one (With, WithSystem) and the store swaps it in whole.
 #ifndef CODEBOOK_STORAGE_CATALOG_H_
 #define CODEBOOK_STORAGE_CATALOG_H_
 
@@ -24,10 +24,12 @@ class Catalog {
     void Add(ReleaseRecord r);
     // The system's newest event: the highest sequence given for it.
     void SeeEvent(absl::string_view system, uint64_t sequence);
+    void AddSystem(CodeSystemRecord r);
     std::shared_ptr<const Catalog> Finish();
 
    private:
     std::shared_ptr<Catalog> catalog_;
+    std::map<std::string, CodeSystemRecord, std::less<>> registry_;
   };
 
   // Releases of one system: published and retracted ones by ascending sequence, then staged
@@ -41,6 +43,12 @@ class Catalog {
   const ReleaseRecord* FindBySequence(absl::string_view system, uint64_t sequence) const;
   // The published release with the highest sequence; nullptr if none.
   const ReleaseRecord* LatestPublished(absl::string_view system) const;
+  // The registry: every registered code system and supplement, by id.
+  using Registry = std::map<std::string, CodeSystemRecord, std::less<>>;
+  const Registry& RegisteredSystems() const { return *registry_; }
+  // nullptr if no system has this id (or URI).
+  const CodeSystemRecord* FindRegistered(absl::string_view id) const;
+  const CodeSystemRecord* FindRegisteredByUri(absl::string_view uri) const;
   // Sequence of the system's newest event (0 if none).
   uint64_t LastEvent(absl::string_view system) const {
     auto it = last_event_.find(system);
@@ -52,6 +60,8 @@ class Catalog {
   // system's newest event.
   std::shared_ptr<const Catalog> With(const ReleaseRecord& r, bool erase,
                                       uint64_t last_event = 0) const;
+  // The next catalog: this one with `r` in the registry, in place of the system of its id.
+  std::shared_ptr<const Catalog> WithSystem(const CodeSystemRecord& r) const;
 
  private:
   Catalog() = default;
@@ -59,6 +69,8 @@ class Catalog {
 
   std::map<std::string, std::vector<ReleaseRecord>, std::less<>> releases_;
   std::map<std::string, uint64_t, std::less<>> last_event_;
+  // Shared between successive catalogs until the registry changes.
+  std::shared_ptr<const Registry> registry_ = std::make_shared<Registry>();
 };
 
 }  // namespace codebook::storage

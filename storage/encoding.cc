@@ -290,6 +290,39 @@ absl::Status DecodeEvent(absl::string_view in, EventRecord* e) {
   return absl::OkStatus();
 }
 
+std::string SystemKey(absl::string_view id) { return std::string(id); }
+
+std::string EncodeSystem(const CodeSystemRecord& r) {
+  std::string v(1, '\x01');
+  PutLengthPrefixed(&v, r.uri);
+  PutLengthPrefixed(&v, r.title);
+  PutLengthPrefixed(&v, r.publisher);
+  PutLengthPrefixed(&v, r.code_format);
+  PutLengthPrefixed(&v, r.code_pattern);
+  v.push_back(static_cast<char>(r.case_sensitive ? 1 : 0));
+  PutLengthPrefixed(&v, r.hierarchy_meaning);
+  PutLengthPrefixed(&v, r.license_scope);
+  PutLengthPrefixed(&v, r.supplements);
+  PutVarint64(&v, static_cast<uint64_t>(r.create_time_micros));
+  return v;
+}
+
+absl::Status DecodeSystem(absl::string_view in, CodeSystemRecord* r) {
+  uint8_t format, flags;
+  uint64_t time;
+  if (!GetByte(&in, &format) || format != 1 || !GetString(&in, &r->uri) ||
+      !GetString(&in, &r->title) || !GetString(&in, &r->publisher) ||
+      !GetString(&in, &r->code_format) || !GetString(&in, &r->code_pattern) ||
+      !GetByte(&in, &flags) || (flags & ~1u) != 0 || !GetString(&in, &r->hierarchy_meaning) ||
+      !GetString(&in, &r->license_scope) || !GetString(&in, &r->supplements) ||
+      !GetVarint64(&in, &time) || !in.empty()) {
+    return Corrupt("code system");
+  }
+  r->case_sensitive = (flags & 1) != 0;
+  r->create_time_micros = static_cast<int64_t>(time);
+  return absl::OkStatus();
+}
+
 void EncodeConceptRecord(const ConceptRecord& r, std::string* dst) {
   dst->push_back(static_cast<char>((r.billable ? 1 : 0) | (r.active ? 2 : 0)));
   dst->push_back(static_cast<char>(r.kind));
@@ -432,7 +465,8 @@ RecordFlags FlagsOf(absl::string_view body) {
 
 const char* ColumnFamilyName(ColumnFamilyId id) {
   static constexpr const char* kNames[kColumnFamilyCount] = {
-      "default", "releases", "concepts", "changes", "staging", "events", "links", "terms"};
+      "default", "releases", "concepts", "changes", "staging", "events", "links", "terms",
+      "systems"};
   return kNames[static_cast<int>(id)];
 }
 

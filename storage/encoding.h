@@ -12,6 +12,7 @@
 //   links     system 0x00 code 0x00 'P' previous         -> LinkValue   (code replaces previous)
 //             system 0x00 previous 0x00 'S' code         -> LinkValue   (the same link, by previous)
 //   terms     system 0x00 term 0x00 BE64(~sequence)          -> TermEntry
+//   systems   system                                     -> SystemValue (the registry)
 //
 // terms is the search index, versioned like concepts: the entry of a term at release R lists
 // the codes whose text (storage/terms.h) gained or lost the term in R; the codes that have the
@@ -40,6 +41,10 @@
 //                 format 2 adds: | str retract_reason | varint64 retract_time_micros
 //                 (format 1, without them, is still read; new records are written as format 2)
 //
+// SystemValue:    format:u8 (=1) | str uri | str title | str publisher | str code_format
+//                 | str code_pattern | flags:u8 (bit0 case sensitive) | str hierarchy_meaning
+//                 | str license_scope | str supplements | varint64 create_time_micros
+//                 (the id is the key)
 // EventValue:     format:u8 (=1) | kind:u8 | str version | varint64 time_micros
 // LinkValue:      format:u8 (=1) | str effective | str note
 // TermEntry:      varint32 n | n x (str code | tag:u8)  codes ascending; tag 1 = the code gains
@@ -74,8 +79,9 @@ enum class ColumnFamilyId : int {
   kEvents,
   kLinks,
   kTerms,
+  kSystems,  // added after schema version 2; an older database gets it, empty, when opened
 };
-inline constexpr int kColumnFamilyCount = 8;
+inline constexpr int kColumnFamilyCount = 9;
 // The name of a column family in the database ("default", "releases", ...).
 const char* ColumnFamilyName(ColumnFamilyId id);
 
@@ -174,6 +180,13 @@ absl::Status DecodeEvent(absl::string_view in, EventRecord* e);
 std::string EncodeLink(const CodeLinkRecord& l);
 // Fills effective and note (code and previous are in the key).
 absl::Status DecodeLink(absl::string_view in, CodeLinkRecord* l);
+
+// A registry entry (its key is the id, SystemKey).
+std::string SystemKey(absl::string_view id);
+std::string EncodeSystem(const CodeSystemRecord& r);
+// Fills everything but r->id, which is the key. DATA_LOSS on garbled or truncated bytes, or on
+// flag bits this version does not know.
+absl::Status DecodeSystem(absl::string_view in, CodeSystemRecord* r);
 
 std::string EncodeRelease(const ReleaseRecord& r);
 absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r);

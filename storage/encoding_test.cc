@@ -128,6 +128,44 @@ TEST(EncodingTest, ReleaseRoundTripAndTruncation) {
   }
 }
 
+TEST(EncodingTest, SystemRoundTripTruncationAndUnknownFlags) {
+  CodeSystemRecord r;
+  r.id = "POS";
+  r.uri = "https://www.cms.gov/medicare/coding-billing/place-of-service-codes";
+  r.title = "Place of Service";
+  r.publisher = "CMS";
+  r.code_format = "pattern";
+  r.code_pattern = "[0-9]{2}";
+  r.case_sensitive = false;
+  r.hierarchy_meaning = "is-a";
+  r.license_scope = "licensed";
+  r.supplements = "";
+  r.create_time_micros = 1700000000000002;
+  std::string bytes = EncodeSystem(r);
+  CodeSystemRecord out;
+  ASSERT_TRUE(DecodeSystem(bytes, &out).ok());
+  out.id = r.id;  // the key's
+  EXPECT_TRUE(out.SameDefinition(r));
+  EXPECT_EQ(out.create_time_micros, r.create_time_micros);
+  EXPECT_FALSE(out.case_sensitive);
+  r.case_sensitive = true;
+  ASSERT_TRUE(DecodeSystem(EncodeSystem(r), &out).ok());
+  EXPECT_TRUE(out.case_sensitive);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_EQ(DecodeSystem(absl::string_view(bytes).substr(0, n), &out).code(),
+              absl::StatusCode::kDataLoss);
+  }
+  // A flag this version does not know is refused, not dropped; so is a trailing byte.
+  std::string flagged = EncodeSystem(r);
+  const size_t flags_at = 1 + (1 + r.uri.size()) + (1 + r.title.size()) +
+                          (1 + r.publisher.size()) + (1 + r.code_format.size()) +
+                          (1 + r.code_pattern.size());
+  ASSERT_EQ(flagged[flags_at], '\x01');
+  flagged[flags_at] = '\x03';
+  EXPECT_EQ(DecodeSystem(flagged, &out).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeSystem(bytes + "x", &out).code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(EncodingTest, ReleaseFormat1IsStillRead) {
   ReleaseRecord r;
   r.system = "HCPCS";
@@ -291,8 +329,9 @@ TEST(EncodingTest, ColumnFamilyNamesAreFrozen) {
     names.push_back(ColumnFamilyName(static_cast<ColumnFamilyId>(id)));
   }
   EXPECT_EQ(names, (std::vector<std::string>{"default", "releases", "concepts", "changes",
-                                             "staging", "events", "links", "terms"}));
+                                             "staging", "events", "links", "terms", "systems"}));
   EXPECT_STREQ(ColumnFamilyName(ColumnFamilyId::kTerms), "terms");
+  EXPECT_STREQ(ColumnFamilyName(ColumnFamilyId::kSystems), "systems");
 }
 
 }  // namespace codebook::storage

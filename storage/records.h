@@ -1,4 +1,4 @@
-// Records the storage layer keeps: concepts, releases and their counts.
+// Records the storage layer keeps: code systems, concepts, releases and their counts.
 //
 // These are storage's own types; the public API messages (proto/) never reach the disk. Every
 // enum value here is written to disk: values are frozen, never reused, and retired values stay
@@ -100,6 +100,33 @@ struct ReleaseCounts {
            a.total_active == b.total_active && a.total == b.total &&
            a.billable_added == b.billable_added && a.billable_removed == b.billable_removed &&
            a.headers_added == b.headers_added && a.headers_removed == b.headers_removed;
+  }
+};
+
+// One code system (or supplement) of the registry: what the store knows of it apart from its
+// releases. The storage layer keeps these fields and does not interpret them; the domain layer
+// gives them their meaning (service/code_systems.h).
+struct CodeSystemRecord {
+  std::string id;  // the key: "ICD10CM", "POS", ...
+  std::string uri;  // canonical URI, unique in the registry
+  std::string title;
+  std::string publisher;
+  // How its codes are checked and written: the name of a built-in format ("icd10cm", ...) or
+  // "pattern" (code_pattern and case_sensitive say).
+  std::string code_format;
+  std::string code_pattern;  // a regular expression over whole codes; "" when none
+  bool case_sensitive = true;
+  std::string hierarchy_meaning;  // FHIR's CodeSystem.hierarchyMeaning ("is-a", ...); "" none
+  std::string license_scope;      // the scope a caller needs to see its text; "" open to all
+  std::string supplements;        // the id of the system it supplements; "" for a code system
+  int64_t create_time_micros = 0;
+
+  // Equal definitions: every field but the creation time.
+  bool SameDefinition(const CodeSystemRecord& o) const {
+    return id == o.id && uri == o.uri && title == o.title && publisher == o.publisher &&
+           code_format == o.code_format && code_pattern == o.code_pattern &&
+           case_sensitive == o.case_sensitive && hierarchy_meaning == o.hierarchy_meaning &&
+           license_scope == o.license_scope && supplements == o.supplements;
   }
 };
 

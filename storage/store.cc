@@ -119,6 +119,16 @@ absl::Status Store::LoadCatalog() {
     catalog.SeeEvent(system, seq);
   }
   if (!ev->status().ok()) return FromRocks(ev->status(), "reading events");
+  std::unique_ptr<rocksdb::Iterator> sys(
+      db()->NewIterator(rocksdb::ReadOptions(), cf(Cf::kSystems)));
+  for (sys->SeekToFirst(); sys->Valid(); sys->Next()) {
+    CodeSystemRecord r;
+    absl::Status s = DecodeSystem(AsView(sys->value()), &r);
+    if (!s.ok()) return s;
+    r.id = std::string(AsView(sys->key()));
+    catalog.AddSystem(std::move(r));
+  }
+  if (!sys->status().ok()) return FromRocks(sys->status(), "reading the code system registry");
   std::shared_ptr<const Catalog> loaded = catalog.Finish();
   absl::MutexLock l(&catalog_mu_);
   catalog_ = std::move(loaded);
@@ -226,6 +236,36 @@ absl::StatusOr<ReleaseRecord> Store::StagedRelease(absl::string_view system,
                                                       StateName(r->state), ", not staged"));
   }
   return *r;
+}
+
+absl::StatusOr<CodeSystemRecord> Store::RegisterSystem(CodeSystemRecord r, int64_t now_micros) {
+  if (r.id.empty() || r.uri.empty()) {
+    return absl::InvalidArgumentError("a code system needs an id and a URI");
+  }
+  if (r.id.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("a code system id cannot hold a 0x00 byte");
+  }
+  absl::MutexLock l(&write_mu_);
+  std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *existing alive
+  if (const CodeSystemRecord* existing = snapshot->FindRegistered(r.id)) {
+    if (existing->SameDefinition(r)) return *existing;
+    return absl::AlreadyExistsError(absl::StrCat("code system ", r.id,
+                                                 " is registered with another definition (URI ",
+                                                 existing->uri, ")"));
+  }
+  if (const CodeSystemRecord* same_uri = snapshot->FindRegisteredByUri(r.uri)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("code system ", same_uri->id, " is registered with URI ", r.uri));
+  }
+  r.create_time_micros = now_micros;
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  rocksdb::Status s = db()->Put(wo, cf(Cf::kSystems), SystemKey(r.id), EncodeSystem(r));
+  if (!s.ok()) return FromRocks(s, "registering code system");
+  std::shared_ptr<const Catalog> next = snapshot->WithSystem(r);
+  absl::MutexLock cl(&catalog_mu_);
+  catalog_ = std::move(next);
+  return r;
 }
 
 absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,

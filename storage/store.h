@@ -9,8 +9,11 @@
 // Publish moves the computed delta, the change index, the counts and the checksum into place in
 // one atomic, synced write batch.
 //
-// Thread safety: all methods are safe to call concurrently. Writers (CreateRelease,
-// AddStagedConcepts, Publish, Discard) are serialized by an internal mutex; readers never block
+// The store also keeps the registry of code systems (RegisterSystem), read through the catalog.
+//
+// Thread safety: all methods are safe to call concurrently. Writers (RegisterSystem,
+// CreateRelease, AddStagedConcepts, Publish, Discard) are serialized by an internal mutex;
+// readers never block
 // on writers. A Reader sees one consistent point in time: a RocksDB snapshot plus the release
 // catalog that was current when it was made.
 //
@@ -89,6 +92,14 @@ class Store {
   std::shared_ptr<const Catalog> catalog() const;
   // A consistent read view of the data and the catalog at this moment.
   std::unique_ptr<Reader> NewReader() const;
+
+  // Registers code system `r` (r.create_time_micros is set to `now_micros`) in one synced
+  // write, and returns it. Registering again a system of the same id and definition (every
+  // field but the time, CodeSystemRecord::SameDefinition) changes nothing and returns the stored
+  // record. ALREADY_EXISTS when the id is registered with another definition, or another id has
+  // the same URI; INVALID_ARGUMENT for an empty id or URI or an id holding a 0x00 byte. The
+  // fields' meaning is the domain layer's to check. Registered systems are never removed.
+  absl::StatusOr<CodeSystemRecord> RegisterSystem(CodeSystemRecord r, int64_t now_micros);
 
   // Creates a staged release. ALREADY_EXISTS if the version exists in any state.
   absl::StatusOr<ReleaseRecord> CreateRelease(absl::string_view system, absl::string_view version,

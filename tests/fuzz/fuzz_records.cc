@@ -1,5 +1,5 @@
 // libFuzzer target: the record decoders of storage/encoding.h (concept entries and bodies,
-// term entries, events, links, releases). Any bytes must decode or be refused with a status,
+// term entries, events, links, releases, registry entries). Any bytes must decode or be refused with a status,
 // never crash, and a record that decodes must survive encode -> decode unchanged.
 #include <cstdlib>
 #include <string>
@@ -86,19 +86,28 @@ void CheckRelease(absl::string_view in) {
   if (EncodeRelease(r2) != EncodeRelease(r)) abort();
 }
 
+void CheckSystem(absl::string_view in) {
+  CodeSystemRecord r;
+  if (!DecodeSystem(in, &r).ok()) return;
+  CodeSystemRecord r2;
+  if (!DecodeSystem(EncodeSystem(r), &r2).ok()) abort();
+  if (!r2.SameDefinition(r) || r2.create_time_micros != r.create_time_micros) abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   // The first byte picks the decoder, so one corpus serves all and seeds keep their meaning.
   absl::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0: CheckConcept(in); break;
     case 1: CheckEntry(in); break;
     case 2: CheckTerms(in); break;
     case 3: CheckEvent(in); break;
     case 4: CheckLink(in); break;
     case 5: CheckRelease(in); break;
+    case 6: CheckSystem(in); break;
   }
   return 0;
 }

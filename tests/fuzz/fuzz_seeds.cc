@@ -61,11 +61,19 @@ int main(int argc, char** argv) {
   release.description = "FY2025";
   std::string terms;
   EncodeTermEntry({{"E119", true}, {"E1165", false}}, &terms);
+  CodeSystemRecord system;
+  system.id = "POS";
+  system.uri = "https://www.cms.gov/medicare/coding-billing/place-of-service-codes";
+  system.title = "Place of Service Codes";
+  system.code_format = "pattern";
+  system.code_pattern = "[0-9]{2}";
+  system.case_sensitive = false;
+  system.create_time_micros = 1700000000000000;
   // One leading byte picks the decoder in fuzz_records (see its switch).
   const std::vector<std::pair<char, std::string>> seeds = {
       {0, body},          {1, EncodePresentEntry(r)}, {1, EncodePresentEntry(header)},
       {1, EncodeDeletedEntry()}, {2, terms},          {3, EncodeEvent(event)},
-      {4, EncodeLink(link)},     {5, EncodeRelease(release)}};
+      {4, EncodeLink(link)},     {5, EncodeRelease(release)}, {6, EncodeSystem(system)}};
   n = 0;
   for (const auto& [which, bytes] : seeds) Write(records, n++, std::string(1, which) + bytes);
   return 0;
