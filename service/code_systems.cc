@@ -1,9 +1,14 @@
 #include "service/code_systems.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "re2/re2.h"
 
 namespace codebook::service {
 namespace {
@@ -67,11 +72,144 @@ bool ValidShape(CodeFormat format, absl::string_view c) {
       if (c.size() == 2) return AllAlnum(c);
       return c.size() == 5 && IsDigit(c[0]) && IsDigit(c[1]) && IsDigit(c[2]) && IsDigit(c[3]) &&
              IsAlnum(c[4]);
+    case CodeFormat::kPattern:
+      return false;  // NormalizePatternCode checks these, with the system's pattern
   }
   return false;
 }
 
+bool NoControlCharacters(absl::string_view s) {
+  for (char x : s) {
+    unsigned char u = static_cast<unsigned char>(x);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+constexpr size_t kMaxPatternCode = 256;
+
+absl::StatusOr<std::string> NormalizePatternCode(const CodeSystemInfo& system,
+                                                 absl::string_view input) {
+  std::string code(absl::StripAsciiWhitespace(input));
+  if (!system.case_sensitive) absl::AsciiStrToUpper(&code);
+  if (code.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("an empty code is not a ", system.id, " code"));
+  }
+  if (code.size() > kMaxPatternCode || !NoControlCharacters(code)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", absl::CEscape(input), "' is not a valid ",
+                                                   system.id, " code (at most ", kMaxPatternCode,
+                                                   " bytes, no control characters)"));
+  }
+  if (system.compiled_pattern != nullptr && !RE2::FullMatch(code, *system.compiled_pattern)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", absl::CEscape(input), "' is not a valid ",
+                                                   system.id, " code (", system.id,
+                                                   " codes match ", system.code_pattern, ")"));
+  }
+  return code;
+}
+
+// [A-Za-z0-9][A-Za-z0-9._-]{0,31}: the shape of every id, built-in ones included.
+bool ValidSystemId(absl::string_view id) {
+  if (id.empty() || id.size() > 32 || !absl::ascii_isalnum(id[0])) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+// An absolute URI: a scheme (a letter, then letters, digits, + - .), a colon, then at least
+// one printable character and no spaces; at most 1,000 bytes.
+bool ValidUri(absl::string_view uri) {
+  size_t colon = uri.find(':');
+  if (uri.size() > 1000 || colon == absl::string_view::npos || colon == 0 ||
+      colon + 1 == uri.size() || !absl::ascii_isalpha(uri[0])) {
+    return false;
+  }
+  for (char c : uri.substr(0, colon)) {
+    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') return false;
+  }
+  for (char c : uri) {
+    if (c == ' ' || !NoControlCharacters(absl::string_view(&c, 1))) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+absl::StatusOr<CodeSystemInfo> SystemFromRecord(const storage::CodeSystemRecord& r) {
+  auto invalid = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("code system ", absl::CEscape(r.id), ": ", what));
+  };
+  if (!ValidSystemId(r.id)) {
+    return invalid("the id must be 1 to 32 letters, digits, '.', '_' or '-', a letter or digit first");
+  }
+  if (!ValidUri(r.uri)) {
+    return invalid(absl::StrCat("the URI '", absl::CEscape(r.uri),
+                                "' is not an absolute URI (scheme:rest, no spaces)"));
+  }
+  for (const CodeSystemInfo& known : KnownSystems()) {
+    if (absl::EqualsIgnoreCase(known.id, r.id)) return invalid("the id is a built-in system's");
+    if (known.uri == r.uri) return invalid(absl::StrCat("the URI is built-in system ", known.id, "'s"));
+  }
+  if (r.title.empty() || r.title.size() > 500 || !NoControlCharacters(r.title)) {
+    return invalid("the title must be 1 to 500 characters without control characters");
+  }
+  if (r.code_format != "pattern") {
+    return invalid(absl::StrCat("code format '", absl::CEscape(r.code_format),
+                                "': only 'pattern' is registered (the built-in formats belong "
+                                "to the built-in systems)"));
+  }
+  static const char* const kMeanings[] = {"", "grouped-by", "is-a", "part-of", "classified-with"};
+  if (std::find(std::begin(kMeanings), std::end(kMeanings), r.hierarchy_meaning) ==
+      std::end(kMeanings)) {
+    return invalid(absl::StrCat("hierarchy meaning '", absl::CEscape(r.hierarchy_meaning),
+                                "': FHIR defines grouped-by, is-a, part-of and classified-with"));
+  }
+  if (!r.supplements.empty()) {
+    return invalid("supplements of a system cannot be registered yet; only code systems");
+  }
+  if (r.license_scope.size() > 64 || !NoControlCharacters(r.license_scope) ||
+      r.license_scope.find(' ') != std::string::npos) {
+    return invalid("the licence scope must be at most 64 characters without spaces");
+  }
+  CodeSystemInfo info;
+  info.id = r.id;
+  info.uri = r.uri;
+  info.title = r.title;
+  info.publisher = r.publisher;
+  info.format = CodeFormat::kPattern;
+  info.license_scope = r.license_scope;
+  info.code_pattern = r.code_pattern;
+  info.case_sensitive = r.case_sensitive;
+  info.hierarchy_meaning = r.hierarchy_meaning;
+  if (!r.code_pattern.empty()) {
+    if (r.code_pattern.size() > 1000) return invalid("the code pattern is longer than 1,000 bytes");
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto compiled = std::make_shared<const RE2>(r.code_pattern, options);
+    if (!compiled->ok()) {
+      return invalid(absl::StrCat("the code pattern '", absl::CEscape(r.code_pattern),
+                                  "' is not a regular expression: ", compiled->error()));
+    }
+    info.compiled_pattern = std::move(compiled);
+  }
+  return info;
+}
+
+storage::CodeSystemRecord RecordOf(const CodeSystemInfo& info) {
+  storage::CodeSystemRecord r;
+  r.id = info.id;
+  r.uri = info.uri;
+  r.title = info.title;
+  r.publisher = info.publisher;
+  r.code_format = "pattern";
+  r.code_pattern = info.code_pattern;
+  r.case_sensitive = info.case_sensitive;
+  r.hierarchy_meaning = info.hierarchy_meaning;
+  r.license_scope = info.license_scope;
+  r.supplements = info.supplements;
+  return r;
+}
 
 const std::vector<CodeSystemInfo>& KnownSystems() {
   static const auto* systems = new std::vector<CodeSystemInfo>{
@@ -116,6 +254,7 @@ bool Dotted(CodeFormat f) { return f == CodeFormat::kIcd10Cm || f == CodeFormat:
 }  // namespace
 
 absl::StatusOr<std::string> NormalizeCode(const CodeSystemInfo& system, absl::string_view input) {
+  if (system.format == CodeFormat::kPattern) return NormalizePatternCode(system, input);
   std::string code = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(input));
   if (Dotted(system.format) && code.size() > 4 && code[3] == '.') {
     code.erase(3, 1);

@@ -6,11 +6,17 @@
 #ifndef CODEBOOK_SERVICE_CODE_SYSTEMS_H_
 #define CODEBOOK_SERVICE_CODE_SYSTEMS_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "storage/records.h"
+
+namespace re2 {
+class RE2;
+}  // namespace re2
 
 namespace codebook::service {
 
@@ -29,6 +35,9 @@ enum class CodeFormat {
   // The ICD-10-PCS Tables supplement: table prefixes ("0DT", 3 letters/digits) and their rows
   // ("0DT:007": the prefix, a colon, 3 digits).
   kIcd10PcsTables,
+  // A registered system's own codes: any text of 1 to 256 bytes without control characters,
+  // matching the system's code pattern when it has one; upper-cased unless case-sensitive.
+  kPattern,
 };
 
 struct CodeSystemInfo {
@@ -44,7 +53,22 @@ struct CodeSystemInfo {
   // List with its notes, ...) as releases of its own, each bound to the base system's release
   // of the same version (FHIR's CodeSystem.supplements); see service/supplements.h.
   std::string supplements;
+  // For kPattern: the whole-code regular expression (RE2 syntax; "" accepts any code), whether
+  // codes differ by case, and what the hierarchy means (FHIR's CodeSystem.hierarchyMeaning).
+  std::string code_pattern;
+  bool case_sensitive = false;
+  std::string hierarchy_meaning;
+  std::shared_ptr<const re2::RE2> compiled_pattern;  // code_pattern compiled; null when ""
 };
+
+// A system registered in the store (storage::CodeSystemRecord) as the domain uses it.
+// INVALID_ARGUMENT naming the field when the record cannot define a system: an id or URI of the
+// wrong shape, either one taken by a built-in system, a code format other than "pattern", a
+// pattern RE2 cannot compile, a hierarchy meaning FHIR does not define. Called on every new
+// definition before it is stored, and on every stored one when read.
+absl::StatusOr<CodeSystemInfo> SystemFromRecord(const storage::CodeSystemRecord& r);
+// The record that registers `info` (a kPattern system); create_time_micros left 0.
+storage::CodeSystemRecord RecordOf(const CodeSystemInfo& info);
 
 // All known systems and supplements, ordered by id.
 const std::vector<CodeSystemInfo>& KnownSystems();

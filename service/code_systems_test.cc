@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/sample_records.h"
+
 namespace codebook::service {
 namespace {
 
@@ -91,6 +93,79 @@ TEST(CodeSystemsTest, UnknownSystem) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("ICD10CM"), std::string::npos);
   EXPECT_EQ(FindSystem("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+storage::CodeSystemRecord PosRecord() { return storage::testing::PlaceOfServiceSystem(); }
+
+// A registered system checks its codes with its pattern, upper-cases them unless it is
+// case-sensitive, and prints them as stored.
+TEST(CodeSystemsTest, RegisteredSystemsCheckCodesWithTheirPattern) {
+  absl::StatusOr<CodeSystemInfo> pos = SystemFromRecord(PosRecord());
+  ASSERT_TRUE(pos.ok()) << pos.status();
+  EXPECT_EQ(pos->format, CodeFormat::kPattern);
+  EXPECT_EQ(*NormalizeCode(*pos, " 11 "), "11");
+  EXPECT_EQ(PrintedCode(*pos, "11"), "11");
+  absl::StatusOr<std::string> bad = NormalizeCode(*pos, "1");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "'1' is not a valid POS code (POS codes match [0-9]{2})");
+  EXPECT_FALSE(NormalizeCode(*pos, "111").ok());  // the whole code matches, not a part
+  EXPECT_EQ(NormalizeCode(*pos, "  ").status().message(), "an empty code is not a POS code");
+
+  storage::CodeSystemRecord open = PosRecord();
+  open.code_pattern = "";
+  open.case_sensitive = true;
+  absl::StatusOr<CodeSystemInfo> any = SystemFromRecord(open);
+  ASSERT_TRUE(any.ok()) << any.status();
+  EXPECT_EQ(*NormalizeCode(*any, "abc-Def 1"), "abc-Def 1");  // kept as written
+  EXPECT_EQ(*NormalizeCode(*any, "Chédiak"), "Chédiak");
+  EXPECT_FALSE(NormalizeCode(*any, "a\tb").ok());
+  EXPECT_TRUE(NormalizeCode(*any, std::string(256, 'x')).ok());
+  EXPECT_FALSE(NormalizeCode(*any, std::string(257, 'x')).ok());
+  open.case_sensitive = false;
+  EXPECT_EQ(*NormalizeCode(*SystemFromRecord(open), "abc"), "ABC");
+
+  // The record it came from, back again.
+  EXPECT_TRUE(RecordOf(*pos).SameDefinition(PosRecord()));
+}
+
+TEST(CodeSystemsTest, RegisteredDefinitionsAreCheckedFieldByField) {
+  auto refused = [](void (*change)(storage::CodeSystemRecord*)) {
+    storage::CodeSystemRecord r = PosRecord();
+    change(&r);
+    absl::StatusOr<CodeSystemInfo> info = SystemFromRecord(r);
+    EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(info.status().message());
+  };
+  EXPECT_EQ(refused([](auto* r) { r->id = ""; }),
+            "code system : the id must be 1 to 32 letters, digits, '.', '_' or '-', a letter or "
+            "digit first");
+  refused([](auto* r) { r->id = "-POS"; });
+  refused([](auto* r) { r->id = "PO S"; });
+  refused([](auto* r) { r->id = std::string(33, 'P'); });
+  EXPECT_EQ(refused([](auto* r) { r->id = "icd10cm"; }),
+            "code system icd10cm: the id is a built-in system's");
+  EXPECT_EQ(refused([](auto* r) { r->uri = "http://hl7.org/fhir/sid/icd-10-cm"; }),
+            "code system POS: the URI is built-in system ICD10CM's");
+  refused([](auto* r) { r->uri = "no-scheme"; });
+  refused([](auto* r) { r->uri = "http://x y"; });
+  refused([](auto* r) { r->uri = "1http://x"; });
+  refused([](auto* r) { r->uri = "urn:"; });
+  refused([](auto* r) { r->title = ""; });
+  EXPECT_EQ(refused([](auto* r) { r->code_format = "icd10cm"; }),
+            "code system POS: code format 'icd10cm': only 'pattern' is registered (the built-in "
+            "formats belong to the built-in systems)");
+  std::string pattern = refused([](auto* r) { r->code_pattern = "[0-9"; });
+  EXPECT_NE(pattern.find("the code pattern '[0-9' is not a regular expression: "),
+            std::string::npos)
+      << pattern;
+  refused([](auto* r) { r->hierarchy_meaning = "parent-of"; });
+  refused([](auto* r) { r->supplements = "ICD10CM"; });
+  refused([](auto* r) { r->license_scope = "a scope"; });
+  for (const char* meaning : {"grouped-by", "is-a", "part-of", "classified-with"}) {
+    storage::CodeSystemRecord r = PosRecord();
+    r.hierarchy_meaning = meaning;
+    EXPECT_TRUE(SystemFromRecord(r).ok()) << meaning;
+  }
 }
 
 TEST(CodeSystemsTest, Dates) {

@@ -103,6 +103,8 @@ bool LooksLikeCode(CodeFormat format, absl::string_view q) {
       return q.size() >= 2 && q.size() <= 5 && has_digit;
     case CodeFormat::kCpt:
       return q.size() >= 2 && q.size() <= 5 && absl::ascii_isdigit(q[0]);
+    case CodeFormat::kPattern:
+      return q.size() >= 2 && has_digit;  // any shape: a token with a digit may be a code
   }
   return false;
 }

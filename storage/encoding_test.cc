@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/sample_records.h"
+
 namespace codebook::storage {
 namespace {
 
@@ -129,13 +131,7 @@ TEST(EncodingTest, ReleaseRoundTripAndTruncation) {
 }
 
 TEST(EncodingTest, SystemRoundTripTruncationAndUnknownFlags) {
-  CodeSystemRecord r;
-  r.id = "POS";
-  r.uri = "https://www.cms.gov/medicare/coding-billing/place-of-service-codes";
-  r.title = "Place of Service";
-  r.publisher = "CMS";
-  r.code_format = "pattern";
-  r.code_pattern = "[0-9]{2}";
+  CodeSystemRecord r = testing::PlaceOfServiceSystem();
   r.case_sensitive = false;
   r.hierarchy_meaning = "is-a";
   r.license_scope = "licensed";

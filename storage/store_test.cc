@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "rocksdb/db.h"
 #include "storage/encoding.h"
+#include "storage/sample_records.h"
 
 namespace codebook::storage {
 namespace {
@@ -574,52 +575,43 @@ TEST_F(StoreTest, OpeningASchemaOneDatabaseBuildsTheSearchIndex) {
   EXPECT_EQ(v2, (Strings{"nerve:B1", "palsy:B1", "radial:B1"}));
 }
 
-CodeSystemRecord PlaceOfService() {
-  CodeSystemRecord r;
-  r.id = "POS";
-  r.uri = "https://www.cms.gov/medicare/coding-billing/place-of-service-codes";
-  r.title = "Place of Service Codes";
-  r.publisher = "CMS";
-  r.code_format = "pattern";
-  r.code_pattern = "[0-9]{2}";
-  return r;
-}
+using testing::PlaceOfServiceSystem;
 
 // The registry: a system registers once; the same definition again is a no-op, another one
 // under its id or its URI is refused; it survives a reopen, alone in its column family.
 TEST_F(StoreTest, RegistryKeepsEachSystemOnceAndSurvivesReopen) {
-  auto pos = store_->RegisterSystem(PlaceOfService(), 11);
+  auto pos = store_->RegisterSystem(PlaceOfServiceSystem(), 11);
   ASSERT_TRUE(pos.ok()) << pos.status();
   EXPECT_EQ(pos->create_time_micros, 11);
-  auto again = store_->RegisterSystem(PlaceOfService(), 12);
+  auto again = store_->RegisterSystem(PlaceOfServiceSystem(), 12);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->create_time_micros, 11);  // the stored one, untouched
 
-  CodeSystemRecord other_title = PlaceOfService();
+  CodeSystemRecord other_title = PlaceOfServiceSystem();
   other_title.title = "POS";
   auto refused = store_->RegisterSystem(other_title, 13);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(refused.status().message(),
             "code system POS is registered with another definition (URI "
             "https://www.cms.gov/medicare/coding-billing/place-of-service-codes)");
-  CodeSystemRecord same_uri = PlaceOfService();
+  CodeSystemRecord same_uri = PlaceOfServiceSystem();
   same_uri.id = "POS2";
   refused = store_->RegisterSystem(same_uri, 14);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(refused.status().message(),
             "code system POS is registered with URI "
             "https://www.cms.gov/medicare/coding-billing/place-of-service-codes");
-  CodeSystemRecord no_uri = PlaceOfService();
+  CodeSystemRecord no_uri = PlaceOfServiceSystem();
   no_uri.id = "X";
   no_uri.uri = "";
   EXPECT_EQ(store_->RegisterSystem(no_uri, 15).status().code(),
             absl::StatusCode::kInvalidArgument);
-  CodeSystemRecord nul = PlaceOfService();
+  CodeSystemRecord nul = PlaceOfServiceSystem();
   nul.id = std::string("A\0B", 3);
   nul.uri = "urn:x";
   EXPECT_EQ(store_->RegisterSystem(nul, 16).status().code(), absl::StatusCode::kInvalidArgument);
 
-  CodeSystemRecord supplement = PlaceOfService();
+  CodeSystemRecord supplement = PlaceOfServiceSystem();
   supplement.id = "POS-NOTES";
   supplement.uri = "urn:example:pos-notes";
   supplement.supplements = "POS";
@@ -635,12 +627,12 @@ TEST_F(StoreTest, RegistryKeepsEachSystemOnceAndSurvivesReopen) {
   ASSERT_NE(found, nullptr);
   EXPECT_TRUE(found->SameDefinition(supplement));
   EXPECT_EQ(found->create_time_micros, 17);
-  EXPECT_EQ(catalog->FindRegisteredByUri(PlaceOfService().uri)->id, "POS");
+  EXPECT_EQ(catalog->FindRegisteredByUri(PlaceOfServiceSystem().uri)->id, "POS");
   EXPECT_EQ(catalog->FindRegistered("SYS"), nullptr);  // releases do not register a system
   EXPECT_EQ(catalog->Releases("SYS").size(), 1u);
   // A reader's catalog is the one current when it was made.
   std::unique_ptr<Reader> reader = store_->NewReader();
-  CodeSystemRecord third = PlaceOfService();
+  CodeSystemRecord third = PlaceOfServiceSystem();
   third.id = "TOS";
   third.uri = "urn:example:tos";
   ASSERT_TRUE(store_->RegisterSystem(third, 18).ok());
@@ -660,7 +652,7 @@ TEST_F(StoreTest, DatabaseWithoutTheRegistryOpensAndAGarbledEntryIsDataLoss) {
   EXPECT_TRUE(store_->catalog()->RegisteredSystems().empty());
   ASSERT_NE(store_->catalog()->Find("SYS", "V1"), nullptr);
   EXPECT_EQ(store_->catalog()->Find("SYS", "V1")->checksum, r1.checksum);
-  ASSERT_TRUE(store_->RegisterSystem(PlaceOfService(), 1).ok());
+  ASSERT_TRUE(store_->RegisterSystem(PlaceOfServiceSystem(), 1).ok());
   store_.reset();
   WithRawDb(dir_ + "/db", [](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf) {
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf["systems"], "POS", "\x01garbled").ok());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "storage/encoding.h"
+#include "storage/sample_records.h"
 
 using namespace codebook::storage;
 
@@ -61,12 +62,7 @@ int main(int argc, char** argv) {
   release.description = "FY2025";
   std::string terms;
   EncodeTermEntry({{"E119", true}, {"E1165", false}}, &terms);
-  CodeSystemRecord system;
-  system.id = "POS";
-  system.uri = "https://www.cms.gov/medicare/coding-billing/place-of-service-codes";
-  system.title = "Place of Service Codes";
-  system.code_format = "pattern";
-  system.code_pattern = "[0-9]{2}";
+  CodeSystemRecord system = testing::PlaceOfServiceSystem();
   system.case_sensitive = false;
   system.create_time_micros = 1700000000000000;
   // One leading byte picks the decoder in fuzz_records (see its switch).
