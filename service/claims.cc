@@ -23,7 +23,7 @@ const CodeSystemInfo* SiblingSystem(const CodeSystemInfo& system) {
                    : system.format == CodeFormat::kHcpcs ? "CPT"
                                                          : nullptr;
   if (id == nullptr) return nullptr;
-  absl::StatusOr<const CodeSystemInfo*> s = FindSystem(id);
+  absl::StatusOr<const CodeSystemInfo*> s = FindBuiltInSystem(id);
   return s.ok() ? *s : nullptr;
 }
 
@@ -210,7 +210,7 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
   std::string procedure(absl::StripAsciiWhitespace(line.procedure_code()));
   const CodeSystemInfo* system = nullptr;
   if (!line.procedure_system().empty()) {
-    absl::StatusOr<const CodeSystemInfo*> s = FindSystem(line.procedure_system());
+    absl::StatusOr<const CodeSystemInfo*> s = FindBuiltInSystem(line.procedure_system());
     if (!s.ok() || !TakesModifiers(**s)) {
       issue("procedure", procedure, v1::CLAIM_ISSUE_KIND_MALFORMED_CODE,
             absl::StrCat("procedure system '", line.procedure_system(),
@@ -220,7 +220,7 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
       system = *s;
     }
   } else if (!procedure.empty()) {
-    system = *FindSystem(absl::ascii_isdigit(procedure[0]) ? "CPT" : "HCPCS");
+    system = *FindBuiltInSystem(absl::ascii_isdigit(procedure[0]) ? "CPT" : "HCPCS");
   } else {
     issue("procedure", "", v1::CLAIM_ISSUE_KIND_MALFORMED_CODE, "the line has no procedure code",
           nullptr);
@@ -265,7 +265,7 @@ absl::Status CodeChecker::CheckLine(const v1::ClaimLine& line, int index,
     issue("diagnosis", "", v1::CLAIM_ISSUE_KIND_MISSING_DIAGNOSIS,
           "the line has no diagnosis code", nullptr);
   }
-  const CodeSystemInfo& icd = **FindSystem("ICD10CM");
+  const CodeSystemInfo& icd = **FindBuiltInSystem("ICD10CM");
   std::vector<Diagnosis> diagnoses;
   for (const std::string& dx : line.diagnosis_codes()) {
     Result r;

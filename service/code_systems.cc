@@ -7,7 +7,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "re2/re2.h"
 
 namespace codebook::service {
@@ -138,10 +140,12 @@ bool ValidUri(absl::string_view uri) {
 
 absl::StatusOr<CodeSystemInfo> SystemFromRecord(const storage::CodeSystemRecord& r) {
   auto invalid = [&](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat("code system ", absl::CEscape(r.id), ": ", what));
+    return absl::InvalidArgumentError(
+        absl::StrCat("code system ", absl::CEscape(r.id), ": ", what));
   };
   if (!ValidSystemId(r.id)) {
-    return invalid("the id must be 1 to 32 letters, digits, '.', '_' or '-', a letter or digit first");
+    return invalid(
+        "the id must be 1 to 32 letters, digits, '.', '_' or '-', a letter or digit first");
   }
   if (!ValidUri(r.uri)) {
     return invalid(absl::StrCat("the URI '", absl::CEscape(r.uri),
@@ -149,7 +153,9 @@ absl::StatusOr<CodeSystemInfo> SystemFromRecord(const storage::CodeSystemRecord&
   }
   for (const CodeSystemInfo& known : KnownSystems()) {
     if (absl::EqualsIgnoreCase(known.id, r.id)) return invalid("the id is a built-in system's");
-    if (known.uri == r.uri) return invalid(absl::StrCat("the URI is built-in system ", known.id, "'s"));
+    if (known.uri == r.uri) {
+      return invalid(absl::StrCat("the URI is built-in system ", known.id, "'s"));
+    }
   }
   if (r.title.empty() || r.title.size() > 500 || !NoControlCharacters(r.title)) {
     return invalid("the title must be 1 to 500 characters without control characters");
@@ -238,7 +244,7 @@ const std::vector<CodeSystemInfo>& KnownSystems() {
   return *systems;
 }
 
-absl::StatusOr<const CodeSystemInfo*> FindSystem(absl::string_view id) {
+absl::StatusOr<const CodeSystemInfo*> FindBuiltInSystem(absl::string_view id) {
   if (id.empty()) return absl::InvalidArgumentError("a code system is required (e.g. ICD10CM)");
   std::vector<std::string> ids;
   for (const CodeSystemInfo& s : KnownSystems()) {
@@ -247,6 +253,67 @@ absl::StatusOr<const CodeSystemInfo*> FindSystem(absl::string_view id) {
   }
   return absl::NotFoundError(absl::StrCat("unknown code system '", id,
                                           "'; known systems: ", absl::StrJoin(ids, ", ")));
+}
+
+namespace {
+
+// Registered definitions made into CodeSystemInfo, once each, for the life of the process. Keyed
+// by id; a process may hold stores with different definitions of one id (tests do), so each id
+// keeps every definition seen.
+class Interned {
+ public:
+  absl::StatusOr<const CodeSystemInfo*> Get(const storage::CodeSystemRecord& r) {
+    absl::MutexLock l(&mu_);
+    std::vector<Entry>& seen = by_id_[r.id];
+    for (const Entry& e : seen) {
+      if (e.record.SameDefinition(r)) return e.info.get();
+    }
+    absl::StatusOr<CodeSystemInfo> info = SystemFromRecord(r);
+    if (!info.ok()) {
+      return absl::DataLossError(absl::StrCat("the stored definition of code system ", r.id,
+                                              " is not valid: ", info.status().message()));
+    }
+    seen.push_back({r, std::make_unique<const CodeSystemInfo>(std::move(*info))});
+    return seen.back().info.get();
+  }
+
+ private:
+  struct Entry {
+    storage::CodeSystemRecord record;
+    std::unique_ptr<const CodeSystemInfo> info;
+  };
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::vector<Entry>> by_id_ ABSL_GUARDED_BY(mu_);
+};
+
+Interned& InternedSystems() {
+  static auto* interned = new Interned();
+  return *interned;
+}
+
+}  // namespace
+
+absl::StatusOr<const CodeSystemInfo*> FindSystem(const storage::Catalog& catalog,
+                                                 absl::string_view id) {
+  absl::StatusOr<const CodeSystemInfo*> built_in = FindBuiltInSystem(id);
+  if (built_in.ok() || !absl::IsNotFound(built_in.status())) return built_in;
+  if (const storage::CodeSystemRecord* r = catalog.FindRegistered(id)) {
+    return InternedSystems().Get(*r);
+  }
+  std::vector<std::string> ids;
+  for (const CodeSystemInfo* s : AllSystems(catalog)) ids.push_back(s->id);
+  return absl::NotFoundError(absl::StrCat("unknown code system '", id,
+                                          "'; known systems: ", absl::StrJoin(ids, ", ")));
+}
+
+std::vector<const CodeSystemInfo*> AllSystems(const storage::Catalog& catalog) {
+  std::vector<const CodeSystemInfo*> all;
+  for (const CodeSystemInfo& s : KnownSystems()) all.push_back(&s);
+  for (const auto& [id, r] : catalog.RegisteredSystems()) {
+    absl::StatusOr<const CodeSystemInfo*> info = InternedSystems().Get(r);
+    if (info.ok()) all.push_back(*info);
+  }
+  return all;
 }
 
 namespace {

@@ -1,8 +1,10 @@
-// The code systems Codebook knows, and how each writes its codes.
+// The code systems Codebook knows, and how each writes its codes: the built-in ones (the four US
+// code sets and their supplements, defined here) and the ones registered in the store (read from
+// its catalog's registry, storage::CodeSystemRecord).
 //
 // Every code is kept in a "storage form" (ICD-10-CM without its dot, upper case) and shown in
 // its "printed form" (ICD-10-CM dotted after the third character). NormalizeCode accepts any
-// form a person types; PrintedCode turns a storage form back. Thread-safe: all data is static.
+// form a person types; PrintedCode turns a storage form back. Thread-safe.
 #ifndef CODEBOOK_SERVICE_CODE_SYSTEMS_H_
 #define CODEBOOK_SERVICE_CODE_SYSTEMS_H_
 
@@ -12,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "storage/catalog.h"
 #include "storage/records.h"
 
 namespace re2 {
@@ -70,10 +73,22 @@ absl::StatusOr<CodeSystemInfo> SystemFromRecord(const storage::CodeSystemRecord&
 // The record that registers `info` (a kPattern system); create_time_micros left 0.
 storage::CodeSystemRecord RecordOf(const CodeSystemInfo& info);
 
-// All known systems and supplements, ordered by id.
+// The built-in systems and supplements, ordered by id.
 const std::vector<CodeSystemInfo>& KnownSystems();
-// NOT_FOUND naming the known ids if `id` is unknown; INVALID_ARGUMENT if empty.
-absl::StatusOr<const CodeSystemInfo*> FindSystem(absl::string_view id);
+// A built-in system (the ones the code itself names: claims' ICD10CM, the supplements).
+// NOT_FOUND naming the built-in ids if `id` is none of them; INVALID_ARGUMENT if empty.
+absl::StatusOr<const CodeSystemInfo*> FindBuiltInSystem(absl::string_view id);
+
+// A system of `catalog`: a built-in one, or one registered in its store. NOT_FOUND naming the
+// known ids if `id` is neither; INVALID_ARGUMENT if empty; DATA_LOSS if a stored definition no
+// longer passes SystemFromRecord. The pointer stays valid for the life of the process: a
+// registered definition is made into a CodeSystemInfo once and never changed or freed (they are
+// never removed, and only grow in number), so it may outlive `catalog`.
+absl::StatusOr<const CodeSystemInfo*> FindSystem(const storage::Catalog& catalog,
+                                                 absl::string_view id);
+// Every system of `catalog`: the built-in ones, then the registered ones, each by id. A stored
+// definition that no longer passes SystemFromRecord is left out.
+std::vector<const CodeSystemInfo*> AllSystems(const storage::Catalog& catalog);
 
 // Storage form of `input` (trimmed, upper-cased, ICD-10-CM dot removed), or INVALID_ARGUMENT
 // saying that it is not a code of the system.

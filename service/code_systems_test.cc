@@ -7,7 +7,8 @@
 namespace codebook::service {
 namespace {
 
-const CodeSystemInfo& Sys(const char* id) { return **FindSystem(id); }
+const CodeSystemInfo& Sys(const char* id) { return **FindBuiltInSystem(id); }
+storage::CodeSystemRecord PosRecord() { return storage::testing::PlaceOfServiceSystem(); }
 
 TEST(CodeSystemsTest, Icd10CmAcceptsDotOrNoDotAndPrintsDotted) {
   EXPECT_EQ(*NormalizeCode(Sys("ICD10CM"), "E11.9"), "E119");
@@ -89,13 +90,55 @@ TEST(CodeSystemsTest, EveryShapeThePublishersAllowIsACode) {
 }
 
 TEST(CodeSystemsTest, UnknownSystem) {
-  auto r = FindSystem("ICD9");
+  auto r = FindBuiltInSystem("ICD9");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("ICD10CM"), std::string::npos);
-  EXPECT_EQ(FindSystem("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FindBuiltInSystem("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-storage::CodeSystemRecord PosRecord() { return storage::testing::PlaceOfServiceSystem(); }
+// A catalog's systems: the built-in ones, then those registered in it, each found by id for as
+// long as the process lives; a stored definition that no longer passes is DATA_LOSS.
+TEST(CodeSystemsTest, CatalogsFindBuiltInAndRegisteredSystems) {
+  storage::Catalog::Builder builder;
+  builder.AddSystem(PosRecord());
+  storage::CodeSystemRecord broken = PosRecord();
+  broken.id = "BROKEN";
+  broken.uri = "urn:example:broken";
+  broken.code_pattern = "(";
+  builder.AddSystem(broken);
+  std::shared_ptr<const storage::Catalog> catalog = builder.Finish();
+
+  absl::StatusOr<const CodeSystemInfo*> pos = FindSystem(*catalog, "POS");
+  ASSERT_TRUE(pos.ok()) << pos.status();
+  EXPECT_EQ((*pos)->format, CodeFormat::kPattern);
+  EXPECT_EQ(*FindSystem(*catalog, "ICD10CM"), *FindBuiltInSystem("ICD10CM"));
+  // Interned: the same object every time, and after the catalog is gone.
+  const CodeSystemInfo* first = *pos;
+  catalog.reset();
+  storage::Catalog::Builder again;
+  again.AddSystem(PosRecord());
+  std::shared_ptr<const storage::Catalog> second = again.Finish();
+  EXPECT_EQ(*FindSystem(*second, "POS"), first);
+  EXPECT_EQ(first->id, "POS");
+
+  storage::Catalog::Builder with_broken;
+  with_broken.AddSystem(broken);
+  std::shared_ptr<const storage::Catalog> bad = with_broken.Finish();
+  EXPECT_EQ(FindSystem(*bad, "BROKEN").status().code(), absl::StatusCode::kDataLoss);
+  absl::StatusOr<const CodeSystemInfo*> unknown = FindSystem(*second, "TOS");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(unknown.status().message().find("ICD10CM, ICD10CM-INDEX"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find(", POS"), std::string::npos)
+      << unknown.status().message();
+  std::vector<std::string> ids;
+  for (const CodeSystemInfo* s : AllSystems(*bad)) ids.push_back(s->id);
+  EXPECT_EQ(ids.size(), KnownSystems().size());  // the broken one is left out
+  ids.clear();
+  for (const CodeSystemInfo* s : AllSystems(*second)) ids.push_back(s->id);
+  EXPECT_EQ(ids.back(), "POS");
+  EXPECT_EQ(ids.size(), KnownSystems().size() + 1);
+}
+
 
 // A registered system checks its codes with its pattern, upper-cases them unless it is
 // case-sensitive, and prints them as stored.

@@ -151,7 +151,8 @@ void AppendStoreGauges(const codebook::storage::Store& store, std::string* out) 
   using codebook::storage::ReleaseState;
   std::vector<std::pair<std::string, double>> releases, concepts, active;
   auto catalog = store.catalog();
-  for (const codebook::service::CodeSystemInfo& info : codebook::service::KnownSystems()) {
+  for (const codebook::service::CodeSystemInfo* system : codebook::service::AllSystems(*catalog)) {
+    const codebook::service::CodeSystemInfo& info = *system;
     int by_state[4] = {0, 0, 0, 0};
     const codebook::storage::ReleaseRecord* newest = nullptr;
     for (const auto& r : catalog->Releases(info.id)) {
@@ -480,8 +481,8 @@ int Run() {
 
   int releases = 0;
   auto catalog = (*store)->catalog();
-  for (const codebook::service::CodeSystemInfo& s : codebook::service::KnownSystems()) {
-    releases += static_cast<int>(catalog->Releases(s.id).size());
+  for (const codebook::service::CodeSystemInfo* s : codebook::service::AllSystems(*catalog)) {
+    releases += static_cast<int>(catalog->Releases(s->id).size());
   }
   std::string listen = absl::GetFlag(FLAGS_listen);
   std::string host = listen.substr(0, listen.rfind(':'));

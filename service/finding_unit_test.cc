@@ -28,9 +28,9 @@ TEST(ParseQueryTest, WordsAbbreviationsAndSlashForms) {
 }
 
 TEST(GroupOfCodeTest, CptRangesAndHcpcsLetters) {
-  const CodeSystemInfo& cpt = **FindSystem("CPT");
-  const CodeSystemInfo& hcpcs = **FindSystem("HCPCS");
-  const CodeSystemInfo& icd = **FindSystem("ICD10CM");
+  const CodeSystemInfo& cpt = **FindBuiltInSystem("CPT");
+  const CodeSystemInfo& hcpcs = **FindBuiltInSystem("HCPCS");
+  const CodeSystemInfo& icd = **FindBuiltInSystem("ICD10CM");
   storage::ConceptRecord code, modifier;
   modifier.kind = storage::ConceptKind::kModifier;
   struct Case {
@@ -66,16 +66,16 @@ TEST(GroupOfCodeTest, CptRangesAndHcpcsLetters) {
 TEST(SplitModifiersTest, OnlyProcedureSystemsTakeModifiers) {
   std::string code;
   std::vector<std::string> mods;
-  SplitModifiers(**FindSystem("CPT"), " 99213-25-LT ", &code, &mods);
+  SplitModifiers(**FindBuiltInSystem("CPT"), " 99213-25-LT ", &code, &mods);
   EXPECT_EQ(code, "99213");
   EXPECT_EQ(mods, (std::vector<std::string>{"25", "LT"}));
-  SplitModifiers(**FindSystem("HCPCS"), "E0114", &code, &mods);
+  SplitModifiers(**FindBuiltInSystem("HCPCS"), "E0114", &code, &mods);
   EXPECT_EQ(code, "E0114");
   EXPECT_TRUE(mods.empty());
-  SplitModifiers(**FindSystem("ICD10CM"), "E11.9-25", &code, &mods);
+  SplitModifiers(**FindBuiltInSystem("ICD10CM"), "E11.9-25", &code, &mods);
   EXPECT_EQ(code, "E11.9-25");  // not a modifier: NormalizeCode will refuse it
   EXPECT_TRUE(mods.empty());
-  SplitModifiers(**FindSystem("CPT"), "99213-", &code, &mods);
+  SplitModifiers(**FindBuiltInSystem("CPT"), "99213-", &code, &mods);
   EXPECT_EQ(mods, (std::vector<std::string>{""}));  // an empty modifier, reported as invalid
 }
 

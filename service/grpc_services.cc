@@ -99,12 +99,10 @@ std::string CallerName(const Authorizer* auth, const grpc::ServerContextBase& ct
 }
 
 bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
-                      absl::string_view system) {
-  if (auth == nullptr) return false;
-  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(system);
-  if (!info.ok() || (*info)->license_scope.empty()) return false;
+                      absl::string_view license_scope) {
+  if (auth == nullptr || license_scope.empty()) return false;
   Credentials c = CredentialsOf(ctx);
-  return !auth->HasScope(c.authorization, c.common_name, (*info)->license_scope);
+  return !auth->HasScope(c.authorization, c.common_name, license_scope);
 }
 
 namespace {
@@ -134,7 +132,8 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Authoriz
   absl::Status s = Authorize(auth, *ctx, scope, &caller);
   if (s.ok()) s = (impl->*method)(*req, resp);
   // Licensed text only for callers with the system's licence scope.
-  if (s.ok() && auth != nullptr && MustWithholdText(auth, *ctx, SystemOf(*req))) {
+  if (s.ok() && auth != nullptr &&
+      MustWithholdText(auth, *ctx, impl->LicenseScope(SystemOf(*req)))) {
     WithholdText(resp);
   }
   reactor->Finish(ToGrpcStatus(s));
@@ -254,7 +253,8 @@ grpc::ServerWriteReactor<Resp>* ListStream(
   StreamLimit::Slot slot;
   absl::Status s = OpenStream(auth, *ctx, Scope::kRead, streams, &slot);
   if (s.ok()) s = (impl->*method)(*req, &messages);
-  if (s.ok() && MustWithholdText(auth, *ctx, req->system())) {
+  if (s.ok() && auth != nullptr &&
+      MustWithholdText(auth, *ctx, impl->LicenseScope(req->system()))) {
     for (auto& m : messages) WithholdText(&m);
   }
   return new ListWriter<Resp>(s, std::move(messages), std::move(slot));
@@ -317,8 +317,8 @@ grpc::ServerUnaryReactor* TerminologyHandler::Search(grpc::CallbackServerContext
                                                      const v1::SearchRequest* req,
                                                      v1::SearchResponse* resp) {
   // Searching licensed text would reveal it: without the licence, only code queries.
-  if (MustWithholdText(auth_, *ctx, req->system())) {
-    const CodeSystemInfo& info = **FindSystem(req->system());
+  if (auth_ != nullptr && MustWithholdText(auth_, *ctx, impl_->LicenseScope(req->system()))) {
+    const CodeSystemInfo& info = **impl_->System(req->system());
     if (!IsCodeQuery(info.format, req->query())) {
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
       reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(absl::StrCat(
@@ -438,7 +438,10 @@ class LookupStreamReactor final
     absl::Status s;
     if (ok) {
       s = impl_->BatchLookup(req_, answer->resp);
-      if (s.ok() && MustWithholdText(auth_, *ctx_, req_.system())) WithholdText(answer->resp);
+      if (s.ok() && auth_ != nullptr &&
+          MustWithholdText(auth_, *ctx_, impl_->LicenseScope(req_.system()))) {
+        WithholdText(answer->resp);
+      }
     }
     Actions next;
     {

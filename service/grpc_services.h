@@ -35,11 +35,12 @@ absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext
                        std::string* caller);
 // The caller of a call for the access log: "-" without `auth`, else Authorizer::NameOf.
 std::string CallerName(const Authorizer* auth, const grpc::ServerContextBase& ctx);
-// Whether answers about `system` must leave out its text for this caller: the system is
-// licensed (CodeSystemInfo::license_scope) and the caller lacks that scope. False without `auth`
-// (no tokens file: no licences enforced).
+// Whether answers about a system must leave out its text for this caller: the system is
+// licensed (`license_scope`, its CodeSystemInfo::license_scope, from the impl's LicenseScope)
+// and the caller lacks that scope. False without `auth` (no tokens file: no licences enforced)
+// or for an open system ("").
 bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
-                      absl::string_view system);
+                      absl::string_view license_scope);
 
 // Bounds how many streams (WatchReleases, ExportRelease, DiffReleases, ValidateClaimStream,
 // LookupStream,

@@ -62,6 +62,11 @@ class ReleaseAdminImpl {
   // A backup of the whole database (see ReleaseAdmin.CreateBackup); allowed when read-only.
   absl::Status CreateBackup(const v1::CreateBackupRequest& req,
                             v1::CreateBackupResponse* resp) const;
+  // As TerminologyImpl::LicenseScope.
+  std::string LicenseScope(absl::string_view system) const {
+    absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_->catalog(), system);
+    return info.ok() ? (*info)->license_scope : "";
+  }
 
  private:
   int64_t NowMicros() const { return absl::ToUnixMicros(clock_()); }

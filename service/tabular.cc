@@ -111,7 +111,7 @@ bool Covers(const v1::CodeRange& range, absl::string_view code) {
 
 absl::StatusOr<std::shared_ptr<const TabularRelease>> TabularRelease::Load(
     storage::Reader& reader, const storage::ReleaseRecord& release) {
-  const CodeSystemInfo* tabular = *FindSystem(release.system);
+  const CodeSystemInfo* tabular = *FindBuiltInSystem(release.system);
   auto out = std::make_shared<TabularRelease>();
   out->release_ = release;
   out->system_ = tabular;

@@ -29,7 +29,8 @@ absl::Status TerminologyImpl::ListCodeSystems(const v1::ListCodeSystemsRequest&,
                                               v1::ListCodeSystemsResponse* resp) const {
   std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
   std::string today = Today();
-  for (const CodeSystemInfo& s : KnownSystems()) {
+  for (const CodeSystemInfo* system : AllSystems(*catalog)) {
+    const CodeSystemInfo& s = *system;
     v1::CodeSystem* out = resp->add_systems();
     out->set_id(s.id);
     out->set_uri(s.uri);
@@ -51,7 +52,7 @@ absl::Status TerminologyImpl::ListCodeSystems(const v1::ListCodeSystemsRequest&,
 
 absl::Status TerminologyImpl::ListReleases(const v1::ListReleasesRequest& req,
                                            v1::ListReleasesResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
   if (!system.ok()) return system.status();
   std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
   for (const storage::ReleaseRecord& r : catalog->Releases((*system)->id)) {
@@ -62,7 +63,7 @@ absl::Status TerminologyImpl::ListReleases(const v1::ListReleasesRequest& req,
 
 absl::Status TerminologyImpl::GetRelease(const v1::GetReleaseRequest& req,
                                          v1::GetReleaseResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
   if (!system.ok()) return system.status();
   std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
   // GetRelease by explicit version also shows staged releases.
@@ -81,7 +82,7 @@ absl::Status TerminologyImpl::GetRelease(const v1::GetReleaseRequest& req,
 
 absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
                                      v1::LookupResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
   if (!system.ok()) return system.status();
   std::string input;
   std::vector<std::string> modifiers;
@@ -129,7 +130,7 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
 
 absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
                                           v1::BatchLookupResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
   if (!system.ok()) return system.status();
   if (req.codes_size() == 0) {
     return absl::InvalidArgumentError("the batch has no codes; send 1 to 10000");
@@ -193,7 +194,7 @@ absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
 
 absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
                                            v1::ValidateCodeResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
   if (!system.ok()) return system.status();
   std::string date = req.date_of_service().empty() ? Today() : req.date_of_service();
   if (!IsValidDate(date)) {
@@ -227,7 +228,7 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
 
 absl::Status TerminologyImpl::ExportRelease(const v1::ExportReleaseRequest& req,
                                             std::vector<v1::ExportReleaseResponse>* out) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
   if (!system.ok()) return system.status();
   int page_size = req.page_size() == 0 ? 1000 : req.page_size();
   if (page_size < 0 || page_size > 5000) {
@@ -253,7 +254,7 @@ absl::Status TerminologyImpl::ExportRelease(const v1::ExportReleaseRequest& req,
 
 absl::Status TerminologyImpl::ReleaseEvents(const std::string& system, int64_t after, size_t limit,
                                             std::vector<v1::ReleaseEvent>* out) const {
-  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(system);
+  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_->catalog(), system);
   if (!info.ok()) return info.status();
   if (after < 0) return absl::InvalidArgumentError("after_sequence must not be negative");
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
@@ -295,7 +296,7 @@ uint64_t SearchFingerprint(const v1::SearchRequest& req) {
 
 absl::Status TerminologyImpl::Search(const v1::SearchRequest& req,
                                      v1::SearchResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
   if (!system.ok()) return system.status();
   absl::string_view query = absl::StripAsciiWhitespace(req.query());
   if (query.empty() || query.size() > static_cast<size_t>(kMaxQueryLength)) {

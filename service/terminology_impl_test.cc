@@ -7,6 +7,7 @@
 
 #include "absl/time/civil_time.h"
 #include "service/release_admin_impl.h"
+#include "storage/sample_records.h"
 
 namespace codebook::service {
 namespace {
@@ -153,6 +154,41 @@ TEST_F(DomainTest, LookupErrors) {
   EXPECT_EQ(read_->Lookup(req, &resp).code(), absl::StatusCode::kInvalidArgument);
   req.set_system("NOPE");
   EXPECT_EQ(read_->Lookup(req, &resp).code(), absl::StatusCode::kNotFound);
+}
+
+// A system registered in the store is a system like the built-in ones: releases are created,
+// uploaded (each code checked with its pattern), published, listed and read by its id.
+TEST_F(DomainTest, ARegisteredSystemTakesReleasesAndAnswers) {
+  ASSERT_TRUE(store_->RegisterSystem(storage::testing::PlaceOfServiceSystem(), 1).ok());
+  absl::Status refused = Load("POS", "2025", "2025-01-01", {C("11", "Office"), C("1", "One")});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.message(),
+            "uploaded concept #2: concept: '1' is not a valid POS code "
+            "(POS codes match [0-9]{2})");
+  ASSERT_TRUE(store_->Discard("POS", "2025").ok());
+  ASSERT_TRUE(Load("POS", "2025", "2025-01-01", {C("11", "Office"), C(" 12 ", "Home")}).ok());
+
+  v1::LookupRequest req;
+  req.set_system("POS");
+  req.set_code("12");
+  v1::LookupResponse resp;
+  ASSERT_TRUE(read_->Lookup(req, &resp).ok());
+  EXPECT_EQ(resp.concept().display(), "Home");
+  EXPECT_EQ(resp.release().version(), "2025");
+  req.set_code("123");
+  EXPECT_EQ(read_->Lookup(req, &resp).code(), absl::StatusCode::kInvalidArgument);
+
+  v1::ListCodeSystemsResponse systems;
+  ASSERT_TRUE(read_->ListCodeSystems({}, &systems).ok());
+  ASSERT_FALSE(systems.systems().empty());
+  const v1::CodeSystem& last = systems.systems(systems.systems_size() - 1);
+  EXPECT_EQ(last.id(), "POS");
+  EXPECT_EQ(last.uri(), storage::testing::PlaceOfServiceSystem().uri);
+  EXPECT_EQ(last.published_releases(), 1);
+  EXPECT_EQ(last.current_version(), "2025");
+  EXPECT_EQ(read_->LicenseScope("POS"), "");
+  EXPECT_EQ(read_->LicenseScope("CPT"), "license:CPT");
+  EXPECT_EQ(read_->LicenseScope("NOPE"), "");
 }
 
 TEST_F(DomainTest, BatchKeepsOrderWithAStatusPerCode) {
