@@ -493,6 +493,14 @@ absl::StatusOr<v1::CreateBackupResponse> Client::CreateBackup(const std::string&
               After(options_.admin_deadline));
 }
 
+absl::StatusOr<v1::CreateCodeSystemResponse> Client::CreateCodeSystem(
+    const v1::CodeSystem& system) {
+  v1::CreateCodeSystemRequest req;
+  *req.mutable_system() = system;
+  return Call(admin_.get(), &v1::ReleaseAdmin::Stub::CreateCodeSystem, req,
+              After(options_.admin_deadline));
+}
+
 absl::StatusOr<v1::Release> Client::RetractRelease(const std::string& system,
                                                    const std::string& version,
                                                    const std::string& reason) {

@@ -151,6 +151,8 @@ class Client {
                                              const std::string& reason);
   // A verified backup into `directory`, a new folder on the server's machine.
   absl::StatusOr<v1::CreateBackupResponse> CreateBackup(const std::string& directory);
+  // Registers a code system (ReleaseAdmin.CreateCodeSystem; needs the admin scope).
+  absl::StatusOr<v1::CreateCodeSystemResponse> CreateCodeSystem(const v1::CodeSystem& system);
   // Create + upload (+ publish when `publish`); a failed upload or publish discards the staged
   // release, so nothing of a failed import stays behind.
   absl::StatusOr<v1::Release> ImportRelease(const std::string& system, const std::string& version,

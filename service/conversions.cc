@@ -56,6 +56,34 @@ void ToApi(const storage::ReleaseRecord& r, v1::Release* out) {
   }
 }
 
+void ToApi(const CodeSystemInfo& s, v1::CodeSystem* out) {
+  out->set_id(s.id);
+  out->set_uri(s.uri);
+  out->set_title(s.title);
+  out->set_publisher(s.publisher);
+  out->set_license_scope(s.license_scope);
+  out->set_supplements(s.supplements);
+  out->set_built_in(s.format != CodeFormat::kPattern);
+  out->set_code_pattern(s.code_pattern);
+  out->set_case_sensitive(s.case_sensitive);
+  out->set_hierarchy_meaning(s.hierarchy_meaning);
+}
+
+storage::CodeSystemRecord FromApi(const v1::CodeSystem& s) {
+  storage::CodeSystemRecord r;
+  r.id = s.id();
+  r.uri = s.uri();
+  r.title = s.title();
+  r.publisher = s.publisher();
+  r.code_format = "pattern";
+  r.code_pattern = s.code_pattern();
+  r.case_sensitive = s.case_sensitive();
+  r.hierarchy_meaning = s.hierarchy_meaning();
+  r.license_scope = s.license_scope();
+  r.supplements = s.supplements();
+  return r;
+}
+
 void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out) {
   out->set_system(r.system);
   out->set_version(r.version);

@@ -18,6 +18,11 @@ namespace codebook::service {
 void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t);
 void ToApi(const storage::ReleaseRecord& r, v1::Release* out);
 void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out);
+// A system's definition (the per-server fields published_releases and current_version are the
+// caller's to fill).
+void ToApi(const CodeSystemInfo& system, v1::CodeSystem* out);
+// The definition a CreateCodeSystem request asks to register (code format "pattern").
+storage::CodeSystemRecord FromApi(const v1::CodeSystem& system);
 // The concept as the API gives it: every field, or with `basic` only the code, display, status,
 // kind and billable flag (v1::CONCEPT_VIEW_BASIC).
 void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,

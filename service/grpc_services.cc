@@ -732,6 +732,12 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::AddCodeLinks(grpc::CallbackServer
   return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::AddCodeLinks, req, resp);
 }
 
+grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateCodeSystem(
+    grpc::CallbackServerContext* ctx, const v1::CreateCodeSystemRequest* req,
+    v1::CreateCodeSystemResponse* resp) {
+  return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::CreateCodeSystem, req, resp);
+}
+
 grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateBackup(grpc::CallbackServerContext* ctx,
                                                             const v1::CreateBackupRequest* req,
                                                             v1::CreateBackupResponse* resp) {

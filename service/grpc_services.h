@@ -213,6 +213,9 @@ class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
   grpc::ServerUnaryReactor* CreateBackup(grpc::CallbackServerContext* ctx,
                                          const v1::CreateBackupRequest* req,
                                          v1::CreateBackupResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateCodeSystem(grpc::CallbackServerContext* ctx,
+                                             const v1::CreateCodeSystemRequest* req,
+                                             v1::CreateCodeSystemResponse* resp) override;
 
  private:
   const ReleaseAdminImpl* impl_;

@@ -178,6 +178,23 @@ absl::Status ReleaseAdminImpl::AddCodeLinks(const v1::AddCodeLinksRequest& req,
   return absl::OkStatus();
 }
 
+absl::Status ReleaseAdminImpl::CreateCodeSystem(const v1::CreateCodeSystemRequest& req,
+                                                v1::CreateCodeSystemResponse* resp) const {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
+  storage::CodeSystemRecord record = FromApi(req.system());
+  absl::StatusOr<CodeSystemInfo> checked = SystemFromRecord(record);
+  if (!checked.ok()) return checked.status();
+  bool created = false;
+  absl::StatusOr<storage::CodeSystemRecord> stored =
+      store_->RegisterSystem(record, NowMicros(), &created);
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_->catalog(), stored->id);
+  if (!info.ok()) return info.status();
+  ToApi(**info, resp->mutable_system());
+  resp->set_created(created);
+  return absl::OkStatus();
+}
+
 absl::Status ReleaseAdminImpl::CreateBackup(const v1::CreateBackupRequest& req,
                                             v1::CreateBackupResponse* resp) const {
   const std::string& dir = req.directory();

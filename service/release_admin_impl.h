@@ -62,6 +62,9 @@ class ReleaseAdminImpl {
   // A backup of the whole database (see ReleaseAdmin.CreateBackup); allowed when read-only.
   absl::Status CreateBackup(const v1::CreateBackupRequest& req,
                             v1::CreateBackupResponse* resp) const;
+  // Registers a code system (see ReleaseAdmin.CreateCodeSystem).
+  absl::Status CreateCodeSystem(const v1::CreateCodeSystemRequest& req,
+                                v1::CreateCodeSystemResponse* resp) const;
   // As TerminologyImpl::LicenseScope.
   std::string LicenseScope(absl::string_view system) const {
     absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_->catalog(), system);

@@ -32,12 +32,7 @@ absl::Status TerminologyImpl::ListCodeSystems(const v1::ListCodeSystemsRequest&,
   for (const CodeSystemInfo* system : AllSystems(*catalog)) {
     const CodeSystemInfo& s = *system;
     v1::CodeSystem* out = resp->add_systems();
-    out->set_id(s.id);
-    out->set_uri(s.uri);
-    out->set_title(s.title);
-    out->set_publisher(s.publisher);
-    out->set_license_scope(s.license_scope);
-    out->set_supplements(s.supplements);
+    ToApi(s, out);
     int published = 0;
     for (const storage::ReleaseRecord& r : catalog->Releases(s.id)) {
       published += r.state == storage::ReleaseState::kPublished;

@@ -238,7 +238,9 @@ absl::StatusOr<ReleaseRecord> Store::StagedRelease(absl::string_view system,
   return *r;
 }
 
-absl::StatusOr<CodeSystemRecord> Store::RegisterSystem(CodeSystemRecord r, int64_t now_micros) {
+absl::StatusOr<CodeSystemRecord> Store::RegisterSystem(CodeSystemRecord r, int64_t now_micros,
+                                                       bool* created) {
+  if (created != nullptr) *created = false;
   if (r.id.empty() || r.uri.empty()) {
     return absl::InvalidArgumentError("a code system needs an id and a URI");
   }
@@ -248,7 +250,7 @@ absl::StatusOr<CodeSystemRecord> Store::RegisterSystem(CodeSystemRecord r, int64
   absl::MutexLock l(&write_mu_);
   std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *existing alive
   if (const CodeSystemRecord* existing = snapshot->FindRegistered(r.id)) {
-    if (existing->SameDefinition(r)) return *existing;
+    if (existing->SameDefinition(r)) return *existing;  // *created stays false
     return absl::AlreadyExistsError(absl::StrCat("code system ", r.id,
                                                  " is registered with another definition (URI ",
                                                  existing->uri, ")"));
@@ -263,8 +265,11 @@ absl::StatusOr<CodeSystemRecord> Store::RegisterSystem(CodeSystemRecord r, int64
   rocksdb::Status s = db()->Put(wo, cf(Cf::kSystems), SystemKey(r.id), EncodeSystem(r));
   if (!s.ok()) return FromRocks(s, "registering code system");
   std::shared_ptr<const Catalog> next = snapshot->WithSystem(r);
-  absl::MutexLock cl(&catalog_mu_);
-  catalog_ = std::move(next);
+  {
+    absl::MutexLock cl(&catalog_mu_);
+    catalog_ = std::move(next);
+  }
+  if (created != nullptr) *created = true;
   return r;
 }
 

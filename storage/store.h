@@ -96,10 +96,11 @@ class Store {
   // Registers code system `r` (r.create_time_micros is set to `now_micros`) in one synced
   // write, and returns it. Registering again a system of the same id and definition (every
   // field but the time, CodeSystemRecord::SameDefinition) changes nothing and returns the stored
-  // record. ALREADY_EXISTS when the id is registered with another definition, or another id has
+  // record; `created` (may be null) says which happened. ALREADY_EXISTS when the id is registered with another definition, or another id has
   // the same URI; INVALID_ARGUMENT for an empty id or URI or an id holding a 0x00 byte. The
   // fields' meaning is the domain layer's to check. Registered systems are never removed.
-  absl::StatusOr<CodeSystemRecord> RegisterSystem(CodeSystemRecord r, int64_t now_micros);
+  absl::StatusOr<CodeSystemRecord> RegisterSystem(CodeSystemRecord r, int64_t now_micros,
+                                                  bool* created = nullptr);
 
   // Creates a staged release. ALREADY_EXISTS if the version exists in any state.
   absl::StatusOr<ReleaseRecord> CreateRelease(absl::string_view system, absl::string_view version,

@@ -580,12 +580,15 @@ using testing::PlaceOfServiceSystem;
 // The registry: a system registers once; the same definition again is a no-op, another one
 // under its id or its URI is refused; it survives a reopen, alone in its column family.
 TEST_F(StoreTest, RegistryKeepsEachSystemOnceAndSurvivesReopen) {
-  auto pos = store_->RegisterSystem(PlaceOfServiceSystem(), 11);
+  bool created = false;
+  auto pos = store_->RegisterSystem(PlaceOfServiceSystem(), 11, &created);
   ASSERT_TRUE(pos.ok()) << pos.status();
   EXPECT_EQ(pos->create_time_micros, 11);
-  auto again = store_->RegisterSystem(PlaceOfServiceSystem(), 12);
+  EXPECT_TRUE(created);
+  auto again = store_->RegisterSystem(PlaceOfServiceSystem(), 11, &created);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->create_time_micros, 11);  // the stored one, untouched
+  EXPECT_FALSE(created);
 
   CodeSystemRecord other_title = PlaceOfServiceSystem();
   other_title.title = "POS";

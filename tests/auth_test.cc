@@ -58,6 +58,15 @@ TEST_F(AuthTest, AdminCallsNeedTheAdminScope) {
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(reader->CreateBackup(dir_ + "/backup").status().code(),
             absl::StatusCode::kPermissionDenied);
+  v1::CodeSystem pos;
+  pos.set_id("POS");
+  pos.set_uri("urn:example:pos");
+  pos.set_title("Place of service");
+  EXPECT_EQ(reader->CreateCodeSystem(pos).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(anonymous->CreateCodeSystem(pos).status().code(), absl::StatusCode::kUnauthenticated);
+  auto pos_created = admin->CreateCodeSystem(pos);
+  ASSERT_TRUE(pos_created.ok()) << pos_created.status();
+  EXPECT_TRUE(pos_created->created());
   // With the admin token, the whole import works.
   auto concepts = importers::ParseFile("cpt", kSample + "/cpt/2024");
   ASSERT_TRUE(concepts.ok());

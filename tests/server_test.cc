@@ -414,6 +414,100 @@ TEST_F(ServerTest, ExportedReleaseRebuildsWithTheSameChecksum) {
   }
 }
 
+// A code system registered through the API (or the CLI) takes releases and answers like a
+// built-in one, is listed with its definition, and keeps its definition: the same one again is
+// no change, another one under its id or URI is refused, and a malformed one names its field.
+TEST(CodeSystemApiTest, RegisteredThroughTheApiAndTheCliAndUsedLikeABuiltInOne) {
+  TestServer server;
+  auto client = server.NewClient();
+  v1::CodeSystem pos;
+  pos.set_id("POS");
+  pos.set_uri("https://www.cms.gov/medicare/coding-billing/place-of-service-codes");
+  pos.set_title("Place of Service Codes");
+  pos.set_publisher("CMS");
+  pos.set_code_pattern("[0-9]{2}");
+  auto created = client->CreateCodeSystem(pos);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->created());
+  EXPECT_EQ(created->system().id(), "POS");
+  EXPECT_FALSE(created->system().built_in());
+  EXPECT_EQ(created->system().code_pattern(), "[0-9]{2}");
+  auto again = client->CreateCodeSystem(pos);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->created());
+
+  v1::CodeSystem changed = pos;
+  changed.set_title("POS");
+  EXPECT_EQ(client->CreateCodeSystem(changed).status().code(), absl::StatusCode::kAlreadyExists);
+  v1::CodeSystem bad = pos;
+  bad.set_id("POS2");
+  bad.set_uri("urn:example:pos2");
+  bad.set_code_pattern("[0-9");
+  auto refused = client->CreateCodeSystem(bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("code system POS2: the code pattern '[0-9' is not a "
+                                            "regular expression"),
+            std::string::npos)
+      << refused.status();
+  bad.set_code_pattern("");
+  bad.set_uri("http://hl7.org/fhir/sid/icd-10-cm");
+  EXPECT_EQ(client->CreateCodeSystem(bad).status().message(),
+            "code system POS2: the URI is built-in system ICD10CM's");
+
+  // Releases and reads, as for any system; codes are checked with the pattern.
+  std::vector<v1::Concept> concepts(2);
+  concepts[0].set_code("11");
+  concepts[0].set_display("Office");
+  concepts[1].set_code("12");
+  concepts[1].set_display("Home");
+  auto imported = client->ImportRelease("POS", "2025", "2025-01-01", "", concepts, true);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  auto lookup = client->Lookup("POS", "12");
+  ASSERT_TRUE(lookup.ok()) << lookup.status();
+  EXPECT_EQ(lookup->concept().display(), "Home");
+  EXPECT_EQ(client->Lookup("POS", "1").status().code(), absl::StatusCode::kInvalidArgument);
+
+  // The CLI registers too, and lists every system with its kind.
+  int rc = 0;
+  std::string out = server.RunCli(
+      "codesystem create --id=TOS --uri=urn:example:type-of-service --title='Type of service' "
+      "--code-pattern='[0-9A-Z]' --hierarchy-meaning=is-a",
+      &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "registered TOS (urn:example:type-of-service): Type of service\n"
+                 "  codes match [0-9A-Z]\n");
+  out = server.RunCli("codesystem create --id=TOS --uri=urn:example:type-of-service "
+                      "--title='Type of service' --code-pattern='[0-9A-Z]' "
+                      "--hierarchy-meaning=is-a",
+                      &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.rfind("already registered, unchanged: TOS", 0), 0u) << out;
+  out = server.RunCli("codesystem create --id=X --title=x", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("codesystem create needs --id, --uri and --title"), std::string::npos) << out;
+  out = server.RunCli("codesystem create --id=X --uri=urn:x --title=x --hierarchy-meaning=up",
+                      &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("hierarchy meaning 'up'"), std::string::npos) << out;
+
+  auto systems = client->ListCodeSystems();
+  ASSERT_TRUE(systems.ok()) << systems.status();
+  ASSERT_EQ(systems->size(), 10u);
+  EXPECT_TRUE((*systems)[0].built_in());
+  EXPECT_EQ((*systems)[8].id(), "POS");
+  EXPECT_EQ((*systems)[8].published_releases(), 1);
+  EXPECT_EQ((*systems)[9].id(), "TOS");
+  EXPECT_EQ((*systems)[9].hierarchy_meaning(), "is-a");
+  EXPECT_FALSE((*systems)[9].built_in());
+
+  // The registry survives a restart.
+  server.Restart();
+  client = server.NewClient();
+  auto lookup_after = client->Lookup("POS", "11");
+  ASSERT_TRUE(lookup_after.ok()) << lookup_after.status();
+  EXPECT_EQ(lookup_after->concept().display(), "Office");
+}
+
 TEST_F(ServerTest, HealthAndReflectionServicesAnswer) {
   EXPECT_EQ(HealthStatus(server_->NewClient()->channel(), ""), 1);  // SERVING
   EXPECT_EQ(HealthStatus(server_->NewClient()->channel(), "codebook.v1.Terminology"), 1);

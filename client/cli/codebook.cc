@@ -130,6 +130,17 @@ Commands:
                                             machine (absolute path), while it keeps serving; the
                                             copy's checksums are verified. Restore: start
                                             codebookd --db=DIR (or on a copy of DIR)
+  codesystem create --id=ID --uri=URI --title=TEXT [--publisher=TEXT]
+           [--code-pattern=REGEX] [--case-sensitive] [--hierarchy-meaning=M]
+           [--license-scope=SCOPE]
+                                            register a code system of your own (admin): it then
+                                            takes releases (import --format=...) and answers
+                                            like the built-in ones. --code-pattern: the RE2
+                                            expression every code matches whole (none: any
+                                            code); codes are upper-cased unless
+                                            --case-sensitive; M: grouped-by, is-a, part-of or
+                                            classified-with. The same definition again changes
+                                            nothing
   ping                                      check that the server answers
 
 Examples:
@@ -212,6 +223,7 @@ class Cli {
   int Subsumes();
   int Claim();
   int Backup();
+  int CodeSystem();
 
   Args args_;
   std::string command_;
@@ -424,6 +436,7 @@ int Cli::Run() {
   if (command_ == "subsumes") return Subsumes();
   if (command_ == "claim") return Claim();
   if (command_ == "backup") return Backup();
+  if (command_ == "codesystem") return CodeSystem();
   std::cerr << "codebook: unknown command '" << command_ << "' (run codebook --help)\n";
   return kUsage;
 }
@@ -1075,6 +1088,39 @@ int Cli::Claim() {
               << Thousands(valid + invalid) << " lines\n";
   }
   return invalid > 0 ? kInvalid : kOk;
+}
+
+int Cli::CodeSystem() {
+  if (!CheckFlags({"id", "uri", "title", "publisher", "code-pattern", "case-sensitive",
+                   "hierarchy-meaning", "license-scope"})) {
+    return kUsage;
+  }
+  if (args_.positional.size() != 1 || args_.positional[0] != "create") {
+    return UsageError("codesystem has one subcommand: create");
+  }
+  if (!Has("id") || !Has("uri") || !Has("title")) {
+    return UsageError("codesystem create needs --id, --uri and --title");
+  }
+  v1::CodeSystem system;
+  system.set_id(Flag("id"));
+  system.set_uri(Flag("uri"));
+  system.set_title(Flag("title"));
+  system.set_publisher(Flag("publisher"));
+  system.set_code_pattern(Flag("code-pattern"));
+  system.set_case_sensitive(Has("case-sensitive"));
+  system.set_hierarchy_meaning(Flag("hierarchy-meaning"));
+  system.set_license_scope(Flag("license-scope"));
+  auto r = client_->CreateCodeSystem(system);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+    return kOk;
+  }
+  const v1::CodeSystem& s = r->system();
+  std::cout << (r->created() ? "registered " : "already registered, unchanged: ") << s.id()
+            << " (" << s.uri() << "): " << s.title() << "\n";
+  if (!s.code_pattern().empty()) std::cout << "  codes match " << s.code_pattern() << "\n";
+  return kOk;
 }
 
 int Cli::Backup() {
