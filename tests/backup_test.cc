@@ -155,9 +155,16 @@ TEST(BackupTest, ReplicasTakeBackupsToo) {
   ASSERT_TRUE(client->ImportRelease("CPT", "2024", "2024-01-01", "", *concepts, true).ok());
   TestServer replica("", {"--follow=" + primary.address()});
   auto rc = replica.NewClient();
-  for (int i = 0; i < 100 && rc->ListReleases("CPT")->empty(); ++i) {
+  // Until the replica has published its copy: it lists the release as staged while it copies.
+  auto published = [&] {
+    auto releases = rc->ListReleases("CPT");
+    return releases.ok() && !releases->empty() &&
+           releases->front().state() == v1::RELEASE_STATE_PUBLISHED;
+  };
+  for (int i = 0; i < 200 && !published(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ASSERT_TRUE(published());
   char tmpl[] = "/tmp/codebook-backup-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   auto b = rc->CreateBackup(dir + "/from-replica");
