@@ -1,5 +1,6 @@
 #include "replica/follower.h"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <utility>
@@ -38,14 +39,58 @@ void Follower::Start() {
   for (const service::CodeSystemInfo& s : service::KnownSystems()) {
     threads_.emplace_back([this, id = s.id] { Follow(id); });
   }
+  registry_thread_ = std::thread([this] { FollowRegistry(); });
 }
 
 void Follower::Stop() {
   stopping_ = true;
-  for (std::thread& t : threads_) {
-    if (t.joinable()) t.join();
+  if (registry_thread_.joinable()) registry_thread_.join();
+  for (std::vector<std::thread>* list : {&threads_, &registered_threads_}) {
+    for (std::thread& t : *list) {
+      if (t.joinable()) t.join();
+    }
+    list->clear();
   }
-  threads_.clear();
+}
+
+void Follower::FollowRegistry() {
+  absl::Status last_error;
+  while (!stopping_) {
+    absl::StatusOr<std::vector<v1::CodeSystem>> systems = client_->ListCodeSystems();
+    absl::Status s = systems.status();
+    if (systems.ok()) {
+      for (const v1::CodeSystem& system : *systems) {
+        if (system.built_in() || stopping_ ||
+            std::find(registered_.begin(), registered_.end(), system.id()) != registered_.end()) {
+          continue;
+        }
+        v1::CreateCodeSystemRequest req;
+        *req.mutable_system() = system;
+        v1::CreateCodeSystemResponse resp;
+        s = admin_.CreateCodeSystem(req, &resp);
+        if (!s.ok()) break;
+        registered_.push_back(system.id());
+        registered_threads_.emplace_back([this, id = system.id()] { Follow(id); });
+      }
+    }
+    if (!s.ok() && s != last_error) {
+      std::cerr << "codebookd: following " << primary_ << " (code systems): " << s.message()
+                << std::endl;
+    }
+    last_error = s;
+    for (int i = 0; i < 20 && !stopping_; ++i) absl::SleepFor(kWatchSpan / 20);
+  }
+}
+
+std::vector<std::string> Follower::SystemsToCheck() {
+  std::vector<std::string> ids;
+  absl::StatusOr<std::vector<v1::CodeSystem>> systems = client_->ListCodeSystems();
+  if (systems.ok()) {
+    for (const v1::CodeSystem& s : *systems) ids.push_back(s.id());
+  } else {
+    for (const service::CodeSystemInfo& s : service::KnownSystems()) ids.push_back(s.id);
+  }
+  return ids;
 }
 
 void Follower::Follow(const std::string& system) {
@@ -197,13 +242,14 @@ absl::Status Follower::CopyRelease(const std::string& system, const v1::Release&
 void Follower::CheckSync() {
   bool in_sync = true;
   std::map<std::string, int> behind;
-  for (const service::CodeSystemInfo& s : service::KnownSystems()) {
-    absl::StatusOr<std::vector<v1::Release>> theirs = client_->ListReleases(s.id);
+  for (const std::string& id : SystemsToCheck()) {
+    absl::StatusOr<std::vector<v1::Release>> theirs = client_->ListReleases(id);
     absl::StatusOr<std::vector<v1::Release>> ours =
-        theirs.ok() ? LocalReleases(s.id) : theirs.status();
+        theirs.ok() ? LocalReleases(id) : theirs.status();
     if (!ours.ok()) {
+      // Unknown: the primary did not answer, or this server has not registered the system yet.
       in_sync = false;
-      behind[s.id] = -1;  // unknown: the primary did not answer (or, not expected, this server)
+      behind[id] = -1;
       continue;
     }
     int missing = 0;
@@ -223,7 +269,7 @@ void Follower::CheckSync() {
     size_t local = 0;
     for (const v1::Release& r : *ours) local += r.state() != v1::RELEASE_STATE_STAGED;
     if (missing > 0 || local != count) in_sync = false;
-    behind[s.id] = missing;
+    behind[id] = missing;
   }
   {
     absl::MutexLock l(&lag_mu_);

@@ -9,7 +9,12 @@
 // has, so a replica that was down catches up. It reads and writes the local copy through the
 // domain layer only (TerminologyImpl, ReleaseAdminImpl), never the store itself.
 //
-// Thread-safe. Owns one thread per code system; Stop() (or the destructor) joins them.
+// Code systems registered on the primary (ReleaseAdmin.CreateCodeSystem) are registered here
+// with the same definition, then followed like the built-in ones: the follower lists the
+// primary's systems when it starts and again every few seconds.
+//
+// Thread-safe. Owns one thread per code system and one that watches the registry; Stop() (or
+// the destructor) joins them.
 #ifndef CODEBOOK_REPLICA_FOLLOWER_H_
 #define CODEBOOK_REPLICA_FOLLOWER_H_
 
@@ -64,6 +69,12 @@ class Follower {
 
  private:
   void Follow(const std::string& system);
+  // Registers here, and starts following, each system registered on the primary and not yet
+  // followed; until Stop().
+  void FollowRegistry();
+  // The systems to compare with the primary: every one it lists (built-in and registered); the
+  // built-in ones when it cannot be asked.
+  std::vector<std::string> SystemsToCheck();
   absl::Status Apply(const std::string& system, const v1::ReleaseEvent& event);
   absl::Status CopyRelease(const std::string& system, const v1::Release& release);
   // This server's releases of `system`, staged ones included.
@@ -78,7 +89,10 @@ class Follower {
   std::atomic<bool> in_sync_{false};
   std::atomic<bool> stopping_{false};
   absl::Mutex apply_mu_;  // one local import at a time
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_;  // the built-in systems' followers
+  std::thread registry_thread_;
+  std::vector<std::thread> registered_threads_;  // touched by registry_thread_, then by Stop()
+  std::vector<std::string> registered_;          // the systems those threads follow
   mutable absl::Mutex lag_mu_;
   Lag lag_ ABSL_GUARDED_BY(lag_mu_);
 };

@@ -673,6 +673,61 @@ TEST(ReplicaTest, SupplementsAreFollowedWithTheReleaseTheyAreBoundTo) {
   EXPECT_EQ(high->concept().properties().at("see.code"), "I10");
 }
 
+// A code system registered on the primary, before or after the replica starts, is registered
+// on the replica with the same definition and its releases are followed.
+TEST(ReplicaTest, RegisteredCodeSystemsAreCopiedAndFollowed) {
+  TestServer primary;
+  auto admin = primary.NewClient();
+  v1::CodeSystem pos;
+  pos.set_id("POS");
+  pos.set_uri("urn:example:pos");
+  pos.set_title("Place of service");
+  pos.set_code_pattern("[0-9]{2}");
+  ASSERT_TRUE(admin->CreateCodeSystem(pos).ok());
+  std::vector<v1::Concept> concepts(1);
+  concepts[0].set_code("11");
+  concepts[0].set_display("Office");
+  ASSERT_TRUE(admin->ImportRelease("POS", "2025", "2025-01-01", "", concepts, true).ok());
+  TestServer replica("", {"--follow=" + primary.address()});
+  auto client = replica.NewClient();
+  auto served = [&](const std::string& system, const std::string& version) {
+    std::string want = admin->GetRelease(system, Selector::Version(version))->checksum();
+    for (absl::Time start = absl::Now(); absl::Now() - start < absl::Seconds(15);) {
+      auto r = client->GetRelease(system, Selector::Version(version));
+      if (r.ok() && r->state() == v1::RELEASE_STATE_PUBLISHED && r->checksum() == want) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  };
+  EXPECT_TRUE(served("POS", "2025"));
+  auto office = client->Lookup("POS", "11");
+  ASSERT_TRUE(office.ok()) << office.status();
+  EXPECT_EQ(office->concept().display(), "Office");
+  // Registered while the replica runs.
+  v1::CodeSystem tos = pos;
+  tos.set_id("TOS");
+  tos.set_uri("urn:example:tos");
+  tos.set_code_pattern("");
+  tos.set_case_sensitive(true);
+  ASSERT_TRUE(admin->CreateCodeSystem(tos).ok());
+  concepts[0].set_code("a");
+  concepts[0].set_display("Lower-case code");
+  ASSERT_TRUE(admin->ImportRelease("TOS", "1", "2025-01-01", "", concepts, true).ok());
+  EXPECT_TRUE(served("TOS", "1"));
+  auto systems = client->ListCodeSystems();
+  ASSERT_TRUE(systems.ok()) << systems.status();
+  ASSERT_GE(systems->size(), 2u);
+  const v1::CodeSystem& last = systems->back();
+  EXPECT_EQ(last.id(), "TOS");
+  EXPECT_TRUE(last.case_sensitive());
+  EXPECT_FALSE(last.built_in());
+  EXPECT_EQ(client->Lookup("TOS", "a")->concept().display(), "Lower-case code");
+  // The replica refuses registrations of its own, as every admin call.
+  EXPECT_EQ(client->CreateCodeSystem(tos).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(ReplicaTest, ReplicasFollowThePrimaryAndCatchUpAfterADowntime) {
   TestServer primary;
   auto admin = primary.NewClient();
