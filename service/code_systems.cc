@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "re2/re2.h"
+#include "storage/store.h"
 
 namespace codebook::service {
 namespace {
@@ -130,10 +131,7 @@ bool ValidUri(absl::string_view uri) {
   for (char c : uri.substr(0, colon)) {
     if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') return false;
   }
-  for (char c : uri) {
-    if (c == ' ' || !NoControlCharacters(absl::string_view(&c, 1))) return false;
-  }
-  return true;
+  return uri.find(' ') == absl::string_view::npos && NoControlCharacters(uri);
 }
 
 }  // namespace
@@ -200,21 +198,6 @@ absl::StatusOr<CodeSystemInfo> SystemFromRecord(const storage::CodeSystemRecord&
     info.compiled_pattern = std::move(compiled);
   }
   return info;
-}
-
-storage::CodeSystemRecord RecordOf(const CodeSystemInfo& info) {
-  storage::CodeSystemRecord r;
-  r.id = info.id;
-  r.uri = info.uri;
-  r.title = info.title;
-  r.publisher = info.publisher;
-  r.code_format = "pattern";
-  r.code_pattern = info.code_pattern;
-  r.case_sensitive = info.case_sensitive;
-  r.hierarchy_meaning = info.hierarchy_meaning;
-  r.license_scope = info.license_scope;
-  r.supplements = info.supplements;
-  return r;
 }
 
 const std::vector<CodeSystemInfo>& KnownSystems() {
@@ -304,6 +287,18 @@ absl::StatusOr<const CodeSystemInfo*> FindSystem(const storage::Catalog& catalog
   for (const CodeSystemInfo* s : AllSystems(catalog)) ids.push_back(s->id);
   return absl::NotFoundError(absl::StrCat("unknown code system '", id,
                                           "'; known systems: ", absl::StrJoin(ids, ", ")));
+}
+
+absl::StatusOr<const CodeSystemInfo*> FindSystem(const storage::Store& store,
+                                                 absl::string_view id) {
+  absl::StatusOr<const CodeSystemInfo*> built_in = FindBuiltInSystem(id);
+  if (built_in.ok() || !absl::IsNotFound(built_in.status())) return built_in;
+  return FindSystem(*store.catalog(), id);
+}
+
+std::string LicenseScopeOf(const storage::Store& store, absl::string_view system) {
+  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(store, system);
+  return info.ok() ? (*info)->license_scope : "";
 }
 
 std::vector<const CodeSystemInfo*> AllSystems(const storage::Catalog& catalog) {

@@ -21,6 +21,10 @@ namespace re2 {
 class RE2;
 }  // namespace re2
 
+namespace codebook::storage {
+class Store;
+}  // namespace codebook::storage
+
 namespace codebook::service {
 
 enum class CodeFormat {
@@ -70,8 +74,6 @@ struct CodeSystemInfo {
 // pattern RE2 cannot compile, a hierarchy meaning FHIR does not define. Called on every new
 // definition before it is stored, and on every stored one when read.
 absl::StatusOr<CodeSystemInfo> SystemFromRecord(const storage::CodeSystemRecord& r);
-// The record that registers `info` (a kPattern system); create_time_micros left 0.
-storage::CodeSystemRecord RecordOf(const CodeSystemInfo& info);
 
 // The built-in systems and supplements, ordered by id.
 const std::vector<CodeSystemInfo>& KnownSystems();
@@ -86,6 +88,11 @@ absl::StatusOr<const CodeSystemInfo*> FindBuiltInSystem(absl::string_view id);
 // never removed, and only grow in number), so it may outlive `catalog`.
 absl::StatusOr<const CodeSystemInfo*> FindSystem(const storage::Catalog& catalog,
                                                  absl::string_view id);
+// The same over `store`'s current catalog, which it reads only for an id that is not built in:
+// the request paths' form (a built-in system costs no catalog copy).
+absl::StatusOr<const CodeSystemInfo*> FindSystem(const storage::Store& store, absl::string_view id);
+// The licence scope a caller needs to see `system`'s text; "" when it is open or unknown.
+std::string LicenseScopeOf(const storage::Store& store, absl::string_view system);
 // Every system of `catalog`: the built-in ones, then the registered ones, each by id. A stored
 // definition that no longer passes SystemFromRecord is left out.
 std::vector<const CodeSystemInfo*> AllSystems(const storage::Catalog& catalog);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "service/conversions.h"
 #include "storage/sample_records.h"
 
 namespace codebook::service {
@@ -167,8 +168,10 @@ TEST(CodeSystemsTest, RegisteredSystemsCheckCodesWithTheirPattern) {
   open.case_sensitive = false;
   EXPECT_EQ(*NormalizeCode(*SystemFromRecord(open), "abc"), "ABC");
 
-  // The record it came from, back again.
-  EXPECT_TRUE(RecordOf(*pos).SameDefinition(PosRecord()));
+  // The record it came from, back again through the API's form.
+  v1::CodeSystem api;
+  ToApi(*pos, &api);
+  EXPECT_TRUE(FromApi(api).SameDefinition(PosRecord()));
 }
 
 TEST(CodeSystemsTest, RegisteredDefinitionsAreCheckedFieldByField) {

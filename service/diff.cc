@@ -132,7 +132,7 @@ absl::Status WalkChanges(
 
 absl::Status TerminologyImpl::DiffReleases(const v1::DiffReleasesRequest& req,
                                            std::vector<v1::DiffReleasesResponse>* out) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   if (req.from_version().empty() || req.to_version().empty()) {
     return absl::InvalidArgumentError("a diff needs both a from and a to version");
@@ -216,7 +216,7 @@ absl::Status TerminologyImpl::DiffReleases(const v1::DiffReleasesRequest& req,
 
 absl::Status TerminologyImpl::GetCodeHistory(const v1::GetCodeHistoryRequest& req,
                                              v1::GetCodeHistoryResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   absl::StatusOr<std::string> code = NormalizeCode(**system, req.code());
   if (!code.ok()) return code.status();

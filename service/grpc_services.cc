@@ -98,11 +98,11 @@ std::string CallerName(const Authorizer* auth, const grpc::ServerContextBase& ct
   return auth->NameOf(c.authorization, c.common_name);
 }
 
-bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
-                      absl::string_view license_scope) {
-  if (auth == nullptr || license_scope.empty()) return false;
+bool CallerLacksScope(const Authorizer& auth, const grpc::CallbackServerContext& ctx,
+                      absl::string_view scope) {
+  if (scope.empty()) return false;
   Credentials c = CredentialsOf(ctx);
-  return !auth->HasScope(c.authorization, c.common_name, license_scope);
+  return !auth.HasScope(c.authorization, c.common_name, scope);
 }
 
 namespace {
@@ -132,8 +132,7 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Authoriz
   absl::Status s = Authorize(auth, *ctx, scope, &caller);
   if (s.ok()) s = (impl->*method)(*req, resp);
   // Licensed text only for callers with the system's licence scope.
-  if (s.ok() && auth != nullptr &&
-      MustWithholdText(auth, *ctx, impl->LicenseScope(SystemOf(*req)))) {
+  if (s.ok() && MustWithholdText(auth, *ctx, *impl, SystemOf(*req))) {
     WithholdText(resp);
   }
   reactor->Finish(ToGrpcStatus(s));
@@ -253,8 +252,7 @@ grpc::ServerWriteReactor<Resp>* ListStream(
   StreamLimit::Slot slot;
   absl::Status s = OpenStream(auth, *ctx, Scope::kRead, streams, &slot);
   if (s.ok()) s = (impl->*method)(*req, &messages);
-  if (s.ok() && auth != nullptr &&
-      MustWithholdText(auth, *ctx, impl->LicenseScope(req->system()))) {
+  if (s.ok() && MustWithholdText(auth, *ctx, *impl, req->system())) {
     for (auto& m : messages) WithholdText(&m);
   }
   return new ListWriter<Resp>(s, std::move(messages), std::move(slot));
@@ -317,7 +315,7 @@ grpc::ServerUnaryReactor* TerminologyHandler::Search(grpc::CallbackServerContext
                                                      const v1::SearchRequest* req,
                                                      v1::SearchResponse* resp) {
   // Searching licensed text would reveal it: without the licence, only code queries.
-  if (auth_ != nullptr && MustWithholdText(auth_, *ctx, impl_->LicenseScope(req->system()))) {
+  if (MustWithholdText(auth_, *ctx, *impl_, req->system())) {
     const CodeSystemInfo& info = **impl_->System(req->system());
     if (!IsCodeQuery(info.format, req->query())) {
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
@@ -438,8 +436,7 @@ class LookupStreamReactor final
     absl::Status s;
     if (ok) {
       s = impl_->BatchLookup(req_, answer->resp);
-      if (s.ok() && auth_ != nullptr &&
-          MustWithholdText(auth_, *ctx_, impl_->LicenseScope(req_.system()))) {
+      if (s.ok() && MustWithholdText(auth_, *ctx_, *impl_, req_.system())) {
         WithholdText(answer->resp);
       }
     }

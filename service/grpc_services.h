@@ -35,12 +35,16 @@ absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext
                        std::string* caller);
 // The caller of a call for the access log: "-" without `auth`, else Authorizer::NameOf.
 std::string CallerName(const Authorizer* auth, const grpc::ServerContextBase& ctx);
-// Whether answers about a system must leave out its text for this caller: the system is
-// licensed (`license_scope`, its CodeSystemInfo::license_scope, from the impl's LicenseScope)
-// and the caller lacks that scope. False without `auth` (no tokens file: no licences enforced)
-// or for an open system ("").
+// Whether answers about `system` must leave out its text for this caller: the system is
+// licensed (`impl`'s LicenseScope, its CodeSystemInfo::license_scope) and the caller lacks that
+// scope. False without `auth` (no tokens file: no licences enforced), without asking `impl`.
+bool CallerLacksScope(const Authorizer& auth, const grpc::CallbackServerContext& ctx,
+                      absl::string_view scope);
+template <typename Impl>
 bool MustWithholdText(const Authorizer* auth, const grpc::CallbackServerContext& ctx,
-                      absl::string_view license_scope);
+                      const Impl& impl, absl::string_view system) {
+  return auth != nullptr && CallerLacksScope(*auth, ctx, impl.LicenseScope(system));
+}
 
 // Bounds how many streams (WatchReleases, ExportRelease, DiffReleases, ValidateClaimStream,
 // LookupStream,

@@ -336,7 +336,7 @@ namespace {
 
 absl::Status Open(storage::Store* store, TabularCache* tabulars, const std::string& system_id,
                   const v1::ReleaseSelector& selector, const std::string& today, Context* c) {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store->catalog(), system_id);
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store, system_id);
   if (!system.ok()) return system.status();
   c->system = *system;
   c->reader = store->NewReader();

@@ -27,7 +27,7 @@ ReleaseAdminImpl::ReleaseAdminImpl(storage::Store* store, Clock clock)
 absl::Status ReleaseAdminImpl::CreateRelease(const v1::CreateReleaseRequest& req,
                                              v1::CreateReleaseResponse* resp) const {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   if (absl::Status s = CheckVersion(req.version()); !s.ok()) return s;
   if (!IsValidDate(req.effective_date())) {
@@ -55,7 +55,7 @@ absl::Status ReleaseAdminImpl::Upload::Add(v1::UploadConceptsRequest* msg) {
     if (msg->system().empty() || msg->version().empty()) {
       return absl::InvalidArgumentError("every upload message must name its system and version");
     }
-    absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*admin_->store_->catalog(), msg->system());
+    absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*admin_->store_, msg->system());
     if (!system.ok()) return system.status();
     std::shared_ptr<const storage::Catalog> catalog = admin_->store_->catalog();
     const storage::ReleaseRecord* release = catalog->Find((*system)->id, msg->version());
@@ -110,7 +110,7 @@ absl::Status ReleaseAdminImpl::Upload::Commit(v1::UploadConceptsResponse* resp) 
 absl::Status ReleaseAdminImpl::PublishRelease(const v1::PublishReleaseRequest& req,
                                               v1::PublishReleaseResponse* resp) const {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   if (absl::Status s = CheckSupplementPublish(*store_->catalog(), **system, req.version());
       !s.ok()) {
@@ -126,7 +126,7 @@ absl::Status ReleaseAdminImpl::PublishRelease(const v1::PublishReleaseRequest& r
 absl::Status ReleaseAdminImpl::DiscardRelease(const v1::DiscardReleaseRequest& req,
                                               v1::DiscardReleaseResponse*) const {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   return store_->Discard((*system)->id, req.version());
 }
@@ -134,7 +134,7 @@ absl::Status ReleaseAdminImpl::DiscardRelease(const v1::DiscardReleaseRequest& r
 absl::Status ReleaseAdminImpl::RetractRelease(const v1::RetractReleaseRequest& req,
                                               v1::RetractReleaseResponse* resp) const {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   if (req.reason().empty()) {
     return absl::InvalidArgumentError("a retraction needs a reason");
@@ -152,7 +152,7 @@ absl::Status ReleaseAdminImpl::RetractRelease(const v1::RetractReleaseRequest& r
 absl::Status ReleaseAdminImpl::AddCodeLinks(const v1::AddCodeLinksRequest& req,
                                             v1::AddCodeLinksResponse* resp) const {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   if (req.links_size() > 100000) {
     return absl::InvalidArgumentError(
@@ -188,9 +188,8 @@ absl::Status ReleaseAdminImpl::CreateCodeSystem(const v1::CreateCodeSystemReques
   absl::StatusOr<storage::CodeSystemRecord> stored =
       store_->RegisterSystem(record, NowMicros(), &created);
   if (!stored.ok()) return stored.status();
-  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_->catalog(), stored->id);
-  if (!info.ok()) return info.status();
-  ToApi(**info, resp->mutable_system());
+  // What is stored is this definition: another one under the id or URI was refused above.
+  ToApi(*checked, resp->mutable_system());
   resp->set_created(created);
   return absl::OkStatus();
 }

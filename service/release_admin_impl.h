@@ -67,8 +67,7 @@ class ReleaseAdminImpl {
                                 v1::CreateCodeSystemResponse* resp) const;
   // As TerminologyImpl::LicenseScope.
   std::string LicenseScope(absl::string_view system) const {
-    absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_->catalog(), system);
-    return info.ok() ? (*info)->license_scope : "";
+    return LicenseScopeOf(*store_, system);
   }
 
  private:

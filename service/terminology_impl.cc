@@ -47,7 +47,7 @@ absl::Status TerminologyImpl::ListCodeSystems(const v1::ListCodeSystemsRequest&,
 
 absl::Status TerminologyImpl::ListReleases(const v1::ListReleasesRequest& req,
                                            v1::ListReleasesResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
   for (const storage::ReleaseRecord& r : catalog->Releases((*system)->id)) {
@@ -58,7 +58,7 @@ absl::Status TerminologyImpl::ListReleases(const v1::ListReleasesRequest& req,
 
 absl::Status TerminologyImpl::GetRelease(const v1::GetReleaseRequest& req,
                                          v1::GetReleaseResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
   // GetRelease by explicit version also shows staged releases.
@@ -77,7 +77,7 @@ absl::Status TerminologyImpl::GetRelease(const v1::GetReleaseRequest& req,
 
 absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
                                      v1::LookupResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   std::string input;
   std::vector<std::string> modifiers;
@@ -125,7 +125,7 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
 
 absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
                                           v1::BatchLookupResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   if (req.codes_size() == 0) {
     return absl::InvalidArgumentError("the batch has no codes; send 1 to 10000");
@@ -189,7 +189,7 @@ absl::Status TerminologyImpl::BatchLookup(const v1::BatchLookupRequest& req,
 
 absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
                                            v1::ValidateCodeResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   std::string date = req.date_of_service().empty() ? Today() : req.date_of_service();
   if (!IsValidDate(date)) {
@@ -223,7 +223,7 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
 
 absl::Status TerminologyImpl::ExportRelease(const v1::ExportReleaseRequest& req,
                                             std::vector<v1::ExportReleaseResponse>* out) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   int page_size = req.page_size() == 0 ? 1000 : req.page_size();
   if (page_size < 0 || page_size > 5000) {
@@ -249,7 +249,7 @@ absl::Status TerminologyImpl::ExportRelease(const v1::ExportReleaseRequest& req,
 
 absl::Status TerminologyImpl::ReleaseEvents(const std::string& system, int64_t after, size_t limit,
                                             std::vector<v1::ReleaseEvent>* out) const {
-  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_->catalog(), system);
+  absl::StatusOr<const CodeSystemInfo*> info = FindSystem(*store_, system);
   if (!info.ok()) return info.status();
   if (after < 0) return absl::InvalidArgumentError("after_sequence must not be negative");
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
@@ -291,7 +291,7 @@ uint64_t SearchFingerprint(const v1::SearchRequest& req) {
 
 absl::Status TerminologyImpl::Search(const v1::SearchRequest& req,
                                      v1::SearchResponse* resp) const {
-  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_->catalog(), req.system());
+  absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
   absl::string_view query = absl::StripAsciiWhitespace(req.query());
   if (query.empty() || query.size() > static_cast<size_t>(kMaxQueryLength)) {

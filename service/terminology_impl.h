@@ -64,14 +64,13 @@ class TerminologyImpl {
   absl::Status ValidateClaim(const v1::ValidateClaimRequest& req,
                              v1::ValidateClaimResponse* resp) const;
   storage::Store* store() const { return store_; }
-  // A system of this server: built-in or registered (FindSystem over the current catalog).
+  // A system of this server: built-in or registered.
   absl::StatusOr<const CodeSystemInfo*> System(absl::string_view id) const {
-    return FindSystem(*store_->catalog(), id);
+    return FindSystem(*store_, id);
   }
-  // The licence scope a caller needs to see `system`'s text; "" when it is open or unknown.
+  // The licence scope a caller needs to see `system`'s text (LicenseScopeOf).
   std::string LicenseScope(absl::string_view system) const {
-    absl::StatusOr<const CodeSystemInfo*> info = System(system);
-    return info.ok() ? (*info)->license_scope : "";
+    return LicenseScopeOf(*store_, system);
   }
   // The Tabular releases read so far, shared by every request (tabular.h).
   TabularCache* tabular_cache() const { return &tabular_cache_; }
