@@ -868,6 +868,11 @@ absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& 
   if (format == "icd10cm-index") return ParseIcd10CmIndex(path);
   if (format == "icd10pcs-tables") return ParseIcd10PcsTables(path);
   if (format == "icd10pcs-index") return ParseIcd10PcsIndex(path);
+  if (format == "fhir-codesystem") {
+    absl::StatusOr<FhirCodeSystem> cs = ParseFhirCodeSystem(path);
+    if (!cs.ok()) return cs.status();
+    return std::move(cs->concepts);
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown format '", format, "'; known formats: ", FormatNames()));
 }
@@ -892,7 +897,7 @@ absl::Status ParseFileInChunks(absl::string_view format, const std::string& path
 
 std::string FormatNames() {
   return "icd10cm-order, icd10pcs-order, hcpcs, hcpcs-xlsx, cpt, icd10cm-tabular, icd10cm-index, "
-         "icd10pcs-tables, icd10pcs-index";
+         "icd10pcs-tables, icd10pcs-index, fhir-codesystem";
 }
 
 }  // namespace codebook::importers

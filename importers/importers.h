@@ -176,9 +176,39 @@ struct PcsIndexCounts {
 absl::StatusOr<Concepts> ParseIcd10PcsIndex(const std::string& path,
                                             PcsIndexCounts* counts = nullptr);
 
+// What a FHIR CodeSystem resource says of itself, beside its concepts.
+struct FhirCodeSystem {
+  // The definition to register it with: uri (url), id (the last segment of the url, made into
+  // a valid system id: "v3-ActReason"), title (title, else name, else the id), publisher,
+  // case_sensitive (caseSensitive; FHIR's default is false), hierarchy_meaning.
+  codebook::v1::CodeSystem system;
+  std::string resource_id;  // "id", "" when absent
+  std::string version;      // "version", "" when absent
+  std::string date;         // the day of "date" (YYYY-MM-DD), "" when absent
+  std::string content;      // complete, fragment, supplement, example or not-present
+  std::string supplements;  // the canonical it supplements, for content "supplement"
+  std::string language;     // the resource's language, "" when absent
+  Concepts concepts;
+};
+
+// A FHIR R4 or R5 CodeSystem resource in JSON, checked element by element (importers/fhir_json.h:
+// anything unknown or of the wrong type is INVALID_ARGUMENT "<path>: <json path>: <what>").
+// Each concept, nested ones included, in document order:
+//  - code as written; display; a nested concept's parent is the concept it is nested in (a
+//    top-level one takes its first "parent" property, if any);
+//  - designations with their language and their use as "system|code";
+//  - properties by the resource's property codes, several values of one joined by "\n", each
+//    value as fhir::ValueText writes it; "definition" (and "definition:<lang>") as properties;
+//  - status from the properties whose meaning (the property's uri in
+//    http://hl7.org/fhir/concept-properties, else its code) is status (retired or inactive:
+//    INACTIVE), inactive (true: INACTIVE) and notSelectable (true: a HEADER, not billable);
+//    every other concept is a billable CODE.
+// A code given twice (by case, in a case-insensitive system) is an error naming both places.
+absl::StatusOr<FhirCodeSystem> ParseFhirCodeSystem(const std::string& path);
+
 // File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx",
 // "cpt" (a folder), "icd10cm-tabular", "icd10cm-index" (a file or a folder), "icd10pcs-tables",
-// "icd10pcs-index" (a file or a folder).
+// "icd10pcs-index" (a file or a folder), "fhir-codesystem" (its concepts).
 absl::StatusOr<Concepts> ParseFile(absl::string_view format, const std::string& path);
 
 // Receives the concepts of a file in chunks, in file order; returns false to stop the parse.

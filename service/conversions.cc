@@ -102,7 +102,13 @@ void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::
   if (basic) return;
   for (const auto& [use, value] : r.designations) {
     v1::Designation* d = out->add_designations();
-    d->set_use(use);
+    // "use@language" (see storage::ConceptRecord::designations).
+    if (size_t at = use.rfind('@'); at != std::string::npos) {
+      d->set_use(use.substr(0, at));
+      d->set_language(use.substr(at + 1));
+    } else {
+      d->set_use(use);
+    }
     d->set_value(value);
   }
   if (!r.parent.empty()) out->set_parent(PrintedCode(system, r.parent));
@@ -126,12 +132,22 @@ absl::StatusOr<storage::StagedConcept> FromApi(const CodeSystemInfo& system,
   if (!code.ok()) return absl::InvalidArgumentError(absl::StrCat("concept: ", code.status().message()));
   out.code = *std::move(code);
   storage::ConceptRecord& r = out.record;
-  if (c.display().empty()) return ConceptError(c.code(), "display text is empty");
+  // A registered system's concept may have no display (FHIR's display is optional).
+  if (c.display().empty() && system.format != CodeFormat::kPattern) {
+    return ConceptError(c.code(), "display text is empty");
+  }
   r.display = std::move(*c.mutable_display());
   r.designations.reserve(c.designations_size());
   for (v1::Designation& d : *c.mutable_designations()) {
-    if (d.use().empty()) return ConceptError(c.code(), "designation without a use");
-    r.designations.emplace_back(std::move(*d.mutable_use()), std::move(*d.mutable_value()));
+    if (d.use().empty() && d.language().empty()) {
+      return ConceptError(c.code(), "designation without a use or a language");
+    }
+    if (d.use().find('@') != std::string::npos || d.language().find('@') != std::string::npos) {
+      return ConceptError(c.code(), "a designation's use or language holds '@'");
+    }
+    std::string use = std::move(*d.mutable_use());
+    if (!d.language().empty()) absl::StrAppend(&use, "@", d.language());
+    r.designations.emplace_back(std::move(use), std::move(*d.mutable_value()));
   }
   switch (c.kind()) {
     case v1::CONCEPT_KIND_UNSPECIFIED:
@@ -168,7 +184,8 @@ const storage::ReleaseRecord* ReleaseInForce(const storage::Catalog& catalog,
   const storage::ReleaseRecord* best = nullptr;
   for (const storage::ReleaseRecord& r : catalog.Releases(system)) {
     if (r.state == storage::ReleaseState::kPublished && r.effective_date <= date &&
-        (best == nullptr || r.effective_date > best->effective_date)) {
+        (best == nullptr || r.effective_date > best->effective_date ||
+         (r.effective_date == best->effective_date && r.sequence > best->sequence))) {
       best = &r;
     }
   }

@@ -189,6 +189,20 @@ TEST_F(DomainTest, ARegisteredSystemTakesReleasesAndAnswers) {
   EXPECT_EQ(read_->LicenseScope("POS"), "");
   EXPECT_EQ(read_->LicenseScope("CPT"), "license:CPT");
   EXPECT_EQ(read_->LicenseScope("NOPE"), "");
+
+  // A second release effective the same day: the one published last is in force from then on,
+  // and the first stays readable by its version; an earlier day is still refused.
+  ASSERT_TRUE(Load("POS", "2025b", "2025-01-01", {C("11", "Office visit"), C("12", "Home")}).ok());
+  req.set_code("11");
+  req.mutable_selector()->set_date_of_service("2025-06-01");
+  ASSERT_TRUE(read_->Lookup(req, &resp).ok());
+  EXPECT_EQ(resp.release().version(), "2025b");
+  EXPECT_EQ(resp.concept().display(), "Office visit");
+  req.mutable_selector()->set_version("2025");
+  ASSERT_TRUE(read_->Lookup(req, &resp).ok());
+  EXPECT_EQ(resp.concept().display(), "Office");
+  EXPECT_EQ(Load("POS", "2024", "2024-12-31", {C("11", "Office")}).code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(DomainTest, BatchKeepsOrderWithAStatusPerCode) {

@@ -60,7 +60,8 @@ struct CodeLinkRecord {
 // One code's content in one release. The code itself is part of the key, not of the record.
 struct ConceptRecord {
   std::string display;
-  // (use, text) pairs in the publisher's order.
+  // (use, text) pairs in the publisher's order. A designation with a language keeps it in the
+  // use as "use@language" ("@de" without a use); uses and languages never hold '@'.
   std::vector<std::pair<std::string, std::string>> designations;
   ConceptKind kind = ConceptKind::kCode;
   bool billable = false;

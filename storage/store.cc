@@ -390,7 +390,9 @@ absl::StatusOr<ReleaseRecord> Store::PublishLocked(absl::string_view system,
   }
   std::shared_ptr<const Catalog> catalog = this->catalog();
   const ReleaseRecord* latest = catalog->LatestPublished(system);
-  if (latest != nullptr && release->effective_date <= latest->effective_date) {
+  // Several releases may take effect on one day (FHIR code systems often publish versions on
+  // the same date): the one published last is then the one in force from that day.
+  if (latest != nullptr && release->effective_date < latest->effective_date) {
     return absl::FailedPreconditionError(absl::StrCat(
         system, " ", version, " (effective ", release->effective_date,
         ") cannot be published after ", latest->version, " (effective ", latest->effective_date,

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "importers/importers.h"
+#include "nlohmann/json.hpp"
 #include "tests/test_server.h"
 
 namespace codebook::testing {
@@ -506,6 +507,122 @@ TEST(CodeSystemApiTest, RegisteredThroughTheApiAndTheCliAndUsedLikeABuiltInOne) 
   auto lookup_after = client->Lookup("POS", "11");
   ASSERT_TRUE(lookup_after.ok()) << lookup_after.status();
   EXPECT_EQ(lookup_after->concept().display(), "Office");
+}
+
+// `import --format=fhir-codesystem`: the system is registered from the resource (url, title,
+// case sensitivity, hierarchy meaning), versions come from the resource, nesting, designations
+// with languages, properties and status reach the answers, and a bad resource names its JSON
+// path and leaves nothing behind.
+TEST(FhirImportTest, ACodeSystemResourceRegistersItsSystemAndBecomesAReleasePerVersion) {
+  TestServer server;
+  int rc = 0;
+  std::string out = server.RunCli(
+      "import --format=fhir-codesystem --publish " + kSample + "/fhir/settings-1.json", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("registered code system settings "
+                     "(https://codebook.example/fhir/CodeSystem/settings)"),
+            std::string::npos)
+      << out;
+  out = server.RunCli(
+      "import --format=fhir-codesystem --publish " + kSample + "/fhir/settings-2.json", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.find("registered"), std::string::npos) << out;  // found by its url
+
+  auto client = server.NewClient();
+  auto systems = client->ListCodeSystems();
+  ASSERT_TRUE(systems.ok()) << systems.status();
+  const v1::CodeSystem& settings = systems->back();
+  EXPECT_EQ(settings.id(), "settings");
+  EXPECT_EQ(settings.title(), "Codebook sample: care settings");
+  EXPECT_TRUE(settings.case_sensitive());
+  EXPECT_EQ(settings.hierarchy_meaning(), "is-a");
+  EXPECT_EQ(settings.published_releases(), 2);
+  EXPECT_EQ(settings.current_version(), "2.0.0");
+
+  auto v1_release = client->GetRelease("settings", Selector::Version("1.0.0"));
+  ASSERT_TRUE(v1_release.ok()) << v1_release.status();
+  EXPECT_EQ(v1_release->effective_date(), "2024-01-01");
+  EXPECT_EQ(v1_release->counts().total(), 7);
+  EXPECT_EQ(v1_release->counts().total_active(), 6);  // "home" is retired
+  auto ward = client->Lookup("settings", "ward", Selector::DateOfService("2024-06-01"));
+  ASSERT_TRUE(ward.ok()) << ward.status();
+  EXPECT_EQ(ward->concept().parent(), "inpatient");
+  ASSERT_EQ(ward->concept().designations_size(), 2);
+  EXPECT_EQ(ward->concept().designations(0).language(), "de");
+  EXPECT_EQ(ward->concept().designations(0).value(), "Krankenhausstation");
+  EXPECT_EQ(ward->concept().designations(1).use(), "http://snomed.info/sct|900000000000013009");
+  EXPECT_EQ(ward->concept().designations(1).language(), "en");
+  EXPECT_EQ(ward->concept().properties().at("beds"), "30");
+  auto group = client->Lookup("settings", "inpatient");
+  ASSERT_TRUE(group.ok()) << group.status();
+  EXPECT_EQ(group->concept().kind(), v1::CONCEPT_KIND_HEADER);
+  // Case-sensitive: "WARD" is another code, which no release has.
+  EXPECT_EQ(client->Lookup("settings", "WARD").status().code(), absl::StatusCode::kNotFound);
+  // Version 2.0.0 deleted "home": the release diff says so.
+  out = server.RunCli("diff --system=settings --from=1.0.0 --to=2.0.0", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("home\tdeleted"), std::string::npos) << out;
+  EXPECT_NE(out.find("school\tadded"), std::string::npos) << out;
+  EXPECT_NE(out.find("icu\tdisplay_changed"), std::string::npos) << out;
+
+  // A bad resource: the JSON path in the message, no system registered, no release.
+  const std::string bad = server.dir() + "/bad.json";
+  std::ofstream(bad) << R"({"resourceType": "CodeSystem", "url": "urn:example:bad",
+      "content": "complete", "concept": [{"code": "a", "designation": [{"lang": "de"}]}]})";
+  out = server.RunCli("import --format=fhir-codesystem --publish " + bad, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("$.concept[0].designation[0].lang: unknown element"), std::string::npos)
+      << out;
+  systems = client->ListCodeSystems();
+  ASSERT_TRUE(systems.ok());
+  EXPECT_EQ(systems->back().id(), "settings");
+  // An id taken by another URI: the CLI says how to choose another.
+  std::ofstream(bad) << R"({"resourceType": "CodeSystem", "url": "urn:other:settings",
+      "content": "complete", "concept": [{"code": "a"}]})";
+  out = server.RunCli("import --format=fhir-codesystem --publish " + bad, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("give --system=ID"), std::string::npos) << out;
+  out = server.RunCli("import --format=fhir-codesystem --publish --system=settings2 " + bad, &rc);
+  EXPECT_NE(rc, 0);  // --system names a system that must exist
+  EXPECT_NE(out.find("settings2"), std::string::npos) << out;
+}
+
+// Issue 13: every setup CodeSystem of the HL7 suite's general-mode suites imports through the CLI
+// into one server, each as a published release of the system its url names.
+TEST(FhirImportTest, EverySetupCodeSystemOfTheHl7GeneralSuitesImports) {
+  const std::string tests = std::string(CODEBOOK_FHIR_TX_TESTS_DIR) + "/tests";
+  if (!std::filesystem::exists(tests + "/test-cases.json")) {
+    GTEST_SKIP() << "HL7 test suite not present: " << tests;
+  }
+  TestServer server;
+  int rc = 0;
+  // The suites' setup files, in the suites' order, each once.
+  nlohmann::json cases = nlohmann::json::parse(std::ifstream(tests + "/test-cases.json"));
+  std::vector<std::string> files;
+  for (const auto& suite : cases["suites"]) {
+    if (suite.value("mode", "general") != "general") continue;
+    for (const std::string f : suite.value("setup", nlohmann::json::array())) {
+      if (std::find(files.begin(), files.end(), f) != files.end()) continue;
+      nlohmann::json doc = nlohmann::json::parse(std::ifstream(tests + "/" + f));
+      if (doc["resourceType"] == "CodeSystem") files.push_back(f);
+    }
+  }
+  ASSERT_EQ(files.size(), 41u);
+  for (const std::string& f : files) {
+    std::string out = server.RunCli("import --format=fhir-codesystem --publish " + tests + "/" + f,
+                                    &rc);
+    EXPECT_EQ(rc, 0) << f << ": " << out;
+  }
+  auto systems = server.NewClient()->ListCodeSystems();
+  ASSERT_TRUE(systems.ok()) << systems.status();
+  int registered = 0, releases = 0;
+  for (const v1::CodeSystem& s : *systems) {
+    if (s.built_in()) continue;
+    ++registered;
+    releases += s.published_releases();
+  }
+  EXPECT_EQ(registered, 39);  // two urls come in two versions each
+  EXPECT_EQ(releases, 41);
 }
 
 TEST_F(ServerTest, HealthAndReflectionServicesAnswer) {

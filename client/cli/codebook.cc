@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -24,6 +25,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "client/client.h"
 #include "google/protobuf/util/json_util.h"
 #include "importers/importers.h"
@@ -77,7 +80,12 @@ Commands:
                                             --effective as its ICD10CM release),
                                             icd10cm-index (the Index XML, a file or a folder
                                             with the index, eindex, drug and neoplasm files,
-                                            into ICD10CM-INDEX, likewise)
+                                            into ICD10CM-INDEX, likewise), fhir-codesystem
+                                            (a FHIR R4/R5 CodeSystem in JSON: without --system,
+                                            the system registered with its url, else one
+                                            registered now from it, id the url's last segment;
+                                            without --version its version, else its date, else
+                                            1; without --effective its date, else today)
   diff     --system=S --from=V1 --to=V2 [--summary]
                                             every code that differs between two releases (either
                                             direction), then counts; --summary prints the counts
@@ -224,6 +232,9 @@ class Cli {
   int Claim();
   int Backup();
   int CodeSystem();
+  absl::Status FhirCodeSystemDefaults(const std::string& path);
+  // The concepts of a file parsed before the import began (FhirCodeSystemDefaults).
+  std::optional<importers::Concepts> parsed_;
 
   Args args_;
   std::string command_;
@@ -619,13 +630,60 @@ int Cli::Validate() {
   return rc;
 }
 
+// What `import --format=fhir-codesystem` takes from the resource where a flag does not say: the
+// system (the one registered with the resource's url, else one registered now from the
+// resource), the version (the resource's version, else its date, else "1") and the effective
+// date (the resource's date, else today).
+absl::Status Cli::FhirCodeSystemDefaults(const std::string& path) {
+  absl::StatusOr<importers::FhirCodeSystem> cs = importers::ParseFhirCodeSystem(path);
+  if (!cs.ok()) return cs.status();
+  parsed_ = std::move(cs->concepts);
+  if (!Has("version")) {
+    args_.flags["version"] = !cs->version.empty() ? cs->version : !cs->date.empty() ? cs->date : "1";
+  }
+  if (!Has("effective")) {
+    args_.flags["effective"] =
+        !cs->date.empty() ? cs->date : absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  }
+  if (Has("description") == false) {
+    args_.flags["description"] = absl::StrCat("FHIR CodeSystem ", cs->system.uri(),
+                                         cs->version.empty() ? "" : "|", cs->version, " (content ",
+                                         cs->content, cs->supplements.empty() ? "" : ", supplements ",
+                                         cs->supplements, ")");
+  }
+  if (Has("system")) return absl::OkStatus();
+  auto systems = client_->ListCodeSystems();
+  if (!systems.ok()) return systems.status();
+  for (const v1::CodeSystem& s : *systems) {
+    if (s.uri() == cs->system.uri()) {
+      args_.flags["system"] = s.id();
+      return absl::OkStatus();
+    }
+  }
+  auto created = client_->CreateCodeSystem(cs->system);
+  if (!created.ok()) {
+    return absl::Status(created.status().code(),
+                        absl::StrCat("registering ", cs->system.uri(), " as code system ",
+                                     cs->system.id(), ": ", created.status().message(),
+                                     " (give --system=ID to choose another id)"));
+  }
+  std::cerr << "registered code system " << created->system().id() << " ("
+            << created->system().uri() << ")\n";
+  args_.flags["system"] = created->system().id();
+  return absl::OkStatus();
+}
+
 int Cli::Import() {
   if (!CheckFlags({"system", "version", "effective", "format", "publish", "skip-existing",
                    "description"}) ||
-      !Require("system") || !Require("version") || !Require("effective") || !Require("format")) {
+      !Require("format")) {
     return kUsage;
   }
   if (args_.positional.size() != 1) return UsageError("give exactly one FILE to import");
+  if (Flag("format") == "fhir-codesystem") {
+    if (absl::Status s = FhirCodeSystemDefaults(args_.positional[0]); !s.ok()) return Error(s);
+  }
+  if (!Require("system") || !Require("version") || !Require("effective")) return kUsage;
   const std::string system = Flag("system"), version = Flag("version"), path = args_.positional[0];
   const bool tty = isatty(STDERR_FILENO);
 
@@ -653,8 +711,15 @@ int Cli::Import() {
   // the server as the next is read, and the server publishes at the end of the same stream.
   std::cerr << "importing " << path << " (" << Flag("format") << ") ..." << std::flush;
   const std::string format = Flag("format");
-  auto source = [&format, &path](const ConceptChunkFn& sink) {
-    return importers::ParseFileInChunks(format, path, 5000, sink);
+  auto source = [this, &format, &path](const ConceptChunkFn& sink) -> absl::Status {
+    if (!parsed_.has_value()) return importers::ParseFileInChunks(format, path, 5000, sink);
+    for (size_t start = 0; start < parsed_->size(); start += 5000) {
+      const size_t end = std::min(parsed_->size(), start + 5000);
+      importers::Concepts part(std::make_move_iterator(parsed_->begin() + start),
+                               std::make_move_iterator(parsed_->begin() + end));
+      if (!sink(std::move(part))) return absl::CancelledError("the import was stopped");
+    }
+    return absl::OkStatus();
   };
   int64_t sent = 0;
   ProgressFn progress = [&](int64_t done, int64_t) {
