@@ -19,8 +19,20 @@ void Catalog::Builder::AddSystem(CodeSystemRecord r) {
   registry_[id] = std::move(r);
 }
 
+void Catalog::Builder::AddValueSet(ValueSetRecord r) {
+  std::string url = r.url;
+  value_sets_[url].push_back(std::move(r));
+}
+
 std::shared_ptr<const Catalog> Catalog::Builder::Finish() {
   catalog_->registry_ = std::make_shared<Registry>(std::move(registry_));
+  for (auto& [url, versions] : value_sets_) {
+    std::stable_sort(versions.begin(), versions.end(),
+                     [](const ValueSetRecord& a, const ValueSetRecord& b) {
+                       return a.create_time_micros < b.create_time_micros;
+                     });
+  }
+  catalog_->value_sets_ = std::make_shared<ValueSets>(std::move(value_sets_));
   for (auto& [system, list] : catalog_->releases_) catalog_->Sort(&list);
   return std::move(catalog_);
 }
@@ -93,6 +105,25 @@ std::shared_ptr<const Catalog> Catalog::WithSystem(const CodeSystemRecord& r) co
   auto registry = std::make_shared<Registry>(*registry_);
   (*registry)[r.id] = r;
   next->registry_ = std::move(registry);
+  return next;
+}
+
+const ValueSetRecord* Catalog::FindValueSet(absl::string_view url,
+                                            absl::string_view version) const {
+  auto it = value_sets_->find(url);
+  if (it == value_sets_->end() || it->second.empty()) return nullptr;
+  if (version.empty()) return &it->second.back();
+  for (const ValueSetRecord& r : it->second) {
+    if (r.version == version) return &r;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const Catalog> Catalog::WithValueSet(const ValueSetRecord& r) const {
+  std::shared_ptr<Catalog> next(new Catalog(*this));
+  auto sets = std::make_shared<ValueSets>(*value_sets_);
+  (*sets)[r.url].push_back(r);
+  next->value_sets_ = std::move(sets);
   return next;
 }
 

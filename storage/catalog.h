@@ -25,11 +25,13 @@ class Catalog {
     // The system's newest event: the highest sequence given for it.
     void SeeEvent(absl::string_view system, uint64_t sequence);
     void AddSystem(CodeSystemRecord r);
+    void AddValueSet(ValueSetRecord r);
     std::shared_ptr<const Catalog> Finish();
 
    private:
     std::shared_ptr<Catalog> catalog_;
     std::map<std::string, CodeSystemRecord, std::less<>> registry_;
+    std::map<std::string, std::vector<ValueSetRecord>, std::less<>> value_sets_;
   };
 
   // Releases of one system: published and retracted ones by ascending sequence, then staged
@@ -49,6 +51,12 @@ class Catalog {
   // nullptr if no system has this id (or URI).
   const CodeSystemRecord* FindRegistered(absl::string_view id) const;
   const CodeSystemRecord* FindRegisteredByUri(absl::string_view uri) const;
+  // Value sets: every version of each, by canonical URL, versions in creation order.
+  using ValueSets = std::map<std::string, std::vector<ValueSetRecord>, std::less<>>;
+  const ValueSets& value_sets() const { return *value_sets_; }
+  // The version `version` of the value set `url`, or its newest version when `version` is "";
+  // nullptr if there is none.
+  const ValueSetRecord* FindValueSet(absl::string_view url, absl::string_view version) const;
   // Sequence of the system's newest event (0 if none).
   uint64_t LastEvent(absl::string_view system) const {
     auto it = last_event_.find(system);
@@ -62,6 +70,8 @@ class Catalog {
                                       uint64_t last_event = 0) const;
   // The next catalog: this one with `r` in the registry, in place of the system of its id.
   std::shared_ptr<const Catalog> WithSystem(const CodeSystemRecord& r) const;
+  // The next catalog: this one with the value-set version `r` added (after its other versions).
+  std::shared_ptr<const Catalog> WithValueSet(const ValueSetRecord& r) const;
 
  private:
   Catalog() = default;
@@ -71,6 +81,7 @@ class Catalog {
   std::map<std::string, uint64_t, std::less<>> last_event_;
   // Shared between successive catalogs until the registry changes.
   std::shared_ptr<const Registry> registry_ = std::make_shared<Registry>();
+  std::shared_ptr<const ValueSets> value_sets_ = std::make_shared<ValueSets>();
 };
 
 }  // namespace codebook::storage

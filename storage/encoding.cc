@@ -323,6 +323,98 @@ absl::Status DecodeSystem(absl::string_view in, CodeSystemRecord* r) {
   return absl::OkStatus();
 }
 
+std::string ValueSetKey(absl::string_view url, absl::string_view version) {
+  return absl::StrCat(url, absl::string_view("\0", 1), version);
+}
+
+bool DecodeValueSetKey(absl::string_view key, std::string* url, std::string* version) {
+  size_t zero = key.find('\0');
+  if (zero == absl::string_view::npos || zero == 0 || zero + 1 == key.size()) return false;
+  *url = std::string(key.substr(0, zero));
+  *version = std::string(key.substr(zero + 1));
+  return version->find('\0') == std::string::npos;
+}
+
+namespace {
+
+void PutStrings(std::string* dst, const std::vector<std::string>& list) {
+  PutVarint64(dst, list.size());
+  for (const std::string& s : list) PutLengthPrefixed(dst, s);
+}
+
+bool GetStrings(absl::string_view* in, std::vector<std::string>* out) {
+  uint64_t n;
+  if (!GetVarint64(in, &n) || n > in->size()) return false;
+  out->resize(n);
+  for (std::string& s : *out) {
+    if (!GetString(in, &s)) return false;
+  }
+  return true;
+}
+
+void PutRules(std::string* dst, const std::vector<ValueSetRuleRecord>& rules) {
+  PutVarint64(dst, rules.size());
+  for (const ValueSetRuleRecord& r : rules) {
+    PutLengthPrefixed(dst, r.system);
+    PutLengthPrefixed(dst, r.version);
+    PutStrings(dst, r.codes);
+    PutVarint64(dst, r.filters.size());
+    for (const ValueSetFilterRecord& f : r.filters) {
+      PutLengthPrefixed(dst, f.property);
+      PutLengthPrefixed(dst, f.op);
+      PutLengthPrefixed(dst, f.value);
+    }
+    PutStrings(dst, r.value_sets);
+  }
+}
+
+bool GetRules(absl::string_view* in, std::vector<ValueSetRuleRecord>* out) {
+  uint64_t n;
+  if (!GetVarint64(in, &n) || n > in->size()) return false;
+  out->resize(n);
+  for (ValueSetRuleRecord& r : *out) {
+    uint64_t filters;
+    if (!GetString(in, &r.system) || !GetString(in, &r.version) || !GetStrings(in, &r.codes) ||
+        !GetVarint64(in, &filters) || filters > in->size()) {
+      return false;
+    }
+    r.filters.resize(filters);
+    for (ValueSetFilterRecord& f : r.filters) {
+      if (!GetString(in, &f.property) || !GetString(in, &f.op) || !GetString(in, &f.value)) {
+        return false;
+      }
+    }
+    if (!GetStrings(in, &r.value_sets)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeValueSet(const ValueSetRecord& r) {
+  std::string v(1, '\x01');
+  PutLengthPrefixed(&v, r.title);
+  PutLengthPrefixed(&v, r.publisher);
+  PutLengthPrefixed(&v, r.description);
+  PutRules(&v, r.includes);
+  PutRules(&v, r.excludes);
+  PutVarint64(&v, static_cast<uint64_t>(r.create_time_micros));
+  return v;
+}
+
+absl::Status DecodeValueSet(absl::string_view in, ValueSetRecord* r) {
+  uint8_t format;
+  uint64_t time;
+  if (!GetByte(&in, &format) || format != 1 || !GetString(&in, &r->title) ||
+      !GetString(&in, &r->publisher) || !GetString(&in, &r->description) ||
+      !GetRules(&in, &r->includes) || !GetRules(&in, &r->excludes) ||
+      !GetVarint64(&in, &time) || !in.empty()) {
+    return Corrupt("value set");
+  }
+  r->create_time_micros = static_cast<int64_t>(time);
+  return absl::OkStatus();
+}
+
 void EncodeConceptRecord(const ConceptRecord& r, std::string* dst) {
   dst->push_back(static_cast<char>((r.billable ? 1 : 0) | (r.active ? 2 : 0)));
   dst->push_back(static_cast<char>(r.kind));
@@ -466,7 +558,7 @@ RecordFlags FlagsOf(absl::string_view body) {
 const char* ColumnFamilyName(ColumnFamilyId id) {
   static constexpr const char* kNames[kColumnFamilyCount] = {
       "default", "releases", "concepts", "changes", "staging", "events", "links", "terms",
-      "systems"};
+      "systems", "valuesets"};
   return kNames[static_cast<int>(id)];
 }
 

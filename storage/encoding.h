@@ -13,6 +13,7 @@
 //             system 0x00 previous 0x00 'S' code         -> LinkValue   (the same link, by previous)
 //   terms     system 0x00 term 0x00 BE64(~sequence)          -> TermEntry
 //   systems   system                                     -> SystemValue (the registry)
+//   valuesets url 0x00 version                           -> ValueSetValue
 //
 // terms is the search index, versioned like concepts: the entry of a term at release R lists
 // the codes whose text (storage/terms.h) gained or lost the term in R; the codes that have the
@@ -45,6 +46,12 @@
 //                 | str code_pattern | flags:u8 (bit0 case sensitive) | str hierarchy_meaning
 //                 | str license_scope | str supplements | varint64 create_time_micros
 //                 (the id is the key)
+// ValueSetValue:  format:u8 (=1) | str title | str publisher | str description
+//                 | varint32 n | n x Rule (the includes) | varint32 m | m x Rule (the excludes)
+//                 | varint64 create_time_micros          (url and version are the key)
+//   Rule:         str system | str version | varint32 c | c x str code
+//                 | varint32 f | f x (str property | str op | str value)
+//                 | varint32 v | v x str value set
 // EventValue:     format:u8 (=1) | kind:u8 | str version | varint64 time_micros
 // LinkValue:      format:u8 (=1) | str effective | str note
 // TermEntry:      varint32 n | n x (str code | tag:u8)  codes ascending; tag 1 = the code gains
@@ -80,8 +87,9 @@ enum class ColumnFamilyId : int {
   kLinks,
   kTerms,
   kSystems,  // added after schema version 2; an older database gets it, empty, when opened
+  kValueSets,  // likewise
 };
-inline constexpr int kColumnFamilyCount = 9;
+inline constexpr int kColumnFamilyCount = 10;
 // The name of a column family in the database ("default", "releases", ...).
 const char* ColumnFamilyName(ColumnFamilyId id);
 
@@ -182,6 +190,12 @@ std::string EncodeLink(const CodeLinkRecord& l);
 absl::Status DecodeLink(absl::string_view in, CodeLinkRecord* l);
 
 // A registry entry (its key is the id, SystemKey).
+// A value-set version (url and version never hold 0x00; the domain checks).
+std::string ValueSetKey(absl::string_view url, absl::string_view version);
+bool DecodeValueSetKey(absl::string_view key, std::string* url, std::string* version);
+std::string EncodeValueSet(const ValueSetRecord& r);
+// Fills everything but url and version (the key's).
+absl::Status DecodeValueSet(absl::string_view in, ValueSetRecord* r);
 std::string SystemKey(absl::string_view id);
 std::string EncodeSystem(const CodeSystemRecord& r);
 // Fills everything but r->id, which is the key. DATA_LOSS on garbled or truncated bytes, or on

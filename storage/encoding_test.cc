@@ -130,6 +130,39 @@ TEST(EncodingTest, ReleaseRoundTripAndTruncation) {
   }
 }
 
+TEST(EncodingTest, ValueSetRoundTripAndTruncation) {
+  ValueSetRecord r = testing::DiabetesValueSet();
+  r.create_time_micros = 1700000000000003;
+  std::string bytes = EncodeValueSet(r);
+  ValueSetRecord out;
+  ASSERT_TRUE(DecodeValueSet(bytes, &out).ok());
+  std::string key = ValueSetKey(r.url, r.version);
+  ASSERT_TRUE(DecodeValueSetKey(key, &out.url, &out.version));
+  EXPECT_TRUE(out.SameDefinition(r));
+  EXPECT_EQ(out.create_time_micros, r.create_time_micros);
+  EXPECT_EQ(out.includes[0].filters[0].op, "is-a");
+  EXPECT_EQ(out.includes[2].value_sets[0], "https://payer.example/vs/other|2");
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_EQ(DecodeValueSet(absl::string_view(bytes).substr(0, n), &out).code(),
+              absl::StatusCode::kDataLoss);
+  }
+  EXPECT_EQ(DecodeValueSet(bytes + "x", &out).code(), absl::StatusCode::kDataLoss);
+  std::string wrong_format = bytes;
+  wrong_format[0] = '\x02';
+  EXPECT_EQ(DecodeValueSet(wrong_format, &out).code(), absl::StatusCode::kDataLoss);
+  for (const std::string& bad : {std::string("nozero"), ValueSetKey("", "1"),
+                                 ValueSetKey("u", "")}) {
+    EXPECT_FALSE(DecodeValueSetKey(bad, &out.url, &out.version)) << bad;
+  }
+  // Another definition is another record.
+  ValueSetRecord other = r;
+  other.excludes.clear();
+  EXPECT_FALSE(other.SameDefinition(r));
+  other = r;
+  other.includes[0].filters[1].value = "false";
+  EXPECT_FALSE(other.SameDefinition(r));
+}
+
 TEST(EncodingTest, SystemRoundTripTruncationAndUnknownFlags) {
   CodeSystemRecord r = testing::PlaceOfServiceSystem();
   r.case_sensitive = false;
@@ -325,7 +358,8 @@ TEST(EncodingTest, ColumnFamilyNamesAreFrozen) {
     names.push_back(ColumnFamilyName(static_cast<ColumnFamilyId>(id)));
   }
   EXPECT_EQ(names, (std::vector<std::string>{"default", "releases", "concepts", "changes",
-                                             "staging", "events", "links", "terms", "systems"}));
+                                             "staging", "events", "links", "terms", "systems",
+                                             "valuesets"}));
   EXPECT_STREQ(ColumnFamilyName(ColumnFamilyId::kTerms), "terms");
   EXPECT_STREQ(ColumnFamilyName(ColumnFamilyId::kSystems), "systems");
 }

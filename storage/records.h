@@ -131,6 +131,53 @@ struct CodeSystemRecord {
   }
 };
 
+// One filter of a value-set rule (FHIR's ValueSet.compose.include.filter): `property` `op`
+// `value`, as the domain layer defines them (service/value_sets.h).
+struct ValueSetFilterRecord {
+  std::string property;
+  std::string op;
+  std::string value;
+
+  friend bool operator==(const ValueSetFilterRecord& a, const ValueSetFilterRecord& b) {
+    return a.property == b.property && a.op == b.op && a.value == b.value;
+  }
+};
+
+// One include or exclude entry of a value set (FHIR's ValueSet.compose.include): the concepts
+// of `system` (an id of the registry or a built-in one; "" when the entry only imports value
+// sets) that are listed in `codes` (none listed: every concept) and pass every filter, and
+// that are in every value set of `value_sets` (canonical "url" or "url|version").
+struct ValueSetRuleRecord {
+  std::string system;
+  std::string version;  // a release version of `system`; "" for the release the read selects
+  std::vector<std::string> codes;  // as the definition writes them
+  std::vector<ValueSetFilterRecord> filters;
+  std::vector<std::string> value_sets;
+
+  friend bool operator==(const ValueSetRuleRecord& a, const ValueSetRuleRecord& b) {
+    return a.system == b.system && a.version == b.version && a.codes == b.codes &&
+           a.filters == b.filters && a.value_sets == b.value_sets;
+  }
+};
+
+// One version of a value set. Immutable once stored: a new definition is a new version.
+struct ValueSetRecord {
+  std::string url;      // canonical URL; with the version, the key
+  std::string version;  // 1-64 bytes
+  std::string title;
+  std::string publisher;
+  std::string description;
+  std::vector<ValueSetRuleRecord> includes;
+  std::vector<ValueSetRuleRecord> excludes;
+  int64_t create_time_micros = 0;
+
+  // Equal definitions: every field but the creation time.
+  bool SameDefinition(const ValueSetRecord& o) const {
+    return url == o.url && version == o.version && title == o.title && publisher == o.publisher &&
+           description == o.description && includes == o.includes && excludes == o.excludes;
+  }
+};
+
 // One release of one code system.
 struct ReleaseRecord {
   std::string system;

@@ -129,6 +129,18 @@ absl::Status Store::LoadCatalog() {
     catalog.AddSystem(std::move(r));
   }
   if (!sys->status().ok()) return FromRocks(sys->status(), "reading the code system registry");
+  std::unique_ptr<rocksdb::Iterator> vs(
+      db()->NewIterator(rocksdb::ReadOptions(), cf(Cf::kValueSets)));
+  for (vs->SeekToFirst(); vs->Valid(); vs->Next()) {
+    ValueSetRecord r;
+    if (!DecodeValueSetKey(AsView(vs->key()), &r.url, &r.version)) {
+      return absl::DataLossError("corrupt value set key");
+    }
+    absl::Status s = DecodeValueSet(AsView(vs->value()), &r);
+    if (!s.ok()) return s;
+    catalog.AddValueSet(std::move(r));
+  }
+  if (!vs->status().ok()) return FromRocks(vs->status(), "reading the value sets");
   std::shared_ptr<const Catalog> loaded = catalog.Finish();
   absl::MutexLock l(&catalog_mu_);
   catalog_ = std::move(loaded);
@@ -265,6 +277,39 @@ absl::StatusOr<CodeSystemRecord> Store::RegisterSystem(CodeSystemRecord r, int64
   rocksdb::Status s = db()->Put(wo, cf(Cf::kSystems), SystemKey(r.id), EncodeSystem(r));
   if (!s.ok()) return FromRocks(s, "registering code system");
   std::shared_ptr<const Catalog> next = snapshot->WithSystem(r);
+  {
+    absl::MutexLock cl(&catalog_mu_);
+    catalog_ = std::move(next);
+  }
+  if (created != nullptr) *created = true;
+  return r;
+}
+
+absl::StatusOr<ValueSetRecord> Store::CreateValueSet(ValueSetRecord r, int64_t now_micros,
+                                                     bool* created) {
+  if (created != nullptr) *created = false;
+  if (r.url.empty() || r.version.empty()) {
+    return absl::InvalidArgumentError("a value set needs a url and a version");
+  }
+  if (r.url.find('\0') != std::string::npos || r.version.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("a value set's url or version cannot hold a 0x00 byte");
+  }
+  absl::MutexLock l(&write_mu_);
+  std::shared_ptr<const Catalog> snapshot = catalog();
+  if (const ValueSetRecord* existing = snapshot->FindValueSet(r.url, r.version)) {
+    if (existing->SameDefinition(r)) return *existing;
+    return absl::AlreadyExistsError(
+        absl::StrCat("value set ", r.url, " version ", r.version,
+                     " exists with another definition; a version never changes: give the new "
+                     "definition a new version"));
+  }
+  r.create_time_micros = now_micros;
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  rocksdb::Status s =
+      db()->Put(wo, cf(Cf::kValueSets), ValueSetKey(r.url, r.version), EncodeValueSet(r));
+  if (!s.ok()) return FromRocks(s, "storing a value set");
+  std::shared_ptr<const Catalog> next = snapshot->WithValueSet(r);
   {
     absl::MutexLock cl(&catalog_mu_);
     catalog_ = std::move(next);

@@ -9,7 +9,8 @@
 // Publish moves the computed delta, the change index, the counts and the checksum into place in
 // one atomic, synced write batch.
 //
-// The store also keeps the registry of code systems (RegisterSystem), read through the catalog.
+// The store also keeps the registry of code systems (RegisterSystem) and the versions of value
+// sets (CreateValueSet), read through the catalog.
 //
 // Thread safety: all methods are safe to call concurrently. Writers (RegisterSystem,
 // CreateRelease, AddStagedConcepts, Publish, Discard) are serialized by an internal mutex;
@@ -101,6 +102,14 @@ class Store {
   // fields' meaning is the domain layer's to check. Registered systems are never removed.
   absl::StatusOr<CodeSystemRecord> RegisterSystem(CodeSystemRecord r, int64_t now_micros,
                                                   bool* created = nullptr);
+
+  // Stores value-set version `r` (r.create_time_micros set to `now_micros`) in one synced
+  // write, and returns it. The same url, version and definition again changes nothing
+  // (`created`, may be null, says which happened); ALREADY_EXISTS for that url and version with
+  // another definition: a version never changes. INVALID_ARGUMENT for an empty url or version
+  // or one holding a 0x00 byte. The definition's meaning is the domain layer's to check.
+  absl::StatusOr<ValueSetRecord> CreateValueSet(ValueSetRecord r, int64_t now_micros,
+                                                bool* created = nullptr);
 
   // Creates a staged release. ALREADY_EXISTS if the version exists in any state.
   absl::StatusOr<ReleaseRecord> CreateRelease(absl::string_view system, absl::string_view version,

@@ -643,16 +643,61 @@ TEST_F(StoreTest, RegistryKeepsEachSystemOnceAndSurvivesReopen) {
   EXPECT_NE(store_->catalog()->FindRegistered("TOS"), nullptr);
 }
 
-// A database from before the registry (no "systems" column family) opens with an empty one
-// and its releases as they were; a garbled registry entry stops the open with DATA_LOSS.
+// Value-set versions: stored once, never changed, several per url in creation order, kept
+// over a reopen; a reader's catalog is the one current when it was made.
+TEST_F(StoreTest, ValueSetVersionsAreImmutableAndSurviveReopen) {
+  bool created = false;
+  ValueSetRecord v1 = testing::DiabetesValueSet();
+  auto stored = store_->CreateValueSet(v1, 21, &created);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_TRUE(created);
+  EXPECT_EQ(stored->create_time_micros, 21);
+  auto again = store_->CreateValueSet(v1, 22, &created);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again->create_time_micros, 21);
+  ValueSetRecord changed = v1;
+  changed.excludes.clear();
+  auto refused = store_->CreateValueSet(changed, 23);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(refused.status().message().find("a version never changes"), std::string::npos);
+  changed.version = "2";
+  std::unique_ptr<Reader> before = store_->NewReader();
+  ASSERT_TRUE(store_->CreateValueSet(changed, 24).ok());
+  ValueSetRecord empty = v1;
+  empty.version = "";
+  EXPECT_EQ(store_->CreateValueSet(empty, 25).status().code(), absl::StatusCode::kInvalidArgument);
+  empty.version = std::string("a\0b", 3);
+  EXPECT_EQ(store_->CreateValueSet(empty, 25).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(before->catalog().FindValueSet(v1.url, "2"), nullptr);
+
+  Reopen();
+  auto catalog = store_->catalog();
+  ASSERT_EQ(catalog->value_sets().size(), 1u);
+  ASSERT_EQ(catalog->value_sets().at(v1.url).size(), 2u);
+  const ValueSetRecord* newest = catalog->FindValueSet(v1.url, "");
+  ASSERT_NE(newest, nullptr);
+  EXPECT_EQ(newest->version, "2");
+  EXPECT_TRUE(newest->SameDefinition(changed));
+  const ValueSetRecord* first = catalog->FindValueSet(v1.url, "1");
+  ASSERT_NE(first, nullptr);
+  EXPECT_TRUE(first->SameDefinition(v1));
+  EXPECT_EQ(catalog->FindValueSet(v1.url, "3"), nullptr);
+  EXPECT_EQ(catalog->FindValueSet("urn:none", ""), nullptr);
+}
+
+// A database from before the registry (no "systems" or "valuesets" column family) opens with
+// empty ones and its releases as they were; a garbled registry entry stops the open with DATA_LOSS.
 TEST_F(StoreTest, DatabaseWithoutTheRegistryOpensAndAGarbledEntryIsDataLoss) {
   ReleaseRecord r1 = Load("V1", "2020-01-01", {{"A1", Rec("alpha")}});
   store_.reset();
   WithRawDb(dir_ + "/db", [](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf) {
     ASSERT_TRUE(db->DropColumnFamily(cf["systems"]).ok());
+    ASSERT_TRUE(db->DropColumnFamily(cf["valuesets"]).ok());
   });
   Reopen();
   EXPECT_TRUE(store_->catalog()->RegisteredSystems().empty());
+  EXPECT_TRUE(store_->catalog()->value_sets().empty());
   ASSERT_NE(store_->catalog()->Find("SYS", "V1"), nullptr);
   EXPECT_EQ(store_->catalog()->Find("SYS", "V1")->checksum, r1.checksum);
   ASSERT_TRUE(store_->RegisterSystem(PlaceOfServiceSystem(), 1).ok());

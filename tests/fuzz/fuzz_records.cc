@@ -94,13 +94,21 @@ void CheckSystem(absl::string_view in) {
   if (!r2.SameDefinition(r) || r2.create_time_micros != r.create_time_micros) abort();
 }
 
+void CheckValueSet(absl::string_view in) {
+  ValueSetRecord r;
+  if (!DecodeValueSet(in, &r).ok()) return;
+  ValueSetRecord r2;
+  if (!DecodeValueSet(EncodeValueSet(r), &r2).ok()) abort();
+  if (!r2.SameDefinition(r) || r2.create_time_micros != r.create_time_micros) abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   // The first byte picks the decoder, so one corpus serves all and seeds keep their meaning.
   absl::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0: CheckConcept(in); break;
     case 1: CheckEntry(in); break;
     case 2: CheckTerms(in); break;
@@ -108,6 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 4: CheckLink(in); break;
     case 5: CheckRelease(in); break;
     case 6: CheckSystem(in); break;
+    case 7: CheckValueSet(in); break;
   }
   return 0;
 }

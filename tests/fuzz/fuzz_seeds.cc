@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<char, std::string>> seeds = {
       {0, body},          {1, EncodePresentEntry(r)}, {1, EncodePresentEntry(header)},
       {1, EncodeDeletedEntry()}, {2, terms},          {3, EncodeEvent(event)},
-      {4, EncodeLink(link)},     {5, EncodeRelease(release)}, {6, EncodeSystem(system)}};
+      {4, EncodeLink(link)},     {5, EncodeRelease(release)}, {6, EncodeSystem(system)},
+      {7, EncodeValueSet(testing::DiabetesValueSet())}};
   n = 0;
   for (const auto& [which, bytes] : seeds) Write(records, n++, std::string(1, which) + bytes);
   return 0;
