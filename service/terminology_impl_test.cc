@@ -7,6 +7,7 @@
 
 #include "absl/time/civil_time.h"
 #include "service/release_admin_impl.h"
+#include "tests/domain_releases.h"
 #include "storage/sample_records.h"
 
 namespace codebook::service {
@@ -43,25 +44,7 @@ class DomainTest : public ::testing::Test {
   }
   absl::Status Load(const std::string& system, const std::string& version,
                     const std::string& date, std::vector<v1::Concept> concepts) {
-    v1::CreateReleaseRequest create;
-    create.set_system(system);
-    create.set_version(version);
-    create.set_effective_date(date);
-    v1::CreateReleaseResponse created;
-    if (auto s = admin_->CreateRelease(create, &created); !s.ok()) return s;
-    std::vector<v1::UploadConceptsRequest> stream(1);
-    stream[0].set_system(system);
-    stream[0].set_version(version);
-    for (auto& c : concepts) *stream[0].add_concepts() = c;
-    v1::UploadConceptsResponse uploaded;
-    auto upload = admin_->StartUpload();
-    if (auto s = upload->Add(&stream[0]); !s.ok()) return s;
-    if (auto s = upload->Commit(&uploaded); !s.ok()) return s;
-    v1::PublishReleaseRequest publish;
-    publish.set_system(system);
-    publish.set_version(version);
-    v1::PublishReleaseResponse published;
-    return admin_->PublishRelease(publish, &published);
+    return testing::PublishRelease(*admin_, system, version, date, concepts);
   }
   void LoadIcd() {
     ASSERT_TRUE(Load("ICD10CM", "FY2022", "2021-10-01",

@@ -1,0 +1,621 @@
+#include "service/value_sets.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "re2/re2.h"
+#include "service/conversions.h"
+#include "service/hierarchy.h"
+#include "storage/encoding.h"
+
+namespace codebook::service {
+namespace {
+
+using storage::ConceptRecord;
+using storage::ReleaseRecord;
+using storage::ValueSetFilterRecord;
+using storage::ValueSetRecord;
+using storage::ValueSetRuleRecord;
+
+constexpr size_t kMaxImportDepth = 16;
+constexpr size_t kCachedExpansions = 256;
+
+bool HierarchyProperty(absl::string_view p) { return p == "concept" || p == "code"; }
+
+bool Printable(absl::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// "url|version" -> (url, version); a '|' is FHIR's canonical version separator.
+std::pair<std::string, std::string> SplitCanonical(absl::string_view canonical) {
+  size_t bar = canonical.rfind('|');
+  if (bar == absl::string_view::npos) return {std::string(canonical), ""};
+  return {std::string(canonical.substr(0, bar)), std::string(canonical.substr(bar + 1))};
+}
+
+bool BooleanValue(absl::string_view v) { return v == "true" || v == "false"; }
+
+// The storage form of a hierarchy filter's value: a code of the system, or (CPT, HCPCS) the id
+// of one of its groups ("E", "SURGERY"), upper-cased.
+absl::StatusOr<std::string> HierarchyValue(const CodeSystemInfo& system, absl::string_view v) {
+  absl::StatusOr<std::string> code = NormalizeCode(system, v);
+  if (code.ok()) return code;
+  if (system.format == CodeFormat::kCpt || system.format == CodeFormat::kHcpcs) {
+    std::string group = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(v));
+    if (!group.empty() && Printable(group)) return group;
+  }
+  return code.status();
+}
+
+absl::Status CheckFilter(const CodeSystemInfo& system, ValueSetFilterRecord* f,
+                         const std::string& where) {
+  auto invalid = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": filter ", f->property, " ", f->op,
+                                                   " '", f->value, "': ", what));
+  };
+  static const char* const kOps[] = {"is-a", "descendent-of", "child-of", "=", "in",
+                                     "not-in", "regex", "exists"};
+  if (std::find(std::begin(kOps), std::end(kOps), f->op) == std::end(kOps)) {
+    return invalid("the operator is not one of is-a, descendent-of, child-of, =, in, not-in, "
+                   "regex, exists");
+  }
+  if (f->property.empty()) return invalid("no property");
+  const bool hierarchy_op =
+      f->op == "is-a" || f->op == "descendent-of" || f->op == "child-of";
+  if (hierarchy_op && !HierarchyProperty(f->property)) {
+    return invalid("is-a, descendent-of and child-of apply to the property 'concept'");
+  }
+  if (f->op == "exists") {
+    if (!BooleanValue(f->value)) return invalid("exists takes true or false");
+    if (HierarchyProperty(f->property)) return invalid("every concept has a code");
+    return absl::OkStatus();
+  }
+  if (f->op == "regex") {
+    RE2::Options options;
+    options.set_log_errors(false);
+    RE2 re(f->value, options);
+    if (!re.ok()) return invalid(absl::StrCat("not a regular expression: ", re.error()));
+    return absl::OkStatus();
+  }
+  if (HierarchyProperty(f->property) || f->property == "parent") {
+    std::vector<std::string> values;
+    for (absl::string_view v : absl::StrSplit(f->value, ',')) {
+      absl::StatusOr<std::string> code = HierarchyValue(system, v);
+      if (!code.ok()) return invalid(code.status().message());
+      values.push_back(*std::move(code));
+    }
+    if ((f->op != "in" && f->op != "not-in") && values.size() != 1) {
+      return invalid("one code");
+    }
+    f->value = absl::StrJoin(values, ",");
+    return absl::OkStatus();
+  }
+  if (f->property == "billable" && !BooleanValue(f->value)) return invalid("true or false");
+  if (f->property == "kind" && f->op == "=" && f->value != "code" && f->value != "header" &&
+      f->value != "modifier") {
+    return invalid("code, header or modifier");
+  }
+  if (f->property == "status" && f->op == "=" && f->value != "active" &&
+      f->value != "inactive") {
+    return invalid("active or inactive");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRule(const storage::Catalog& catalog, const std::string& own_url,
+                       ValueSetRuleRecord* rule, const std::string& where) {
+  if (rule->system.empty() && rule->value_sets.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": names neither a code system nor a value set"));
+  }
+  if (rule->system.empty() && (!rule->codes.empty() || !rule->filters.empty() ||
+                               !rule->version.empty())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": codes, filters and a version need a code system"));
+  }
+  if (!rule->system.empty()) {
+    absl::StatusOr<const CodeSystemInfo*> system = FindSystemByIdOrUri(catalog, rule->system);
+    if (!system.ok()) {
+      return absl::Status(system.status().code(),
+                          absl::StrCat(where, ": ", system.status().message()));
+    }
+    rule->system = (*system)->id;
+    if (!rule->version.empty()) {
+      const ReleaseRecord* r = catalog.Find(rule->system, rule->version);
+      if (r == nullptr || r->state != storage::ReleaseState::kPublished) {
+        return absl::NotFoundError(absl::StrCat(where, ": ", rule->system,
+                                                " has no published release ", rule->version));
+      }
+    }
+    for (std::string& code : rule->codes) {
+      absl::StatusOr<std::string> normal = NormalizeCode(**system, code);
+      if (!normal.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": ", normal.status().message()));
+      }
+      code = *std::move(normal);
+    }
+    std::sort(rule->codes.begin(), rule->codes.end());
+    rule->codes.erase(std::unique(rule->codes.begin(), rule->codes.end()), rule->codes.end());
+    for (ValueSetFilterRecord& f : rule->filters) {
+      if (absl::Status s = CheckFilter(**system, &f, where); !s.ok()) return s;
+    }
+  }
+  for (const std::string& canonical : rule->value_sets) {
+    auto [url, version] = SplitCanonical(canonical);
+    if (url == own_url) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": a value set cannot import itself"));
+    }
+    if (catalog.FindValueSet(url, version) == nullptr) {
+      return absl::NotFoundError(absl::StrCat(where, ": no value set ", canonical));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---- expansion ----
+
+std::string MemberKey(absl::string_view system, absl::string_view code) {
+  return absl::StrCat(system, absl::string_view("\0", 1), code);
+}
+
+using Members = std::map<std::string, ExpandedConcept>;  // MemberKey -> concept
+
+// Every concept of one release, for filters that look at all of them.
+struct LoadedRelease {
+  std::vector<std::pair<std::string, ConceptRecord>> concepts;  // code order
+  absl::flat_hash_map<std::string, size_t> index;               // code -> position
+};
+
+class Expander {
+ public:
+  Expander(storage::Reader& reader, std::string date) : reader_(reader), date_(std::move(date)) {}
+
+  // The cache key of `vs` on this date: its definition and those it imports, with the release
+  // (by checksum, so that no two stores' releases share a key) each rule reads.
+  absl::Status Key(const ValueSetRecord& vs, std::string* key, size_t depth = 0) {
+    if (depth > kMaxImportDepth) return Cycle(vs);
+    absl::StrAppend(key, vs.url, "|", vs.version, "|", storage::EncodeValueSet(vs), "|");
+    for (const auto* rules : {&vs.includes, &vs.excludes}) {
+      for (const ValueSetRuleRecord& rule : *rules) {
+        if (!rule.system.empty()) {
+          absl::StatusOr<const ReleaseRecord*> r = ReleaseFor(rule);
+          if (!r.ok()) return r.status();
+          absl::StrAppend(key, rule.system, ":", (*r)->checksum, "|");
+        }
+        for (const std::string& canonical : rule.value_sets) {
+          absl::StatusOr<const ValueSetRecord*> inner = Imported(canonical);
+          if (!inner.ok()) return inner.status();
+          if (absl::Status s = Key(**inner, key, depth + 1); !s.ok()) return s;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Members> Run(const ValueSetRecord& vs, size_t depth = 0) {
+    if (depth > kMaxImportDepth) return Cycle(vs);
+    Members in;
+    for (const ValueSetRuleRecord& rule : vs.includes) {
+      absl::StatusOr<Members> got = Rule(rule, depth);
+      if (!got.ok()) return got.status();
+      in.merge(*got);
+    }
+    for (const ValueSetRuleRecord& rule : vs.excludes) {
+      absl::StatusOr<Members> got = Rule(rule, depth);
+      if (!got.ok()) return got.status();
+      for (const auto& [key, c] : *got) in.erase(key);
+    }
+    return in;
+  }
+
+  std::vector<ReleaseRecord> used() const {
+    std::vector<ReleaseRecord> out;
+    for (const auto& [key, r] : used_) out.push_back(r);
+    return out;
+  }
+
+ private:
+  absl::Status Cycle(const ValueSetRecord& vs) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("value set ", vs.url, " imports value sets ", kMaxImportDepth,
+                     " deep or in a cycle"));
+  }
+
+  absl::StatusOr<const ValueSetRecord*> Imported(const std::string& canonical) {
+    auto [url, version] = SplitCanonical(canonical);
+    const ValueSetRecord* r = reader_.catalog().FindValueSet(url, version);
+    if (r == nullptr) return absl::NotFoundError(absl::StrCat("no value set ", canonical));
+    return r;
+  }
+
+  absl::StatusOr<const ReleaseRecord*> ReleaseFor(const ValueSetRuleRecord& rule) {
+    const storage::Catalog& catalog = reader_.catalog();
+    const ReleaseRecord* r = nullptr;
+    if (!rule.version.empty()) {
+      r = catalog.Find(rule.system, rule.version);
+      if (r == nullptr || r->state != storage::ReleaseState::kPublished) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            rule.system, " release ", rule.version, ", which the value set names, is not published"));
+      }
+    } else {
+      r = ReleaseInForce(catalog, rule.system, date_);
+      if (r == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(rule.system, " has no published release in effect on ", date_));
+      }
+    }
+    used_.emplace(absl::StrCat(r->system, "|", r->version), *r);
+    return r;
+  }
+
+  absl::StatusOr<const LoadedRelease*> Load(const ReleaseRecord& r) {
+    std::string key = absl::StrCat(r.system, "|", r.sequence);
+    auto it = loaded_.find(key);
+    if (it != loaded_.end()) return it->second.get();
+    auto loaded = std::make_unique<LoadedRelease>();
+    absl::Status s = reader_.ForEachConcept(
+        r.system, r.sequence, [&](absl::string_view code, const ConceptRecord& record) {
+          loaded->index.emplace(std::string(code), loaded->concepts.size());
+          loaded->concepts.emplace_back(std::string(code), record);
+          return true;
+        });
+    if (!s.ok()) return s;
+    return (loaded_[key] = std::move(loaded)).get();
+  }
+
+  absl::StatusOr<Members> Rule(const ValueSetRuleRecord& rule, size_t depth) {
+    Members out;
+    if (!rule.system.empty()) {
+      absl::StatusOr<const CodeSystemInfo*> system = FindSystem(reader_.catalog(), rule.system);
+      if (!system.ok()) return system.status();
+      absl::StatusOr<const ReleaseRecord*> release = ReleaseFor(rule);
+      if (!release.ok()) return release.status();
+      const LoadedRelease* all = nullptr;
+      if (!rule.filters.empty() || rule.codes.empty()) {
+        absl::StatusOr<const LoadedRelease*> loaded = Load(**release);
+        if (!loaded.ok()) return loaded.status();
+        all = *loaded;
+      }
+      std::vector<std::unique_ptr<RE2>> compiled;
+      for (const ValueSetFilterRecord& f : rule.filters) {
+        compiled.push_back(f.op == "regex" ? std::make_unique<RE2>(f.value) : nullptr);
+      }
+      auto take = [&](const std::string& code, const ConceptRecord& record) {
+        for (size_t i = 0; i < rule.filters.size(); ++i) {
+          if (!Passes(**system, *all, code, record, rule.filters[i], compiled[i].get())) return;
+        }
+        out.emplace(MemberKey((*system)->id, code), ExpandedConcept{*system, code, record});
+      };
+      if (rule.codes.empty()) {
+        for (const auto& [code, record] : all->concepts) take(code, record);
+      } else if (all != nullptr) {
+        for (const std::string& code : rule.codes) {
+          auto it = all->index.find(code);
+          if (it != all->index.end()) take(code, all->concepts[it->second].second);
+        }
+      } else {
+        std::vector<storage::CodeState> states;
+        if (absl::Status s = reader_.ReadMany(rule.system, rule.codes, (*release)->sequence,
+                                              &states);
+            !s.ok()) {
+          return s;
+        }
+        for (size_t i = 0; i < rule.codes.size(); ++i) {
+          if (states[i].kind == storage::CodeState::Kind::kPresent) {
+            take(rule.codes[i], states[i].record);
+          }
+        }
+      }
+    }
+    for (size_t i = 0; i < rule.value_sets.size(); ++i) {
+      absl::StatusOr<const ValueSetRecord*> inner = Imported(rule.value_sets[i]);
+      if (!inner.ok()) return inner.status();
+      absl::StatusOr<Members> members = Run(**inner, depth + 1);
+      if (!members.ok()) return members.status();
+      if (i == 0 && rule.system.empty()) {
+        out = *std::move(members);
+        continue;
+      }
+      for (auto it = out.begin(); it != out.end();) {
+        it = members->count(it->first) ? std::next(it) : out.erase(it);
+      }
+    }
+    return out;
+  }
+
+  enum class Relation { kIsA, kDescendent, kChild };
+
+  // Does `code` stand in `relation` to `ancestor`? Its ancestors are its parents up to the top,
+  // then (CPT, HCPCS) the group the topmost belongs to.
+  static bool Related(const CodeSystemInfo& system, const LoadedRelease& all,
+                      const std::string& code, const ConceptRecord& record,
+                      absl::string_view ancestor, Relation relation) {
+    if (relation == Relation::kIsA && code == ancestor) return true;
+    const ConceptRecord* at = &record;
+    absl::string_view at_code = code;
+    for (int level = 0; level < 64; ++level) {
+      absl::string_view up = at->parent;
+      if (up.empty()) {
+        std::string group = GroupOfCode(system, at_code, *at);
+        return group == ancestor && (relation != Relation::kChild || level == 0);
+      }
+      if (up == ancestor) return true;
+      if (relation == Relation::kChild) return false;
+      auto it = all.index.find(up);
+      if (it == all.index.end()) return false;
+      at_code = all.concepts[it->second].first;
+      at = &all.concepts[it->second].second;
+    }
+    return false;
+  }
+
+  // `re` is f.value compiled, for a regex filter.
+  static bool Passes(const CodeSystemInfo& system, const LoadedRelease& all,
+                     const std::string& code, const ConceptRecord& record,
+                     const ValueSetFilterRecord& f, const RE2* re) {
+    if (HierarchyProperty(f.property)) {
+      if (f.op == "is-a") return Related(system, all, code, record, f.value, Relation::kIsA);
+      if (f.op == "descendent-of") {
+        return Related(system, all, code, record, f.value, Relation::kDescendent);
+      }
+      if (f.op == "child-of") return Related(system, all, code, record, f.value, Relation::kChild);
+      if (f.op == "regex") return RE2::FullMatch(PrintedCode(system, code), *re);
+      return Matches({code}, f);
+    }
+    std::vector<std::string> values;
+    if (f.property == "display") {
+      values = {record.display};
+    } else if (f.property == "billable") {
+      values = {record.billable ? "true" : "false"};
+    } else if (f.property == "kind") {
+      values = {record.kind == storage::ConceptKind::kHeader     ? "header"
+                : record.kind == storage::ConceptKind::kModifier ? "modifier"
+                                                                 : "code"};
+    } else if (f.property == "status") {
+      values = {record.active ? "active" : "inactive"};
+    } else if (f.property == "parent") {
+      if (!record.parent.empty()) values = {record.parent};
+    } else {
+      for (const auto& [name, value] : record.properties) {
+        if (name == f.property) values = absl::StrSplit(value, '\n');
+      }
+    }
+    if (f.op == "exists") return values.empty() == (f.value == "false");
+    if (f.op == "regex") {
+      return std::any_of(values.begin(), values.end(),
+                         [&](const std::string& v) { return RE2::FullMatch(v, *re); });
+    }
+    return Matches(values, f);
+  }
+
+  static bool Matches(const std::vector<std::string>& values, const ValueSetFilterRecord& f) {
+    std::vector<absl::string_view> wanted = absl::StrSplit(f.value, ',');
+    if (f.op == "=") wanted = {f.value};
+    bool any = false;
+    for (const std::string& v : values) {
+      any = any || std::find(wanted.begin(), wanted.end(), v) != wanted.end();
+    }
+    return f.op == "not-in" ? !any : any;
+  }
+
+  storage::Reader& reader_;
+  std::string date_;
+  std::map<std::string, ReleaseRecord> used_;
+  absl::flat_hash_map<std::string, std::unique_ptr<LoadedRelease>> loaded_;
+};
+
+class ExpansionCache {
+ public:
+  std::shared_ptr<const Expansion> Get(const std::string& key) {
+    absl::MutexLock l(&mu_);
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : it->second;
+  }
+  void Put(const std::string& key, std::shared_ptr<const Expansion> e) {
+    absl::MutexLock l(&mu_);
+    if (!map_.emplace(key, std::move(e)).second) return;
+    order_.push_back(key);
+    if (order_.size() > kCachedExpansions) {
+      map_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Expansion>> map_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);
+};
+
+ExpansionCache& Cache() {
+  static auto* cache = new ExpansionCache();
+  return *cache;
+}
+
+const char* OutcomeWords(Membership m) {
+  switch (m) {
+    case Membership::kMember: return "is in";
+    case Membership::kHeader: return "is a header in";
+    case Membership::kNotInDefinition: return "is not in";
+    case Membership::kDeleted: return "was deleted from";
+    case Membership::kNotYetEffective: return "is not yet in";
+    case Membership::kUnknownCode: return "is unknown to";
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<const CodeSystemInfo*> FindSystemByIdOrUri(const storage::Catalog& catalog,
+                                                          absl::string_view id_or_uri) {
+  absl::StatusOr<const CodeSystemInfo*> by_id = FindSystem(catalog, id_or_uri);
+  if (by_id.ok() || by_id.status().code() != absl::StatusCode::kNotFound) return by_id;
+  for (const CodeSystemInfo* s : AllSystems(catalog)) {
+    if (s->uri == id_or_uri) return s;
+  }
+  return absl::NotFoundError(absl::StrCat("no code system has the id or URI '", id_or_uri, "'"));
+}
+
+absl::Status CheckValueSet(const storage::Catalog& catalog, ValueSetRecord* r) {
+  auto invalid = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("value set ", r->url, ": ", what));
+  };
+  if (r->url.empty() || r->url.size() > 1000 || r->url.find(':') == std::string::npos ||
+      r->url.find(' ') != std::string::npos || r->url.find('|') != std::string::npos ||
+      !Printable(r->url)) {
+    return invalid("the url must be an absolute URI (scheme:rest) without spaces or '|'");
+  }
+  if (r->version.empty() || r->version.size() > 64 || !Printable(r->version) ||
+      r->version.find('|') != std::string::npos) {
+    return invalid("the version must be 1 to 64 characters without control characters or '|'");
+  }
+  if (r->title.size() > 500 || !Printable(r->title)) {
+    return invalid("the title must be at most 500 characters without control characters");
+  }
+  if (r->includes.empty()) return invalid("it includes nothing");
+  for (size_t i = 0; i < r->includes.size(); ++i) {
+    if (absl::Status s = CheckRule(catalog, r->url, &r->includes[i],
+                                   absl::StrCat("value set ", r->url, " include[", i, "]"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (size_t i = 0; i < r->excludes.size(); ++i) {
+    if (absl::Status s = CheckRule(catalog, r->url, &r->excludes[i],
+                                   absl::StrCat("value set ", r->url, " exclude[", i, "]"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+const ExpandedConcept* Expansion::Find(absl::string_view system, absl::string_view code) const {
+  auto it = std::lower_bound(concepts.begin(), concepts.end(), std::make_pair(system, code),
+                             [](const ExpandedConcept& c, const auto& key) {
+                               return std::make_pair(absl::string_view(c.system->id),
+                                                     absl::string_view(c.code)) < key;
+                             });
+  if (it == concepts.end() || it->system->id != system || it->code != code) return nullptr;
+  return &*it;
+}
+
+absl::StatusOr<std::shared_ptr<const Expansion>> Expand(storage::Reader& reader,
+                                                        const ValueSetRecord& vs,
+                                                        absl::string_view date, bool* cached) {
+  if (cached != nullptr) *cached = false;
+  if (!IsValidDate(date)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", date, "' is not a YYYY-MM-DD date"));
+  }
+  std::string key;
+  {
+    Expander keyer(reader, std::string(date));
+    if (absl::Status s = keyer.Key(vs, &key); !s.ok()) return s;
+  }
+  if (std::shared_ptr<const Expansion> hit = Cache().Get(key)) {
+    if (cached != nullptr) *cached = true;
+    return hit;
+  }
+  Expander expander(reader, std::string(date));
+  absl::StatusOr<Members> members = expander.Run(vs);
+  if (!members.ok()) return members.status();
+  auto expansion = std::make_shared<Expansion>();
+  expansion->releases = expander.used();
+  expansion->concepts.reserve(members->size());
+  for (auto& [k, c] : *members) expansion->concepts.push_back(std::move(c));
+  Cache().Put(key, expansion);
+  return std::shared_ptr<const Expansion>(std::move(expansion));
+}
+
+absl::StatusOr<MembershipResult> CheckMembership(storage::Reader& reader,
+                                                 const ValueSetRecord& vs,
+                                                 absl::string_view system_name,
+                                                 absl::string_view input,
+                                                 absl::string_view date) {
+  absl::StatusOr<const CodeSystemInfo*> system =
+      FindSystemByIdOrUri(reader.catalog(), system_name);
+  if (!system.ok()) return system.status();
+  absl::StatusOr<std::string> code = NormalizeCode(**system, input);
+  if (!code.ok()) return code.status();
+  MembershipResult out;
+  absl::StatusOr<std::shared_ptr<const Expansion>> expansion = Expand(reader, vs, date);
+  if (!expansion.ok()) return expansion.status();
+  out.expansion = *expansion;
+  const ReleaseRecord* used = nullptr;
+  for (const ReleaseRecord& r : out.expansion->releases) {
+    if (r.system == (*system)->id && used == nullptr) used = &r;
+  }
+  if (used == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("value set ", vs.url, " version ", vs.version,
+                                                   " takes no codes of ", (*system)->id));
+  }
+  out.release = *used;
+  const std::string printed = PrintedCode(**system, *code);
+  auto finish = [&](Membership m, const ReleaseRecord& r) {
+    out.outcome = m;
+    out.release = r;
+    out.message = absl::StrCat((*system)->id, " ", printed, " ", OutcomeWords(m), " ", vs.url,
+                               "|", vs.version, " on ", date, " (", r.system, " ", r.version,
+                               ", effective ", r.effective_date, ")");
+    return out;
+  };
+  if (const ExpandedConcept* c = out.expansion->Find((*system)->id, *code)) {
+    return finish(c->record.kind == storage::ConceptKind::kHeader ? Membership::kHeader
+                                                                  : Membership::kMember,
+                  *used);
+  }
+  storage::CodeState state;
+  if (absl::Status s = reader.Read((*system)->id, *code, used->sequence, &state); !s.ok()) {
+    return s;
+  }
+  if (state.kind == storage::CodeState::Kind::kPresent) {
+    return finish(Membership::kNotInDefinition, *used);
+  }
+  // Not in this release: would the definition take it in a release that has it? The newest
+  // earlier one first (deleted), then the oldest later one (not yet effective).
+  const std::vector<ReleaseRecord>& releases = reader.catalog().Releases((*system)->id);
+  bool ever = false;
+  auto taken_in = [&](const ReleaseRecord& r, bool* taken) -> absl::Status {
+    *taken = false;
+    storage::CodeState st;
+    if (absl::Status s = reader.Read(r.system, *code, r.sequence, &st); !s.ok()) return s;
+    if (st.kind != storage::CodeState::Kind::kPresent) return absl::OkStatus();
+    ever = true;
+    absl::StatusOr<std::shared_ptr<const Expansion>> then = Expand(reader, vs, r.effective_date);
+    if (!then.ok()) return absl::OkStatus();  // the value set cannot expand then: not taken
+    *taken = (*then)->Find(r.system, *code) != nullptr;
+    return absl::OkStatus();
+  };
+  for (auto it = releases.rbegin(); it != releases.rend(); ++it) {
+    if (it->state != storage::ReleaseState::kPublished || it->sequence >= used->sequence) continue;
+    bool taken;
+    if (absl::Status s = taken_in(*it, &taken); !s.ok()) return s;
+    if (taken) return finish(Membership::kDeleted, *it);
+    if (ever) break;  // the last release that had it did not take it
+  }
+  for (const ReleaseRecord& r : releases) {
+    if (r.state != storage::ReleaseState::kPublished || r.effective_date <= date) continue;
+    bool taken;
+    if (absl::Status s = taken_in(r, &taken); !s.ok()) return s;
+    if (taken) return finish(Membership::kNotYetEffective, r);
+  }
+  return finish(ever || state.kind == storage::CodeState::Kind::kDeleted
+                    ? Membership::kNotInDefinition
+                    : Membership::kUnknownCode,
+                *used);
+}
+
+}  // namespace codebook::service
