@@ -174,6 +174,28 @@ absl::StatusOr<v1::ValidateCodeResponse> Client::ValidateCode(const std::string&
               After(options_.deadline));
 }
 
+absl::StatusOr<v1::ValidateCodeResponse> Client::ValidateCode(
+    const v1::ValidateCodeRequest& request) {
+  return Call(terminology_.get(), &v1::Terminology::Stub::ValidateCode, request,
+              After(options_.deadline));
+}
+
+absl::StatusOr<std::vector<v1::ValueSet>> Client::ListValueSets(const std::string& url) {
+  v1::ListValueSetsRequest req;
+  req.set_url(url);
+  auto r = Call(terminology_.get(), &v1::Terminology::Stub::ListValueSets, req,
+                After(options_.deadline));
+  if (!r.ok()) return r.status();
+  return std::vector<v1::ValueSet>(r->value_sets().begin(), r->value_sets().end());
+}
+
+absl::StatusOr<v1::ExpandValueSetResponse> Client::ExpandValueSet(
+    const v1::ExpandValueSetRequest& request) {
+  // A cold expansion reads whole releases: bulk work, the admin deadline.
+  return Call(terminology_.get(), &v1::Terminology::Stub::ExpandValueSet, request,
+              After(options_.admin_deadline));
+}
+
 absl::StatusOr<v1::PingResponse> Client::Ping() {
   return Call(terminology_.get(), &v1::Terminology::Stub::Ping, v1::PingRequest(),
               After(options_.deadline));
@@ -498,6 +520,13 @@ absl::StatusOr<v1::CreateCodeSystemResponse> Client::CreateCodeSystem(
   v1::CreateCodeSystemRequest req;
   *req.mutable_system() = system;
   return Call(admin_.get(), &v1::ReleaseAdmin::Stub::CreateCodeSystem, req,
+              After(options_.admin_deadline));
+}
+
+absl::StatusOr<v1::CreateValueSetResponse> Client::CreateValueSet(const v1::ValueSet& value_set) {
+  v1::CreateValueSetRequest req;
+  *req.mutable_value_set() = value_set;
+  return Call(admin_.get(), &v1::ReleaseAdmin::Stub::CreateValueSet, req,
               After(options_.admin_deadline));
 }
 

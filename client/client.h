@@ -90,6 +90,13 @@ class Client {
   absl::StatusOr<v1::ValidateCodeResponse> ValidateCode(const std::string& system,
                                                         const std::string& code,
                                                         const std::string& date_of_service = "");
+  // Any ValidateCode request (with a value set, ...).
+  absl::StatusOr<v1::ValidateCodeResponse> ValidateCode(const v1::ValidateCodeRequest& request);
+  // Value sets: every version (or those of `url`); one page of an expansion (pass
+  // next_page_token back in `request.page_token` for the next).
+  absl::StatusOr<std::vector<v1::ValueSet>> ListValueSets(const std::string& url = "");
+  absl::StatusOr<v1::ExpandValueSetResponse> ExpandValueSet(
+      const v1::ExpandValueSetRequest& request);
   absl::StatusOr<v1::PingResponse> Ping();
   // Reads a whole ExportRelease stream (the first message carries the release and checksum);
   // return false from `on_message` to stop early.
@@ -153,6 +160,8 @@ class Client {
   absl::StatusOr<v1::CreateBackupResponse> CreateBackup(const std::string& directory);
   // Registers a code system (ReleaseAdmin.CreateCodeSystem; needs the admin scope).
   absl::StatusOr<v1::CreateCodeSystemResponse> CreateCodeSystem(const v1::CodeSystem& system);
+  // Stores a value-set version (ReleaseAdmin.CreateValueSet; needs the admin scope).
+  absl::StatusOr<v1::CreateValueSetResponse> CreateValueSet(const v1::ValueSet& value_set);
   // Create + upload (+ publish when `publish`); a failed upload or publish discards the staged
   // release, so nothing of a failed import stays behind.
   absl::StatusOr<v1::Release> ImportRelease(const std::string& system, const std::string& version,

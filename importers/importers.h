@@ -206,6 +206,20 @@ struct FhirCodeSystem {
 // A code given twice (by case, in a case-insensitive system) is an error naming both places.
 absl::StatusOr<FhirCodeSystem> ParseFhirCodeSystem(const std::string& path);
 
+// What a FHIR ValueSet resource says: the value set (its compose as include and exclude rules:
+// system as its URI, version, codes, filters as property/op/value, imported value sets), and
+// its date.
+struct FhirValueSet {
+  codebook::v1::ValueSet value_set;  // version "" when the resource has none
+  std::string date;                  // the day of "date", "" when absent
+};
+
+// A FHIR R4 or R5 ValueSet resource in JSON, checked element by element like
+// ParseFhirCodeSystem. It needs a url and a compose with at least one include; an expansion
+// element, if any, is not read (Codebook expands). compose.inactive and lockedDate are read
+// and not kept.
+absl::StatusOr<FhirValueSet> ParseFhirValueSet(const std::string& path);
+
 // File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx",
 // "cpt" (a folder), "icd10cm-tabular", "icd10cm-index" (a file or a folder), "icd10pcs-tables",
 // "icd10pcs-index" (a file or a folder), "fhir-codesystem" (its concepts).

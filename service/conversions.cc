@@ -84,6 +84,54 @@ storage::CodeSystemRecord FromApi(const v1::CodeSystem& s) {
   return r;
 }
 
+void ToApi(const storage::ValueSetRecord& r, v1::ValueSet* out) {
+  out->set_url(r.url);
+  out->set_version(r.version);
+  out->set_title(r.title);
+  out->set_publisher(r.publisher);
+  out->set_description(r.description);
+  for (const auto& [rules, api] : {std::pair{&r.includes, out->mutable_includes()},
+                                   std::pair{&r.excludes, out->mutable_excludes()}}) {
+    for (const storage::ValueSetRuleRecord& rule : *rules) {
+      v1::ValueSetRule* a = api->Add();
+      a->set_system(rule.system);
+      a->set_version(rule.version);
+      for (const std::string& c : rule.codes) a->add_codes(c);
+      for (const storage::ValueSetFilterRecord& f : rule.filters) {
+        v1::ValueSetFilter* af = a->add_filters();
+        af->set_property(f.property);
+        af->set_op(f.op);
+        af->set_value(f.value);
+      }
+      for (const std::string& v : rule.value_sets) a->add_value_sets(v);
+    }
+  }
+  if (r.create_time_micros != 0) SetTimestamp(r.create_time_micros, out->mutable_create_time());
+}
+
+storage::ValueSetRecord FromApi(const v1::ValueSet& vs) {
+  storage::ValueSetRecord r;
+  r.url = vs.url();
+  r.version = vs.version();
+  r.title = vs.title();
+  r.publisher = vs.publisher();
+  r.description = vs.description();
+  for (const auto& [api, rules] : {std::pair{&vs.includes(), &r.includes},
+                                   std::pair{&vs.excludes(), &r.excludes}}) {
+    for (const v1::ValueSetRule& a : *api) {
+      storage::ValueSetRuleRecord& rule = rules->emplace_back();
+      rule.system = a.system();
+      rule.version = a.version();
+      rule.codes.assign(a.codes().begin(), a.codes().end());
+      for (const v1::ValueSetFilter& f : a.filters()) {
+        rule.filters.push_back({f.property(), f.op(), f.value()});
+      }
+      rule.value_sets.assign(a.value_sets().begin(), a.value_sets().end());
+    }
+  }
+  return r;
+}
+
 void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out) {
   out->set_system(r.system);
   out->set_version(r.version);

@@ -23,6 +23,9 @@ void ToRef(const storage::ReleaseRecord& r, v1::ReleaseRef* out);
 void ToApi(const CodeSystemInfo& system, v1::CodeSystem* out);
 // The definition a CreateCodeSystem request asks to register (code format "pattern").
 storage::CodeSystemRecord FromApi(const v1::CodeSystem& system);
+// A value-set version and back (FromApi leaves the creation time 0).
+void ToApi(const storage::ValueSetRecord& r, v1::ValueSet* out);
+storage::ValueSetRecord FromApi(const v1::ValueSet& vs);
 // The concept as the API gives it: every field, or with `basic` only the code, display, status,
 // kind and billable flag (v1::CONCEPT_VIEW_BASIC).
 void ToApi(const CodeSystemInfo& system, absl::string_view code, const storage::ConceptRecord& r,

@@ -346,6 +346,51 @@ grpc::ServerUnaryReactor* TerminologyHandler::Subsumes(grpc::CallbackServerConte
   return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::Subsumes, req, resp);
 }
 
+grpc::ServerUnaryReactor* TerminologyHandler::ListValueSets(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListValueSetsRequest* req,
+                                                            v1::ListValueSetsResponse* resp) {
+  return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::ListValueSets, req, resp);
+}
+
+grpc::ServerUnaryReactor* TerminologyHandler::ExpandValueSet(
+    grpc::CallbackServerContext* ctx, const v1::ExpandValueSetRequest* req,
+    v1::ExpandValueSetResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string caller;
+  absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
+  if (s.ok()) s = impl_->ExpandValueSet(*req, resp);
+  if (s.ok()) {
+    // Matching a licensed system's text (the request's filter, a display filter of the
+    // definition) would reveal it to a caller without the licence, as Search would.
+    for (const v1::ReleaseRef& r : resp->releases()) {
+      if (!MustWithholdText(auth_, *ctx, *impl_, r.system())) continue;
+      bool matches_text = !req->filter().empty();
+      for (const auto* rules : {&resp->value_set().includes(), &resp->value_set().excludes()}) {
+        for (const v1::ValueSetRule& rule : *rules) {
+          for (const v1::ValueSetFilter& f : rule.filters()) {
+            matches_text =
+                matches_text || (rule.system() == r.system() && f.property() == "display");
+          }
+        }
+      }
+      if (matches_text) {
+        s = absl::PermissionDeniedError(absl::StrCat(
+            "the expansion matches the text of ", r.system(), ", which needs the scope ",
+            impl_->LicenseScope(r.system()), "; expand without a filter to get its codes"));
+        resp->Clear();
+        break;
+      }
+    }
+  }
+  if (s.ok()) {
+    for (v1::ExpansionEntry& e : *resp->mutable_concepts()) {
+      if (MustWithholdText(auth_, *ctx, *impl_, e.system())) WithholdText(e.mutable_concept());
+    }
+  }
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* TerminologyHandler::ValidateClaim(grpc::CallbackServerContext* ctx,
                                                             const v1::ValidateClaimRequest* req,
                                                             v1::ValidateClaimResponse* resp) {
@@ -733,6 +778,12 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateCodeSystem(
     grpc::CallbackServerContext* ctx, const v1::CreateCodeSystemRequest* req,
     v1::CreateCodeSystemResponse* resp) {
   return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::CreateCodeSystem, req, resp);
+}
+
+grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateValueSet(
+    grpc::CallbackServerContext* ctx, const v1::CreateValueSetRequest* req,
+    v1::CreateValueSetResponse* resp) {
+  return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::CreateValueSet, req, resp);
 }
 
 grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateBackup(grpc::CallbackServerContext* ctx,

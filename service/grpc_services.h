@@ -159,6 +159,13 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
                                           v1::ValidateClaimResponse* resp) override;
   grpc::ServerBidiReactor<v1::ClaimLine, v1::ClaimLineResult>* ValidateClaimStream(
       grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* ListValueSets(grpc::CallbackServerContext* ctx,
+                                          const v1::ListValueSetsRequest* req,
+                                          v1::ListValueSetsResponse* resp) override;
+  // Each concept's text is withheld by its own system's licence scope.
+  grpc::ServerUnaryReactor* ExpandValueSet(grpc::CallbackServerContext* ctx,
+                                           const v1::ExpandValueSetRequest* req,
+                                           v1::ExpandValueSetResponse* resp) override;
   grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>* LookupStream(
       grpc::CallbackServerContext* ctx) override;
   grpc::ServerWriteReactor<v1::ReleaseEvent>* WatchReleases(
@@ -220,6 +227,9 @@ class ReleaseAdminHandler final : public v1::ReleaseAdmin::CallbackService {
   grpc::ServerUnaryReactor* CreateCodeSystem(grpc::CallbackServerContext* ctx,
                                              const v1::CreateCodeSystemRequest* req,
                                              v1::CreateCodeSystemResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateValueSet(grpc::CallbackServerContext* ctx,
+                                           const v1::CreateValueSetRequest* req,
+                                           v1::CreateValueSetResponse* resp) override;
 
  private:
   const ReleaseAdminImpl* impl_;

@@ -1,5 +1,7 @@
 #include "service/release_admin_impl.h"
 
+#include "service/value_sets.h"
+
 #include <filesystem>
 
 #include <utility>
@@ -190,6 +192,20 @@ absl::Status ReleaseAdminImpl::CreateCodeSystem(const v1::CreateCodeSystemReques
   if (!stored.ok()) return stored.status();
   // What is stored is this definition: another one under the id or URI was refused above.
   ToApi(*checked, resp->mutable_system());
+  resp->set_created(created);
+  return absl::OkStatus();
+}
+
+absl::Status ReleaseAdminImpl::CreateValueSet(const v1::CreateValueSetRequest& req,
+                                              v1::CreateValueSetResponse* resp) const {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
+  storage::ValueSetRecord record = FromApi(req.value_set());
+  if (absl::Status s = CheckValueSet(*store_->catalog(), &record); !s.ok()) return s;
+  bool created = false;
+  absl::StatusOr<storage::ValueSetRecord> stored =
+      store_->CreateValueSet(std::move(record), NowMicros(), &created);
+  if (!stored.ok()) return stored.status();
+  ToApi(*stored, resp->mutable_value_set());
   resp->set_created(created);
   return absl::OkStatus();
 }

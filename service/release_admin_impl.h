@@ -65,6 +65,9 @@ class ReleaseAdminImpl {
   // Registers a code system (see ReleaseAdmin.CreateCodeSystem).
   absl::Status CreateCodeSystem(const v1::CreateCodeSystemRequest& req,
                                 v1::CreateCodeSystemResponse* resp) const;
+  // Stores a value-set version (see ReleaseAdmin.CreateValueSet; value_sets.h).
+  absl::Status CreateValueSet(const v1::CreateValueSetRequest& req,
+                              v1::CreateValueSetResponse* resp) const;
   // As TerminologyImpl::LicenseScope.
   std::string LicenseScope(absl::string_view system) const {
     return LicenseScopeOf(*store_, system);

@@ -217,6 +217,14 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
       resp->set_message(absl::StrCat(r.message, "; but ", mc->message()));
     }
   }
+  if (!req.value_set().empty()) {
+    s = CheckInValueSet(req, **system, date, resp);
+    if (!s.ok()) return s;
+    if (resp->outcome() == v1::VALIDATION_OUTCOME_VALID && !resp->value_set().member()) {
+      resp->set_outcome(v1::VALIDATION_OUTCOME_NOT_IN_VALUE_SET);
+      resp->set_message(resp->value_set().message());
+    }
+  }
   resp->set_valid(resp->outcome() == v1::VALIDATION_OUTCOME_VALID);
   return absl::OkStatus();
 }

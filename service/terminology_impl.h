@@ -63,6 +63,15 @@ class TerminologyImpl {
   // Claim lines (per-line logic in claims.h). The stream form builds a CodeChecker per stream.
   absl::Status ValidateClaim(const v1::ValidateClaimRequest& req,
                              v1::ValidateClaimResponse* resp) const;
+  // Value sets (value_set_reads.cc; their meaning in value_sets.h).
+  absl::Status ListValueSets(const v1::ListValueSetsRequest& req,
+                             v1::ListValueSetsResponse* resp) const;
+  absl::Status ExpandValueSet(const v1::ExpandValueSetRequest& req,
+                              v1::ExpandValueSetResponse* resp) const;
+  // ValidateCode's value-set part: fills resp->value_set for `req.value_set()` and the code
+  // (storage form) of `system`.
+  absl::Status CheckInValueSet(const v1::ValidateCodeRequest& req, const CodeSystemInfo& system,
+                               absl::string_view date, v1::ValidateCodeResponse* resp) const;
   storage::Store* store() const { return store_; }
   // A system of this server: built-in or registered.
   absl::StatusOr<const CodeSystemInfo*> System(absl::string_view id) const {

@@ -60,7 +60,8 @@ absl::StatusOr<std::string> HierarchyValue(const CodeSystemInfo& system, absl::s
   return code.status();
 }
 
-absl::Status CheckFilter(const CodeSystemInfo& system, ValueSetFilterRecord* f,
+// `system` null: a system not known here, whose values cannot be checked.
+absl::Status CheckFilter(const CodeSystemInfo* system, ValueSetFilterRecord* f,
                          const std::string& where) {
   auto invalid = [&](absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": filter ", f->property, " ", f->op,
@@ -90,10 +91,11 @@ absl::Status CheckFilter(const CodeSystemInfo& system, ValueSetFilterRecord* f,
     if (!re.ok()) return invalid(absl::StrCat("not a regular expression: ", re.error()));
     return absl::OkStatus();
   }
+  if (system == nullptr) return absl::OkStatus();
   if (HierarchyProperty(f->property) || f->property == "parent") {
     std::vector<std::string> values;
     for (absl::string_view v : absl::StrSplit(f->value, ',')) {
-      absl::StatusOr<std::string> code = HierarchyValue(system, v);
+      absl::StatusOr<std::string> code = HierarchyValue(*system, v);
       if (!code.ok()) return invalid(code.status().message());
       values.push_back(*std::move(code));
     }
@@ -126,20 +128,20 @@ absl::Status CheckRule(const storage::Catalog& catalog, const std::string& own_u
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": codes, filters and a version need a code system"));
   }
-  if (!rule->system.empty()) {
-    absl::StatusOr<const CodeSystemInfo*> system = FindSystemByIdOrUri(catalog, rule->system);
-    if (!system.ok()) {
-      return absl::Status(system.status().code(),
-                          absl::StrCat(where, ": ", system.status().message()));
+  absl::StatusOr<const CodeSystemInfo*> system =
+      rule->system.empty() ? nullptr : FindSystemByIdOrUri(catalog, rule->system);
+  if (!system.ok() && system.status().code() != absl::StatusCode::kNotFound) {
+    return system.status();
+  }
+  if (!system.ok()) {
+    // A system not known here (yet): kept as written, like FHIR's value sets, which may be
+    // loaded before their code systems; expanding it says so. Its filters' operators are still
+    // checked.
+    for (ValueSetFilterRecord& f : rule->filters) {
+      if (absl::Status s = CheckFilter(nullptr, &f, where); !s.ok()) return s;
     }
+  } else if (*system != nullptr) {
     rule->system = (*system)->id;
-    if (!rule->version.empty()) {
-      const ReleaseRecord* r = catalog.Find(rule->system, rule->version);
-      if (r == nullptr || r->state != storage::ReleaseState::kPublished) {
-        return absl::NotFoundError(absl::StrCat(where, ": ", rule->system,
-                                                " has no published release ", rule->version));
-      }
-    }
     for (std::string& code : rule->codes) {
       absl::StatusOr<std::string> normal = NormalizeCode(**system, code);
       if (!normal.ok()) {
@@ -147,19 +149,17 @@ absl::Status CheckRule(const storage::Catalog& catalog, const std::string& own_u
       }
       code = *std::move(normal);
     }
-    std::sort(rule->codes.begin(), rule->codes.end());
-    rule->codes.erase(std::unique(rule->codes.begin(), rule->codes.end()), rule->codes.end());
     for (ValueSetFilterRecord& f : rule->filters) {
-      if (absl::Status s = CheckFilter(**system, &f, where); !s.ok()) return s;
+      if (absl::Status s = CheckFilter(*system, &f, where); !s.ok()) return s;
     }
   }
+  std::sort(rule->codes.begin(), rule->codes.end());
+  rule->codes.erase(std::unique(rule->codes.begin(), rule->codes.end()), rule->codes.end());
   for (const std::string& canonical : rule->value_sets) {
     auto [url, version] = SplitCanonical(canonical);
+    if (url.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": an empty import"));
     if (url == own_url) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": a value set cannot import itself"));
-    }
-    if (catalog.FindValueSet(url, version) == nullptr) {
-      return absl::NotFoundError(absl::StrCat(where, ": no value set ", canonical));
     }
   }
   return absl::OkStatus();
@@ -241,20 +241,35 @@ class Expander {
     return r;
   }
 
+  // The rule's system: by id, or (one not known when the value set was stored) by URI.
+  absl::StatusOr<const CodeSystemInfo*> SystemOf(const ValueSetRuleRecord& rule) {
+    absl::StatusOr<const CodeSystemInfo*> system =
+        FindSystemByIdOrUri(reader_.catalog(), rule.system);
+    if (!system.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the value set needs code system ", rule.system,
+                       ", which is not known here"));
+    }
+    return system;
+  }
+
   absl::StatusOr<const ReleaseRecord*> ReleaseFor(const ValueSetRuleRecord& rule) {
     const storage::Catalog& catalog = reader_.catalog();
+    absl::StatusOr<const CodeSystemInfo*> system = SystemOf(rule);
+    if (!system.ok()) return system.status();
+    const std::string& id = (*system)->id;
     const ReleaseRecord* r = nullptr;
     if (!rule.version.empty()) {
-      r = catalog.Find(rule.system, rule.version);
+      r = catalog.Find(id, rule.version);
       if (r == nullptr || r->state != storage::ReleaseState::kPublished) {
         return absl::FailedPreconditionError(absl::StrCat(
-            rule.system, " release ", rule.version, ", which the value set names, is not published"));
+            id, " release ", rule.version, ", which the value set names, is not published"));
       }
     } else {
-      r = ReleaseInForce(catalog, rule.system, date_);
+      r = ReleaseInForce(catalog, id, date_);
       if (r == nullptr) {
         return absl::FailedPreconditionError(
-            absl::StrCat(rule.system, " has no published release in effect on ", date_));
+            absl::StrCat(id, " has no published release in effect on ", date_));
       }
     }
     used_.emplace(absl::StrCat(r->system, "|", r->version), *r);
@@ -279,7 +294,7 @@ class Expander {
   absl::StatusOr<Members> Rule(const ValueSetRuleRecord& rule, size_t depth) {
     Members out;
     if (!rule.system.empty()) {
-      absl::StatusOr<const CodeSystemInfo*> system = FindSystem(reader_.catalog(), rule.system);
+      absl::StatusOr<const CodeSystemInfo*> system = SystemOf(rule);
       if (!system.ok()) return system.status();
       absl::StatusOr<const ReleaseRecord*> release = ReleaseFor(rule);
       if (!release.ok()) return release.status();
@@ -289,33 +304,51 @@ class Expander {
         if (!loaded.ok()) return loaded.status();
         all = *loaded;
       }
+      // The filters with their values in storage form (see the codes below), regexes compiled.
+      std::vector<ValueSetFilterRecord> filters = rule.filters;
       std::vector<std::unique_ptr<RE2>> compiled;
-      for (const ValueSetFilterRecord& f : rule.filters) {
+      for (ValueSetFilterRecord& f : filters) {
+        if (f.op != "regex" && f.op != "exists" &&
+            (HierarchyProperty(f.property) || f.property == "parent")) {
+          std::vector<std::string> values;
+          for (absl::string_view v : absl::StrSplit(f.value, ',')) {
+            absl::StatusOr<std::string> normal = HierarchyValue(**system, v);
+            values.push_back(normal.ok() ? *std::move(normal) : std::string(v));
+          }
+          f.value = absl::StrJoin(values, ",");
+        }
         compiled.push_back(f.op == "regex" ? std::make_unique<RE2>(f.value) : nullptr);
       }
       auto take = [&](const std::string& code, const ConceptRecord& record) {
-        for (size_t i = 0; i < rule.filters.size(); ++i) {
-          if (!Passes(**system, *all, code, record, rule.filters[i], compiled[i].get())) return;
+        for (size_t i = 0; i < filters.size(); ++i) {
+          if (!Passes(**system, *all, code, record, filters[i], compiled[i].get())) return;
         }
         out.emplace(MemberKey((*system)->id, code), ExpandedConcept{*system, code, record});
       };
+      // Codes in their storage form (stored so for a system known when the value set was
+      // stored; one registered since may need it); a code of the wrong shape is in no release.
+      std::vector<std::string> codes;
+      for (const std::string& c : rule.codes) {
+        absl::StatusOr<std::string> normal = NormalizeCode(**system, c);
+        if (normal.ok()) codes.push_back(*std::move(normal));
+      }
       if (rule.codes.empty()) {
         for (const auto& [code, record] : all->concepts) take(code, record);
       } else if (all != nullptr) {
-        for (const std::string& code : rule.codes) {
+        for (const std::string& code : codes) {
           auto it = all->index.find(code);
           if (it != all->index.end()) take(code, all->concepts[it->second].second);
         }
       } else {
         std::vector<storage::CodeState> states;
-        if (absl::Status s = reader_.ReadMany(rule.system, rule.codes, (*release)->sequence,
+        if (absl::Status s = reader_.ReadMany((*system)->id, codes, (*release)->sequence,
                                               &states);
             !s.ok()) {
           return s;
         }
-        for (size_t i = 0; i < rule.codes.size(); ++i) {
+        for (size_t i = 0; i < codes.size(); ++i) {
           if (states[i].kind == storage::CodeState::Kind::kPresent) {
-            take(rule.codes[i], states[i].record);
+            take(codes[i], states[i].record);
           }
         }
       }

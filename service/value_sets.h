@@ -43,10 +43,11 @@ namespace codebook::service {
 // Checks a new definition against `catalog` and puts it in its stored form: each rule's system
 // (id or URI) becomes the id, each listed code its storage form (so "E11.9" and "E119" are one
 // code), hierarchy filter values likewise. INVALID_ARGUMENT naming the rule ("include[2]") for
-// an unknown system, a code of the wrong shape, an unknown filter operator or property/operator
-// pair, a regular expression RE2 cannot compile, a boolean other than true/false, a rule with
-// nothing to take, or a url/version of the wrong shape; NOT_FOUND for an imported value set
-// (or version) that does not exist, or a release version that the system does not have.
+// a code of the wrong shape, an unknown filter operator or property/operator pair, a regular
+// expression RE2 cannot compile, a boolean other than true/false, a rule with nothing to take,
+// a self-import, or a url/version of the wrong shape. As in FHIR, a definition may name what
+// does not exist yet: a code system not known here (kept as written, found by URI when it is
+// registered), a release version, an imported value set; expanding says what is missing.
 absl::Status CheckValueSet(const storage::Catalog& catalog, storage::ValueSetRecord* r);
 
 // One concept of an expansion.

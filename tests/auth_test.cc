@@ -253,6 +253,36 @@ TEST_F(AuthTest, CptTextOnlyForCallersWithTheLicence) {
   ASSERT_TRUE(by_code.ok()) << by_code.status();
   ASSERT_GT(by_code->hits_size(), 0);
   EXPECT_TRUE(by_code->hits(0).concept().text_withheld());
+  // Value sets: creating one needs the admin scope; an expansion withholds CPT text without the
+  // licence, and refuses a text filter that would reveal it.
+  v1::ValueSet em;
+  em.set_url("urn:example:vs:em");
+  em.set_version("1");
+  em.add_includes()->set_system("CPT");
+  v1::ValueSetFilter* f = em.mutable_includes(0)->add_filters();
+  f->set_property("concept");
+  f->set_op("is-a");
+  f->set_value("EVALUATION_MANAGEMENT");
+  EXPECT_EQ(reader->CreateValueSet(em).status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(admin->CreateValueSet(em).ok());
+  v1::ExpandValueSetRequest expand;
+  expand.set_url("urn:example:vs:em");
+  auto withheld = reader->ExpandValueSet(expand);
+  ASSERT_TRUE(withheld.ok()) << withheld.status();
+  ASSERT_GT(withheld->concepts_size(), 0);
+  for (const auto& e : withheld->concepts()) {
+    EXPECT_TRUE(e.concept().text_withheld());
+    EXPECT_EQ(e.concept().display(), "");
+  }
+  auto shown = coder->ExpandValueSet(expand);
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  EXPECT_NE(shown->concepts(0).concept().display(), "");
+  expand.set_filter("office");
+  auto filtered = reader->ExpandValueSet(expand);
+  EXPECT_EQ(filtered.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(filtered.status().message().find("license:CPT"), std::string::npos)
+      << filtered.status();
+  EXPECT_TRUE(coder->ExpandValueSet(expand).ok());
   // The CLI says so.
   std::string out;
   RunCommand(kCli + " --server=" + server.address() + " lookup --system=CPT 99213", &out);

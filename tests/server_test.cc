@@ -625,6 +625,133 @@ TEST(FhirImportTest, EverySetupCodeSystemOfTheHl7GeneralSuitesImports) {
   EXPECT_EQ(releases, 41);
 }
 
+// Value sets end to end: created from a FHIR ValueSet through the CLI, listed, expanded for a
+// date of service in pages and with a text filter, and checked code by code with reasons.
+// The sample's T81.32XA is replaced by T81.320A/T81.328A in FY2025.
+TEST_F(ServerTest, ValueSetsAreCreatedExpandedByDateAndCheckedWithReasons) {
+  const std::string file = server_->dir() + "/wounds.json";
+  std::ofstream(file) << R"({"resourceType": "ValueSet", "url": "urn:example:vs:wounds",
+    "version": "1", "title": "Wound disruption", "status": "active",
+    "compose": {
+      "include": [{"system": "http://hl7.org/fhir/sid/icd-10-cm",
+                   "filter": [{"property": "concept", "op": "is-a", "value": "T81.3"}]},
+                  {"system": "ICD10CM", "concept": [{"code": "E11.9"}]}],
+      "exclude": [{"system": "ICD10CM", "concept": [{"code": "T81.32XD"}]}]}})";
+  int rc = 0;
+  std::string out = Cli("valueset create --file=" + file, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "created urn:example:vs:wounds|1 (2 include, 1 exclude rules)\n");
+  out = Cli("import --format=fhir-valueset " + file, &rc);  // the same again: no change
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.rfind("already stored, unchanged", 0), 0u) << out;
+  auto sets = client_->ListValueSets("urn:example:vs:wounds");
+  ASSERT_TRUE(sets.ok()) << sets.status();
+  ASSERT_EQ(sets->size(), 1u);
+  EXPECT_EQ((*sets)[0].includes(0).system(), "ICD10CM");  // stored by id
+  EXPECT_EQ((*sets)[0].excludes(0).codes(0), "T8132XD");  // and storage-form codes
+  EXPECT_EQ(client_->ListValueSets("urn:none").status().code(), absl::StatusCode::kNotFound);
+
+  // Each date of service expands against its release; pages join up to the whole.
+  auto expand = [&](const std::string& date, const std::string& filter, int page) {
+    std::vector<std::string> codes;
+    v1::ExpandValueSetRequest req;
+    req.set_url("urn:example:vs:wounds");
+    req.set_date_of_service(date);
+    req.set_filter(filter);
+    req.set_page_size(page);
+    int64_t total = -1;
+    do {
+      auto r = client_->ExpandValueSet(req);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) break;
+      total = r->total();
+      for (const auto& e : r->concepts()) codes.push_back(e.concept().code());
+      req.set_page_token(r->next_page_token());
+    } while (!req.page_token().empty());
+    EXPECT_EQ(total, static_cast<int64_t>(codes.size()));
+    return codes;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(expand("2023-11-01", "", 2), (V{"E11.9", "T81.3", "T81.32", "T81.32X", "T81.32XA"}));
+  EXPECT_EQ(expand("2024-11-01", "", 4),
+            (V{"E11.9", "T81.3", "T81.32", "T81.320", "T81.320A", "T81.328", "T81.328A"}));
+  EXPECT_EQ(expand("2024-11-01", "t81.32", 100),
+            (V{"T81.32", "T81.320", "T81.320A", "T81.328", "T81.328A"}));  // by code
+  EXPECT_EQ(expand("2024-11-01", "diab", 100), (V{"E11.9"}));            // by words
+  v1::ExpandValueSetRequest req;
+  req.set_url("urn:example:vs:wounds");
+  req.set_date_of_service("2024-11-01");
+  req.set_page_size(2);
+  auto first = client_->ExpandValueSet(req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->releases_size(), 1);
+  EXPECT_EQ(first->releases(0).version(), "FY2025");
+  req.set_page_token(first->next_page_token());
+  req.set_date_of_service("2023-11-01");  // another expansion: the token does not fit
+  EXPECT_EQ(client_->ExpandValueSet(req).status().code(), absl::StatusCode::kFailedPrecondition);
+  req.set_page_token("e1.x");
+  EXPECT_EQ(client_->ExpandValueSet(req).status().code(), absl::StatusCode::kInvalidArgument);
+  req.set_page_token("");
+  req.set_date_of_service("2000-01-01");
+  EXPECT_EQ(client_->ExpandValueSet(req).status().code(), absl::StatusCode::kFailedPrecondition);
+  req.set_date_of_service("");
+  req.set_version("2");
+  EXPECT_EQ(client_->ExpandValueSet(req).status().code(), absl::StatusCode::kNotFound);
+
+  // Membership, with its reason, through ValidateCode and the CLI.
+  v1::ValidateCodeRequest check;
+  check.set_system("ICD10CM");
+  check.set_value_set("urn:example:vs:wounds|1");
+  check.set_date_of_service("2024-11-01");
+  check.set_code("T81.32XA");
+  auto deleted = client_->ValidateCode(check);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_FALSE(deleted->valid());
+  EXPECT_EQ(deleted->value_set().outcome(), v1::MEMBERSHIP_OUTCOME_DELETED);
+  EXPECT_EQ(deleted->value_set().release().version(), "FY2024");
+  check.set_code("I10");
+  auto outside = client_->ValidateCode(check);
+  ASSERT_TRUE(outside.ok()) << outside.status();
+  EXPECT_EQ(outside->outcome(), v1::VALIDATION_OUTCOME_NOT_IN_VALUE_SET);
+  EXPECT_EQ(outside->value_set().outcome(), v1::MEMBERSHIP_OUTCOME_NOT_IN_DEFINITION);
+  check.set_value_set("urn:example:vs:none");
+  EXPECT_EQ(client_->ValidateCode(check).status().code(), absl::StatusCode::kNotFound);
+  out = Cli("valueset validate --url=urn:example:vs:wounds --date=2023-11-01 T81.32XA "
+            "T81.320A T81.3 E11.9",
+            &rc);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("T81.32XA   VALID   member"), std::string::npos) << out;
+  EXPECT_NE(out.find("T81.320A   INVALID not yet effective"), std::string::npos) << out;
+  EXPECT_NE(out.find("T81.3      INVALID header"), std::string::npos) << out;
+  out = Cli("valueset expand --url=urn:example:vs:wounds --date=2023-11-01 --limit=2", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("ICD10CM\tE11.9\tcode\t"), std::string::npos) << out;
+  EXPECT_NE(out.find("5 concepts; releases ICD10CM FY2024"), std::string::npos) << out;
+  EXPECT_NE(out.find("# more: --page-token=e1.2."), std::string::npos) << out;
+
+  // A bad definition names its rule; a bad file its JSON path; neither stores anything.
+  std::ofstream(file) << R"({"resourceType": "ValueSet", "url": "urn:example:vs:bad",
+    "compose": {"include": [{"system": "ICD10CM", "concept": [{"code": "E11.9!"}]}]}})";
+  out = Cli("valueset create --file=" + file, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("value set urn:example:vs:bad include[0]: "), std::string::npos) << out;
+  std::ofstream(file) << R"({"resourceType": "ValueSet", "url": "urn:example:vs:bad",
+    "compose": {"include": [{"system": "ICD10CM", "filter": [{"op": "is-a"}]}]}})";
+  out = Cli("valueset create --file=" + file, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("$.compose.include[0].filter[0].property: absent"), std::string::npos)
+      << out;
+  EXPECT_EQ(client_->ListValueSets("urn:example:vs:bad").status().code(),
+            absl::StatusCode::kNotFound);
+  // A version never changes.
+  std::ofstream(file) << R"({"resourceType": "ValueSet", "url": "urn:example:vs:wounds",
+    "version": "1",
+    "compose": {"include": [{"system": "ICD10CM", "concept": [{"code": "I10"}]}]}})";
+  out = Cli("valueset create --file=" + file, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("a version never changes"), std::string::npos) << out;
+}
+
 TEST_F(ServerTest, HealthAndReflectionServicesAnswer) {
   EXPECT_EQ(HealthStatus(server_->NewClient()->channel(), ""), 1);  // SERVING
   EXPECT_EQ(HealthStatus(server_->NewClient()->channel(), "codebook.v1.Terminology"), 1);

@@ -149,6 +149,21 @@ Commands:
                                             --case-sensitive; M: grouped-by, is-a, part-of or
                                             classified-with. The same definition again changes
                                             nothing
+  valueset create --file=F [--version=V]   store a value set (admin) from a FHIR R4/R5
+                                            ValueSet in JSON (its compose: include and exclude
+                                            by system, codes, filters, imported value sets);
+                                            without --version its version, else its date,
+                                            else 1. A version never changes. Same as
+                                            import --format=fhir-valueset F
+  valueset list [--url=U]                   the value sets and their versions
+  valueset expand --url=U [--version=V] [--date=D] [--filter=TEXT] [--limit=N]
+           [--page-token=T] [--all]        the codes in the value set on the date of service
+                                            (today by default), by system and code, a page of
+                                            N (default 100); --all prints every page
+  valueset validate --url=U [--version=V] [--date=D] [--system=S] CODE...
+                                            is each code in the value set on the date, and if
+                                            not why (not in the definition, deleted, not yet
+                                            effective, a header); exit status 3 if any is not
   ping                                      check that the server answers
 
 Examples:
@@ -232,6 +247,11 @@ class Cli {
   int Claim();
   int Backup();
   int CodeSystem();
+  // valueset create|list|expand|validate.
+  int ValueSet();
+  int ValueSetCreate(const std::string& path);
+  int ValueSetExpand();
+  int ValueSetValidate();
   absl::Status FhirCodeSystemDefaults(const std::string& path);
   // The concepts of a file parsed before the import began (FhirCodeSystemDefaults).
   std::optional<importers::Concepts> parsed_;
@@ -448,6 +468,7 @@ int Cli::Run() {
   if (command_ == "claim") return Claim();
   if (command_ == "backup") return Backup();
   if (command_ == "codesystem") return CodeSystem();
+  if (command_ == "valueset") return ValueSet();
   std::cerr << "codebook: unknown command '" << command_ << "' (run codebook --help)\n";
   return kUsage;
 }
@@ -680,6 +701,7 @@ int Cli::Import() {
     return kUsage;
   }
   if (args_.positional.size() != 1) return UsageError("give exactly one FILE to import");
+  if (Flag("format") == "fhir-valueset") return ValueSetCreate(args_.positional[0]);
   if (Flag("format") == "fhir-codesystem") {
     if (absl::Status s = FhirCodeSystemDefaults(args_.positional[0]); !s.ok()) return Error(s);
   }
@@ -1186,6 +1208,152 @@ int Cli::CodeSystem() {
             << " (" << s.uri() << "): " << s.title() << "\n";
   if (!s.code_pattern().empty()) std::cout << "  codes match " << s.code_pattern() << "\n";
   return kOk;
+}
+
+int Cli::ValueSet() {
+  const std::string sub = args_.positional.empty() ? "" : args_.positional[0];
+  if (!args_.positional.empty()) args_.positional.erase(args_.positional.begin());
+  if (sub == "create") {
+    if (!CheckFlags({"file", "version"}) || !Require("file")) return kUsage;
+    if (!args_.positional.empty()) return UsageError("valueset create takes --file=FILE only");
+    return ValueSetCreate(Flag("file"));
+  }
+  if (sub == "list") {
+    if (!CheckFlags({"url"})) return kUsage;
+    auto sets = client_->ListValueSets(Flag("url"));
+    if (!sets.ok()) return Error(sets.status());
+    if (json_) {
+      v1::ListValueSetsResponse resp;
+      for (const auto& v : *sets) *resp.add_value_sets() = v;
+      PrintJson(resp);
+      return kOk;
+    }
+    std::cout << absl::StrFormat("%-50s %-10s %5s %5s  %s\n", "URL", "VERSION", "INCL", "EXCL",
+                                 "TITLE");
+    for (const auto& v : *sets) {
+      std::cout << absl::StrFormat("%-50s %-10s %5d %5d  %s\n", v.url(), v.version(),
+                                   v.includes_size(), v.excludes_size(), v.title());
+    }
+    return kOk;
+  }
+  if (sub == "expand") return ValueSetExpand();
+  if (sub == "validate") return ValueSetValidate();
+  return UsageError("valueset has the subcommands create, list, expand and validate");
+}
+
+int Cli::ValueSetCreate(const std::string& path) {
+  absl::StatusOr<importers::FhirValueSet> parsed = importers::ParseFhirValueSet(path);
+  if (!parsed.ok()) return Error(parsed.status());
+  v1::ValueSet& vs = parsed->value_set;
+  if (Has("version")) vs.set_version(Flag("version"));
+  if (vs.version().empty()) vs.set_version(parsed->date.empty() ? "1" : parsed->date);
+  auto r = client_->CreateValueSet(vs);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+    return kOk;
+  }
+  std::cout << (r->created() ? "created " : "already stored, unchanged: ")
+            << r->value_set().url() << "|" << r->value_set().version() << " ("
+            << r->value_set().includes_size() << " include, " << r->value_set().excludes_size()
+            << " exclude rules)\n";
+  return kOk;
+}
+
+int Cli::ValueSetExpand() {
+  if (!CheckFlags({"url", "version", "date", "filter", "limit", "page-token", "all"}) ||
+      !Require("url")) {
+    return kUsage;
+  }
+  v1::ExpandValueSetRequest req;
+  req.set_url(Flag("url"));
+  req.set_version(Flag("version"));
+  req.set_date_of_service(Flag("date"));
+  req.set_filter(Flag("filter"));
+  req.set_page_token(Flag("page-token"));
+  if (Has("limit")) {
+    int limit = 0;
+    if (!absl::SimpleAtoi(Flag("limit"), &limit)) return UsageError("--limit takes a number");
+    req.set_page_size(limit);
+  }
+  bool first = true;
+  while (true) {
+    auto r = client_->ExpandValueSet(req);
+    if (!r.ok()) return Error(r.status());
+    if (json_) {
+      PrintJson(*r);
+    } else {
+      if (first) {
+        std::vector<std::string> used;
+        for (const auto& rel : r->releases()) used.push_back(RefText(rel));
+        std::cerr << "# " << r->value_set().url() << "|" << r->value_set().version() << ": "
+                  << Thousands(r->total()) << " concepts"
+                  << (req.filter().empty() ? "" : " matching the filter") << "; releases "
+                  << absl::StrJoin(used, ", ") << "\n";
+      }
+      for (const auto& e : r->concepts()) {
+        const v1::Concept& c = e.concept();
+        std::cout << e.system() << "\t" << c.code() << "\t"
+                  << (c.kind() == v1::CONCEPT_KIND_HEADER ? "header" : "code") << "\t"
+                  << c.display() << "\n";
+      }
+    }
+    first = false;
+    if (r->next_page_token().empty()) break;
+    if (!Has("all")) {
+      std::cerr << "# more: --page-token=" << r->next_page_token() << " (or --all)\n";
+      break;
+    }
+    req.set_page_token(r->next_page_token());
+  }
+  return kOk;
+}
+
+int Cli::ValueSetValidate() {
+  if (!CheckFlags({"url", "version", "date", "system"}) || !Require("url")) return kUsage;
+  if (args_.positional.empty()) return UsageError("give one or more codes");
+  std::string system = Flag("system");
+  if (system.empty()) {
+    // The one system the value set's expansion on the date uses (imports included).
+    v1::ExpandValueSetRequest probe;
+    probe.set_url(Flag("url"));
+    probe.set_version(Flag("version"));
+    probe.set_date_of_service(Flag("date"));
+    probe.set_page_size(1);
+    auto r = client_->ExpandValueSet(probe);
+    if (!r.ok()) return Error(r.status());
+    std::set<std::string> systems;
+    for (const auto& rel : r->releases()) systems.insert(rel.system());
+    if (systems.size() != 1) {
+      return UsageError("the value set takes codes of " + absl::StrJoin(systems, ", ") +
+                        ": give --system=S");
+    }
+    system = *systems.begin();
+  }
+  int rc = kOk;
+  const std::string canonical =
+      Has("version") ? Flag("url") + "|" + Flag("version") : Flag("url");
+  for (const std::string& code : args_.positional) {
+    v1::ValidateCodeRequest req;
+    req.set_system(system);
+    req.set_code(code);
+    req.set_date_of_service(Flag("date"));
+    req.set_value_set(canonical);
+    auto r = client_->ValidateCode(req);
+    if (!r.ok()) return Error(r.status());
+    if (!r->valid()) rc = kInvalid;
+    if (json_) {
+      PrintJson(*r);
+      continue;
+    }
+    std::string outcome = v1::MembershipOutcome_Name(r->value_set().outcome());
+    outcome = absl::AsciiStrToLower(absl::StripPrefix(outcome, "MEMBERSHIP_OUTCOME_"));
+    absl::StrReplaceAll({{"_", " "}}, &outcome);
+    std::cout << absl::StrFormat("%-10s %-7s %-18s %s\n", code, r->valid() ? "VALID" : "INVALID",
+                                 outcome,
+                                 r->value_set().member() ? r->message() : r->value_set().message());
+  }
+  return rc;
 }
 
 int Cli::Backup() {

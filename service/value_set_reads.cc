@@ -1,0 +1,186 @@
+// TerminologyImpl's value-set reads: ListValueSets, ExpandValueSet and ValidateCode's value-set
+// check. The meaning of definitions, expansion and membership is value_sets.h's.
+#include <string>
+#include <vector>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "service/claims.h"
+#include "service/conversions.h"
+#include "service/search.h"
+#include "service/terminology_impl.h"
+#include "service/value_sets.h"
+#include "storage/terms.h"
+
+namespace codebook::service {
+namespace {
+
+constexpr int kDefaultExpansionPage = 100;
+constexpr int kMaxExpansionPage = 1000;
+
+absl::StatusOr<const storage::ValueSetRecord*> FindValueSet(const storage::Catalog& catalog,
+                                                            absl::string_view url,
+                                                            absl::string_view version) {
+  if (url.empty()) return absl::InvalidArgumentError("no value set url given");
+  const storage::ValueSetRecord* vs = catalog.FindValueSet(url, version);
+  if (vs == nullptr) {
+    return absl::NotFoundError(version.empty()
+                                   ? absl::StrCat("no value set ", url)
+                                   : absl::StrCat("value set ", url, " has no version ", version));
+  }
+  return vs;
+}
+
+// Does the concept match every word of the filter (search's word starts and abbreviations), or
+// its code start with the filter?
+class TextFilter {
+ public:
+  explicit TextFilter(absl::string_view filter)
+      : code_prefix_(absl::AsciiStrToUpper(absl::StripAsciiWhitespace(filter))),
+        words_(ParseQuery(filter)) {}
+
+  bool Matches(const ExpandedConcept& c) {
+    const std::string printed = PrintedCode(*c.system, c.code);
+    if (absl::StartsWith(printed, code_prefix_) || absl::StartsWith(c.code, code_prefix_)) {
+      return true;
+    }
+    if (words_.empty()) return false;
+    storage::IndexTerms(c.record, &terms_);
+    auto has_prefix = [&](const std::string& w) {
+      auto it = std::lower_bound(terms_.begin(), terms_.end(), w);
+      return it != terms_.end() && absl::StartsWith(*it, w);
+    };
+    for (const QueryWord& qw : words_) {
+      bool any = false;
+      for (const std::vector<std::string>& alt : qw.alternatives) {
+        any = any || std::all_of(alt.begin(), alt.end(), has_prefix);
+      }
+      if (!any) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::string code_prefix_;
+  std::vector<QueryWord> words_;
+  std::vector<std::string> terms_;
+};
+
+}  // namespace
+
+absl::Status TerminologyImpl::ListValueSets(const v1::ListValueSetsRequest& req,
+                                            v1::ListValueSetsResponse* resp) const {
+  std::shared_ptr<const storage::Catalog> catalog = store_->catalog();
+  for (const auto& [url, versions] : catalog->value_sets()) {
+    if (!req.url().empty() && url != req.url()) continue;
+    for (const storage::ValueSetRecord& r : versions) ToApi(r, resp->add_value_sets());
+  }
+  if (!req.url().empty() && resp->value_sets_size() == 0) {
+    return absl::NotFoundError(absl::StrCat("no value set ", req.url()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TerminologyImpl::ExpandValueSet(const v1::ExpandValueSetRequest& req,
+                                             v1::ExpandValueSetResponse* resp) const {
+  const std::string date = req.date_of_service().empty() ? Today() : req.date_of_service();
+  if (!IsValidDate(date)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("date of service '", date, "' is not a YYYY-MM-DD date"));
+  }
+  const int page_size = req.page_size() == 0 ? kDefaultExpansionPage : req.page_size();
+  if (page_size < 0 || page_size > kMaxExpansionPage) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page size ", req.page_size(), " is outside 1..", kMaxExpansionPage));
+  }
+  if (req.filter().size() > kMaxQueryLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the filter is longer than ", kMaxQueryLength, " characters"));
+  }
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  absl::StatusOr<const storage::ValueSetRecord*> vs =
+      FindValueSet(reader->catalog(), req.url(), req.version());
+  if (!vs.ok()) return vs.status();
+  absl::StatusOr<std::shared_ptr<const Expansion>> expansion = Expand(*reader, **vs, date);
+  if (!expansion.ok()) return expansion.status();
+
+  // The page token: "e1.<offset>.<fingerprint>", the fingerprint of what the pages share (the
+  // version, date, filter and the releases used), so a publish between pages is noticed.
+  size_t fingerprint = absl::HashOf(req.url(), (*vs)->version, date, req.filter());
+  for (const storage::ReleaseRecord& r : (*expansion)->releases) {
+    fingerprint = absl::HashOf(fingerprint, r.system, r.sequence);
+  }
+  int offset = 0;
+  if (!req.page_token().empty()) {
+    std::vector<std::string> parts = absl::StrSplit(req.page_token(), '.');
+    uint64_t fp = 0;
+    if (parts.size() != 3 || parts[0] != "e1" || !absl::SimpleAtoi(parts[1], &offset) ||
+        offset < 0 || !absl::SimpleHexAtoi(parts[2], &fp)) {
+      return absl::InvalidArgumentError("the page token is not one an expansion returned");
+    }
+    if (fp != static_cast<uint64_t>(fingerprint)) {
+      return absl::FailedPreconditionError(
+          "the page token belongs to another expansion (other url, version, date or filter, "
+          "or a release was published or retracted since the first page): start again");
+    }
+  }
+  ToApi(**vs, resp->mutable_value_set());
+  for (const storage::ReleaseRecord& r : (*expansion)->releases) ToRef(r, resp->add_releases());
+  const std::vector<ExpandedConcept>& all = (*expansion)->concepts;
+  int64_t total = 0;
+  auto add = [&](const ExpandedConcept& c) {
+    if (total >= offset && total < offset + page_size) {
+      v1::ExpansionEntry* e = resp->add_concepts();
+      e->set_system(c.system->id);
+      ToApi(*c.system, c.code, c.record, e->mutable_concept());
+    }
+    ++total;
+  };
+  TextFilter filter(req.filter());
+  for (const ExpandedConcept& c : all) {
+    if (req.filter().empty() || filter.Matches(c)) add(c);
+  }
+  resp->set_total(total);
+  if (offset + page_size < total) {
+    resp->set_next_page_token(absl::StrCat("e1.", offset + page_size, ".",
+                                           absl::Hex(static_cast<uint64_t>(fingerprint))));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TerminologyImpl::CheckInValueSet(const v1::ValidateCodeRequest& req,
+                                              const CodeSystemInfo& system,
+                                              absl::string_view date,
+                                              v1::ValidateCodeResponse* resp) const {
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  absl::string_view canonical = req.value_set();
+  absl::string_view version;
+  if (size_t bar = canonical.rfind('|'); bar != absl::string_view::npos) {
+    version = canonical.substr(bar + 1);
+    canonical = canonical.substr(0, bar);
+  }
+  absl::StatusOr<const storage::ValueSetRecord*> vs =
+      FindValueSet(reader->catalog(), canonical, version);
+  if (!vs.ok()) return vs.status();
+  std::string code;
+  std::vector<std::string> modifiers;
+  SplitModifiers(system, req.code(), &code, &modifiers);
+  absl::StatusOr<MembershipResult> m = CheckMembership(*reader, **vs, system.id, code, date);
+  if (!m.ok()) return m.status();
+  v1::ValueSetCheck* out = resp->mutable_value_set();
+  out->set_url((*vs)->url);
+  out->set_version((*vs)->version);
+  out->set_member(m->outcome == Membership::kMember);
+  static constexpr v1::MembershipOutcome kOutcomes[] = {
+      v1::MEMBERSHIP_OUTCOME_MEMBER,           v1::MEMBERSHIP_OUTCOME_HEADER,
+      v1::MEMBERSHIP_OUTCOME_NOT_IN_DEFINITION, v1::MEMBERSHIP_OUTCOME_DELETED,
+      v1::MEMBERSHIP_OUTCOME_NOT_YET_EFFECTIVE, v1::MEMBERSHIP_OUTCOME_UNKNOWN_CODE};
+  out->set_outcome(kOutcomes[static_cast<int>(m->outcome)]);
+  if (!m->release.version.empty()) ToRef(m->release, out->mutable_release());
+  out->set_message(m->message);
+  return absl::OkStatus();
+}
+
+}  // namespace codebook::service
