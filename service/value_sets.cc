@@ -91,7 +91,9 @@ absl::Status CheckFilter(const CodeSystemInfo* system, ValueSetFilterRecord* f,
     if (!re.ok()) return invalid(absl::StrCat("not a regular expression: ", re.error()));
     return absl::OkStatus();
   }
-  if (system == nullptr) return absl::OkStatus();
+  // No value (FHIR allows a definition to say why, as an extension): kept, and expanding
+  // it is an error.
+  if (system == nullptr || f->value.empty()) return absl::OkStatus();
   if (HierarchyProperty(f->property) || f->property == "parent") {
     std::vector<std::string> values;
     for (absl::string_view v : absl::StrSplit(f->value, ',')) {
@@ -105,6 +107,9 @@ absl::Status CheckFilter(const CodeSystemInfo* system, ValueSetFilterRecord* f,
     f->value = absl::StrJoin(values, ",");
     return absl::OkStatus();
   }
+  // A registered system's concepts may have properties of these names (FHIR's "status"):
+  // their values are the publisher's.
+  if (system->format == CodeFormat::kPattern) return absl::OkStatus();
   if (f->property == "billable" && !BooleanValue(f->value)) return invalid("true or false");
   if (f->property == "kind" && f->op == "=" && f->value != "code" && f->value != "header" &&
       f->value != "modifier") {
@@ -308,6 +313,11 @@ class Expander {
       std::vector<ValueSetFilterRecord> filters = rule.filters;
       std::vector<std::unique_ptr<RE2>> compiled;
       for (ValueSetFilterRecord& f : filters) {
+        if (f.value.empty() && f.op != "exists") {
+          return absl::FailedPreconditionError(
+              absl::StrCat("the value set's filter ", f.property, " ", f.op, " on ", rule.system,
+                           " has no value"));
+        }
         if (f.op != "regex" && f.op != "exists" &&
             (HierarchyProperty(f.property) || f.property == "parent")) {
           std::vector<std::string> values;
@@ -408,8 +418,12 @@ class Expander {
       if (f.op == "regex") return RE2::FullMatch(PrintedCode(system, code), *re);
       return Matches({code}, f);
     }
-    std::vector<std::string> values;
-    if (f.property == "display") {
+    // A property of the concept's own (a FHIR code system's "status") comes first; the names
+    // Codebook gives meaning to apply where the concept has none of that name.
+    std::vector<std::string> values = OwnProperty(record, f.property);
+    if (!values.empty()) {
+      // the concept's own
+    } else if (f.property == "display") {
       values = {record.display};
     } else if (f.property == "billable") {
       values = {record.billable ? "true" : "false"};
@@ -419,12 +433,8 @@ class Expander {
                                                                  : "code"};
     } else if (f.property == "status") {
       values = {record.active ? "active" : "inactive"};
-    } else if (f.property == "parent") {
-      if (!record.parent.empty()) values = {record.parent};
-    } else {
-      for (const auto& [name, value] : record.properties) {
-        if (name == f.property) values = absl::StrSplit(value, '\n');
-      }
+    } else if (f.property == "parent" && !record.parent.empty()) {
+      values = {record.parent};
     }
     if (f.op == "exists") return values.empty() == (f.value == "false");
     if (f.op == "regex") {
@@ -432,6 +442,14 @@ class Expander {
                          [&](const std::string& v) { return RE2::FullMatch(v, *re); });
     }
     return Matches(values, f);
+  }
+
+  // The values of the concept's property `name` (several joined by a newline); none if absent.
+  static std::vector<std::string> OwnProperty(const ConceptRecord& record, absl::string_view name) {
+    for (const auto& [n, value] : record.properties) {
+      if (n == name) return absl::StrSplit(value, '\n');
+    }
+    return {};
   }
 
   static bool Matches(const std::vector<std::string>& values, const ValueSetFilterRecord& f) {

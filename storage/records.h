@@ -173,8 +173,14 @@ struct ValueSetRecord {
 
   // Equal definitions: every field but the creation time.
   bool SameDefinition(const ValueSetRecord& o) const {
-    return url == o.url && version == o.version && title == o.title && publisher == o.publisher &&
-           description == o.description && includes == o.includes && excludes == o.excludes;
+    return SameRules(o) && title == o.title && publisher == o.publisher &&
+           description == o.description;
+  }
+  // The same version with the same rules: what a version must never change (its title,
+  // publisher and description only describe it).
+  bool SameRules(const ValueSetRecord& o) const {
+    return url == o.url && version == o.version && includes == o.includes &&
+           excludes == o.excludes;
   }
 };
 

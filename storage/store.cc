@@ -297,10 +297,10 @@ absl::StatusOr<ValueSetRecord> Store::CreateValueSet(ValueSetRecord r, int64_t n
   absl::MutexLock l(&write_mu_);
   std::shared_ptr<const Catalog> snapshot = catalog();
   if (const ValueSetRecord* existing = snapshot->FindValueSet(r.url, r.version)) {
-    if (existing->SameDefinition(r)) return *existing;
+    if (existing->SameRules(r)) return *existing;
     return absl::AlreadyExistsError(
         absl::StrCat("value set ", r.url, " version ", r.version,
-                     " exists with another definition; a version never changes: give the new "
+                     " exists with other rules; a version never changes: give the new "
                      "definition a new version"));
   }
   r.create_time_micros = now_micros;

@@ -104,9 +104,10 @@ class Store {
                                                   bool* created = nullptr);
 
   // Stores value-set version `r` (r.create_time_micros set to `now_micros`) in one synced
-  // write, and returns it. The same url, version and definition again changes nothing
-  // (`created`, may be null, says which happened); ALREADY_EXISTS for that url and version with
-  // another definition: a version never changes. INVALID_ARGUMENT for an empty url or version
+  // write, and returns it. The same url, version and rules again (ValueSetRecord::SameRules)
+  // changes nothing and returns the stored record, its title, publisher and description
+  // included (`created`, may be null, says which happened); ALREADY_EXISTS for that url and
+  // version with other rules: a version never changes. INVALID_ARGUMENT for an empty url or version
   // or one holding a 0x00 byte. The definition's meaning is the domain layer's to check.
   absl::StatusOr<ValueSetRecord> CreateValueSet(ValueSetRecord r, int64_t now_micros,
                                                 bool* created = nullptr);

@@ -656,6 +656,12 @@ TEST_F(StoreTest, ValueSetVersionsAreImmutableAndSurviveReopen) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(created);
   EXPECT_EQ(again->create_time_micros, 21);
+  ValueSetRecord retitled = v1;  // the same rules: no change, the stored title stays
+  retitled.title = "Another title";
+  again = store_->CreateValueSet(retitled, 23, &created);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again->title, v1.title);
   ValueSetRecord changed = v1;
   changed.excludes.clear();
   auto refused = store_->CreateValueSet(changed, 23);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include <sstream>
 
@@ -587,42 +588,62 @@ TEST(FhirImportTest, ACodeSystemResourceRegistersItsSystemAndBecomesAReleasePerV
   EXPECT_NE(out.find("settings2"), std::string::npos) << out;
 }
 
-// Issue 13: every setup CodeSystem of the HL7 suite's general-mode suites imports through the CLI
-// into one server, each as a published release of the system its url names.
-TEST(FhirImportTest, EverySetupCodeSystemOfTheHl7GeneralSuitesImports) {
+// Issue 13: every setup CodeSystem and ValueSet of the HL7 suite's general-mode suites imports
+// through the CLI. Each suite is loaded into a server of its own, as the suite's runner does
+// (two suites define the same ValueSet url and version with other codes). Prints a table of
+// counts: resources, concepts, and how many of the value sets expand today.
+TEST(FhirImportTest, EverySetupResourceOfTheHl7GeneralSuitesImports) {
   const std::string tests = std::string(CODEBOOK_FHIR_TX_TESTS_DIR) + "/tests";
   if (!std::filesystem::exists(tests + "/test-cases.json")) {
     GTEST_SKIP() << "HL7 test suite not present: " << tests;
   }
-  TestServer server;
-  int rc = 0;
-  // The suites' setup files, in the suites' order, each once.
   nlohmann::json cases = nlohmann::json::parse(std::ifstream(tests + "/test-cases.json"));
-  std::vector<std::string> files;
+  std::set<std::string> code_system_files, value_set_files;
+  int suites = 0;
+  std::cout << absl::StrFormat("%-26s %5s %8s %5s %9s\n", "suite", "CS", "concepts", "VS",
+                               "expanded");
   for (const auto& suite : cases["suites"]) {
-    if (suite.value("mode", "general") != "general") continue;
-    for (const std::string f : suite.value("setup", nlohmann::json::array())) {
-      if (std::find(files.begin(), files.end(), f) != files.end()) continue;
+    if (suite.value("mode", "general") != "general" || suite["setup"].empty()) continue;
+    ++suites;
+    TestServer server;
+    int rc = 0, cs = 0, vs = 0, expanded = 0;
+    int64_t concepts = 0;
+    std::vector<std::string> value_sets;
+    for (const std::string f : suite["setup"]) {
       nlohmann::json doc = nlohmann::json::parse(std::ifstream(tests + "/" + f));
-      if (doc["resourceType"] == "CodeSystem") files.push_back(f);
+      const std::string path = tests + "/" + f;
+      if (doc["resourceType"] == "CodeSystem") {
+        std::string out = server.RunCli("import --format=fhir-codesystem --publish " + path, &rc);
+        EXPECT_EQ(rc, 0) << suite["name"] << " " << f << ": " << out;
+        code_system_files.insert(f);
+        ++cs;
+      } else if (doc["resourceType"] == "ValueSet") {
+        std::string out = server.RunCli("valueset create --file=" + path, &rc);
+        EXPECT_EQ(rc, 0) << suite["name"] << " " << f << ": " << out;
+        value_set_files.insert(f);
+        value_sets.push_back(doc["url"]);
+        ++vs;
+      }
     }
+    auto client = server.NewClient();
+    auto systems = client->ListCodeSystems();
+    ASSERT_TRUE(systems.ok()) << systems.status();
+    for (const v1::CodeSystem& s : *systems) {
+      if (s.built_in()) continue;
+      for (const v1::Release& r : *client->ListReleases(s.id())) concepts += r.counts().total();
+    }
+    for (const std::string& url : value_sets) {
+      v1::ExpandValueSetRequest req;
+      req.set_url(url);
+      expanded += client->ExpandValueSet(req).ok();
+    }
+    std::cout << absl::StrFormat("%-26s %5d %8d %5d %9d\n", std::string(suite["name"]), cs,
+                                 concepts, vs, expanded);
   }
-  ASSERT_EQ(files.size(), 41u);
-  for (const std::string& f : files) {
-    std::string out = server.RunCli("import --format=fhir-codesystem --publish " + tests + "/" + f,
-                                    &rc);
-    EXPECT_EQ(rc, 0) << f << ": " << out;
-  }
-  auto systems = server.NewClient()->ListCodeSystems();
-  ASSERT_TRUE(systems.ok()) << systems.status();
-  int registered = 0, releases = 0;
-  for (const v1::CodeSystem& s : *systems) {
-    if (s.built_in()) continue;
-    ++registered;
-    releases += s.published_releases();
-  }
-  EXPECT_EQ(registered, 39);  // two urls come in two versions each
-  EXPECT_EQ(releases, 41);
+  std::cout << absl::StrFormat("%d suites; %d distinct CodeSystem files, %d ValueSet files\n",
+                               suites, code_system_files.size(), value_set_files.size());
+  EXPECT_EQ(code_system_files.size(), 41u);  // measured in the suite at commit 888e84d
+  EXPECT_EQ(value_set_files.size(), 110u);
 }
 
 // Value sets end to end: created from a FHIR ValueSet through the CLI, listed, expanded for a
@@ -643,7 +664,7 @@ TEST_F(ServerTest, ValueSetsAreCreatedExpandedByDateAndCheckedWithReasons) {
   EXPECT_EQ(out, "created urn:example:vs:wounds|1 (2 include, 1 exclude rules)\n");
   out = Cli("import --format=fhir-valueset " + file, &rc);  // the same again: no change
   ASSERT_EQ(rc, 0) << out;
-  EXPECT_EQ(out.rfind("already stored, unchanged", 0), 0u) << out;
+  EXPECT_EQ(out.rfind("already stored with the same rules, unchanged", 0), 0u) << out;
   auto sets = client_->ListValueSets("urn:example:vs:wounds");
   ASSERT_TRUE(sets.ok()) << sets.status();
   ASSERT_EQ(sets->size(), 1u);

@@ -1253,7 +1253,7 @@ int Cli::ValueSetCreate(const std::string& path) {
     PrintJson(*r);
     return kOk;
   }
-  std::cout << (r->created() ? "created " : "already stored, unchanged: ")
+  std::cout << (r->created() ? "created " : "already stored with the same rules, unchanged: ")
             << r->value_set().url() << "|" << r->value_set().version() << " ("
             << r->value_set().includes_size() << " include, " << r->value_set().excludes_size()
             << " exclude rules)\n";
