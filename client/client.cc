@@ -196,6 +196,12 @@ absl::StatusOr<v1::ExpandValueSetResponse> Client::ExpandValueSet(
               After(options_.admin_deadline));
 }
 
+absl::StatusOr<v1::DiffValueSetResponse> Client::DiffValueSet(
+    const v1::DiffValueSetRequest& request) {
+  return Call(terminology_.get(), &v1::Terminology::Stub::DiffValueSet, request,
+              After(options_.admin_deadline));
+}
+
 absl::StatusOr<v1::PingResponse> Client::Ping() {
   return Call(terminology_.get(), &v1::Terminology::Stub::Ping, v1::PingRequest(),
               After(options_.deadline));

@@ -97,6 +97,7 @@ class Client {
   absl::StatusOr<std::vector<v1::ValueSet>> ListValueSets(const std::string& url = "");
   absl::StatusOr<v1::ExpandValueSetResponse> ExpandValueSet(
       const v1::ExpandValueSetRequest& request);
+  absl::StatusOr<v1::DiffValueSetResponse> DiffValueSet(const v1::DiffValueSetRequest& request);
   absl::StatusOr<v1::PingResponse> Ping();
   // Reads a whole ExportRelease stream (the first message carries the release and checksum);
   // return false from `on_message` to stop early.

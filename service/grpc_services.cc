@@ -391,6 +391,22 @@ grpc::ServerUnaryReactor* TerminologyHandler::ExpandValueSet(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* TerminologyHandler::DiffValueSet(grpc::CallbackServerContext* ctx,
+                                                           const v1::DiffValueSetRequest* req,
+                                                           v1::DiffValueSetResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string caller;
+  absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
+  if (s.ok()) s = impl_->DiffValueSet(*req, resp);
+  if (s.ok()) {
+    for (v1::ValueSetChange& c : *resp->mutable_changes()) {
+      if (MustWithholdText(auth_, *ctx, *impl_, c.system())) WithholdText(&c);
+    }
+  }
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* TerminologyHandler::ValidateClaim(grpc::CallbackServerContext* ctx,
                                                             const v1::ValidateClaimRequest* req,
                                                             v1::ValidateClaimResponse* resp) {

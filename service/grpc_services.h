@@ -166,6 +166,10 @@ class TerminologyHandler final : public v1::Terminology::CallbackService {
   grpc::ServerUnaryReactor* ExpandValueSet(grpc::CallbackServerContext* ctx,
                                            const v1::ExpandValueSetRequest* req,
                                            v1::ExpandValueSetResponse* resp) override;
+  // Each concept's text is withheld by its own system's licence scope.
+  grpc::ServerUnaryReactor* DiffValueSet(grpc::CallbackServerContext* ctx,
+                                         const v1::DiffValueSetRequest* req,
+                                         v1::DiffValueSetResponse* resp) override;
   grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>* LookupStream(
       grpc::CallbackServerContext* ctx) override;
   grpc::ServerWriteReactor<v1::ReleaseEvent>* WatchReleases(

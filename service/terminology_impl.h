@@ -68,6 +68,8 @@ class TerminologyImpl {
                              v1::ListValueSetsResponse* resp) const;
   absl::Status ExpandValueSet(const v1::ExpandValueSetRequest& req,
                               v1::ExpandValueSetResponse* resp) const;
+  absl::Status DiffValueSet(const v1::DiffValueSetRequest& req,
+                            v1::DiffValueSetResponse* resp) const;
   // ValidateCode's value-set part: fills resp->value_set for `req.value_set()` and the code
   // (storage form) of `system`.
   absl::Status CheckInValueSet(const v1::ValidateCodeRequest& req, const CodeSystemInfo& system,

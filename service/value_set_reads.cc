@@ -150,6 +150,51 @@ absl::Status TerminologyImpl::ExpandValueSet(const v1::ExpandValueSetRequest& re
   return absl::OkStatus();
 }
 
+absl::Status TerminologyImpl::DiffValueSet(const v1::DiffValueSetRequest& req,
+                                           v1::DiffValueSetResponse* resp) const {
+  const std::string from_date = req.from_date().empty() ? Today() : req.from_date();
+  const std::string to_date = req.to_date().empty() ? Today() : req.to_date();
+  for (const std::string* d : {&from_date, &to_date}) {
+    if (!IsValidDate(*d)) {
+      return absl::InvalidArgumentError(absl::StrCat("'", *d, "' is not a YYYY-MM-DD date"));
+    }
+  }
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  absl::StatusOr<const storage::ValueSetRecord*> from =
+      FindValueSet(reader->catalog(), req.url(), req.from_version());
+  if (!from.ok()) return from.status();
+  absl::StatusOr<const storage::ValueSetRecord*> to =
+      FindValueSet(reader->catalog(), req.url(), req.to_version());
+  if (!to.ok()) return to.status();
+  absl::StatusOr<ValueSetDiff> diff = DiffValueSets(*reader, **from, from_date, **to, to_date);
+  if (!diff.ok()) return diff.status();
+  resp->set_from_version((*from)->version);
+  resp->set_to_version((*to)->version);
+  for (const storage::ReleaseRecord& r : diff->from->releases) ToRef(r, resp->add_from_releases());
+  for (const storage::ReleaseRecord& r : diff->to->releases) ToRef(r, resp->add_to_releases());
+  resp->set_from_total(static_cast<int64_t>(diff->from->concepts.size()));
+  resp->set_to_total(static_cast<int64_t>(diff->to->concepts.size()));
+  static constexpr v1::ValueSetChangeCause kCauses[] = {
+      v1::VALUE_SET_CHANGE_CAUSE_CODE_ADDED,         v1::VALUE_SET_CHANGE_CAUSE_CODE_DELETED,
+      v1::VALUE_SET_CHANGE_CAUSE_PROPERTY_CHANGED,   v1::VALUE_SET_CHANGE_CAUSE_HIERARCHY_CHANGED,
+      v1::VALUE_SET_CHANGE_CAUSE_DEFINITION_CHANGED, v1::VALUE_SET_CHANGE_CAUSE_IMPORT_CHANGED};
+  for (const ValueSetChange& c : diff->changes) {
+    v1::ValueSetChange* out = resp->add_changes();
+    out->set_system(c.system->id);
+    out->set_code(PrintedCode(*c.system, c.code));
+    out->set_entered(c.entered);
+    for (ChangeCause cause : c.causes) out->add_causes(kCauses[static_cast<int>(cause)]);
+    if (c.before.has_value()) ToApi(*c.system, c.code, *c.before, out->mutable_before());
+    if (c.after.has_value()) ToApi(*c.system, c.code, *c.after, out->mutable_after());
+    if (c.entered) {
+      resp->set_entered(resp->entered() + 1);
+    } else {
+      resp->set_left(resp->left() + 1);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TerminologyImpl::CheckInValueSet(const v1::ValidateCodeRequest& req,
                                               const CodeSystemInfo& system,
                                               absl::string_view date,

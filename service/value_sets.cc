@@ -670,3 +670,113 @@ absl::StatusOr<MembershipResult> CheckMembership(storage::Reader& reader,
 }
 
 }  // namespace codebook::service
+
+namespace codebook::service {
+namespace {
+
+// The release `e` used for `system`, or nullptr.
+const storage::ReleaseRecord* ReleaseOf(const Expansion& e, absl::string_view system) {
+  for (const storage::ReleaseRecord& r : e.releases) {
+    if (r.system == system) return &r;
+  }
+  return nullptr;
+}
+
+// The code's record in `release` (nullopt when absent or deleted there, or no release).
+absl::StatusOr<std::optional<ConceptRecord>> RecordIn(storage::Reader& reader,
+                                                       const storage::ReleaseRecord* release,
+                                                       absl::string_view code) {
+  if (release == nullptr) return std::optional<ConceptRecord>();
+  storage::CodeState st;
+  if (absl::Status s = reader.Read(release->system, code, release->sequence, &st); !s.ok()) {
+    return s;
+  }
+  if (st.kind != storage::CodeState::Kind::kPresent) return std::optional<ConceptRecord>();
+  return std::optional<ConceptRecord>(std::move(st.record));
+}
+
+// The parents of `record` up to the top in `release`, nearest first.
+absl::StatusOr<std::vector<std::string>> Ancestors(storage::Reader& reader,
+                                                   const storage::ReleaseRecord* release,
+                                                   const ConceptRecord& record) {
+  std::vector<std::string> out;
+  std::string up = record.parent;
+  while (!up.empty() && out.size() < 64) {
+    out.push_back(up);
+    absl::StatusOr<std::optional<ConceptRecord>> parent = RecordIn(reader, release, up);
+    if (!parent.ok()) return parent.status();
+    up = parent->has_value() ? (*parent)->parent : "";
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ValueSetDiff> DiffValueSets(storage::Reader& reader,
+                                           const ValueSetRecord& from_vs,
+                                           absl::string_view from_date,
+                                           const ValueSetRecord& to_vs,
+                                           absl::string_view to_date) {
+  ValueSetDiff diff;
+  absl::StatusOr<std::shared_ptr<const Expansion>> from = Expand(reader, from_vs, from_date);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<std::shared_ptr<const Expansion>> to = Expand(reader, to_vs, to_date);
+  if (!to.ok()) return to.status();
+  diff.from = *from;
+  diff.to = *to;
+  const bool rules_differ =
+      from_vs.includes != to_vs.includes || from_vs.excludes != to_vs.excludes;
+  // Both lists are sorted by (system id, code): one merge finds the codes in only one.
+  auto key = [](const ExpandedConcept& c) {
+    return std::make_pair(absl::string_view(c.system->id), absl::string_view(c.code));
+  };
+  const std::vector<ExpandedConcept>& a = diff.from->concepts;
+  const std::vector<ExpandedConcept>& b = diff.to->concepts;
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    const ExpandedConcept* c;
+    bool entered;
+    if (j == b.size() || (i < a.size() && key(a[i]) < key(b[j]))) {
+      c = &a[i++];
+      entered = false;
+    } else if (i == a.size() || key(b[j]) < key(a[i])) {
+      c = &b[j++];
+      entered = true;
+    } else {
+      ++i, ++j;
+      continue;
+    }
+    ValueSetChange change{c->system, c->code, entered, {}, std::nullopt, std::nullopt};
+    const storage::ReleaseRecord* before_release = ReleaseOf(*diff.from, c->system->id);
+    const storage::ReleaseRecord* after_release = ReleaseOf(*diff.to, c->system->id);
+    absl::StatusOr<std::optional<ConceptRecord>> before =
+        RecordIn(reader, before_release, c->code);
+    if (!before.ok()) return before.status();
+    absl::StatusOr<std::optional<ConceptRecord>> after = RecordIn(reader, after_release, c->code);
+    if (!after.ok()) return after.status();
+    change.before = *std::move(before);
+    change.after = *std::move(after);
+    if (entered && !change.before.has_value()) change.causes.push_back(ChangeCause::kCodeAdded);
+    if (!entered && !change.after.has_value()) change.causes.push_back(ChangeCause::kCodeDeleted);
+    if (change.before.has_value() && change.after.has_value()) {
+      ConceptRecord x = *change.before, y = *change.after;
+      bool hierarchy = x.parent != y.parent;
+      if (!hierarchy) {
+        absl::StatusOr<std::vector<std::string>> up_x = Ancestors(reader, before_release, x);
+        if (!up_x.ok()) return up_x.status();
+        absl::StatusOr<std::vector<std::string>> up_y = Ancestors(reader, after_release, y);
+        if (!up_y.ok()) return up_y.status();
+        hierarchy = *up_x != *up_y;
+      }
+      x.parent = y.parent;
+      if (hierarchy) change.causes.push_back(ChangeCause::kHierarchyChanged);
+      if (x != y) change.causes.push_back(ChangeCause::kPropertyChanged);
+    }
+    if (rules_differ) change.causes.push_back(ChangeCause::kDefinitionChanged);
+    if (change.causes.empty()) change.causes.push_back(ChangeCause::kImportChanged);
+    diff.changes.push_back(std::move(change));
+  }
+  return diff;
+}
+
+}  // namespace codebook::service

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,40 @@ absl::StatusOr<MembershipResult> CheckMembership(storage::Reader& reader,
                                                  const storage::ValueSetRecord& vs,
                                                  absl::string_view system,
                                                  absl::string_view code, absl::string_view date);
+
+// Why a code entered or left a value set between two expansions. Several may hold at once.
+enum class ChangeCause {
+  kCodeAdded,          // entered: the code is new in its system's release (or reactivated)
+  kCodeDeleted,        // left: the code is gone from its system's release
+  kPropertyChanged,    // its record changed (display, kind, billable, status, a property)
+  kHierarchyChanged,   // its parent, or an ancestor's, changed
+  kDefinitionChanged,  // the value-set versions compared differ in their rules
+  kImportChanged,      // nothing of the code changed: an imported value set (a newest version
+                       // it follows) or a code system it does not list changed
+};
+
+struct ValueSetChange {
+  const CodeSystemInfo* system;
+  std::string code;  // storage form
+  bool entered;      // true: in the later expansion only; false: in the earlier only
+  std::vector<ChangeCause> causes;
+  // The concept as each side's release of its system has it (absent there: not set).
+  std::optional<storage::ConceptRecord> before, after;
+};
+
+struct ValueSetDiff {
+  std::shared_ptr<const Expansion> from, to;
+  std::vector<ValueSetChange> changes;  // by system id, then code
+};
+
+// The codes that enter or leave between the expansion of `from_vs` on `from_date` and that of
+// `to_vs` on `to_date` (usually one version on two dates, or two versions on one date), each
+// with its causes. Errors of Expand.
+absl::StatusOr<ValueSetDiff> DiffValueSets(storage::Reader& reader,
+                                           const storage::ValueSetRecord& from_vs,
+                                           absl::string_view from_date,
+                                           const storage::ValueSetRecord& to_vs,
+                                           absl::string_view to_date);
 
 // A system by id or canonical URI; NOT_FOUND naming it when neither.
 absl::StatusOr<const CodeSystemInfo*> FindSystemByIdOrUri(const storage::Catalog& catalog,

@@ -43,7 +43,11 @@ class ValueSetTest : public ::testing::Test {
     ASSERT_TRUE(Load("ICD10CM", "FY2025", "2024-10-01", fy2025).ok());
     std::vector<v1::Concept> fy2026 = fy2025;
     fy2026.push_back(C("E11.23", "E11.2"));
-    ASSERT_TRUE(Load("ICD10CM", "FY2026", "2025-10-01", fy2026).ok());
+    for (v1::Concept& c : fy2026) {
+      if (c.code() == "E11.9") c = C("E11.9", "E11", true);  // becomes a header
+    }
+    absl::Status fy2026_loaded = Load("ICD10CM", "FY2026", "2025-10-01", fy2026);
+    ASSERT_TRUE(fy2026_loaded.ok()) << fy2026_loaded;
     std::vector<v1::Concept> hcpcs = {C("E0100", ""), C("E0105", ""), C("A4253", "")};
     (*hcpcs[0].mutable_properties())["betos"] = "D1A";
     (*hcpcs[1].mutable_properties())["betos"] = "D1B";
@@ -295,6 +299,50 @@ TEST_F(ValueSetTest, DefinitionsAreCheckedAndCyclesStopped) {
   auto e = Expand(*reader, stored_b, "2024-11-01");
   EXPECT_EQ(e.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(e.status().message().find("in a cycle"), std::string::npos) << e.status();
+}
+
+TEST_F(ValueSetTest, DiffSaysWhichCodesEnterOrLeaveAndWhy) {
+  ValueSetRecord vs = Diabetes();
+  vs.includes[0].filters.push_back({"billable", "=", "true"});
+  vs = Create(vs);
+  auto reader = store_->NewReader();
+  auto names = [](const ValueSetDiff& d) {
+    std::vector<std::string> out;
+    for (const ValueSetChange& c : d.changes) {
+      std::string causes;
+      for (ChangeCause cause : c.causes) absl::StrAppend(&causes, static_cast<int>(cause));
+      out.push_back(absl::StrCat(c.entered ? "+" : "-", PrintedCode(*c.system, c.code), ":",
+                                 causes));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  // FY2024 -> FY2025: E11.22 deleted, E11.A added.
+  auto d = DiffValueSets(*reader, vs, "2024-09-30", vs, "2024-10-01");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(names(*d), (V{"-E11.22:1", "+E11.A:0"}));
+  ASSERT_TRUE(d->changes[0].before.has_value());
+  EXPECT_FALSE(d->changes[0].after.has_value());
+  EXPECT_EQ(d->from->releases[0].version, "FY2024");
+  EXPECT_EQ(d->to->releases[0].version, "FY2025");
+  // FY2025 -> FY2026: E11.23 added; E11.9 (excluded anyway) is no change.
+  d = DiffValueSets(*reader, vs, "2025-09-30", vs, "2025-10-01");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(names(*d), (V{"+E11.23:0"}));
+  // Without the exclusion, E11.9 leaves as a header: its record changed.
+  ValueSetRecord wide = vs;
+  wide.url = "urn:vs:wide";
+  wide.excludes.clear();
+  wide = Create(wide);
+  d = DiffValueSets(*reader, wide, "2025-09-30", wide, "2025-10-01");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(names(*d), (V{"+E11.23:0", "-E11.9:2"}));
+  // Two versions on one date: the rules changed.
+  d = DiffValueSets(*reader, vs, "2024-11-01", wide, "2024-11-01");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(names(*d), (V{"+E11.9:4"}));
+  EXPECT_EQ(DiffValueSets(*reader, vs, "2020-01-01", vs, "2024-11-01").status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "importers/importers.h"
@@ -953,6 +954,147 @@ TEST_F(RealDataTest, ClaimLinesAreCheckedAgainstTheTabularNotes) {
   EXPECT_EQ(issue.release().version(), "FY2017");
   EXPECT_EQ(issue.note().from(), "I10");
   EXPECT_EQ(issue.note().kind(), "excludes1");
+}
+
+// Issue 13: three value sets written for the tests (tests/valuesets: ICD-10-CM diabetes below
+// E08-E13 less three codes; HCPCS DME by first letter and BETOS; one importing both, less
+// ICD-10-CM headers). Their expansion sizes per ICD-10-CM release, and their DiffValueSet across
+// every consecutive pair of ICD-10-CM releases, cross-checked code by code against the release
+// diff restricted to the expansions: the codes that enter or leave are exactly the release
+// diff's codes whose membership differs, and a code enters as added (leaves as deleted)
+// exactly when the release diff says so.
+TEST_F(RealDataTest, ValueSetDiffsEqualTheReleaseDiffRestrictedToTheExpansions) {
+  const std::vector<std::string> urls = {"https://payer.example/vs/diabetes",
+                                         "https://payer.example/vs/hcpcs-dme",
+                                         "https://payer.example/vs/diabetes-and-dme",
+                                         "urn:codebook:test:vs:billable-icd10cm"};
+  for (const char* name : {"diabetes", "hcpcs-dme", "diabetes-and-dme"}) {
+    int rc = 0;
+    std::string out = server_->RunCli(absl::StrCat("valueset create --file=", CODEBOOK_TESTS_DIR,
+                                                   "/valuesets/", name, ".json"),
+                                      &rc);
+    ASSERT_EQ(rc, 0) << out;
+  }
+  // A fourth, wide one, so that the check meets thousands of changes: every billable code.
+  v1::ValueSet billable;
+  billable.set_url(urls[3]);
+  billable.set_version("1");
+  billable.add_includes()->set_system("ICD10CM");
+  v1::ValueSetFilter* f = billable.mutable_includes(0)->add_filters();
+  f->set_property("billable");
+  f->set_op("=");
+  f->set_value("true");
+  ASSERT_TRUE(client_->CreateValueSet(billable).ok());
+  using Members = std::set<std::pair<std::string, std::string>>;
+  auto expand = [&](const std::string& url, const std::string& date) {
+    Members m;
+    v1::ExpandValueSetRequest req;
+    req.set_url(url);
+    req.set_date_of_service(date);
+    req.set_page_size(1000);
+    do {
+      auto r = client_->ExpandValueSet(req);
+      EXPECT_TRUE(r.ok()) << url << " " << date << ": " << r.status();
+      if (!r.ok()) break;
+      for (const auto& e : r->concepts()) m.emplace(e.system(), e.concept().code());
+      req.set_page_token(r->next_page_token());
+    } while (!req.page_token().empty());
+    return m;
+  };
+  auto releases = client_->ListReleases("ICD10CM");
+  ASSERT_TRUE(releases.ok());
+  ASSERT_EQ(releases->size(), 8u);
+  std::cout << absl::StrFormat("%-10s %-10s %9s %9s %17s %9s\n", "ICD10CM", "effective",
+                               "diabetes", "hcpcs-dme", "diabetes-and-dme", "billable");
+  for (const v1::Release& r : *releases) {
+    std::cout << absl::StrFormat("%-10s %-10s", r.version(), r.effective_date());
+    for (const std::string& url : urls) {
+      // No HCPCS release is in force on FY2017's first day (HCPCS 2017 starts 2017-01-01).
+      v1::ExpandValueSetRequest req;
+      req.set_url(url);
+      req.set_date_of_service(r.effective_date());
+      req.set_page_size(1);
+      auto e = client_->ExpandValueSet(req);
+      EXPECT_TRUE(e.ok() || (r.version() == "FY2017" && (url == urls[1] || url == urls[2])))
+          << e.status();
+      std::cout << (e.ok() ? absl::StrFormat(" %9d", e->total()) : absl::StrFormat(" %9s", "-"));
+    }
+    std::cout << "\n";
+  }
+  int checked = 0;
+  for (size_t i = 1; i < releases->size(); ++i) {
+    const v1::Release& a = (*releases)[i - 1];
+    const v1::Release& b = (*releases)[i];
+    absl::CivilDay day;
+    ASSERT_TRUE(absl::ParseCivilTime(b.effective_date(), &day));
+    const std::string from_date = absl::FormatCivilTime(day - 1), to_date = b.effective_date();
+    // The release diff: code -> its change types; and the codes billable before and after.
+    std::map<std::string, std::set<int>> release_diff;
+    std::set<std::string> billable_before, billable_after;
+    for (const auto& m : DiffOverRpc(*client_, "ICD10CM", a.version(), b.version(), false)) {
+      for (const auto& c : m.changes()) {
+        release_diff[c.code()].insert(c.types().begin(), c.types().end());
+        if (c.has_before() && c.before().billable()) billable_before.insert(c.code());
+        if (c.has_after() && c.after().billable()) billable_after.insert(c.code());
+      }
+    }
+    for (const std::string& url : urls) {
+      v1::DiffValueSetRequest req;
+      req.set_url(url);
+      req.set_from_date(from_date);
+      req.set_to_date(to_date);
+      auto d = client_->DiffValueSet(req);
+      ASSERT_TRUE(d.ok()) << d.status();
+      // Membership on each side: from the expansions, or for the billable set (too wide to
+      // page through here) from the release diff's own records, a way that owes nothing to
+      // value sets.
+      const bool wide = url == urls[3];
+      const Members from = wide ? Members() : expand(url, from_date);
+      const Members to = wide ? Members() : expand(url, to_date);
+      auto in_from = [&](const std::string& code) {
+        return wide ? billable_before.count(code) == 1 : from.count({"ICD10CM", code}) == 1;
+      };
+      auto in_to = [&](const std::string& code) {
+        return wide ? billable_after.count(code) == 1 : to.count({"ICD10CM", code}) == 1;
+      };
+      std::set<std::string> expected, got, symmetric;
+      for (const auto& [code, types] : release_diff) {
+        if (in_from(code) != in_to(code)) expected.insert(code);
+      }
+      for (const auto& [system, code] : from) {
+        if (system == "ICD10CM" && !to.count({system, code})) symmetric.insert(code);
+      }
+      for (const auto& [system, code] : to) {
+        if (system == "ICD10CM" && !from.count({system, code})) symmetric.insert(code);
+      }
+      for (const v1::ValueSetChange& c : d->changes()) {
+        ASSERT_EQ(c.system(), "ICD10CM") << url << " " << c.code();  // HCPCS did not move
+        got.insert(c.code());
+        const std::set<int>& types = release_diff[c.code()];
+        const bool added =
+            types.count(v1::CHANGE_TYPE_ADDED) || types.count(v1::CHANGE_TYPE_REACTIVATED);
+        const bool deleted = types.count(v1::CHANGE_TYPE_DELETED);
+        auto has = [&](v1::ValueSetChangeCause cause) {
+          return std::find(c.causes().begin(), c.causes().end(), cause) != c.causes().end();
+        };
+        EXPECT_EQ(has(v1::VALUE_SET_CHANGE_CAUSE_CODE_ADDED), added) << url << " " << c.code();
+        EXPECT_EQ(has(v1::VALUE_SET_CHANGE_CAUSE_CODE_DELETED), deleted) << url << " " << c.code();
+        EXPECT_EQ(c.entered(), in_to(c.code())) << url << " " << c.code();
+      }
+      EXPECT_EQ(got, expected) << url << " " << a.version() << " -> " << b.version();
+      EXPECT_EQ(d->entered() + d->left(), static_cast<int64_t>(got.size()));
+      if (!wide) {
+        EXPECT_EQ(got, symmetric) << url << " " << a.version() << " -> " << b.version();
+        EXPECT_EQ(d->from_total(), static_cast<int64_t>(from.size()));
+        EXPECT_EQ(d->to_total(), static_cast<int64_t>(to.size()));
+      }
+      std::cout << absl::StrFormat("%-10s -> %-10s %-45s +%-4d -%-4d (release diff: %d codes)\n",
+                                   a.version(), b.version(), url, d->entered(), d->left(),
+                                   release_diff.size());
+      checked += static_cast<int>(got.size());
+    }
+  }
+  EXPECT_GT(checked, 0);
 }
 
 }  // namespace codebook::testing

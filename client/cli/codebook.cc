@@ -164,6 +164,13 @@ Commands:
                                             is each code in the value set on the date, and if
                                             not why (not in the definition, deleted, not yet
                                             effective, a header); exit status 3 if any is not
+  valueset diff --url=U [--from-date=D1] [--to-date=D2] [--from-version=V1]
+           [--to-version=V2] [--summary]   the codes that enter (+) or leave (-) the value set
+                                            between two dates of service and/or two of its
+                                            versions, each with its causes (code_added,
+                                            code_deleted, property_changed,
+                                            hierarchy_changed, definition_changed,
+                                            import_changed)
   ping                                      check that the server answers
 
 Examples:
@@ -252,6 +259,7 @@ class Cli {
   int ValueSetCreate(const std::string& path);
   int ValueSetExpand();
   int ValueSetValidate();
+  int ValueSetDiff();
   absl::Status FhirCodeSystemDefaults(const std::string& path);
   // The concepts of a file parsed before the import began (FhirCodeSystemDefaults).
   std::optional<importers::Concepts> parsed_;
@@ -1238,7 +1246,8 @@ int Cli::ValueSet() {
   }
   if (sub == "expand") return ValueSetExpand();
   if (sub == "validate") return ValueSetValidate();
-  return UsageError("valueset has the subcommands create, list, expand and validate");
+  if (sub == "diff") return ValueSetDiff();
+  return UsageError("valueset has the subcommands create, list, expand, validate and diff");
 }
 
 int Cli::ValueSetCreate(const std::string& path) {
@@ -1354,6 +1363,49 @@ int Cli::ValueSetValidate() {
                                  r->value_set().member() ? r->message() : r->value_set().message());
   }
   return rc;
+}
+
+int Cli::ValueSetDiff() {
+  if (!CheckFlags({"url", "from-version", "to-version", "from-date", "to-date", "summary"}) ||
+      !Require("url")) {
+    return kUsage;
+  }
+  v1::DiffValueSetRequest req;
+  req.set_url(Flag("url"));
+  req.set_from_version(Flag("from-version"));
+  req.set_to_version(Flag("to-version"));
+  req.set_from_date(Flag("from-date"));
+  req.set_to_date(Flag("to-date"));
+  auto r = client_->DiffValueSet(req);
+  if (!r.ok()) return Error(r.status());
+  if (json_) {
+    PrintJson(*r);
+    return kOk;
+  }
+  auto refs = [](const auto& list) {
+    std::vector<std::string> out;
+    for (const v1::ReleaseRef& rel : list) out.push_back(RefText(rel));
+    return absl::StrJoin(out, ", ");
+  };
+  std::ostream& head = Has("summary") ? std::cout : std::cerr;
+  head << "# " << req.url() << "|" << r->from_version() << " on "
+       << (req.from_date().empty() ? "today" : req.from_date()) << " (" << refs(r->from_releases())
+       << "): " << Thousands(r->from_total()) << " concepts\n# " << req.url() << "|"
+       << r->to_version() << " on " << (req.to_date().empty() ? "today" : req.to_date()) << " ("
+       << refs(r->to_releases()) << "): " << Thousands(r->to_total()) << " concepts\n# "
+       << Thousands(r->entered()) << " entered, " << Thousands(r->left()) << " left\n";
+  if (Has("summary")) return kOk;
+  for (const v1::ValueSetChange& c : r->changes()) {
+    std::vector<std::string> causes;
+    for (int cause : c.causes()) {
+      std::string n = v1::ValueSetChangeCause_Name(static_cast<v1::ValueSetChangeCause>(cause));
+      causes.push_back(absl::AsciiStrToLower(absl::StripPrefix(n, "VALUE_SET_CHANGE_CAUSE_")));
+    }
+    const v1::Concept& shown = c.has_after() ? c.after() : c.before();
+    std::cout << (c.entered() ? "+" : "-") << "\t" << c.system() << "\t" << c.code() << "\t"
+              << absl::StrJoin(causes, ",") << "\t" << shown.display() << "\n";
+  }
+  return kOk;
 }
 
 int Cli::Backup() {
