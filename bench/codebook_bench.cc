@@ -27,6 +27,13 @@
 //           ICD-10-CM from --data, CPT from its cpt/ folder or the repo's synthetic sample)
 //           checked through ValidateClaimStream and through one ValidateClaim request: lines/s,
 //           and how many answers differ from the expected ones (must be 0).
+//  valueset (with a server holding the ICD-10-CM releases of --data) a value set of 5,262 codes
+//           (billable codes below S52 and S72 in FY2025): ExpandValueSet's first page (100)
+//           and all pages (1,000 each), cold (a new version: nothing cached) and cached;
+//           membership checks (ValidateCode with the value set, codes in it and not) per second
+//           beside Ping in the same round; DiffValueSet across each consecutive pair of
+//           ICD-10-CM releases for every billable code (a new version per run: cold), time
+//           against the number of changes.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -51,6 +58,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include <grpcpp/generic/generic_stub.h>
 
@@ -426,6 +434,142 @@ void DiffPhase(const std::vector<IcdRelease>& releases, Figures* f,
       f->Add(name + " changes", changes);
     }
     pairs->push_back(name);
+  }
+}
+
+// The value-set phase (see the header). Each run creates versions of its own (same rules, a new
+// version label), so that "cold" figures find nothing in the server's expansion cache.
+void ValueSetPhase(const std::vector<IcdRelease>& releases, Figures* f,
+                   std::vector<std::string>* diff_pairs) {
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  options.admin_deadline = absl::Minutes(5);
+  Client client(options);
+  const std::string date = releases.back().effective;
+  const std::string tag = absl::StrCat(absl::ToUnixMicros(absl::Now()));
+  auto fractures = [&](const std::string& version) {
+    v1::ValueSet vs;
+    vs.set_url("urn:codebook:bench:vs:fractures");
+    vs.set_version(version);
+    for (const char* category : {"S52", "S72"}) {
+      v1::ValueSetRule* rule = vs.add_includes();
+      rule->set_system("ICD10CM");
+      for (auto [p, op, v] : {std::tuple{"concept", "is-a", category},
+                              std::tuple{"billable", "=", "true"}}) {
+        v1::ValueSetFilter* filter = rule->add_filters();
+        filter->set_property(p);
+        filter->set_op(op);
+        filter->set_value(v);
+      }
+    }
+    auto created = client.CreateValueSet(vs);
+    if (!created.ok()) {
+      std::cerr << "valueset phase: " << created.status() << "\n";
+      std::exit(1);
+    }
+    return version;
+  };
+  auto expand = [&](const std::string& version, int page_size, bool all, int64_t* total) {
+    v1::ExpandValueSetRequest req;
+    req.set_url("urn:codebook:bench:vs:fractures");
+    req.set_version(version);
+    req.set_date_of_service(date);
+    req.set_page_size(page_size);
+    auto t0 = Clock::now();
+    do {
+      auto r = client.ExpandValueSet(req);
+      if (!r.ok()) {
+        std::cerr << "valueset phase: " << r.status() << "\n";
+        std::exit(1);
+      }
+      *total = r->total();
+      req.set_page_token(all ? r->next_page_token() : "");
+    } while (!req.page_token().empty());
+    return Seconds(t0) * 1000;
+  };
+  std::vector<std::unique_ptr<Client>> clients = ChannelClients(options);
+  const int calls = absl::GetFlag(FLAGS_calls);
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  std::vector<double> lat;
+  int errors = 0;
+  for (int run = 0; run < absl::GetFlag(FLAGS_repeat); ++run) {
+    int64_t total = 0;
+    const std::string first = fractures(absl::StrCat("bench-", tag, "-", run, "-a"));
+    f->Add("expand first page cold ms", expand(first, 100, false, &total));
+    f->Add("expand first page cached ms", expand(first, 100, false, &total));
+    f->Add("expand all pages cached ms", expand(first, 1000, true, &total));
+    const std::string second = fractures(absl::StrCat("bench-", tag, "-", run, "-b"));
+    f->Add("expand all pages cold ms", expand(second, 1000, true, &total));
+    f->Add("value set size", total);
+
+    // Membership: half the codes in the set, half elsewhere in ICD-10-CM.
+    static const char* const kCodes[] = {"S72.001A", "S52.501A", "S72.92XS", "S52.90XA",
+                                         "E11.22",   "I10",      "S72.0",    "Z99.89"};
+    const std::string canonical = absl::StrCat("urn:codebook:bench:vs:fractures|", first);
+    double ping_rate = RunPings(clients, calls, concurrency, &lat, &errors);
+    double member_rate = RunClosedLoop(
+        calls, concurrency,
+        [&](int i, std::function<void(bool)> done) {
+          struct Call {
+            grpc::ClientContext ctx;
+            v1::ValidateCodeRequest req;
+            v1::ValidateCodeResponse resp;
+          };
+          auto* call = new Call;
+          call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+          call->req.set_system("ICD10CM");
+          call->req.set_code(kCodes[i % 8]);
+          call->req.set_date_of_service(date);
+          call->req.set_value_set(canonical);
+          clients[i % clients.size()]->terminology()->async()->ValidateCode(
+              &call->ctx, &call->req, &call->resp, [call, done](grpc::Status s) {
+                bool ok = s.ok() && call->resp.has_value_set();
+                delete call;
+                done(ok);
+              });
+        },
+        &lat, &errors);
+    f->Add("valueset ping calls/s", ping_rate);
+    f->Add("membership checks/s", member_rate);
+    f->Add("membership p50 us", Percentile(lat, 0.5));
+    f->Add("membership/ping round ratio", member_rate / ping_rate);
+    f->Add("membership errors", errors);
+
+    // DiffValueSet over every billable code, each consecutive pair of releases.
+    v1::ValueSet billable;
+    billable.set_url("urn:codebook:bench:vs:billable");
+    billable.set_version(absl::StrCat("bench-", tag, "-", run));
+    v1::ValueSetFilter* filter = billable.add_includes()->add_filters();
+    billable.mutable_includes(0)->set_system("ICD10CM");
+    filter->set_property("billable");
+    filter->set_op("=");
+    filter->set_value("true");
+    if (auto c = client.CreateValueSet(billable); !c.ok()) {
+      std::cerr << "valueset phase: " << c.status() << "\n";
+      std::exit(1);
+    }
+    for (size_t i = 1; i < releases.size(); ++i) {
+      absl::CivilDay day;
+      if (!absl::ParseCivilTime(releases[i].effective, &day)) std::exit(1);
+      v1::DiffValueSetRequest req;
+      req.set_url(billable.url());
+      req.set_from_version(billable.version());
+      req.set_to_version(billable.version());
+      req.set_from_date(absl::FormatCivilTime(day - 1));
+      req.set_to_date(releases[i].effective);
+      auto t0 = Clock::now();
+      auto d = client.DiffValueSet(req);
+      double ms = Seconds(t0) * 1000;
+      if (!d.ok()) {
+        std::cerr << "valueset phase: " << d.status() << "\n";
+        std::exit(1);
+      }
+      const std::string name =
+          "valueset diff " + releases[i - 1].version + " -> " + releases[i].version;
+      f->Add(name + " ms", ms);
+      f->Add(name + " changes", static_cast<double>(d->changes_size()));
+      if (run == 0) diff_pairs->push_back(name);
+    }
   }
 }
 
@@ -1083,6 +1227,9 @@ int Main() {
   if (inprocess) SearchInProcessPhase(releases.back().version, parsed.back(), &f);
   bool claims = has_server && phases.count("claims");
   if (claims) ClaimsPhase(data, releases, parsed, &f);
+  std::vector<std::string> valueset_pairs;
+  bool valuesets = has_server && phases.count("valueset");
+  if (valuesets) ValueSetPhase(releases, &f, &valueset_pairs);
   if (has_server && phases.count("soak")) {
     SoakPhase(releases.back().version, parsed.back());
     return 0;
@@ -1150,7 +1297,30 @@ int Main() {
       line(n, "%.0f");
     }
   }
+  if (valuesets) {
+    std::cout << absl::StrFormat("value sets (a set of %.0f codes on %s; membership at concurrency "
+                                 "%d, %d calls a run)\n",
+                                 f.Get("value set size"), releases.back().effective,
+                                 absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_calls));
+    for (const char* n : {"expand first page cold ms", "expand first page cached ms",
+                          "expand all pages cold ms", "expand all pages cached ms"}) {
+      line(n, "%.1f");
+    }
+    for (const char* n : {"valueset ping calls/s", "membership checks/s", "membership p50 us",
+                          "membership errors"}) {
+      line(n, "%.0f");
+    }
+    std::cout << "DiffValueSet, every billable ICD-10-CM code, consecutive releases (cold)\n";
+    for (const std::string& name : valueset_pairs) {
+      std::cout << absl::StrFormat("  %-44s %6.0f changes  %7.1f ms\n", name,
+                                   f.Get(name + " changes"), f.Get(name + " ms"));
+    }
+  }
   std::cout << "ratios\n";
+  if (valuesets) {
+    std::cout << absl::StrFormat("  %-34s %.3f  (median of per-round ratios)\n",
+                                 "membership / ping calls/s", f.Get("membership/ping round ratio"));
+  }
   if (f.runs.count("db size all releases MB")) {
     std::cout << absl::StrFormat("  %-34s %.3f  (target <= 1.5)\n", "db size all / latest alone",
                                  f.Get("db size all releases MB") /
