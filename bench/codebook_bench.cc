@@ -74,7 +74,7 @@
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server for the rpc phase (empty: skip it)");
 ABSL_FLAG(std::string, data, "", "data folder with icd10cm/<version>/ order files "
                                  "(default ../shared/data, else data/sample)");
-ABSL_FLAG(std::string, phases, "storage,rpc,search,claims",
+ABSL_FLAG(std::string, phases, "storage,rpc,search,claims,valueset",
           "phases to run (soak: a timed mixed load, see bench/soak.sh)");
 ABSL_FLAG(int, repeat, 5, "runs of each measurement; medians are reported");
 ABSL_FLAG(int, calls, 50000, "unary calls per Ping/Lookup run");

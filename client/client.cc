@@ -319,6 +319,17 @@ absl::Status Client::WatchReleases(const std::string& system, int64_t after_sequ
   return ReadStream(&ctx, reader.get(), on_event);
 }
 
+absl::Status Client::WatchValueSet(const std::string& value_set,
+                                   const std::function<bool(const v1::ReleaseEvent&)>& on_event,
+                                   absl::Duration timeout) {
+  grpc::ClientContext ctx;
+  if (timeout > absl::ZeroDuration()) ctx.set_deadline(After(timeout));
+  v1::WatchReleasesRequest req;
+  req.set_value_set(value_set);
+  auto reader = terminology_->WatchReleases(&ctx, req);
+  return ReadStream(&ctx, reader.get(), on_event);
+}
+
 absl::Status Client::ExportRelease(
     const v1::ExportReleaseRequest& request,
     const std::function<bool(const v1::ExportReleaseResponse&)>& on_message) {

@@ -109,6 +109,11 @@ class Client {
   absl::Status WatchReleases(const std::string& system, int64_t after_sequence,
                              const std::function<bool(const v1::ReleaseEvent&)>& on_event,
                              absl::Duration timeout = absl::ZeroDuration());
+  // Follows a value set ("url" or "url|version"): each publish or retract from now on that
+  // changes it, with its impact (ReleaseEvent.value_set); otherwise as WatchReleases.
+  absl::Status WatchValueSet(const std::string& value_set,
+                             const std::function<bool(const v1::ReleaseEvent&)>& on_event,
+                             absl::Duration timeout = absl::ZeroDuration());
   absl::StatusOr<v1::GetCodeHistoryResponse> GetCodeHistory(const std::string& system,
                                                             const std::string& code);
   // Reads a whole DiffReleases stream. `on_message` sees each message as it arrives (changes,

@@ -618,21 +618,52 @@ grpc::ServerUnaryReactor* TerminologyHandler::GetCodeHistory(grpc::CallbackServe
 // The state is registered before the first read of the log, so no event falls between the
 // backlog and the live feed.
 struct TerminologyHandler::WatchState {
-  explicit WatchState(std::string s) : system(std::move(s)) {}
-  const std::string system;
+  explicit WatchState(std::string s, std::string vs = "")
+      : system(std::move(s)), value_set(std::move(vs)) {}
+  const std::string system;     // a system's watch
+  const std::string value_set;  // or a value set's ("url" or "url|version")
   absl::Mutex mu;
   WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+  // A value set's watch: the systems it follows (set by the first poll, then fixed).
+  std::set<std::string> systems ABSL_GUARDED_BY(mu);
+  bool Follows(const std::string& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return value_set.empty() ? s == system : systems.count(s) > 0;
+  }
 };
 
 class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::ReleaseEvent> {
  public:
-  WatchReactor(TerminologyHandler* handler, std::shared_ptr<WatchState> state, int64_t after,
-               StreamLimit::Slot slot)
-      : handler_(handler), state_(std::move(state)), slot_(std::move(slot)), last_queued_(after) {}
+  // `ctx` outlives the reactor's polls (until OnDone).
+  WatchReactor(TerminologyHandler* handler, grpc::CallbackServerContext* ctx,
+               std::shared_ptr<WatchState> state, int64_t after, StreamLimit::Slot slot)
+      : handler_(handler), ctx_(ctx), state_(std::move(state)), slot_(std::move(slot)),
+        last_queued_(after) {}
 
   // Reads every event after the last one queued and writes them out.
   void PollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
     if (finished_) return;
+    if (!state_->value_set.empty()) {
+      std::vector<v1::ReleaseEvent> events;
+      absl::Status s = handler_->impl_->ValueSetEvents(state_->value_set, &cursors_,
+                                                       state_->systems.empty() && !polled_,
+                                                       &events);
+      polled_ = true;
+      if (!s.ok()) {
+        FinishLocked(ToGrpcStatus(s));
+        return;
+      }
+      for (const auto& [system, cursor] : cursors_) state_->systems.insert(system);
+      for (auto& e : events) {
+        for (v1::ValueSetChange& c : *e.mutable_value_set()->mutable_changes()) {
+          if (MustWithholdText(handler_->auth_, *ctx_, *handler_->impl_, c.system())) {
+            WithholdText(&c);
+          }
+        }
+        queue_.push_back(std::move(e));
+      }
+      WriteNextLocked();
+      return;
+    }
     constexpr size_t kPage = 1000;
     std::vector<v1::ReleaseEvent> events;
     do {
@@ -691,10 +722,13 @@ class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v
   }
 
   TerminologyHandler* handler_;
+  grpc::CallbackServerContext* ctx_;
   std::shared_ptr<WatchState> state_;
   StreamLimit::Slot slot_;
   // Guarded by state_->mu.
   int64_t last_queued_;
+  std::map<std::string, int64_t> cursors_;  // a value set's watch: per system
+  bool polled_ = false;
   std::deque<v1::ReleaseEvent> queue_;
   v1::ReleaseEvent current_;
   bool writing_ = false;
@@ -707,8 +741,15 @@ grpc::ServerWriteReactor<v1::ReleaseEvent>* TerminologyHandler::WatchReleases(
   if (absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot); !s.ok()) {
     return new ListWriter<v1::ReleaseEvent>(s, {});
   }
-  auto state = std::make_shared<WatchState>(req->system());
-  auto* reactor = new WatchReactor(this, state, req->after_sequence(), std::move(slot));
+  if (!req->value_set().empty() && (!req->system().empty() || req->after_sequence() != 0)) {
+    return new ListWriter<v1::ReleaseEvent>(
+        absl::InvalidArgumentError(
+            "a value set's watch takes no system or after_sequence: it follows the systems the "
+            "value set reads, from now on"),
+        {});
+  }
+  auto state = std::make_shared<WatchState>(req->system(), req->value_set());
+  auto* reactor = new WatchReactor(this, ctx, state, req->after_sequence(), std::move(slot));
   {
     absl::MutexLock l(&state->mu);
     state->reactor = reactor;
@@ -726,13 +767,11 @@ void TerminologyHandler::NotifyReleaseEvent(const std::string& system) {
   std::vector<std::shared_ptr<WatchState>> states;
   {
     absl::MutexLock l(&watch_mu_);
-    for (const auto& s : watchers_) {
-      if (s->system == system) states.push_back(s);
-    }
+    for (const auto& s : watchers_) states.push_back(s);
   }
   for (const auto& s : states) {
     absl::MutexLock l(&s->mu);
-    if (s->reactor != nullptr) s->reactor->PollLocked();
+    if (s->reactor != nullptr && s->Follows(system)) s->reactor->PollLocked();
   }
 }
 

@@ -7,6 +7,7 @@
 #define CODEBOOK_SERVICE_TERMINOLOGY_IMPL_H_
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,12 @@ class TerminologyImpl {
                               v1::ExpandValueSetResponse* resp) const;
   absl::Status DiffValueSet(const v1::DiffValueSetRequest& req,
                             v1::DiffValueSetResponse* resp) const;
+  // A value-set watch (WatchReleasesRequest.value_set): the systems it follows (set on the first
+  // call, with each cursor at the system's newest event), then the events after the cursors
+  // that changed the value set, each with its impact. Advances the cursors.
+  absl::Status ValueSetEvents(const std::string& value_set,
+                              std::map<std::string, int64_t>* cursors, bool first,
+                              std::vector<v1::ReleaseEvent>* out) const;
   // ValidateCode's value-set part: fills resp->value_set for `req.value_set()` and the code
   // (storage form) of `system`.
   absl::Status CheckInValueSet(const v1::ValidateCodeRequest& req, const CodeSystemInfo& system,

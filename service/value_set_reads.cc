@@ -68,6 +68,19 @@ class TextFilter {
   std::vector<std::string> terms_;
 };
 
+void ChangeToApi(const ValueSetChange& c, v1::ValueSetChange* out) {
+  static constexpr v1::ValueSetChangeCause kCauses[] = {
+      v1::VALUE_SET_CHANGE_CAUSE_CODE_ADDED,         v1::VALUE_SET_CHANGE_CAUSE_CODE_DELETED,
+      v1::VALUE_SET_CHANGE_CAUSE_PROPERTY_CHANGED,   v1::VALUE_SET_CHANGE_CAUSE_HIERARCHY_CHANGED,
+      v1::VALUE_SET_CHANGE_CAUSE_DEFINITION_CHANGED, v1::VALUE_SET_CHANGE_CAUSE_IMPORT_CHANGED};
+  out->set_system(c.system->id);
+  out->set_code(PrintedCode(*c.system, c.code));
+  out->set_entered(c.entered);
+  for (ChangeCause cause : c.causes) out->add_causes(kCauses[static_cast<int>(cause)]);
+  if (c.before.has_value()) ToApi(*c.system, c.code, *c.before, out->mutable_before());
+  if (c.after.has_value()) ToApi(*c.system, c.code, *c.after, out->mutable_after());
+}
+
 }  // namespace
 
 absl::Status TerminologyImpl::ListValueSets(const v1::ListValueSetsRequest& req,
@@ -174,22 +187,61 @@ absl::Status TerminologyImpl::DiffValueSet(const v1::DiffValueSetRequest& req,
   for (const storage::ReleaseRecord& r : diff->to->releases) ToRef(r, resp->add_to_releases());
   resp->set_from_total(static_cast<int64_t>(diff->from->concepts.size()));
   resp->set_to_total(static_cast<int64_t>(diff->to->concepts.size()));
-  static constexpr v1::ValueSetChangeCause kCauses[] = {
-      v1::VALUE_SET_CHANGE_CAUSE_CODE_ADDED,         v1::VALUE_SET_CHANGE_CAUSE_CODE_DELETED,
-      v1::VALUE_SET_CHANGE_CAUSE_PROPERTY_CHANGED,   v1::VALUE_SET_CHANGE_CAUSE_HIERARCHY_CHANGED,
-      v1::VALUE_SET_CHANGE_CAUSE_DEFINITION_CHANGED, v1::VALUE_SET_CHANGE_CAUSE_IMPORT_CHANGED};
   for (const ValueSetChange& c : diff->changes) {
-    v1::ValueSetChange* out = resp->add_changes();
-    out->set_system(c.system->id);
-    out->set_code(PrintedCode(*c.system, c.code));
-    out->set_entered(c.entered);
-    for (ChangeCause cause : c.causes) out->add_causes(kCauses[static_cast<int>(cause)]);
-    if (c.before.has_value()) ToApi(*c.system, c.code, *c.before, out->mutable_before());
-    if (c.after.has_value()) ToApi(*c.system, c.code, *c.after, out->mutable_after());
+    ChangeToApi(c, resp->add_changes());
     if (c.entered) {
       resp->set_entered(resp->entered() + 1);
     } else {
       resp->set_left(resp->left() + 1);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TerminologyImpl::ValueSetEvents(const std::string& value_set,
+                                             std::map<std::string, int64_t>* cursors,
+                                             bool first,
+                                             std::vector<v1::ReleaseEvent>* out) const {
+  out->clear();
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  absl::string_view url = value_set, version;
+  if (size_t bar = url.rfind('|'); bar != absl::string_view::npos) {
+    version = url.substr(bar + 1);
+    url = url.substr(0, bar);
+  }
+  absl::StatusOr<const storage::ValueSetRecord*> vs =
+      FindValueSet(reader->catalog(), url, version);
+  if (!vs.ok()) return vs.status();
+  if (first) {
+    for (const std::string& system : SystemsOf(reader->catalog(), **vs)) {
+      (*cursors)[system] = static_cast<int64_t>(reader->catalog().LastEvent(system));
+    }
+  }
+  for (auto& [system, cursor] : *cursors) {
+    std::vector<v1::ReleaseEvent> events;
+    if (absl::Status s = ReleaseEvents(system, cursor, 1000, &events); !s.ok()) return s;
+    for (v1::ReleaseEvent& e : events) {
+      cursor = e.sequence();
+      const storage::ReleaseRecord* release =
+          reader->catalog().Find(system, e.release().version());
+      if (release == nullptr) continue;
+      absl::StatusOr<ValueSetDiff> impact = EventImpact(
+          *reader, **vs, *release, e.type() == v1::RELEASE_EVENT_TYPE_RETRACTED);
+      if (!impact.ok()) return impact.status();
+      if (impact->changes.empty()) continue;
+      v1::ValueSetImpact* vi = e.mutable_value_set();
+      vi->set_url((*vs)->url);
+      vi->set_version((*vs)->version);
+      for (const ValueSetChange& c : impact->changes) {
+        v1::ValueSetChange* out_change = vi->add_changes();
+        ChangeToApi(c, out_change);
+        if (c.entered) {
+          vi->set_entered(vi->entered() + 1);
+        } else {
+          vi->set_left(vi->left() + 1);
+        }
+      }
+      out->push_back(std::move(e));
     }
   }
   return absl::OkStatus();

@@ -186,7 +186,8 @@ struct LoadedRelease {
 
 class Expander {
  public:
-  Expander(storage::Reader& reader, std::string date) : reader_(reader), date_(std::move(date)) {}
+  Expander(storage::Reader& reader, std::string date, const ReleasePins* pins)
+      : reader_(reader), date_(std::move(date)), pins_(pins) {}
 
   // The cache key of `vs` on this date: its definition and those it imports, with the release
   // (by checksum, so that no two stores' releases share a key) each rule reads.
@@ -246,6 +247,12 @@ class Expander {
     return r;
   }
 
+  const ReleaseRecord* Pinned(const std::string& system) const {
+    if (pins_ == nullptr) return nullptr;
+    auto it = pins_->find(system);
+    return it == pins_->end() ? nullptr : &it->second;
+  }
+
   // The rule's system: by id, or (one not known when the value set was stored) by URI.
   absl::StatusOr<const CodeSystemInfo*> SystemOf(const ValueSetRuleRecord& rule) {
     absl::StatusOr<const CodeSystemInfo*> system =
@@ -270,6 +277,8 @@ class Expander {
         return absl::FailedPreconditionError(absl::StrCat(
             id, " release ", rule.version, ", which the value set names, is not published"));
       }
+    } else if (const ReleaseRecord* pinned = Pinned(id)) {
+      r = pinned;
     } else {
       r = ReleaseInForce(catalog, id, date_);
       if (r == nullptr) {
@@ -464,6 +473,7 @@ class Expander {
 
   storage::Reader& reader_;
   std::string date_;
+  const ReleasePins* pins_;
   std::map<std::string, ReleaseRecord> used_;
   absl::flat_hash_map<std::string, std::unique_ptr<LoadedRelease>> loaded_;
 };
@@ -566,21 +576,22 @@ const ExpandedConcept* Expansion::Find(absl::string_view system, absl::string_vi
 
 absl::StatusOr<std::shared_ptr<const Expansion>> Expand(storage::Reader& reader,
                                                         const ValueSetRecord& vs,
-                                                        absl::string_view date, bool* cached) {
+                                                        absl::string_view date, bool* cached,
+                                                        const ReleasePins* pins) {
   if (cached != nullptr) *cached = false;
   if (!IsValidDate(date)) {
     return absl::InvalidArgumentError(absl::StrCat("'", date, "' is not a YYYY-MM-DD date"));
   }
   std::string key;
   {
-    Expander keyer(reader, std::string(date));
+    Expander keyer(reader, std::string(date), pins);
     if (absl::Status s = keyer.Key(vs, &key); !s.ok()) return s;
   }
   if (std::shared_ptr<const Expansion> hit = Cache().Get(key)) {
     if (cached != nullptr) *cached = true;
     return hit;
   }
-  Expander expander(reader, std::string(date));
+  Expander expander(reader, std::string(date), pins);
   absl::StatusOr<Members> members = expander.Run(vs);
   if (!members.ok()) return members.status();
   auto expansion = std::make_shared<Expansion>();
@@ -710,28 +721,14 @@ absl::StatusOr<std::vector<std::string>> Ancestors(storage::Reader& reader,
   return out;
 }
 
-}  // namespace
-
-absl::StatusOr<ValueSetDiff> DiffValueSets(storage::Reader& reader,
-                                           const ValueSetRecord& from_vs,
-                                           absl::string_view from_date,
-                                           const ValueSetRecord& to_vs,
-                                           absl::string_view to_date) {
-  ValueSetDiff diff;
-  absl::StatusOr<std::shared_ptr<const Expansion>> from = Expand(reader, from_vs, from_date);
-  if (!from.ok()) return from.status();
-  absl::StatusOr<std::shared_ptr<const Expansion>> to = Expand(reader, to_vs, to_date);
-  if (!to.ok()) return to.status();
-  diff.from = *from;
-  diff.to = *to;
-  const bool rules_differ =
-      from_vs.includes != to_vs.includes || from_vs.excludes != to_vs.excludes;
+// The codes in only one of diff->from and diff->to, with their causes.
+absl::Status CompareExpansions(storage::Reader& reader, bool rules_differ, ValueSetDiff* diff) {
   // Both lists are sorted by (system id, code): one merge finds the codes in only one.
   auto key = [](const ExpandedConcept& c) {
     return std::make_pair(absl::string_view(c.system->id), absl::string_view(c.code));
   };
-  const std::vector<ExpandedConcept>& a = diff.from->concepts;
-  const std::vector<ExpandedConcept>& b = diff.to->concepts;
+  const std::vector<ExpandedConcept>& a = diff->from->concepts;
+  const std::vector<ExpandedConcept>& b = diff->to->concepts;
   size_t i = 0, j = 0;
   while (i < a.size() || j < b.size()) {
     const ExpandedConcept* c;
@@ -747,8 +744,8 @@ absl::StatusOr<ValueSetDiff> DiffValueSets(storage::Reader& reader,
       continue;
     }
     ValueSetChange change{c->system, c->code, entered, {}, std::nullopt, std::nullopt};
-    const storage::ReleaseRecord* before_release = ReleaseOf(*diff.from, c->system->id);
-    const storage::ReleaseRecord* after_release = ReleaseOf(*diff.to, c->system->id);
+    const storage::ReleaseRecord* before_release = ReleaseOf(*diff->from, c->system->id);
+    const storage::ReleaseRecord* after_release = ReleaseOf(*diff->to, c->system->id);
     absl::StatusOr<std::optional<ConceptRecord>> before =
         RecordIn(reader, before_release, c->code);
     if (!before.ok()) return before.status();
@@ -774,9 +771,96 @@ absl::StatusOr<ValueSetDiff> DiffValueSets(storage::Reader& reader,
     }
     if (rules_differ) change.causes.push_back(ChangeCause::kDefinitionChanged);
     if (change.causes.empty()) change.causes.push_back(ChangeCause::kImportChanged);
-    diff.changes.push_back(std::move(change));
+    diff->changes.push_back(std::move(change));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ValueSetDiff> DiffValueSets(storage::Reader& reader,
+                                           const ValueSetRecord& from_vs,
+                                           absl::string_view from_date,
+                                           const ValueSetRecord& to_vs,
+                                           absl::string_view to_date) {
+  ValueSetDiff diff;
+  absl::StatusOr<std::shared_ptr<const Expansion>> from = Expand(reader, from_vs, from_date);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<std::shared_ptr<const Expansion>> to = Expand(reader, to_vs, to_date);
+  if (!to.ok()) return to.status();
+  diff.from = *from;
+  diff.to = *to;
+  const bool rules_differ =
+      from_vs.includes != to_vs.includes || from_vs.excludes != to_vs.excludes;
+  if (absl::Status s = CompareExpansions(reader, rules_differ, &diff); !s.ok()) return s;
   return diff;
+}
+
+absl::StatusOr<ValueSetDiff> EventImpact(storage::Reader& reader, const ValueSetRecord& vs,
+                                         const ReleaseRecord& release, bool retracted) {
+  const std::string& date = release.effective_date;
+  // The release in force that day before the event: the retracted one itself, or for a publish
+  // the one in force then without the new one.
+  ReleasePins before_pins;
+  if (retracted) {
+    before_pins[release.system] = release;
+    before_pins[release.system].state = storage::ReleaseState::kPublished;
+  } else {
+    const ReleaseRecord* best = nullptr;
+    for (const ReleaseRecord& r : reader.catalog().Releases(release.system)) {
+      if (r.state != storage::ReleaseState::kPublished || r.sequence == release.sequence ||
+          r.effective_date > date) {
+        continue;
+      }
+      if (best == nullptr || r.effective_date > best->effective_date ||
+          (r.effective_date == best->effective_date && r.sequence > best->sequence)) {
+        best = &r;
+      }
+    }
+    if (best != nullptr) before_pins[release.system] = *best;
+  }
+  auto expand = [&](const ReleasePins* pins) -> absl::StatusOr<std::shared_ptr<const Expansion>> {
+    absl::StatusOr<std::shared_ptr<const Expansion>> e = Expand(reader, vs, date, nullptr, pins);
+    if (e.ok() || e.status().code() != absl::StatusCode::kFailedPrecondition) return e;
+    return std::make_shared<const Expansion>();  // nothing in force then: empty
+  };
+  const bool none_before = !retracted && before_pins.empty();
+  ValueSetDiff diff;
+  absl::StatusOr<std::shared_ptr<const Expansion>> from =
+      none_before ? std::make_shared<const Expansion>() : expand(&before_pins);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<std::shared_ptr<const Expansion>> to = expand(nullptr);
+  if (!to.ok()) return to.status();
+  diff.from = *from;
+  diff.to = *to;
+  if (absl::Status s = CompareExpansions(reader, false, &diff); !s.ok()) return s;
+  return diff;
+}
+
+std::vector<std::string> SystemsOf(const storage::Catalog& catalog, const ValueSetRecord& vs) {
+  std::set<std::string> out;
+  std::vector<const ValueSetRecord*> todo = {&vs};
+  std::set<std::string> seen;
+  while (!todo.empty()) {
+    const ValueSetRecord* v = todo.back();
+    todo.pop_back();
+    if (!seen.insert(absl::StrCat(v->url, "|", v->version)).second) continue;
+    for (const auto* rules : {&v->includes, &v->excludes}) {
+      for (const ValueSetRuleRecord& rule : *rules) {
+        if (!rule.system.empty()) {
+          absl::StatusOr<const CodeSystemInfo*> s = FindSystemByIdOrUri(catalog, rule.system);
+          if (s.ok()) out.insert((*s)->id);
+        }
+        for (const std::string& canonical : rule.value_sets) {
+          auto [url, version] = SplitCanonical(canonical);
+          if (const ValueSetRecord* inner = catalog.FindValueSet(url, version)) {
+            todo.push_back(inner);
+          }
+        }
+      }
+    }
+  }
+  return std::vector<std::string>(out.begin(), out.end());
 }
 
 }  // namespace codebook::service

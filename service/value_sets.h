@@ -27,6 +27,7 @@
 #define CODEBOOK_SERVICE_VALUE_SETS_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,10 +73,14 @@ struct Expansion {
 // naming the system when no release of a system it needs is in force on that date (or the
 // version it names is not published), or when imports form a cycle; NOT_FOUND for an imported
 // value set that is gone. `cached`, when not null, says whether it came from the cache.
+// `pins` (may be null): for a system it names, the release rules without a version of their own
+// read, in place of the one in force on the date (what the expansion was before an event).
+using ReleasePins = std::map<std::string, storage::ReleaseRecord>;
 absl::StatusOr<std::shared_ptr<const Expansion>> Expand(storage::Reader& reader,
                                                         const storage::ValueSetRecord& vs,
                                                         absl::string_view date,
-                                                        bool* cached = nullptr);
+                                                        bool* cached = nullptr,
+                                                        const ReleasePins* pins = nullptr);
 
 // Why a code is or is not in a value set on a date.
 enum class Membership {
@@ -138,6 +143,19 @@ absl::StatusOr<ValueSetDiff> DiffValueSets(storage::Reader& reader,
                                            absl::string_view from_date,
                                            const storage::ValueSetRecord& to_vs,
                                            absl::string_view to_date);
+
+// What an event of `release` (published or retracted just now; the catalog of `reader` is after
+// it) did to the expansion of `vs` on the release's effective date: the codes that entered or
+// left, from the expansion with the release in force that day before the event to the one
+// after. Empty changes when the event did not touch the value set. A side that cannot expand
+// (no release in force then) counts as empty.
+absl::StatusOr<ValueSetDiff> EventImpact(storage::Reader& reader,
+                                         const storage::ValueSetRecord& vs,
+                                         const storage::ReleaseRecord& release, bool retracted);
+
+// The ids of the code systems `vs` reads, imports included (those known here).
+std::vector<std::string> SystemsOf(const storage::Catalog& catalog,
+                                   const storage::ValueSetRecord& vs);
 
 // A system by id or canonical URI; NOT_FOUND naming it when neither.
 absl::StatusOr<const CodeSystemInfo*> FindSystemByIdOrUri(const storage::Catalog& catalog,

@@ -844,6 +844,83 @@ TEST(ServerRetractTest, RetractedReleaseStopsAnsweringByDateButStaysReadable) {
   client.reset();
 }
 
+// WatchReleases with a value set: from the moment it opens, each publish or retract that
+// changes the value set on the release's effective date, with the codes that enter and leave;
+// events that do not touch it (another system, a release that changes none of its codes) are not
+// sent.
+TEST(ServerWatchTest, AValueSetWatchSendsTheEventsThatChangeIt) {
+  TestServer server;
+  auto client = server.NewClient();
+  auto load = [&](int i) {
+    absl::Status s = ImportFiles(client.get(), kSample, {SampleReleases()[i]});
+    ASSERT_TRUE(s.ok()) << s;
+  };
+  load(6);  // ICD10CM FY2024
+  v1::ValueSet wounds;
+  wounds.set_url("urn:example:vs:wounds");
+  wounds.set_version("1");
+  v1::ValueSetFilter* f = wounds.add_includes()->add_filters();
+  wounds.mutable_includes(0)->set_system("ICD10CM");
+  f->set_property("concept");
+  f->set_op("is-a");
+  f->set_value("T81.32");
+  ASSERT_TRUE(client->CreateValueSet(wounds).ok());
+  absl::Mutex mu;
+  std::vector<v1::ReleaseEvent> seen;
+  absl::Status watch_status;
+  std::thread watcher([&] {
+    watch_status = server.NewClient()->WatchValueSet(
+        "urn:example:vs:wounds",
+        [&](const v1::ReleaseEvent& e) {
+          absl::MutexLock l(&mu);
+          seen.push_back(e);
+          return seen.size() < 2;
+        },
+        absl::Seconds(30));
+  });
+  absl::SleepFor(absl::Seconds(1));  // the watch opens and takes its starting point
+  auto wait_for = [&](size_t n) {
+    auto enough = [&]() { return seen.size() >= n; };
+    absl::MutexLock l(&mu);
+    return mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(5));
+  };
+  load(2);  // HCPCS 2019: another system, no event
+  load(7);  // ICD10CM FY2025: T81.32X, T81.32XA, T81.32XD leave, T81.320(A), T81.328(A) enter
+  ASSERT_TRUE(wait_for(1));
+  ASSERT_TRUE(client->RetractRelease("ICD10CM", "FY2025", "test").ok());
+  ASSERT_TRUE(wait_for(2));
+  watcher.join();
+  EXPECT_TRUE(watch_status.ok()) << watch_status;
+  ASSERT_EQ(seen.size(), 2u);
+  auto codes = [](const v1::ReleaseEvent& e) {
+    std::vector<std::string> out;
+    for (const auto& c : e.value_set().changes()) {
+      out.push_back((c.entered() ? "+" : "-") + c.code());
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(seen[0].type(), v1::RELEASE_EVENT_TYPE_PUBLISHED);
+  EXPECT_EQ(seen[0].release().version(), "FY2025");
+  EXPECT_EQ(seen[0].value_set().url(), "urn:example:vs:wounds");
+  EXPECT_EQ(seen[0].value_set().entered(), 4);
+  EXPECT_EQ(seen[0].value_set().left(), 3);
+  EXPECT_EQ(codes(seen[0]), (V{"+T81.320", "+T81.320A", "+T81.328", "+T81.328A", "-T81.32X",
+                               "-T81.32XA", "-T81.32XD"}));
+  EXPECT_EQ(seen[1].type(), v1::RELEASE_EVENT_TYPE_RETRACTED);
+  EXPECT_EQ(codes(seen[1]), (V{"-T81.320", "-T81.320A", "-T81.328", "-T81.328A", "+T81.32X",
+                               "+T81.32XA", "+T81.32XD"}));
+  // An unknown value set ends the stream with NOT_FOUND; a system beside it is refused.
+  EXPECT_EQ(client->WatchValueSet("urn:none", [](const v1::ReleaseEvent&) { return true; },
+                                  absl::Seconds(5))
+                .code(),
+            absl::StatusCode::kNotFound);
+  int rc = 0;
+  std::string out = server.RunCli("watch --system=ICD10CM --valueset=urn:example:vs:wounds", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("give --system=S or --valueset=URL"), std::string::npos) << out;
+}
+
 TEST(ServerWatchTest, WatchSendsTheBacklogThenLiveEvents) {
   TestServer server;
   auto client = server.NewClient();

@@ -92,6 +92,9 @@ Commands:
   history  --system=S CODE                 the code's timeline: added, each change, deleted, ...
   watch    --system=S [--after=SEQ]        print the system's release events after SEQ, then
                                             each new one as it happens (runs until stopped)
+  watch    --valueset=URL[|VERSION]         from now on, each publish or retract that changes
+                                            the value set on the release's effective date, with
+                                            the codes that enter (+) and leave (-)
   export   --system=S [--version=V|--date=D]
                                             every concept of a release as JSON lines: first
                                             {"release": ...} with its checksum, then one concept
@@ -882,10 +885,36 @@ int Cli::History() {
 }
 
 int Cli::Watch() {
-  if (!CheckFlags({"system", "after"}) || !Require("system")) return kUsage;
+  if (!CheckFlags({"system", "after", "valueset"})) return kUsage;
+  if (Has("valueset") == Has("system")) return UsageError("give --system=S or --valueset=URL");
   int64_t after = 0;
   if (Has("after") && !absl::SimpleAtoi(Flag("after"), &after)) {
     return UsageError("--after takes an event sequence number");
+  }
+  if (Has("valueset")) {
+    if (Has("after")) return UsageError("--after goes with --system only");
+    absl::Status s = client_->WatchValueSet(Flag("valueset"), [&](const v1::ReleaseEvent& e) {
+      if (json_) {
+        PrintJson(e);
+        return true;
+      }
+      std::string type = v1::ReleaseEventType_Name(e.type());
+      type = absl::AsciiStrToLower(absl::StripPrefix(type, "RELEASE_EVENT_TYPE_"));
+      const v1::Release& r = e.release();
+      std::cout << type << "\t" << r.system() << " " << r.version() << "\teffective "
+                << r.effective_date() << "\t" << e.value_set().url() << "|"
+                << e.value_set().version() << ": +" << e.value_set().entered() << " -"
+                << e.value_set().left() << "\n";
+      for (const v1::ValueSetChange& c : e.value_set().changes()) {
+        const v1::Concept& shown = c.has_after() ? c.after() : c.before();
+        std::cout << "  " << (c.entered() ? "+" : "-") << " " << c.system() << " " << c.code()
+                  << "\t" << shown.display() << "\n";
+      }
+      std::cout << std::flush;
+      return true;
+    });
+    if (!s.ok()) return Error(s);
+    return kOk;
   }
   absl::Status s = client_->WatchReleases(Flag("system"), after, [&](const v1::ReleaseEvent& e) {
     if (json_) {
