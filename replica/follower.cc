@@ -73,8 +73,23 @@ void Follower::FollowRegistry() {
         registered_threads_.emplace_back([this, id = system.id()] { Follow(id); });
       }
     }
+    if (s.ok() && !stopping_) {
+      absl::StatusOr<std::vector<v1::ValueSet>> sets = client_->ListValueSets();
+      s = sets.status();
+      for (size_t i = 0; sets.ok() && i < sets->size() && s.ok(); ++i) {
+        const v1::ValueSet& vs = (*sets)[i];
+        const std::string key = absl::StrCat(vs.url(), "|", vs.version());
+        if (copied_value_sets_.count(key)) continue;
+        v1::CreateValueSetRequest req;
+        *req.mutable_value_set() = vs;
+        v1::CreateValueSetResponse resp;
+        s = admin_.CreateValueSet(req, &resp);
+        if (s.ok()) copied_value_sets_.insert(key);
+      }
+    }
     if (!s.ok() && s != last_error) {
-      std::cerr << "codebookd: following " << primary_ << " (code systems): " << s.message()
+      std::cerr << "codebookd: following " << primary_ << " (code systems and value sets): "
+                << s.message()
                 << std::endl;
     }
     last_error = s;

@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,7 +71,8 @@ class Follower {
  private:
   void Follow(const std::string& system);
   // Registers here, and starts following, each system registered on the primary and not yet
-  // followed; until Stop().
+  // followed, and stores here each value-set version of the primary not yet copied (as the
+  // primary stores it); every 2 s until Stop().
   void FollowRegistry();
   // The systems to compare with the primary: every one it lists (built-in and registered); the
   // built-in ones when it cannot be asked.
@@ -93,6 +95,7 @@ class Follower {
   std::thread registry_thread_;
   std::vector<std::thread> registered_threads_;  // touched by registry_thread_, then by Stop()
   std::vector<std::string> registered_;          // the systems those threads follow
+  std::set<std::string> copied_value_sets_;      // "url|version"; registry_thread_ only
   mutable absl::Mutex lag_mu_;
   Lag lag_ ABSL_GUARDED_BY(lag_mu_);
 };

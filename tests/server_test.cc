@@ -1068,6 +1068,28 @@ TEST(ReplicaTest, RegisteredCodeSystemsAreCopiedAndFollowed) {
   EXPECT_EQ(client->Lookup("TOS", "a")->concept().display(), "Lower-case code");
   // The replica refuses registrations of its own, as every admin call.
   EXPECT_EQ(client->CreateCodeSystem(tos).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Value sets are copied too, and expand there as on the primary.
+  v1::ValueSet office_vs;
+  office_vs.set_url("urn:example:vs:office");
+  office_vs.set_version("1");
+  office_vs.add_includes()->set_system("urn:example:pos");  // by URI; stored as POS
+  office_vs.mutable_includes(0)->add_codes("11");
+  ASSERT_TRUE(admin->CreateValueSet(office_vs).ok());
+  EXPECT_EQ(client->CreateValueSet(office_vs).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::ExpandValueSetRequest expand;
+  expand.set_url("urn:example:vs:office");
+  absl::StatusOr<v1::ExpandValueSetResponse> copied;
+  for (absl::Time start = absl::Now(); absl::Now() - start < absl::Seconds(15);) {
+    copied = client->ExpandValueSet(expand);
+    if (copied.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  ASSERT_EQ(copied->concepts_size(), 1);
+  EXPECT_EQ(copied->concepts(0).system(), "POS");
+  EXPECT_EQ(copied->concepts(0).concept().display(), "Office");
+  EXPECT_EQ(copied->value_set().includes(0).system(), "POS");
 }
 
 TEST(ReplicaTest, ReplicasFollowThePrimaryAndCatchUpAfterADowntime) {
