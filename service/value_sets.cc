@@ -16,6 +16,8 @@
 #include "re2/re2.h"
 #include "service/conversions.h"
 #include "service/hierarchy.h"
+#include "service/supplements.h"
+#include "service/tabular.h"
 #include "storage/encoding.h"
 
 namespace codebook::service {
@@ -53,6 +55,13 @@ bool BooleanValue(absl::string_view v) { return v == "true" || v == "false"; }
 absl::StatusOr<std::string> HierarchyValue(const CodeSystemInfo& system, absl::string_view v) {
   absl::StatusOr<std::string> code = NormalizeCode(system, v);
   if (code.ok()) return code;
+  if (system.format == CodeFormat::kIcd10Cm) {
+    // A Tabular block ("E08-E13") or chapter ("CHAPTER-4").
+    std::string section = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(v));
+    if (RE2::FullMatch(section, "[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z]|CHAPTER-[0-9]{1,2}")) {
+      return section;
+    }
+  }
   if (system.format == CodeFormat::kCpt || system.format == CodeFormat::kHcpcs) {
     std::string group = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(v));
     if (!group.empty() && Printable(group)) return group;
@@ -247,6 +256,36 @@ class Expander {
     return r;
   }
 
+  // The Tabular serving ICD-10-CM `release` (SupplementFor), read once per expansion; null
+  // when the server holds none for it.
+  absl::StatusOr<const TabularRelease*> TabularFor(const ReleaseRecord& release) {
+    auto it = tabulars_.find(release.sequence);
+    if (it != tabulars_.end()) return it->second.get();
+    std::shared_ptr<const TabularRelease> tabular;
+    absl::StatusOr<const CodeSystemInfo*> supplement = FindBuiltInSystem("ICD10CM-TABULAR");
+    if (!supplement.ok()) return supplement.status();
+    if (const ReleaseRecord* r = SupplementFor(reader_.catalog(), **supplement, release)) {
+      absl::StatusOr<std::shared_ptr<const TabularRelease>> loaded =
+          TabularRelease::Load(reader_, *r);
+      if (!loaded.ok()) return loaded.status();
+      tabular = *std::move(loaded);
+    }
+    return (tabulars_[release.sequence] = std::move(tabular)).get();
+  }
+
+  // Whether `filters` need the Tabular: a chapter or block filter, or a hierarchy filter whose
+  // value is a block or chapter.
+  static bool UsesTabular(const std::vector<ValueSetFilterRecord>& filters) {
+    for (const ValueSetFilterRecord& f : filters) {
+      if (f.property == "chapter" || f.property == "block") return true;
+      if (HierarchyProperty(f.property) && f.op != "regex" &&
+          f.value.find('-') != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   const ReleaseRecord* Pinned(const std::string& system) const {
     if (pins_ == nullptr) return nullptr;
     auto it = pins_->find(system);
@@ -338,9 +377,17 @@ class Expander {
         }
         compiled.push_back(f.op == "regex" ? std::make_unique<RE2>(f.value) : nullptr);
       }
+      const TabularRelease* tabular = nullptr;
+      if ((*system)->format == CodeFormat::kIcd10Cm && UsesTabular(filters)) {
+        absl::StatusOr<const TabularRelease*> t = TabularFor(**release);
+        if (!t.ok()) return t.status();
+        tabular = *t;
+      }
       auto take = [&](const std::string& code, const ConceptRecord& record) {
         for (size_t i = 0; i < filters.size(); ++i) {
-          if (!Passes(**system, *all, code, record, filters[i], compiled[i].get())) return;
+          if (!Passes(**system, *all, tabular, code, record, filters[i], compiled[i].get())) {
+            return;
+          }
         }
         out.emplace(MemberKey((*system)->id, code), ExpandedConcept{*system, code, record});
       };
@@ -393,14 +440,24 @@ class Expander {
   // Does `code` stand in `relation` to `ancestor`? Its ancestors are its parents up to the top,
   // then (CPT, HCPCS) the group the topmost belongs to.
   static bool Related(const CodeSystemInfo& system, const LoadedRelease& all,
-                      const std::string& code, const ConceptRecord& record,
-                      absl::string_view ancestor, Relation relation) {
+                      const TabularRelease* tabular, const std::string& code,
+                      const ConceptRecord& record, absl::string_view ancestor,
+                      Relation relation) {
     if (relation == Relation::kIsA && code == ancestor) return true;
     const ConceptRecord* at = &record;
     absl::string_view at_code = code;
     for (int level = 0; level < 64; ++level) {
       absl::string_view up = at->parent;
       if (up.empty()) {
+        // ICD-10-CM: above a category, its Tabular block, then its chapter.
+        if (tabular != nullptr) {
+          int k = 0;
+          for (const TabularRelease::Entry* e : tabular->ChainOf(at_code).entries) {
+            if (e->key.find('-') == std::string::npos) continue;
+            if (e->key == ancestor) return relation != Relation::kChild || (level == 0 && k == 0);
+            ++k;
+          }
+        }
         std::string group = GroupOfCode(system, at_code, *at);
         return group == ancestor && (relation != Relation::kChild || level == 0);
       }
@@ -416,14 +473,18 @@ class Expander {
 
   // `re` is f.value compiled, for a regex filter.
   static bool Passes(const CodeSystemInfo& system, const LoadedRelease& all,
-                     const std::string& code, const ConceptRecord& record,
-                     const ValueSetFilterRecord& f, const RE2* re) {
+                     const TabularRelease* tabular, const std::string& code,
+                     const ConceptRecord& record, const ValueSetFilterRecord& f, const RE2* re) {
     if (HierarchyProperty(f.property)) {
-      if (f.op == "is-a") return Related(system, all, code, record, f.value, Relation::kIsA);
-      if (f.op == "descendent-of") {
-        return Related(system, all, code, record, f.value, Relation::kDescendent);
+      if (f.op == "is-a") {
+        return Related(system, all, tabular, code, record, f.value, Relation::kIsA);
       }
-      if (f.op == "child-of") return Related(system, all, code, record, f.value, Relation::kChild);
+      if (f.op == "descendent-of") {
+        return Related(system, all, tabular, code, record, f.value, Relation::kDescendent);
+      }
+      if (f.op == "child-of") {
+        return Related(system, all, tabular, code, record, f.value, Relation::kChild);
+      }
       if (f.op == "regex") return RE2::FullMatch(PrintedCode(system, code), *re);
       return Matches({code}, f);
     }
@@ -444,6 +505,15 @@ class Expander {
       values = {record.active ? "active" : "inactive"};
     } else if (f.property == "parent" && !record.parent.empty()) {
       values = {record.parent};
+    } else if ((f.property == "chapter" || f.property == "block") && tabular != nullptr) {
+      // ICD-10-CM: the chapter's number ("4") or the block's range ("E08-E13"), from the Tabular.
+      for (const TabularRelease::Entry* e : tabular->ChainOf(code).entries) {
+        if (e->key.find('-') == std::string::npos || !values.empty()) continue;
+        const bool chapter = absl::StartsWith(e->key, "CHAPTER-");
+        if (chapter == (f.property == "chapter")) {
+          values = {chapter ? e->key.substr(8) : e->key};
+        }
+      }
     }
     if (f.op == "exists") return values.empty() == (f.value == "false");
     if (f.op == "regex") {
@@ -475,6 +545,7 @@ class Expander {
   std::string date_;
   const ReleasePins* pins_;
   std::map<std::string, ReleaseRecord> used_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<const TabularRelease>> tabulars_;
   absl::flat_hash_map<std::string, std::unique_ptr<LoadedRelease>> loaded_;
 };
 

@@ -14,6 +14,9 @@
 //  - "display": = or regex on the display text;
 //  - "billable" (true/false), "kind" (code, header, modifier), "status" (active, inactive),
 //    "parent" (a code): =, in, not-in, exists;
+//  - ICD-10-CM, from the Tabular List that serves the release (tabular.h): "chapter" (its
+//    number, "4") and "block" (its range, "E08-E13"); and hierarchy filters take a block or
+//    chapter ("descendent-of E08-E13", "is-a CHAPTER-4"), above the categories;
 //  - any other name is one of the concept's properties (HCPCS "betos", "coverage", a FHIR
 //    code system's properties, ...): =, in, not-in, regex, exists (value true or false).
 // Several values of one property (joined by a newline) match when any one does.

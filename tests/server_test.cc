@@ -646,6 +646,65 @@ TEST(FhirImportTest, EverySetupResourceOfTheHl7GeneralSuitesImports) {
   EXPECT_EQ(value_set_files.size(), 110u);
 }
 
+// ICD-10-CM value sets by Tabular block and chapter: hierarchy filters take a block or chapter
+// above the categories, and "chapter" and "block" filter by them (the sample's Tabular).
+TEST(ValueSetTabularTest, BlocksAndChaptersOfTheTabularList) {
+  TestServer server;
+  auto client = server.NewClient();
+  absl::Status loaded = ImportFiles(
+      client.get(), kSample,
+      {SampleReleases()[6],
+       {"ICD10CM-TABULAR", "FY2024", "2023-10-01", "icd10cm-tabular",
+        "/icd10cm/2024/icd10cm_tabular_2024.xml"}});
+  ASSERT_TRUE(loaded.ok()) << loaded;
+  auto codes = [&](const std::string& url, const std::vector<v1::ValueSetFilter>& filters) {
+    v1::ValueSet vs;
+    vs.set_url(url);
+    vs.set_version("1");
+    v1::ValueSetRule* rule = vs.add_includes();
+    rule->set_system("ICD10CM");
+    for (const auto& f : filters) *rule->add_filters() = f;
+    auto created = client->CreateValueSet(vs);
+    EXPECT_TRUE(created.ok()) << created.status();
+    v1::ExpandValueSetRequest req;
+    req.set_url(url);
+    req.set_date_of_service("2024-01-01");
+    std::vector<std::string> out;
+    auto r = client->ExpandValueSet(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) {
+      for (const auto& e : r->concepts()) out.push_back(e.concept().code());
+    }
+    return out;
+  };
+  auto filter = [](const std::string& p, const std::string& op, const std::string& v) {
+    v1::ValueSetFilter f;
+    f.set_property(p);
+    f.set_op(op);
+    f.set_value(v);
+    return f;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(codes("urn:vs:block", {filter("concept", "descendent-of", "E08-E13")}),
+            (V{"E11", "E11.6", "E11.65", "E11.9"}));
+  EXPECT_EQ(codes("urn:vs:block-children", {filter("concept", "child-of", "e08-e13")}),
+            (V{"E11"}));
+  EXPECT_EQ(codes("urn:vs:chapter-tree", {filter("concept", "is-a", "CHAPTER-4")}),
+            (V{"E11", "E11.6", "E11.65", "E11.9"}));
+  EXPECT_EQ(codes("urn:vs:block-prop",
+                  {filter("block", "=", "T80-T88"), filter("billable", "=", "true")}),
+            (V{"T81.32XA", "T81.32XD"}));
+  EXPECT_EQ(codes("urn:vs:chapter-prop", {filter("chapter", "in", "9,10")}),
+            (V{"I10", "J45", "J45.9", "J45.90", "J45.909"}));
+  // A block of the wrong shape is refused when the value set is created.
+  v1::ValueSet bad;
+  bad.set_url("urn:vs:bad-block");
+  bad.set_version("1");
+  bad.add_includes()->set_system("ICD10CM");
+  *bad.mutable_includes(0)->add_filters() = filter("concept", "is-a", "E08-");
+  EXPECT_EQ(client->CreateValueSet(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // Value sets end to end: created from a FHIR ValueSet through the CLI, listed, expanded for a
 // date of service in pages and with a text filter, and checked code by code with reasons.
 // The sample's T81.32XA is replaced by T81.320A/T81.328A in FY2025.
