@@ -630,7 +630,9 @@ TEST(FhirImportTest, EverySetupResourceOfTheHl7GeneralSuitesImports) {
     ASSERT_TRUE(systems.ok()) << systems.status();
     for (const v1::CodeSystem& s : *systems) {
       if (s.built_in()) continue;
-      for (const v1::Release& r : *client->ListReleases(s.id())) concepts += r.counts().total();
+      auto releases = client->ListReleases(s.id());
+      ASSERT_TRUE(releases.ok()) << releases.status();
+      for (const v1::Release& r : *releases) concepts += r.counts().total();
     }
     for (const std::string& url : value_sets) {
       v1::ExpandValueSetRequest req;
