@@ -204,11 +204,7 @@ absl::Status TerminologyImpl::ValueSetEvents(const std::string& value_set,
                                              std::vector<v1::ReleaseEvent>* out) const {
   out->clear();
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
-  absl::string_view url = value_set, version;
-  if (size_t bar = url.rfind('|'); bar != absl::string_view::npos) {
-    version = url.substr(bar + 1);
-    url = url.substr(0, bar);
-  }
+  auto [url, version] = SplitCanonical(value_set);
   absl::StatusOr<const storage::ValueSetRecord*> vs =
       FindValueSet(reader->catalog(), url, version);
   if (!vs.ok()) return vs.status();
@@ -252,14 +248,9 @@ absl::Status TerminologyImpl::CheckInValueSet(const v1::ValidateCodeRequest& req
                                               absl::string_view date,
                                               v1::ValidateCodeResponse* resp) const {
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
-  absl::string_view canonical = req.value_set();
-  absl::string_view version;
-  if (size_t bar = canonical.rfind('|'); bar != absl::string_view::npos) {
-    version = canonical.substr(bar + 1);
-    canonical = canonical.substr(0, bar);
-  }
+  auto [url, version] = SplitCanonical(req.value_set());
   absl::StatusOr<const storage::ValueSetRecord*> vs =
-      FindValueSet(reader->catalog(), canonical, version);
+      FindValueSet(reader->catalog(), url, version);
   if (!vs.ok()) return vs.status();
   std::string code;
   std::vector<std::string> modifiers;

@@ -41,12 +41,6 @@ bool Printable(absl::string_view s) {
   return true;
 }
 
-// "url|version" -> (url, version); a '|' is FHIR's canonical version separator.
-std::pair<std::string, std::string> SplitCanonical(absl::string_view canonical) {
-  size_t bar = canonical.rfind('|');
-  if (bar == absl::string_view::npos) return {std::string(canonical), ""};
-  return {std::string(canonical.substr(0, bar)), std::string(canonical.substr(bar + 1))};
-}
 
 bool BooleanValue(absl::string_view v) { return v == "true" || v == "false"; }
 
@@ -590,6 +584,12 @@ const char* OutcomeWords(Membership m) {
 }
 
 }  // namespace
+
+std::pair<std::string, std::string> SplitCanonical(absl::string_view canonical) {
+  size_t bar = canonical.rfind('|');
+  if (bar == absl::string_view::npos) return {std::string(canonical), ""};
+  return {std::string(canonical.substr(0, bar)), std::string(canonical.substr(bar + 1))};
+}
 
 absl::StatusOr<const CodeSystemInfo*> FindSystemByIdOrUri(const storage::Catalog& catalog,
                                                           absl::string_view id_or_uri) {

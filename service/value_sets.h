@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -159,6 +160,9 @@ absl::StatusOr<ValueSetDiff> EventImpact(storage::Reader& reader,
 // The ids of the code systems `vs` reads, imports included (those known here).
 std::vector<std::string> SystemsOf(const storage::Catalog& catalog,
                                    const storage::ValueSetRecord& vs);
+
+// A canonical "url|version" as (url, version); version "" without a '|' (FHIR's separator).
+std::pair<std::string, std::string> SplitCanonical(absl::string_view canonical);
 
 // A system by id or canonical URI; NOT_FOUND naming it when neither.
 absl::StatusOr<const CodeSystemInfo*> FindSystemByIdOrUri(const storage::Catalog& catalog,
