@@ -16,7 +16,7 @@ commit="$1"; shift
 rounds="${1:-3}"; [[ $# -ge 1 ]] && shift
 data="$root/../shared/data"
 [[ -d "$data/icd10cm" ]] || data="$root/data/sample"
-if [[ -x "$commit/build/service/codebookd" ]]; then
+if [[ -x "$commit/build/server/codebookd" ]]; then
   old="$(cd "$commit" && pwd)"
 else
   old="$root/build-compare/$commit"
@@ -36,7 +36,7 @@ trap cleanup EXIT
 declare -A tree=([old]="$old" [new]="$root") addr=()
 for v in old new; do
   t="${tree[$v]}"
-  "$t/build/service/codebookd" --plaintext --listen=127.0.0.1:0 --db="$work/$v-db" \
+  "$t/build/server/codebookd" --plaintext --listen=127.0.0.1:0 --db="$work/$v-db" \
     --port_file="$work/$v.port" 2>>"$work/$v.log" &
   pids+=($!)
   for _ in $(seq 1 200); do [[ -s "$work/$v.port" ]] && break; sleep 0.05; done

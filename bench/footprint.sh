@@ -35,7 +35,7 @@ trap cleanup EXIT
 
 start_server() {
   rm -f "$work/port"
-  "$bin/service/codebookd" --plaintext --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 ${CODEBOOKD_FLAGS:-} \
+  "$bin/server/codebookd" --plaintext --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 ${CODEBOOKD_FLAGS:-} \
     --db="$db" --port_file="$work/port" 2>>"$work/server.log" &
   pid=$!
   for _ in $(seq 1 600); do [[ -s "$work/port" ]] && break; sleep 0.05; done

@@ -24,7 +24,7 @@ trap cleanup EXIT
 
 start_server() {  # $1: database folder; sets pid and addr
   rm -f "$work/port"
-  "$bin/service/codebookd" --plaintext --listen=127.0.0.1:0 --db="$1" --port_file="$work/port" \
+  "$bin/server/codebookd" --plaintext --listen=127.0.0.1:0 --db="$1" --port_file="$work/port" \
     2>>"$work/server.log" &
   pid=$!
   for _ in $(seq 1 200); do [[ -s "$work/port" ]] && break; sleep 0.05; done

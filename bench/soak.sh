@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin/service/codebookd" --plaintext --listen=127.0.0.1:0 --db="$work/db" --port_file="$work/ports" \
+"$bin/server/codebookd" --plaintext --listen=127.0.0.1:0 --db="$work/db" --port_file="$work/ports" \
   --metrics_listen=127.0.0.1:0 --access_log=/dev/null 2>>"$work/server.log" &
 pid=$!
 for _ in $(seq 1 200); do [[ -s "$work/ports" ]] && break; sleep 0.05; done

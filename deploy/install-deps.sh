@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
           librocksdb-dev libabsl-dev libgtest-dev libgmock-dev zlib1g-dev libssl-dev
-          libzip-dev libpugixml-dev libre2-dev nlohmann-json3-dev openssl
+          libzip-dev libpugixml-dev libre2-dev nlohmann-json3-dev libcpp-httplib-dev openssl
           clang libclang-rt-14-dev python3 python3-grpcio python3-protobuf python3-yaml nodejs)
 missing=()
 for p in "${packages[@]}"; do

@@ -33,7 +33,7 @@ if "$cli" --server="$listen" --timeout=2 ping >/dev/null 2>&1; then
   echo "codebookd is already running on $listen; reusing it"
 else
   echo "starting codebookd on $listen (database $var/codebook-db, log $var/codebookd.log)"
-  nohup "$root/build/service/codebookd" --plaintext --listen="$listen" --db="$var/codebook-db" \
+  nohup "$root/build/server/codebookd" --plaintext --listen="$listen" --db="$var/codebook-db" \
     >>"$var/codebookd.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 100); do

@@ -1,10 +1,33 @@
 #include "service/conversions.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
 namespace codebook::service {
+
+void WithholdText(google::protobuf::Message* m) {
+  if (m->GetDescriptor() == v1::Concept::descriptor()) {
+    auto* c = static_cast<v1::Concept*>(m);
+    c->clear_display();
+    c->clear_designations();
+    c->set_text_withheld(true);
+    return;
+  }
+  const google::protobuf::Reflection* r = m->GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(*m, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE || f->is_map()) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(*m, f); ++i) WithholdText(r->MutableRepeatedMessage(m, f, i));
+    } else {
+      WithholdText(r->MutableMessage(m, f));
+    }
+  }
+}
+
 void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t) {
   t->set_seconds(micros / 1000000);
   t->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));

@@ -14,6 +14,10 @@
 
 namespace codebook::service {
 
+// Licensed text left out of an answer for a caller without the licence: every Concept in `m`
+// (at any depth) loses its display and designations and is marked text_withheld. The one
+// policy both the gRPC and the FHIR ports apply.
+void WithholdText(google::protobuf::Message* m);
 // Unix microseconds -> protobuf Timestamp.
 void SetTimestamp(int64_t micros, google::protobuf::Timestamp* t);
 void ToApi(const storage::ReleaseRecord& r, v1::Release* out);

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/claims.h"
 #include "service/code_systems.h"
+#include "service/conversions.h"
 #include "service/search.h"
 
 #include <deque>
@@ -47,28 +48,6 @@ std::string SystemOf(const google::protobuf::Message& req) {
     return "";
   }
   return req.GetReflection()->GetString(req, f);
-}
-
-// Leaves out the text of every Concept in `m`, however deep.
-void WithholdText(google::protobuf::Message* m) {
-  if (m->GetDescriptor() == v1::Concept::descriptor()) {
-    auto* c = static_cast<v1::Concept*>(m);
-    c->clear_display();
-    c->clear_designations();
-    c->set_text_withheld(true);
-    return;
-  }
-  const google::protobuf::Reflection* r = m->GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  r->ListFields(*m, &fields);
-  for (const google::protobuf::FieldDescriptor* f : fields) {
-    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE || f->is_map()) continue;
-    if (f->is_repeated()) {
-      for (int i = 0; i < r->FieldSize(*m, f); ++i) WithholdText(r->MutableRepeatedMessage(m, f, i));
-    } else {
-      WithholdText(r->MutableMessage(m, f));
-    }
-  }
 }
 
 }  // namespace

@@ -7,8 +7,13 @@ third-party libraries:
   storage    storage/                      RocksDB; nothing of gRPC, the API messages or above
   importers  importers/                    the API messages (codebook/v1/*.pb.h), not their stubs
   domain     service/ but the serving files  storage, the API messages; no gRPC
-  serving    service/{grpc_services,observing,metrics,http_endpoint}.*, service/codebookd.cc
-                                           the domain, storage, the stubs, gRPC, the replica
+  serving    service/{grpc_services,observing,metrics}.*
+                                           the domain, storage, the stubs, gRPC
+  fhir       fhir/                         the domain, storage, the API messages, the importers
+                                           (FHIR resources passed with a request); no gRPC, no
+                                           HTTP library
+  server     server/                       everything above: the server as a library and
+                                           codebookd
   client     client/                       the API messages and stubs, gRPC, the importers (CLI)
   replica    replica/                      the client SDK, the domain, the API messages; not
                                            storage, not gRPC directly
@@ -29,16 +34,19 @@ import subprocess
 import sys
 import tempfile
 
-SOURCE_DIRS = ["storage", "importers", "service", "client", "replica"]
-SERVING = {"grpc_services", "observing", "metrics", "http_endpoint", "codebookd"}
+SOURCE_DIRS = ["storage", "importers", "service", "client", "replica", "fhir", "server"]
+SERVING = {"grpc_services", "observing", "metrics"}
 
 ALLOWED = {
     "storage": {"storage", "rocksdb"},
     "importers": {"importers", "api", "protobuf"},
     "domain": {"domain", "storage", "api", "protobuf"},
-    "serving": {"serving", "domain", "storage", "api", "protobuf", "stubs", "grpc", "replica"},
+    "serving": {"serving", "domain", "storage", "api", "protobuf", "stubs", "grpc"},
     "client": {"client", "api", "protobuf", "stubs", "grpc", "importers"},
     "replica": {"replica", "client", "domain", "api", "protobuf"},
+    "fhir": {"fhir", "domain", "storage", "api", "protobuf", "importers"},
+    "server": {"server", "fhir", "serving", "domain", "storage", "api", "protobuf", "stubs",
+               "grpc", "replica", "client"},
 }
 TEST_EXTRA = {"importers", "tests"}
 
@@ -122,7 +130,9 @@ def self_test(root):
                   "stubs"),
                  ("service/search.cc", "grpcpp/grpcpp.h", "domain", "grpc"),
                  ("client/client.cc", "storage/store.h", "client", "storage"),
-                 ("replica/follower.cc", "storage/store.h", "replica", "storage")]
+                 ("replica/follower.cc", "storage/store.h", "replica", "storage"),
+                 ("fhir/outcome.cc", "grpcpp/grpcpp.h", "fhir", "grpc"),
+                 ("service/hierarchy.cc", "fhir/outcome.h", "domain", "fhir")]
         for rel, include, _, _ in wrong:
             path = os.path.join(tmp, rel)
             with open(path, encoding="utf-8") as f:

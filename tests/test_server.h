@@ -96,6 +96,8 @@ class TestServer {
   int metrics_port() const { return metrics_port_; }
   // The plaintext health-only port, when started with --health_listen (else 0).
   int health_port() const { return health_port_; }
+  // The FHIR port, when started with --fhir_listen (else 0).
+  int fhir_port() const { return fhir_port_; }
   const std::string& dir() const { return dir_; }
   // Runs the codebook CLI against this server: its exit status in *rc, its output returned.
   std::string RunCli(const std::string& args, int* rc) const;
@@ -130,7 +132,7 @@ class TestServer {
     }
     for (int i = 0; i < 3000; ++i) {
       std::ifstream in(port_file);
-      if (in >> port_ >> metrics_port_ >> health_port_) return;
+      if (in >> port_ >> metrics_port_ >> health_port_ >> fhir_port_) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     port_ = 0;
@@ -148,6 +150,7 @@ class TestServer {
   int port_ = 0;
   int metrics_port_ = 0;
   int health_port_ = 0;
+  int fhir_port_ = 0;
   int exit_status_ = 0;
 };
 

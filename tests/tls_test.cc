@@ -2,6 +2,7 @@
 // Certificates are made for each run with the openssl command (a CA, a server certificate for
 // 127.0.0.1 and localhost, a client certificate from the same CA, and one from another CA).
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -148,6 +149,35 @@ TEST_F(TlsTest, ClientCertificatesIdentifyCallers) {
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(denied.status().message(), "caller clinic has no admin scope");
   EXPECT_TRUE(clinic->ListReleases("CPT").ok());
+}
+
+// The FHIR port serves HTTPS with the gRPC port's certificate, asks for the same client
+// certificates, and knows callers by them as the gRPC port does.
+TEST_F(TlsTest, FhirPortUsesTheSameCertificatesAndCallers) {
+  std::ofstream(F("fhir-tokens")) << "cert:reader read clinic\n";
+  TestServer server("", {"--tls_cert=" + F("server.pem"), "--tls_key=" + F("server.key"),
+                         "--tls_client_ca=" + F("ca.pem"), "--tokens=" + F("fhir-tokens"),
+                         "--reads_need_token", "--fhir_listen=127.0.0.1:0"});
+  ASSERT_NE(server.fhir_port(), 0);
+  auto get = [&](const std::string& cert, const std::string& path) {
+    std::unique_ptr<httplib::SSLClient> c =
+        cert.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", server.fhir_port())
+                     : std::make_unique<httplib::SSLClient>("127.0.0.1", server.fhir_port(),
+                                                            F(cert + ".pem"), F(cert + ".key"));
+    c->set_ca_cert_path(F("ca.pem").c_str());
+    c->enable_server_certificate_verification(true);
+    auto res = c->Get(path.c_str());
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(get("reader", "/fhir/CodeSystem"), 200);
+  // Known certificate, no read scope in the tokens file: 401 as on the gRPC port.
+  EXPECT_EQ(get("client", "/fhir/CodeSystem"), 401);
+  // No client certificate, or one from another CA: the handshake fails.
+  EXPECT_EQ(get("", "/fhir/metadata"), -1);
+  EXPECT_EQ(get("stranger", "/fhir/metadata"), -1);
+  // Plain HTTP on the HTTPS port gets no answer.
+  httplib::Client plain("127.0.0.1", server.fhir_port());
+  EXPECT_FALSE(plain.Get("/fhir/metadata"));
 }
 
 TEST_F(TlsTest, PlaintextOnlyWhenAskedFor) {

@@ -54,8 +54,8 @@ def port_of(address):
 # --- facts from the sources ---
 with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
     version = re.search(r"project\(codebook VERSION ([0-9.]+)", f.read()).group(1)
-with open(os.path.join(ROOT, "service", "codebookd.cc")) as f:
-    health_services = set(re.findall(r'set_health\("([^"]+)"', f.read())) | {""}
+with open(os.path.join(ROOT, "server", "server.cc")) as f:
+    health_services = set(re.findall(r'SetHealth\("([^"]+)"', f.read())) | {""}
 check({"codebook.v1.Terminology", "codebook.v1.Replica"} <= health_services,
       "health services registered by codebookd: %s" % sorted(health_services - {""}))
 image = "codebook:%s" % version
@@ -80,11 +80,11 @@ entry = json.loads([l for l in runtime if l.startswith("ENTRYPOINT ")][0][len("E
 cmd = json.loads([l for l in runtime if l.startswith("CMD ")][0][len("CMD "):])
 check(entry == ["/usr/local/bin/codebookd"], "entrypoint is codebookd")
 copies = " ".join(l for l in runtime if l.startswith("COPY "))
-check("/build/service/codebookd" in copies and "/build/client/codebook" in copies
+check("/build/server/codebookd" in copies and "/build/client/codebook" in copies
       and "/usr/local/bin/" in copies, "runtime stage copies codebookd and codebook to /usr/local/bin")
 flags_ok(cmd, "Dockerfile CMD")
 check(sorted(expose) == sorted(p for p in (port_of(flag(cmd, n)) for n in
-                                           ("listen", "metrics_listen", "health_listen")) if p),
+                                           ("listen", "metrics_listen", "health_listen", "fhir_listen")) if p),
       "EXPOSE %s equals the ports of the default command" % expose)
 installed = set()
 for l in runtime:

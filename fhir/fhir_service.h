@@ -1,0 +1,100 @@
+// FHIR R4 (4.0.1) terminology service over the domain: the same calls the gRPC handlers make
+// (service/terminology_impl.h), the same release selection, errors, tokens and licences, with
+// FHIR's resources and operations in JSON (application/fhir+json).
+//
+// Transport-free: the HTTP port (server/http_routes.h) turns each request under /fhir into a
+// Request and sends back the Response; tests may call Handle directly. Thread-safe: Handle may
+// run on many threads at once.
+//
+// Served (paths relative to the base, /fhir):
+//   GET  metadata                         CapabilityStatement; ?mode=terminology for
+//                                         TerminologyCapabilities
+//   GET  CodeSystem, CodeSystem/ID        search (url, version, name, system) and read: one
+//                                         resource per published release, content not-present
+//   GET|POST CodeSystem/$lookup           code + system (+ version | date), property,
+//                                         displayLanguage
+//   GET|POST CodeSystem/$validate-code    code + url/system (+ version | date), display
+//   GET|POST CodeSystem/$subsumes         codeA, codeB, system (+ version)
+// Errors are OperationOutcome resources with the HTTP status of outcome.h's ErrorFromStatus.
+#ifndef CODEBOOK_FHIR_FHIR_SERVICE_H_
+#define CODEBOOK_FHIR_FHIR_SERVICE_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fhir/outcome.h"
+#include "fhir/parameters.h"
+#include "service/auth.h"
+#include "service/terminology_impl.h"
+
+namespace codebook::fhir {
+
+// The canonical URI FHIR clients know a system by: the registry's URI, but for HCPCS HL7's
+// (terminology.hl7.org names it with http://, the registry with https://; both are accepted).
+std::string FhirCanonical(const std::string& system_id, const std::string& registry_uri);
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // below the base: "/metadata", "/CodeSystem/$lookup"
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::string body;
+  std::string content_type;
+  std::string accept_language;
+  // Credentials, as on the gRPC port: the "authorization" header and the client certificate's
+  // common name (mutual TLS); empty when absent.
+  std::string authorization;
+  std::string client_common_name;
+  std::string base_url;  // e.g. "http://127.0.0.1:8080/fhir", for references in answers
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/fhir+json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class FhirService {
+ public:
+  // `terminology` (required) and `auth` (null: every call allowed, no licences enforced) must
+  // outlive the service.
+  FhirService(const service::TerminologyImpl* terminology, const service::Authorizer* auth);
+
+  Response Handle(const Request& request) const;
+
+ private:
+  // The caller's access, decided once per request.
+  struct Caller {
+    const Request* request;
+    // Whether answers about the system with licence scope `scope` must leave out its text.
+    bool LacksLicence(const service::Authorizer* auth, const std::string& scope) const;
+  };
+  // A JSON answer, or an error.
+  struct Answer {
+    int status = 200;
+    Json body;
+  };
+  using Result = absl::StatusOr<Answer>;
+
+  Result Route(const Request& request, const Caller& caller) const;
+  Result Metadata(const Request& request) const;
+  Result TerminologyCapabilities() const;
+  Result SearchCodeSystems(const Request& request) const;
+  Result ReadCodeSystem(const std::string& id) const;
+  Result Lookup(const Params& params, const Caller& caller) const;
+  Result ValidateCodeInSystem(const Params& params, const Caller& caller) const;
+  Result Subsumes(const Params& params) const;
+
+  // The system a FHIR canonical URI (or Codebook id) names; NOT_FOUND as FHIR words it.
+  absl::StatusOr<const service::CodeSystemInfo*> SystemOf(const std::string& uri) const;
+  // The release selector of `version` and/or `date` (INVALID_ARGUMENT when both are given).
+  absl::StatusOr<v1::ReleaseSelector> SelectorOf(const Params& params) const;
+
+  const service::TerminologyImpl* terminology_;
+  const service::Authorizer* auth_;
+};
+
+}  // namespace codebook::fhir
+
+#endif  // CODEBOOK_FHIR_FHIR_SERVICE_H_

@@ -1,0 +1,81 @@
+#include "fhir/outcome.h"
+
+namespace codebook::fhir {
+
+Json IssueJson(const Issue& issue) {
+  Json j = Json::object();
+  if (!issue.message_id.empty()) {
+    j["extension"] = Json::array(
+        {{{"url", "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"},
+          {"valueString", issue.message_id}}});
+  }
+  j["severity"] = issue.severity;
+  j["code"] = issue.code;
+  Json details = Json::object();
+  if (!issue.tx_code.empty()) {
+    details["coding"] = Json::array(
+        {{{"system", "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"},
+          {"code", issue.tx_code}}});
+  }
+  details["text"] = issue.text;
+  j["details"] = std::move(details);
+  if (!issue.expression.empty()) {
+    j["location"] = Json::array({issue.expression});
+    j["expression"] = Json::array({issue.expression});
+  }
+  return j;
+}
+
+Json OperationOutcome(const std::vector<Issue>& issues) {
+  Json j = {{"resourceType", "OperationOutcome"}};
+  Json list = Json::array();
+  for (const Issue& i : issues) list.push_back(IssueJson(i));
+  j["issue"] = std::move(list);
+  return j;
+}
+
+Error ErrorFromStatus(const absl::Status& status) {
+  Error e;
+  e.issue.text = std::string(status.message());
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      e.http_status = 400;
+      e.issue.code = "invalid";
+      e.issue.tx_code = "invalid-data";
+      break;
+    case absl::StatusCode::kNotFound:
+      e.http_status = 404;
+      e.issue.code = "not-found";
+      e.issue.tx_code = "not-found";
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+      e.http_status = 422;
+      e.issue.code = "business-rule";
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      e.http_status = 403;
+      e.issue.code = "forbidden";
+      break;
+    case absl::StatusCode::kUnauthenticated:
+      e.http_status = 401;
+      e.issue.code = "login";
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      e.http_status = 429;
+      e.issue.code = "throttled";
+      break;
+    case absl::StatusCode::kUnavailable:
+      e.http_status = 503;
+      e.issue.code = "transient";
+      break;
+    default:
+      e.http_status = 500;
+      e.issue.code = "exception";
+      break;
+  }
+  return e;
+}
+
+}  // namespace codebook::fhir

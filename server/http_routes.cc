@@ -1,0 +1,95 @@
+#include "server/http_routes.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/http_port.h"
+
+namespace codebook::server {
+
+void AddMetricsRoutes(httplib::Server& routes, std::function<std::string()> metrics,
+                      std::function<bool()> healthy) {
+  routes.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 405;
+    res.set_content("only GET\n", "text/plain");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  routes.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  routes.Get("/healthz", [healthy](const httplib::Request&, httplib::Response& res) {
+    if (healthy()) {
+      res.set_content("ok\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content("not serving\n", "text/plain");
+    }
+  });
+  routes.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    res.set_content(res.status == 404 ? "try /metrics or /healthz\n" : "bad request\n",
+                    "text/plain");
+  });
+}
+
+namespace {
+
+fhir::Request ToFhirRequest(const httplib::Request& req, bool tls) {
+  fhir::Request out;
+  out.method = req.method;
+  out.path = req.path.substr(5);  // below "/fhir"
+  if (out.path.empty()) out.path = "/";
+  for (const auto& [name, value] : req.params) out.query.emplace_back(name, value);
+  out.body = req.body;
+  out.content_type = req.get_header_value("Content-Type");
+  out.accept_language = req.get_header_value("Accept-Language");
+  out.authorization = req.get_header_value("Authorization");
+  out.client_common_name = HttpPort::ClientCommonName(req);
+  std::string host = req.get_header_value("Host");
+  if (host.empty()) host = absl::StrCat(req.local_addr, ":", req.local_port);
+  out.base_url = absl::StrCat(tls ? "https://" : "http://", host, "/fhir");
+  return out;
+}
+
+void Send(const fhir::Response& r, httplib::Response& res) {
+  res.status = r.status;
+  for (const auto& [name, value] : r.headers) res.set_header(name, value);
+  res.set_content(r.body, r.content_type);
+}
+
+}  // namespace
+
+void AddFhirRoutes(httplib::Server& routes, const fhir::FhirService* fhir, size_t max_body_bytes) {
+  auto handler = [fhir](const httplib::Request& req, httplib::Response& res) {
+    Send(fhir->Handle(ToFhirRequest(req, req.ssl != nullptr)), res);
+  };
+  const char* pattern = R"(/fhir(/.*)?)";
+  routes.Get(pattern, handler);
+  routes.Post(pattern, handler);
+  routes.Put(pattern, handler);
+  routes.Delete(pattern, handler);
+  routes.Patch(pattern, handler);
+  routes.set_error_handler([max_body_bytes](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string text;
+    std::string code = "invalid";
+    switch (res.status) {
+      case 404:
+        text = absl::StrCat("nothing is served at ", req.path, "; the FHIR base is /fhir");
+        code = "not-found";
+        break;
+      case 413:
+        text = absl::StrCat("the request body is over the limit of ", max_body_bytes, " bytes");
+        code = "too-costly";
+        break;
+      default:
+        text = absl::StrCat("the request could not be read (HTTP ", res.status, ")");
+        break;
+    }
+    fhir::Issue issue;
+    issue.code = code;
+    issue.text = text;
+    res.set_content(fhir::OperationOutcome({issue}).dump(), "application/fhir+json");
+  });
+}
+
+}  // namespace codebook::server
