@@ -58,6 +58,14 @@ Json PropertyPart(const std::string& code, const std::string& value_key, Json va
                       {{"name", "value"}, {value_key, std::move(value)}}});
 }
 
+// A designation's use as a Coding: "system|code" as stored from a FHIR code system, else one
+// of Codebook's uses (short, long, consumer, ...).
+Json UseCoding(const std::string& use) {
+  const size_t bar = use.rfind('|');
+  if (bar == std::string::npos) return {{"system", kDesignationUse}, {"code", use}};
+  return {{"system", use.substr(0, bar)}, {"code", use.substr(bar + 1)}};
+}
+
 // Whether property `code` was asked for: no property parameter, "*", or the code itself.
 bool Wanted(const std::vector<std::string>& asked, const std::string& code) {
   return asked.empty() || std::find(asked.begin(), asked.end(), "*") != asked.end() ||
@@ -100,6 +108,16 @@ Response FhirService::Handle(const Request& request) const {
   return JsonResponse(result->status, result->body);
 }
 
+absl::StatusOr<Params> FhirService::ParamsOf(const Request& request) {
+  if (request.method != "POST" ||
+      absl::StartsWith(request.content_type, "application/x-www-form-urlencoded")) {
+    return Params::FromQuery(request.query);
+  }
+  absl::StatusOr<Params> params = Params::FromBody(request.body);
+  if (params.ok()) params->AddQuery(request.query);
+  return params;
+}
+
 FhirService::Result FhirService::Route(const Request& request, const Caller& caller) const {
   std::vector<std::string> parts = absl::StrSplit(request.path, '/', absl::SkipEmpty());
   const bool get = request.method == "GET" || request.method == "HEAD";
@@ -123,17 +141,24 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
       return get ? ReadCodeSystem(parts[1]) : method_not_allowed();
     }
     if (parts.size() == 2 && (get || post)) {
-      absl::StatusOr<Params> params = Params::FromQuery(request.query);
-      if (post && !absl::StartsWith(request.content_type, "application/x-www-form-urlencoded")) {
-        params = Params::FromBody(request.body);
-        if (params.ok()) params->AddQuery(request.query);
-      }
+      absl::StatusOr<Params> params = ParamsOf(request);
       if (!params.ok()) return params.status();
       if (parts[1] == "$lookup") return Lookup(*params, caller);
       if (parts[1] == "$validate-code") return ValidateCodeInSystem(*params, caller);
       if (parts[1] == "$subsumes") return Subsumes(*params);
       return absl::NotFoundError(absl::StrCat("CodeSystem has no operation ", parts[1],
                                               "; try $lookup, $validate-code or $subsumes"));
+    }
+    if (parts.size() == 2) return method_not_allowed();
+  }
+  if (!parts.empty() && parts[0] == "ValueSet") {
+    if (parts.size() == 1) return get ? SearchValueSets(request) : method_not_allowed();
+    if (parts.size() == 2 && (get || post)) {
+      absl::StatusOr<Params> params = ParamsOf(request);
+      if (!params.ok()) return params.status();
+      if (parts[1] == "$expand") return Expand(*params, caller);
+      return absl::NotFoundError(
+          absl::StrCat("ValueSet has no operation ", parts[1], "; try $expand"));
     }
     if (parts.size() == 2) return method_not_allowed();
   }
@@ -281,10 +306,7 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
   for (const v1::Designation& d : c.designations()) {
     Json parts = Json::array();
     if (!d.language().empty()) parts.push_back({{"name", "language"}, {"valueCode", d.language()}});
-    if (!d.use().empty()) {
-      parts.push_back({{"name", "use"},
-                       {"valueCoding", {{"system", kDesignationUse}, {"code", d.use()}}}});
-    }
+    if (!d.use().empty()) parts.push_back({{"name", "use"}, {"valueCoding", UseCoding(d.use())}});
     parts.push_back({{"name", "value"}, {"valueString", d.value()}});
     out.AddParts("designation", std::move(parts));
   }
@@ -293,8 +315,13 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
   };
   property("inactive", "valueBoolean", c.status() == v1::CONCEPT_STATUS_INACTIVE);
   if (!c.parent().empty()) property("parent", "valueCode", c.parent());
-  property("kind", "valueCode", KindName(c.kind()));
-  property("billable", "valueBoolean", c.billable());
+  // Kind and billable flag: what the billing code sets say of a code; a FHIR code system's
+  // own properties say it for those.
+  const bool built_in = service::FindBuiltInSystem((*info)->id).ok();
+  if (built_in) {
+    property("kind", "valueCode", KindName(c.kind()));
+    property("billable", "valueBoolean", c.billable());
+  }
   if (!c.added_date().empty()) property("added-date", "valueDate", c.added_date());
   if (!c.action_effective_date().empty()) {
     property("action-effective-date", "valueDate", c.action_effective_date());
@@ -304,7 +331,13 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
   std::vector<std::pair<std::string, std::string>> sorted(c.properties().begin(),
                                                           c.properties().end());
   std::sort(sorted.begin(), sorted.end());
-  for (const auto& [name, value] : sorted) property(name, "valueString", value);
+  for (const auto& [name, value] : sorted) {
+    if (name == "definition") {
+      out.Add("definition", "valueString", value);
+    } else if (!absl::StartsWith(name, "definition:")) {
+      property(name, "valueString", value);
+    }
+  }
   if (c.text_withheld()) {
     property("text-withheld", "valueBoolean", true);
   }

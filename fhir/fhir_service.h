@@ -15,6 +15,10 @@
 //                                         displayLanguage
 //   GET|POST CodeSystem/$validate-code    code + url/system (+ version | date), display
 //   GET|POST CodeSystem/$subsumes         codeA, codeB, system (+ version)
+//   GET  ValueSet                         search (url, version) of the stored value sets
+//   GET|POST ValueSet/$expand             url (stored, implicit ?fhir_vs[=isa/CODE], or a
+//                                         tx-resource) or valueSet; filter, count, offset,
+//                                         activeOnly, includeDesignations, date
 // Errors are OperationOutcome resources with the HTTP status of outcome.h's ErrorFromStatus.
 #ifndef CODEBOOK_FHIR_FHIR_SERVICE_H_
 #define CODEBOOK_FHIR_FHIR_SERVICE_H_
@@ -78,6 +82,8 @@ class FhirService {
   using Result = absl::StatusOr<Answer>;
 
   Result Route(const Request& request, const Caller& caller) const;
+  // An operation's parameters: the query (and form body), or a Parameters body with the query.
+  static absl::StatusOr<Params> ParamsOf(const Request& request);
   Result Metadata(const Request& request) const;
   Result TerminologyCapabilities() const;
   Result SearchCodeSystems(const Request& request) const;
@@ -85,6 +91,15 @@ class FhirService {
   Result Lookup(const Params& params, const Caller& caller) const;
   Result ValidateCodeInSystem(const Params& params, const Caller& caller) const;
   Result Subsumes(const Params& params) const;
+  Result Expand(const Params& params, const Caller& caller) const;
+  Result SearchValueSets(const Request& request) const;
+
+  // The value set a request names: a valueSet resource, a tx-resource with the url asked for,
+  // an implicit one (url?fhir_vs...), or a stored one (url, valueSetVersion or url|version).
+  absl::StatusOr<v1::ValueSet> ValueSetOf(const Params& params) const;
+  absl::StatusOr<v1::ValueSet> ImplicitValueSet(const std::string& url) const;
+  // A value set as a FHIR resource: the one it was made from, else one made from its rules.
+  Json ValueSetResource(const v1::ValueSet& vs) const;
 
   // The system a FHIR canonical URI (or Codebook id) names; NOT_FOUND as FHIR words it.
   absl::StatusOr<const service::CodeSystemInfo*> SystemOf(const std::string& uri) const;

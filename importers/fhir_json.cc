@@ -11,6 +11,13 @@ namespace codebook::importers::fhir {
 absl::StatusOr<Json> ReadResource(const std::string& path, absl::string_view resource_type) {
   absl::StatusOr<std::string> text = ReadTextFile(path);
   if (!text.ok()) return text.status();
+  return ParseResource(*text, path, resource_type);
+}
+
+absl::StatusOr<Json> ParseResource(const std::string& json, const std::string& where,
+                                   absl::string_view resource_type) {
+  const std::string* text = &json;
+  const std::string& path = where;
   Json doc;
   try {
     doc = Json::parse(*text);

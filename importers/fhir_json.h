@@ -26,6 +26,9 @@ using Json = nlohmann::json;
 // INVALID_ARGUMENT "<path>:<line>: <what>"; one whose top level is not an object of the
 // `resource_type` (its "resourceType") is INVALID_ARGUMENT naming what it is.
 absl::StatusOr<Json> ReadResource(const std::string& path, absl::string_view resource_type);
+// The same for JSON text already read; `where` names it in errors as the path would.
+absl::StatusOr<Json> ParseResource(const std::string& json, const std::string& where,
+                                   absl::string_view resource_type);
 
 // Error helper bound to one file.
 class Reader {

@@ -44,6 +44,9 @@ class ValueSetParser {
     vs.set_title(!title.empty() ? title : name);
     vs.set_publisher(publisher);
     vs.set_description(description);
+    Json kept = doc;
+    kept.erase("expansion");
+    vs.set_resource_json(kept.dump(-1, ' ', false, Json::error_handler_t::replace));
     const Json* compose = nullptr;
     if (absl::Status s = reader_.Object(doc, "$", "compose", &compose); !s.ok()) return s;
     if (compose == nullptr) {
@@ -142,6 +145,13 @@ absl::StatusOr<FhirValueSet> ParseFhirValueSet(const std::string& path) {
   absl::StatusOr<Json> doc = fhir::ReadResource(path, "ValueSet");
   if (!doc.ok()) return doc.status();
   return ValueSetParser(path).Parse(*doc);
+}
+
+absl::StatusOr<FhirValueSet> ParseFhirValueSetJson(const std::string& json,
+                                                   const std::string& where) {
+  absl::StatusOr<Json> doc = fhir::ParseResource(json, where, "ValueSet");
+  if (!doc.ok()) return doc.status();
+  return ValueSetParser(where).Parse(*doc);
 }
 
 }  // namespace codebook::importers

@@ -218,7 +218,12 @@ struct FhirValueSet {
 // ParseFhirCodeSystem. It needs a url and a compose with at least one include; an expansion
 // element, if any, is not read (Codebook expands). compose.inactive and lockedDate are read
 // and not kept.
+// The version's value_set.resource_json keeps the resource, without its expansion.
 absl::StatusOr<FhirValueSet> ParseFhirValueSet(const std::string& path);
+// The same for a resource already in memory (one passed with a FHIR request); `where` names it
+// in errors ("tx-resource[2]").
+absl::StatusOr<FhirValueSet> ParseFhirValueSetJson(const std::string& json,
+                                                   const std::string& where);
 
 // File formats by their CLI name: "icd10cm-order", "icd10pcs-order", "hcpcs", "hcpcs-xlsx",
 // "cpt" (a folder), "icd10cm-tabular", "icd10cm-index" (a file or a folder), "icd10pcs-tables",

@@ -1,5 +1,7 @@
 #include "server/http_routes.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/http_port.h"
 
@@ -83,6 +85,12 @@ void AddFhirRoutes(httplib::Server& routes, const fhir::FhirService* fhir, size_
         break;
       default:
         text = absl::StrCat("the request could not be read (HTTP ", res.status, ")");
+        // cpp-httplib 0.11 refuses a request line whose query holds a second '?', which FHIR
+        // clients encode and curl does not: say how to send it.
+        if (res.status == 400 && std::count(req.target.begin(), req.target.end(), '?') > 1) {
+          text = "the URL has a second '?' (an implicit value set such as url=...?fhir_vs=isa/X): "
+                 "encode it as %3F (and '=' as %3D), as FHIR clients do";
+        }
         break;
     }
     fhir::Issue issue;

@@ -130,6 +130,7 @@ void ToApi(const storage::ValueSetRecord& r, v1::ValueSet* out) {
     }
   }
   if (r.create_time_micros != 0) SetTimestamp(r.create_time_micros, out->mutable_create_time());
+  out->set_resource_json(r.resource_json);
 }
 
 storage::ValueSetRecord FromApi(const v1::ValueSet& vs) {
@@ -152,6 +153,7 @@ storage::ValueSetRecord FromApi(const v1::ValueSet& vs) {
       rule.value_sets.assign(a.value_sets().begin(), a.value_sets().end());
     }
   }
+  r.resource_json = vs.resource_json();
   return r;
 }
 

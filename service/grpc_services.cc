@@ -5,6 +5,7 @@
 #include "service/code_systems.h"
 #include "service/conversions.h"
 #include "service/search.h"
+#include "service/value_sets.h"
 
 #include <deque>
 #include <iostream>
@@ -339,27 +340,10 @@ grpc::ServerUnaryReactor* TerminologyHandler::ExpandValueSet(
   absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
   if (s.ok()) s = impl_->ExpandValueSet(*req, resp);
   if (s.ok()) {
-    // Matching a licensed system's text (the request's filter, a display filter of the
-    // definition) would reveal it to a caller without the licence, as Search would.
-    for (const v1::ReleaseRef& r : resp->releases()) {
-      if (!MustWithholdText(auth_, *ctx, *impl_, r.system())) continue;
-      bool matches_text = !req->filter().empty();
-      for (const auto* rules : {&resp->value_set().includes(), &resp->value_set().excludes()}) {
-        for (const v1::ValueSetRule& rule : *rules) {
-          for (const v1::ValueSetFilter& f : rule.filters()) {
-            matches_text =
-                matches_text || (rule.system() == r.system() && f.property() == "display");
-          }
-        }
-      }
-      if (matches_text) {
-        s = absl::PermissionDeniedError(absl::StrCat(
-            "the expansion matches the text of ", r.system(), ", which needs the scope ",
-            impl_->LicenseScope(r.system()), "; expand without a filter to get its codes"));
-        resp->Clear();
-        break;
-      }
-    }
+    s = RefuseLicensedTextMatch(*req, resp, [&](const std::string& system) {
+      return MustWithholdText(auth_, *ctx, *impl_, system) ? impl_->LicenseScope(system)
+                                                           : std::string();
+    });
   }
   if (s.ok()) {
     for (v1::ExpansionEntry& e : *resp->mutable_concepts()) {

@@ -12,6 +12,7 @@
 #include "service/search.h"
 #include "service/terminology_impl.h"
 #include "service/value_sets.h"
+#include "storage/encoding.h"
 #include "storage/terms.h"
 
 namespace codebook::service {
@@ -112,20 +113,34 @@ absl::Status TerminologyImpl::ExpandValueSet(const v1::ExpandValueSetRequest& re
     return absl::InvalidArgumentError(
         absl::StrCat("the filter is longer than ", kMaxQueryLength, " characters"));
   }
+  if (req.offset() < 0 || (req.offset() > 0 && !req.page_token().empty())) {
+    return absl::InvalidArgumentError(
+        "offset must not be negative, and cannot go with a page token (which holds its own)");
+  }
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
-  absl::StatusOr<const storage::ValueSetRecord*> vs =
-      FindValueSet(reader->catalog(), req.url(), req.version());
-  if (!vs.ok()) return vs.status();
+  // A definition passed with the request is checked as CreateValueSet checks one, not stored.
+  storage::ValueSetRecord given;
+  absl::StatusOr<const storage::ValueSetRecord*> vs = &given;
+  if (req.has_definition()) {
+    given = FromApi(req.definition());
+    if (given.version.empty()) given.version = "0";
+    if (absl::Status s = CheckValueSet(reader->catalog(), &given); !s.ok()) return s;
+  } else {
+    vs = FindValueSet(reader->catalog(), req.url(), req.version());
+    if (!vs.ok()) return vs.status();
+  }
   absl::StatusOr<std::shared_ptr<const Expansion>> expansion = Expand(*reader, **vs, date);
   if (!expansion.ok()) return expansion.status();
 
   // The page token: "e1.<offset>.<fingerprint>", the fingerprint of what the pages share (the
   // version, date, filter and the releases used), so a publish between pages is noticed.
-  size_t fingerprint = absl::HashOf(req.url(), (*vs)->version, date, req.filter());
+  size_t fingerprint =
+      absl::HashOf((*vs)->url, (*vs)->version, date, req.filter(), req.active_only(),
+                   req.has_definition() ? storage::EncodeValueSet(given) : std::string());
   for (const storage::ReleaseRecord& r : (*expansion)->releases) {
     fingerprint = absl::HashOf(fingerprint, r.system, r.sequence);
   }
-  int offset = 0;
+  int offset = req.offset();
   if (!req.page_token().empty()) {
     std::vector<std::string> parts = absl::StrSplit(req.page_token(), '.');
     uint64_t fp = 0;
@@ -153,6 +168,7 @@ absl::Status TerminologyImpl::ExpandValueSet(const v1::ExpandValueSetRequest& re
   };
   TextFilter filter(req.filter());
   for (const ExpandedConcept& c : all) {
+    if (req.active_only() && !c.record.active) continue;
     if (req.filter().empty() || filter.Matches(c)) add(c);
   }
   resp->set_total(total);

@@ -934,4 +934,29 @@ std::vector<std::string> SystemsOf(const storage::Catalog& catalog, const ValueS
   return std::vector<std::string>(out.begin(), out.end());
 }
 
+absl::Status RefuseLicensedTextMatch(
+    const v1::ExpandValueSetRequest& req, v1::ExpandValueSetResponse* resp,
+    const std::function<std::string(const std::string&)>& missing_scope) {
+  for (const v1::ReleaseRef& r : resp->releases()) {
+    const std::string scope = missing_scope(r.system());
+    if (scope.empty()) continue;
+    bool matches_text = !req.filter().empty();
+    for (const auto* rules : {&resp->value_set().includes(), &resp->value_set().excludes()}) {
+      for (const v1::ValueSetRule& rule : *rules) {
+        for (const v1::ValueSetFilter& f : rule.filters()) {
+          matches_text = matches_text || (rule.system() == r.system() && f.property() == "display");
+        }
+      }
+    }
+    if (matches_text) {
+      const std::string system = r.system();
+      resp->Clear();
+      return absl::PermissionDeniedError(
+          absl::StrCat("the expansion matches the text of ", system, ", which needs the scope ",
+                       scope, "; expand without a filter to get its codes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace codebook::service

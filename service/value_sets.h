@@ -30,6 +30,7 @@
 #define CODEBOOK_SERVICE_VALUE_SETS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "codebook/v1/terminology.pb.h"
 #include "service/code_systems.h"
 #include "storage/catalog.h"
 #include "storage/reader.h"
@@ -160,6 +162,15 @@ absl::StatusOr<ValueSetDiff> EventImpact(storage::Reader& reader,
 // The ids of the code systems `vs` reads, imports included (those known here).
 std::vector<std::string> SystemsOf(const storage::Catalog& catalog,
                                    const storage::ValueSetRecord& vs);
+
+// Matching a licensed system's text (the request's filter, a display filter of the definition)
+// would reveal it to a caller without the licence, as Search would: PERMISSION_DENIED naming
+// the system and its scope (and `resp` cleared) when the expansion used a release of a system
+// whose licence scope the caller lacks (`missing_scope(system id)`: that scope, "" when the
+// caller may see the text) and matched text; OK otherwise. The one policy of both ports.
+absl::Status RefuseLicensedTextMatch(
+    const v1::ExpandValueSetRequest& req, v1::ExpandValueSetResponse* resp,
+    const std::function<std::string(const std::string&)>& missing_scope);
 
 // A canonical "url|version" as (url, version); version "" without a '|' (FHIR's separator).
 std::pair<std::string, std::string> SplitCanonical(absl::string_view canonical);

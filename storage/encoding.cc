@@ -392,23 +392,26 @@ bool GetRules(absl::string_view* in, std::vector<ValueSetRuleRecord>* out) {
 }  // namespace
 
 std::string EncodeValueSet(const ValueSetRecord& r) {
-  std::string v(1, '\x01');
+  std::string v(1, r.resource_json.empty() ? '\x01' : '\x02');
   PutLengthPrefixed(&v, r.title);
   PutLengthPrefixed(&v, r.publisher);
   PutLengthPrefixed(&v, r.description);
   PutRules(&v, r.includes);
   PutRules(&v, r.excludes);
   PutVarint64(&v, static_cast<uint64_t>(r.create_time_micros));
+  if (!r.resource_json.empty()) PutLengthPrefixed(&v, r.resource_json);
   return v;
 }
 
 absl::Status DecodeValueSet(absl::string_view in, ValueSetRecord* r) {
   uint8_t format;
   uint64_t time;
-  if (!GetByte(&in, &format) || format != 1 || !GetString(&in, &r->title) ||
+  r->resource_json.clear();
+  if (!GetByte(&in, &format) || format < 1 || format > 2 || !GetString(&in, &r->title) ||
       !GetString(&in, &r->publisher) || !GetString(&in, &r->description) ||
       !GetRules(&in, &r->includes) || !GetRules(&in, &r->excludes) ||
-      !GetVarint64(&in, &time) || !in.empty()) {
+      !GetVarint64(&in, &time) || (format == 2 && !GetString(&in, &r->resource_json)) ||
+      !in.empty()) {
     return Corrupt("value set");
   }
   r->create_time_micros = static_cast<int64_t>(time);

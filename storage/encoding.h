@@ -46,9 +46,11 @@
 //                 | str code_pattern | flags:u8 (bit0 case sensitive) | str hierarchy_meaning
 //                 | str license_scope | str supplements | varint64 create_time_micros
 //                 (the id is the key)
-// ValueSetValue:  format:u8 (=1) | str title | str publisher | str description
+// ValueSetValue:  format:u8 (=1 or 2) | str title | str publisher | str description
 //                 | varint32 n | n x Rule (the includes) | varint32 m | m x Rule (the excludes)
 //                 | varint64 create_time_micros          (url and version are the key)
+//                 [format 2 only: | str resource_json]   (format 1 when resource_json is empty,
+//                                                         so older values read as before)
 //   Rule:         str system | str version | varint32 c | c x str code
 //                 | varint32 f | f x (str property | str op | str value)
 //                 | varint32 v | v x str value set

@@ -148,8 +148,24 @@ TEST(EncodingTest, ValueSetRoundTripAndTruncation) {
   }
   EXPECT_EQ(DecodeValueSet(bytes + "x", &out).code(), absl::StatusCode::kDataLoss);
   std::string wrong_format = bytes;
-  wrong_format[0] = '\x02';
+  wrong_format[0] = '\x03';
   EXPECT_EQ(DecodeValueSet(wrong_format, &out).code(), absl::StatusCode::kDataLoss);
+  // Without a FHIR resource the value is format 1, as before format 2 existed; with one it is
+  // format 2, the resource after the creation time.
+  EXPECT_EQ(bytes[0], '\x01');
+  ValueSetRecord with_resource = r;
+  with_resource.resource_json = R"({"resourceType":"ValueSet","name":"Diabetes"})";
+  std::string bytes2 = EncodeValueSet(with_resource);
+  EXPECT_EQ(bytes2[0], '\x02');
+  EXPECT_EQ(bytes2.substr(1, bytes.size() - 1), bytes.substr(1));
+  ASSERT_TRUE(DecodeValueSet(bytes2, &out).ok());
+  EXPECT_EQ(out.resource_json, with_resource.resource_json);
+  for (size_t n = bytes.size(); n < bytes2.size(); ++n) {
+    EXPECT_EQ(DecodeValueSet(absl::string_view(bytes2).substr(0, n), &out).code(),
+              absl::StatusCode::kDataLoss);
+  }
+  ASSERT_TRUE(DecodeValueSet(bytes, &out).ok());
+  EXPECT_EQ(out.resource_json, "") << "a format-1 value clears what a format-2 one left";
   for (const std::string& bad : {std::string("nozero"), ValueSetKey("", "1"),
                                  ValueSetKey("u", "")}) {
     EXPECT_FALSE(DecodeValueSetKey(bad, &out.url, &out.version)) << bad;

@@ -170,11 +170,14 @@ struct ValueSetRecord {
   std::vector<ValueSetRuleRecord> includes;
   std::vector<ValueSetRuleRecord> excludes;
   int64_t create_time_micros = 0;
+  // The FHIR ValueSet resource the version was made from (JSON, without its expansion); ""
+  // when it was not made from one. Only describes the version, as the title does.
+  std::string resource_json;
 
   // Equal definitions: every field but the creation time.
   bool SameDefinition(const ValueSetRecord& o) const {
     return SameRules(o) && title == o.title && publisher == o.publisher &&
-           description == o.description;
+           description == o.description && resource_json == o.resource_json;
   }
   // The same version with the same rules: what a version must never change (its title,
   // publisher and description only describe it).

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -266,6 +267,72 @@ TEST_F(FhirTest, SubsumesFollowsTheHierarchy) {
   Json b = Get(std::string("/CodeSystem/$subsumes?system=") + kIcd + "&codeA=E11.9&codeB=I10",
                &status);
   EXPECT_EQ(Param(b, "outcome"), "not-subsumed");
+}
+
+TEST_F(FhirTest, ExpandsImplicitValueSetsWithFilterAndPaging) {
+  int status = 0;
+  // Every concept below E11 in the release in force, then only those matching "hyperglycemia".
+  // The implicit value set's url is encoded, as FHIR clients send it; unencoded, the answer
+  // says how to send it.
+  Json unencoded = Get(std::string("/ValueSet/$expand?url=") + kIcd + "?fhir_vs=isa/E11", &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(unencoded["issue"][0]["details"]["text"].get<std::string>().find("%3F"),
+            std::string::npos) << unencoded.dump();
+  Json all = Get(std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs%3Disa/E11", &status);
+  ASSERT_EQ(status, 200) << all.dump();
+  EXPECT_EQ(all["resourceType"], "ValueSet");
+  const int total = all["expansion"]["total"];
+  EXPECT_GE(total, 3) << all.dump();
+  bool header = false;
+  for (const Json& c : all["expansion"]["contains"]) {
+    EXPECT_EQ(c["system"], kIcd);
+    header = header || (c["code"] == "E11" && c.value("abstract", false));
+  }
+  EXPECT_TRUE(header) << "E11 is a header: abstract";
+  EXPECT_EQ(all["expansion"]["parameter"].back()["valueUri"], std::string(kIcd) + "|FY2025");
+  Json filtered = Get(std::string("/ValueSet/$expand?url=") + kIcd +
+                          "%3Ffhir_vs%3Disa/E11&filter=hyperglycemia", &status);
+  ASSERT_EQ(filtered["expansion"]["total"], 1) << filtered.dump();
+  EXPECT_EQ(filtered["expansion"]["contains"][0]["code"], "E11.65");
+  // Pages by count and offset: two pages hold every concept once.
+  std::set<std::string> seen;
+  for (int offset = 0; offset < total; offset += 2) {
+    Json page = Get(std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs%3Disa/E11&count=2&offset=" +
+                        std::to_string(offset), &status);
+    ASSERT_EQ(status, 200) << page.dump();
+    EXPECT_EQ(page["expansion"]["total"], total);
+    EXPECT_EQ(page["expansion"]["offset"], offset);
+    for (const Json& c : page["expansion"]["contains"]) seen.insert(c["code"].get<std::string>());
+  }
+  EXPECT_EQ(static_cast<int>(seen.size()), total);
+  // A value set passed in the request.
+  Json body = {{"resourceType", "Parameters"},
+               {"parameter",
+                {{{"name", "valueSet"},
+                  {"resource",
+                   {{"resourceType", "ValueSet"},
+                    {"url", "https://payer.example/vs/hypertension"},
+                    {"compose", {{"include", {{{"system", kIcd}, {"concept", {{{"code", "I10"}}}}}}}}}}}}}}};
+  auto res = Http().Post("/fhir/ValueSet/$expand", body.dump(), "application/fhir+json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Json::parse(res->body)["expansion"]["contains"][0]["code"], "I10");
+  // CPT: codes without the licence, and no matching of its text.
+  Json cpt = Get(std::string("/ValueSet/$expand?url=") + kCpt + "%3Ffhir_vs", &status);
+  ASSERT_EQ(status, 200) << cpt.dump();
+  EXPECT_FALSE(cpt["expansion"]["contains"][0].contains("display")) << cpt.dump();
+  Get(std::string("/ValueSet/$expand?url=") + kCpt + "%3Ffhir_vs&filter=office", &status);
+  EXPECT_EQ(status, 403);
+  Json licensed = Get(std::string("/ValueSet/$expand?url=") + kCpt + "%3Ffhir_vs&filter=office",
+                      &status, kCoderToken);
+  EXPECT_EQ(status, 200) << licensed.dump();
+  // Errors: an unknown stored value set, an implicit one Codebook does not make, a bad count.
+  Get("/ValueSet/$expand?url=https://payer.example/vs/none", &status);
+  EXPECT_EQ(status, 404);
+  Get(std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs%3Drefset/x", &status);
+  EXPECT_EQ(status, 400);
+  Get(std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs&count=many", &status);
+  EXPECT_EQ(status, 400);
 }
 
 TEST_F(FhirTest, ErrorsAreOperationOutcomesWithTheRightStatus) {

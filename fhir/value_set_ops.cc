@@ -1,0 +1,302 @@
+// ValueSet read, search and $expand: stored value sets (with the FHIR resource they were made
+// from), FHIR's implicit value sets of a code system (url?fhir_vs, url?fhir_vs=isa/CODE), and a
+// value set passed with the request (valueSet, or tx-resource with the url asked for).
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "fhir/fhir_service.h"
+#include "importers/importers.h"
+#include "service/conversions.h"
+#include "service/value_sets.h"
+#include "storage/store.h"
+
+namespace codebook::fhir {
+namespace {
+
+// Expansions without `count` answer every concept up to this many; more is too costly.
+constexpr int kMaxUnpagedExpansion = 10000;
+constexpr int kPage = 1000;  // the domain's largest page
+
+std::string Uuid() {
+  static thread_local std::mt19937_64 random(std::random_device{}());
+  uint64_t a = random(), b = random();
+  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
+                         0x8000 | (b >> 48 & 0x3fff), b & 0xffffffffffffULL);
+}
+
+Json RuleJson(const v1::ValueSetRule& rule) {
+  Json j = Json::object();
+  if (!rule.system().empty()) j["system"] = rule.system();
+  if (!rule.version().empty()) j["version"] = rule.version();
+  if (!rule.codes().empty()) {
+    Json codes = Json::array();
+    for (const std::string& c : rule.codes()) codes.push_back({{"code", c}});
+    j["concept"] = std::move(codes);
+  }
+  if (!rule.filters().empty()) {
+    Json filters = Json::array();
+    for (const v1::ValueSetFilter& f : rule.filters()) {
+      filters.push_back({{"property", f.property()}, {"op", f.op()}, {"value", f.value()}});
+    }
+    j["filter"] = std::move(filters);
+  }
+  if (!rule.value_sets().empty()) {
+    j["valueSet"] = Json(std::vector<std::string>(rule.value_sets().begin(),
+                                                  rule.value_sets().end()));
+  }
+  return j;
+}
+
+}  // namespace
+
+Json FhirService::ValueSetResource(const v1::ValueSet& vs) const {
+  if (!vs.resource_json().empty()) {
+    Json j = Json::parse(vs.resource_json(), nullptr, false);
+    if (j.is_object()) return j;
+  }
+  Json j = {{"resourceType", "ValueSet"}, {"url", vs.url()}};
+  if (!vs.version().empty() && vs.version() != "0") j["version"] = vs.version();
+  if (!vs.title().empty()) j["title"] = vs.title();
+  j["status"] = "active";
+  if (!vs.publisher().empty()) j["publisher"] = vs.publisher();
+  if (!vs.description().empty()) j["description"] = vs.description();
+  Json compose = Json::object();
+  for (const auto& [key, rules] : {std::pair{"include", &vs.includes()},
+                                   std::pair{"exclude", &vs.excludes()}}) {
+    if (rules->empty()) continue;
+    Json list = Json::array();
+    for (const v1::ValueSetRule& r : *rules) {
+      v1::ValueSetRule shown = r;
+      absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(r.system());
+      if (info.ok()) shown.set_system(FhirCanonical((*info)->id, (*info)->uri));
+      list.push_back(RuleJson(shown));
+    }
+    compose[key] = std::move(list);
+  }
+  j["compose"] = std::move(compose);
+  return j;
+}
+
+absl::StatusOr<v1::ValueSet> FhirService::ImplicitValueSet(const std::string& url) const {
+  const size_t q = url.find("?fhir_vs");
+  absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(url.substr(0, q));
+  if (!info.ok()) return info.status();
+  std::string rest = url.substr(q + 8);
+  v1::ValueSet vs;
+  vs.set_url(url);
+  vs.set_version("0");
+  vs.set_title(absl::StrCat((*info)->title, rest.empty() ? ", every concept" : ", " + rest.substr(1)));
+  v1::ValueSetRule* rule = vs.add_includes();
+  rule->set_system((*info)->id);
+  if (rest.empty()) return vs;
+  if (absl::StartsWith(rest, "=isa/") && rest.size() > 5) {
+    v1::ValueSetFilter* f = rule->add_filters();
+    f->set_property("concept");
+    f->set_op("is-a");
+    f->set_value(rest.substr(5));
+    return vs;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the implicit value set '", url, "' is not one Codebook knows: use ?fhir_vs (every "
+      "concept) or ?fhir_vs=isa/CODE"));
+}
+
+absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const {
+  if (const Json* resource = params.Complex("valueSet", "resource")) {
+    absl::StatusOr<importers::FhirValueSet> parsed =
+        importers::ParseFhirValueSetJson(resource->dump(), "valueSet");
+    if (!parsed.ok()) return parsed.status();
+    return parsed->value_set;
+  }
+  std::string url = params.Text("url").value_or(params.Text("context").value_or(""));
+  if (url.empty()) {
+    return absl::InvalidArgumentError("give the value set: url, or a valueSet resource");
+  }
+  std::string version = params.Text("valueSetVersion").value_or("");
+  if (const size_t bar = url.find('|'); bar != std::string::npos) {
+    if (version.empty()) version = url.substr(bar + 1);
+    url = url.substr(0, bar);
+  }
+  if (url.find("?fhir_vs") != std::string::npos) return ImplicitValueSet(url);
+  // A value set passed with the request (tx-resource) answers for its url.
+  for (const Json* resource : params.Complexes("tx-resource", "resource")) {
+    if (resource->value("resourceType", "") != "ValueSet" || resource->value("url", "") != url) {
+      continue;
+    }
+    if (!version.empty() && resource->value("version", "") != version) continue;
+    absl::StatusOr<importers::FhirValueSet> parsed =
+        importers::ParseFhirValueSetJson(resource->dump(), "tx-resource");
+    if (!parsed.ok()) return parsed.status();
+    return parsed->value_set;
+  }
+  v1::ListValueSetsRequest req;
+  req.set_url(url);
+  v1::ListValueSetsResponse list;
+  if (absl::Status s = terminology_->ListValueSets(req, &list); !s.ok()) return s;
+  const v1::ValueSet* found = nullptr;
+  for (const v1::ValueSet& vs : list.value_sets()) {
+    if (version.empty() || vs.version() == version) found = &vs;  // the newest when no version
+  }
+  if (found == nullptr) {
+    return absl::NotFoundError(absl::StrCat("A definition for the value Set '", url,
+                                            version.empty() ? "" : "|" + version,
+                                            "' could not be found"));
+  }
+  return *found;
+}
+
+FhirService::Result FhirService::Expand(const Params& params, const Caller& caller) const {
+  absl::StatusOr<v1::ValueSet> vs = ValueSetOf(params);
+  if (!vs.ok()) return vs.status();
+  v1::ExpandValueSetRequest req;
+  *req.mutable_definition() = *vs;
+  if (req.definition().version().empty()) req.mutable_definition()->set_version("0");
+  req.set_filter(params.Text("filter").value_or(""));
+  if (std::optional<std::string> date = params.Text("date")) {
+    req.set_date_of_service(date->substr(0, 10));
+  }
+  absl::StatusOr<bool> active_only = params.Bool("activeOnly", false);
+  if (!active_only.ok()) return active_only.status();
+  // compose.inactive false in the resource: the definition leaves inactive codes out.
+  if (!vs->resource_json().empty()) {
+    Json given = Json::parse(vs->resource_json(), nullptr, false);
+    if (given.is_object() && given.contains("compose") && given["compose"].is_object() &&
+        given["compose"].value("inactive", true) == false) {
+      *active_only = true;
+    }
+  }
+  req.set_active_only(*active_only);
+  absl::StatusOr<bool> designations = params.Bool("includeDesignations", false);
+  if (!designations.ok()) return designations.status();
+  int offset = 0, count = -1;
+  for (auto [name, out] : {std::pair{"offset", &offset}, {"count", &count}}) {
+    std::optional<std::string> text = params.Text(name);
+    if (!text) continue;
+    if (!absl::SimpleAtoi(*text, out) || *out < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter '", name, "' is '", *text, "', not a whole number"));
+    }
+  }
+  req.set_offset(offset);
+  // Pages of the domain's size until `count` (or every concept) is had.
+  const int wanted = count < 0 ? kMaxUnpagedExpansion + 1 : count;
+  v1::ExpandValueSetResponse all;
+  do {
+    req.set_page_size(std::clamp(wanted - all.concepts_size(), 1, kPage));
+    v1::ExpandValueSetResponse page;
+    if (absl::Status s = terminology_->ExpandValueSet(req, &page); !s.ok()) return s;
+    if (absl::Status s = service::RefuseLicensedTextMatch(req, &page, [&](const std::string& id) {
+          const std::string scope = terminology_->LicenseScope(id);
+          return caller.LacksLicence(auth_, scope) ? scope : std::string();
+        });
+        !s.ok()) {
+      return s;
+    }
+    if (all.releases().empty()) {
+      *all.mutable_releases() = page.releases();
+      all.set_total(page.total());
+    }
+    for (v1::ExpansionEntry& e : *page.mutable_concepts()) {
+      if (caller.LacksLicence(auth_, terminology_->LicenseScope(e.system()))) {
+        service::WithholdText(e.mutable_concept());
+      }
+      *all.add_concepts() = std::move(e);
+    }
+    req.set_offset(offset + all.concepts_size());
+    if (page.concepts().empty()) break;
+  } while (all.concepts_size() < wanted && offset + all.concepts_size() < all.total());
+  if (count < 0 && all.total() - offset > kMaxUnpagedExpansion) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the expansion has ", all.total(), " concepts, more than ", kMaxUnpagedExpansion,
+        " in one answer: page it with count and offset, or narrow it with filter"));
+  }
+  Json resource = ValueSetResource(*vs);
+  // The definition stays with the stored value set; an expansion answers with its metadata.
+  resource.erase("compose");
+  Json expansion = {{"identifier", "urn:uuid:" + Uuid()},
+                    {"timestamp", absl::FormatTime("%Y-%m-%dT%H:%M:%S+00:00", absl::Now(),
+                                                   absl::UTCTimeZone())},
+                    {"total", all.total()},
+                    {"offset", offset}};
+  Json parameters = Json::array();
+  for (const char* echoed : {"excludeNested", "activeOnly", "includeDesignations", "filter",
+                             "count", "offset", "date", "displayLanguage"}) {
+    std::optional<std::string> v = params.Text(echoed);
+    if (!v) continue;
+    std::string name = echoed;
+    if (name == "excludeNested" || name == "activeOnly" || name == "includeDesignations") {
+      parameters.push_back({{"name", name}, {"valueBoolean", *v == "true"}});
+    } else if (name == "count" || name == "offset") {
+      parameters.push_back({{"name", name}, {"valueInteger", std::stoi(*v)}});
+    } else {
+      parameters.push_back({{"name", name}, {"valueString", *v}});
+    }
+  }
+  for (const v1::ReleaseRef& r : all.releases()) {
+    absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(r.system());
+    std::string uri = info.ok() ? FhirCanonical((*info)->id, (*info)->uri) : r.system();
+    parameters.push_back({{"name", "used-codesystem"}, {"valueUri", uri + "|" + r.version()}});
+  }
+  expansion["parameter"] = std::move(parameters);
+  Json contains = Json::array();
+  for (const v1::ExpansionEntry& e : all.concepts()) {
+    absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(e.system());
+    const v1::Concept& c = e.concept();
+    Json entry = {{"system", info.ok() ? FhirCanonical((*info)->id, (*info)->uri) : e.system()}};
+    if (c.kind() == v1::CONCEPT_KIND_HEADER) entry["abstract"] = true;
+    if (c.status() == v1::CONCEPT_STATUS_INACTIVE) entry["inactive"] = true;
+    entry["code"] = c.code();
+    if (!c.text_withheld() && !c.display().empty()) entry["display"] = c.display();
+    if (*designations && !c.designations().empty()) {
+      Json list = Json::array();
+      for (const v1::Designation& d : c.designations()) {
+        Json dj = Json::object();
+        if (!d.language().empty()) dj["language"] = d.language();
+        if (!d.use().empty()) {
+          dj["use"] = {{"system", "http://codebook.dev/fhir/designation-use"}, {"code", d.use()}};
+        }
+        dj["value"] = d.value();
+        list.push_back(std::move(dj));
+      }
+      entry["designation"] = std::move(list);
+    }
+    contains.push_back(std::move(entry));
+  }
+  if (!contains.empty()) expansion["contains"] = std::move(contains);
+  resource["expansion"] = std::move(expansion);
+  return Answer{200, std::move(resource)};
+}
+
+FhirService::Result FhirService::SearchValueSets(const Request& request) const {
+  std::string url, version;
+  for (const auto& [key, value] : request.query) {
+    if (key == "url") {
+      url = value;
+    } else if (key == "version") {
+      version = value;
+    } else if (!absl::StartsWith(key, "_")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ValueSet search has no parameter '", key, "'; use url or version"));
+    }
+  }
+  v1::ListValueSetsRequest req;
+  req.set_url(url);
+  v1::ListValueSetsResponse list;
+  if (absl::Status s = terminology_->ListValueSets(req, &list); !s.ok()) return s;
+  Json entries = Json::array();
+  for (const v1::ValueSet& vs : list.value_sets()) {
+    if (!version.empty() && vs.version() != version) continue;
+    entries.push_back({{"resource", ValueSetResource(vs)}, {"search", {{"mode", "match"}}}});
+  }
+  Json bundle = {{"resourceType", "Bundle"},
+                 {"type", "searchset"},
+                 {"total", entries.size()},
+                 {"entry", std::move(entries)}};
+  return Answer{200, std::move(bundle)};
+}
+
+}  // namespace codebook::fhir
