@@ -157,8 +157,9 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
       absl::StatusOr<Params> params = ParamsOf(request);
       if (!params.ok()) return params.status();
       if (parts[1] == "$expand") return Expand(*params, caller);
+      if (parts[1] == "$validate-code") return ValidateCodeInValueSet(*params, caller);
       return absl::NotFoundError(
-          absl::StrCat("ValueSet has no operation ", parts[1], "; try $expand"));
+          absl::StrCat("ValueSet has no operation ", parts[1], "; try $expand or $validate-code"));
     }
     if (parts.size() == 2) return method_not_allowed();
   }
@@ -340,130 +341,6 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
   }
   if (c.text_withheld()) {
     property("text-withheld", "valueBoolean", true);
-  }
-  return Answer{200, out.Build()};
-}
-
-FhirService::Result FhirService::ValidateCodeInSystem(const Params& params,
-                                                      const Caller& caller) const {
-  std::optional<std::string> code = params.Text("code");
-  std::optional<std::string> url = params.Text("url");
-  if (!url) url = params.Text("system");
-  std::optional<std::string> display = params.Text("display");
-  std::string where = "code";
-  const Json* coding = params.Complex("coding", "valueCoding");
-  if (const Json* cc = params.Complex("codeableConcept", "valueCodeableConcept")) {
-    if (cc->contains("coding") && (*cc)["coding"].is_array() && !(*cc)["coding"].empty()) {
-      coding = &(*cc)["coding"][0];
-      where = "CodeableConcept.coding[0].code";
-    }
-  } else if (coding != nullptr) {
-    where = "Coding.code";
-  }
-  if (coding != nullptr) {
-    code = coding->value("code", "");
-    url = coding->value("system", "");
-    if (coding->contains("display")) display = coding->value("display", "");
-  }
-  if (!code || !url || code->empty() || url->empty()) {
-    return absl::InvalidArgumentError(
-        "CodeSystem/$validate-code needs a code and url (or system), a coding or a "
-        "codeableConcept");
-  }
-  absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(*url);
-  if (!info.ok()) return info.status();
-  absl::StatusOr<v1::ReleaseSelector> selector = SelectorOf(params);
-  if (!selector.ok()) return selector.status();
-  v1::ValidateCodeRequest req;
-  req.set_system((*info)->id);
-  req.set_code(*code);
-  if (selector->has_version()) {
-    // A version names a release: validate on the date it took effect, and only if it is the
-    // release in force then (a release replaced on its own date cannot be named this way).
-    v1::GetReleaseRequest get;
-    get.set_system((*info)->id);
-    *get.mutable_selector() = *selector;
-    v1::GetReleaseResponse release;
-    if (absl::Status s = terminology_->GetRelease(get, &release); !s.ok()) return s;
-    req.set_date_of_service(release.release().effective_date());
-  } else {
-    req.set_date_of_service(selector->date_of_service());
-  }
-  v1::ValidateCodeResponse resp;
-  if (absl::Status s = terminology_->ValidateCode(req, &resp); !s.ok()) return s;
-  if (selector->has_version() && resp.release().version() != selector->version()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "version '", selector->version(), "' of ", FhirCanonical((*info)->id, (*info)->uri), " was replaced on its own "
-        "effective date by '", resp.release().version(), "'; validate with that version"));
-  }
-  if (caller.LacksLicence(auth_, (*info)->license_scope)) service::WithholdText(&resp);
-  const std::string& version = resp.release().version();
-  std::vector<Issue> issues;
-  bool result = resp.valid();
-  if (!resp.valid()) {
-    Issue issue;
-    issue.expression = where;
-    switch (resp.outcome()) {
-      case v1::VALIDATION_OUTCOME_UNKNOWN_CODE:
-        issue.code = "code-invalid";
-        issue.tx_code = "invalid-code";
-        issue.message_id = "Unknown_Code_in_Version";
-        issue.text = absl::StrCat("Unknown code '", *code, "' in the CodeSystem '", FhirCanonical((*info)->id, (*info)->uri),
-                                  "' version '", version, "'");
-        break;
-      case v1::VALIDATION_OUTCOME_MALFORMED_CODE:
-      case v1::VALIDATION_OUTCOME_DELETED:
-      case v1::VALIDATION_OUTCOME_INVALID_MODIFIER:
-        issue.code = "code-invalid";
-        issue.tx_code = "invalid-code";
-        issue.text = resp.message();
-        break;
-      default:  // terminated, not billable, not yet effective: the code exists but may not be used
-        issue.code = "business-rule";
-        issue.tx_code = "code-rule";
-        issue.text = resp.message();
-        break;
-    }
-    issues.push_back(std::move(issue));
-  }
-  const bool found = resp.has_concept() && !resp.concept().code().empty();
-  if (result && display && found && !resp.concept().text_withheld() &&
-      !absl::EqualsIgnoreCase(*display, resp.concept().display())) {
-    bool matches = false;
-    for (const v1::Designation& d : resp.concept().designations()) {
-      matches = matches || absl::EqualsIgnoreCase(*display, d.value());
-    }
-    if (!matches) {
-      result = false;
-      Issue issue;
-      issue.code = "invalid";
-      issue.tx_code = "invalid-display";
-      issue.message_id = "Display_Name_for__should_be_one_of__instead_of";
-      issue.expression = where == "code" ? "display" : absl::StrCat(where.substr(0, where.size() - 4), "display");
-      issue.text = absl::StrCat("Wrong Display Name '", *display, "' for ", FhirCanonical((*info)->id, (*info)->uri), "#",
-                                resp.concept().code(), ". Valid display is '",
-                                resp.concept().display(), "'");
-      issues.push_back(std::move(issue));
-    }
-  }
-  ParamsOut out;
-  out.Add("result", "valueBoolean", result);
-  out.Add("code", "valueCode", found ? resp.concept().code() : *code);
-  out.Add("system", "valueUri", FhirCanonical((*info)->id, (*info)->uri));
-  out.Add("version", "valueString", version);
-  if (found && !resp.concept().text_withheld()) {
-    out.Add("display", "valueString", resp.concept().display());
-  }
-  if (found && resp.concept().status() == v1::CONCEPT_STATUS_INACTIVE) {
-    out.Add("inactive", "valueBoolean", true);
-  }
-  if (!issues.empty()) {
-    std::string message;
-    for (const Issue& i : issues) {
-      absl::StrAppend(&message, message.empty() ? "" : "; ", i.text);
-    }
-    out.Add("message", "valueString", message);
-    out.AddResource("issues", OperationOutcome(issues));
   }
   return Answer{200, out.Build()};
 }

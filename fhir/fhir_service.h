@@ -19,6 +19,8 @@
 //   GET|POST ValueSet/$expand             url (stored, implicit ?fhir_vs[=isa/CODE], or a
 //                                         tx-resource) or valueSet; filter, count, offset,
 //                                         activeOnly, includeDesignations, date
+//   GET|POST ValueSet/$validate-code      the value set as for $expand; code + system (+
+//                                         systemVersion), coding or codeableConcept; display
 // Errors are OperationOutcome resources with the HTTP status of outcome.h's ErrorFromStatus.
 #ifndef CODEBOOK_FHIR_FHIR_SERVICE_H_
 #define CODEBOOK_FHIR_FHIR_SERVICE_H_
@@ -37,6 +39,10 @@ namespace codebook::fhir {
 // The canonical URI FHIR clients know a system by: the registry's URI, but for HCPCS HL7's
 // (terminology.hl7.org names it with http://, the registry with https://; both are accepted).
 std::string FhirCanonical(const std::string& system_id, const std::string& registry_uri);
+
+// Whether a code system version matches a FHIR version pattern: equal, or equal but for "x" or
+// "*" segments ("1.0.x" matches "1.0.0").
+bool VersionMatches(const std::string& pattern, const std::string& version);
 
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -90,6 +96,13 @@ class FhirService {
   Result ReadCodeSystem(const std::string& id) const;
   Result Lookup(const Params& params, const Caller& caller) const;
   Result ValidateCodeInSystem(const Params& params, const Caller& caller) const;
+  Result ValidateCodeInValueSet(const Params& params, const Caller& caller) const;
+  // One coding checked (validate_code.cc).
+  struct CodingIn;
+  struct CodingCheck;
+  CodingCheck CheckCoding(const CodingIn& in, const v1::ValueSet* vs, const Params& params,
+                          const Caller& caller) const;
+  Result ValidateCode(const Params& params, const Caller& caller, bool in_value_set) const;
   Result Subsumes(const Params& params) const;
   Result Expand(const Params& params, const Caller& caller) const;
   Result SearchValueSets(const Request& request) const;
@@ -97,6 +110,24 @@ class FhirService {
   // The value set a request names: a valueSet resource, a tx-resource with the url asked for,
   // an implicit one (url?fhir_vs...), or a stored one (url, valueSetVersion or url|version).
   absl::StatusOr<v1::ValueSet> ValueSetOf(const Params& params) const;
+
+  // Code system versions (versions.cc). The published release versions of a system, in
+  // publish order.
+  std::vector<std::string> VersionsOf(const std::string& system_id) const;
+  // The published version `pattern` names: itself, else the newest one it matches with "x" or
+  // "*" segments (FHIR's version wildcards, "1.0.x"); "" when none.
+  std::string ResolveVersion(const std::string& system_id, const std::string& pattern) const;
+  // The version a request's system-version (default), force-system-version or
+  // check-system-version parameter gives `system_uri` ("" when none).
+  static std::string VersionParam(const Params& params, const std::string& name,
+                                  const std::string& system_uri);
+  // The version the value set's includes pin for a system (id or URI); "" when none or when
+  // they differ.
+  static std::string PinnedVersion(const v1::ValueSet& vs, const std::string& system_id,
+                                   const std::string& system_uri);
+  // The definition with the request's version parameters applied to its includes: a forced
+  // version replaces theirs, a default fills those without one (wildcards resolved).
+  void ApplyVersionParams(const Params& params, v1::ValueSet* vs) const;
   absl::StatusOr<v1::ValueSet> ImplicitValueSet(const std::string& url) const;
   // A value set as a FHIR resource: the one it was made from, else one made from its rules.
   Json ValueSetResource(const v1::ValueSet& vs) const;

@@ -152,6 +152,7 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
 FhirService::Result FhirService::Expand(const Params& params, const Caller& caller) const {
   absl::StatusOr<v1::ValueSet> vs = ValueSetOf(params);
   if (!vs.ok()) return vs.status();
+  ApplyVersionParams(params, &*vs);
   v1::ExpandValueSetRequest req;
   *req.mutable_definition() = *vs;
   if (req.definition().version().empty()) req.mutable_definition()->set_version("0");

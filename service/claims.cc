@@ -76,7 +76,13 @@ const storage::ReleaseRecord* CodeChecker::InForce(const std::string& system,
 
 absl::Status CodeChecker::Check(const CodeSystemInfo& system, absl::string_view input,
                                 absl::string_view date, Result* out) {
-  out->release = InForce(system.id, date);
+  return Check(system, input, date, InForce(system.id, date), out);
+}
+
+absl::Status CodeChecker::Check(const CodeSystemInfo& system, absl::string_view input,
+                                absl::string_view date, const storage::ReleaseRecord* release,
+                                Result* out) {
+  out->release = release;
   out->deleted_in = nullptr;
   out->found = false;
   out->code.clear();

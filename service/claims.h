@@ -58,6 +58,10 @@ class CodeChecker {
   // release of the system is in force on the date, returns NOT_FOUND (its message says so).
   absl::Status Check(const CodeSystemInfo& system, absl::string_view code, absl::string_view date,
                      Result* out);
+  // The same against `release` (one of the system's published releases, which must outlive
+  // the result) instead of the release in force on the date.
+  absl::Status Check(const CodeSystemInfo& system, absl::string_view code, absl::string_view date,
+                     const storage::ReleaseRecord* release, Result* out);
   // Checks a modifier of a `system` code on `date`: fills `out` (valid, message, concept).
   absl::Status CheckModifier(const CodeSystemInfo& system, absl::string_view modifier,
                              absl::string_view date, v1::ModifierCheck* out);

@@ -191,17 +191,30 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
                                            v1::ValidateCodeResponse* resp) const {
   absl::StatusOr<const CodeSystemInfo*> system = FindSystem(*store_, req.system());
   if (!system.ok()) return system.status();
-  std::string date = req.date_of_service().empty() ? Today() : req.date_of_service();
+  std::unique_ptr<storage::Reader> reader = store_->NewReader();
+  const storage::ReleaseRecord* named = nullptr;
+  if (!req.version().empty()) {
+    v1::ReleaseSelector selector;
+    selector.set_version(req.version());
+    absl::StatusOr<const storage::ReleaseRecord*> found =
+        SelectRelease(reader->catalog(), **system, selector, Today());
+    if (!found.ok()) return found.status();
+    named = *found;
+  }
+  std::string date = !req.date_of_service().empty() ? req.date_of_service()
+                     : named != nullptr            ? named->effective_date
+                                                   : Today();
   if (!IsValidDate(date)) {
     return absl::InvalidArgumentError(
         absl::StrCat("date of service '", date, "' is not a YYYY-MM-DD date"));
   }
-  CodeChecker checker(store_, Today(), &tabular_cache_);
+  CodeChecker checker(reader.get(), Today(), &tabular_cache_);
   std::string code;
   std::vector<std::string> modifiers;
   SplitModifiers(**system, req.code(), &code, &modifiers);
   CodeChecker::Result r;
-  absl::Status s = checker.Check(**system, code, date, &r);
+  absl::Status s = named != nullptr ? checker.Check(**system, code, date, named, &r)
+                                    : checker.Check(**system, code, date, &r);
   if (!s.ok()) return s;
   ToRef(*r.release, resp->mutable_release());
   resp->set_outcome(r.outcome);
@@ -217,7 +230,7 @@ absl::Status TerminologyImpl::ValidateCode(const v1::ValidateCodeRequest& req,
       resp->set_message(absl::StrCat(r.message, "; but ", mc->message()));
     }
   }
-  if (!req.value_set().empty()) {
+  if (!req.value_set().empty() || req.has_value_set_definition()) {
     s = CheckInValueSet(req, **system, date, resp);
     if (!s.ok()) return s;
     if (resp->outcome() == v1::VALIDATION_OUTCOME_VALID && !resp->value_set().member()) {

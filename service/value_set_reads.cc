@@ -18,9 +18,6 @@
 namespace codebook::service {
 namespace {
 
-constexpr int kDefaultExpansionPage = 100;
-constexpr int kMaxExpansionPage = 1000;
-
 absl::StatusOr<const storage::ValueSetRecord*> FindValueSet(const storage::Catalog& catalog,
                                                             absl::string_view url,
                                                             absl::string_view version) {
@@ -33,6 +30,23 @@ absl::StatusOr<const storage::ValueSetRecord*> FindValueSet(const storage::Catal
   }
   return vs;
 }
+
+// The value set a request names: `definition` when given (checked as CreateValueSet checks
+// one, kept in *given, not stored), else the stored version of url (newest for "").
+absl::StatusOr<const storage::ValueSetRecord*> DefinitionOf(const storage::Catalog& catalog,
+                                                            const v1::ValueSet* definition,
+                                                            const std::string& url,
+                                                            const std::string& version,
+                                                            storage::ValueSetRecord* given) {
+  if (definition == nullptr) return FindValueSet(catalog, url, version);
+  *given = FromApi(*definition);
+  if (given->version.empty()) given->version = "0";
+  if (absl::Status s = CheckValueSet(catalog, given); !s.ok()) return s;
+  return given;
+}
+
+constexpr int kDefaultExpansionPage = 100;
+constexpr int kMaxExpansionPage = 1000;
 
 // Does the concept match every word of the filter (search's word starts and abbreviations), or
 // its code start with the filter?
@@ -118,17 +132,11 @@ absl::Status TerminologyImpl::ExpandValueSet(const v1::ExpandValueSetRequest& re
         "offset must not be negative, and cannot go with a page token (which holds its own)");
   }
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
-  // A definition passed with the request is checked as CreateValueSet checks one, not stored.
   storage::ValueSetRecord given;
-  absl::StatusOr<const storage::ValueSetRecord*> vs = &given;
-  if (req.has_definition()) {
-    given = FromApi(req.definition());
-    if (given.version.empty()) given.version = "0";
-    if (absl::Status s = CheckValueSet(reader->catalog(), &given); !s.ok()) return s;
-  } else {
-    vs = FindValueSet(reader->catalog(), req.url(), req.version());
-    if (!vs.ok()) return vs.status();
-  }
+  absl::StatusOr<const storage::ValueSetRecord*> vs =
+      DefinitionOf(reader->catalog(), req.has_definition() ? &req.definition() : nullptr,
+                   req.url(), req.version(), &given);
+  if (!vs.ok()) return vs.status();
   absl::StatusOr<std::shared_ptr<const Expansion>> expansion = Expand(*reader, **vs, date);
   if (!expansion.ok()) return expansion.status();
 
@@ -265,8 +273,10 @@ absl::Status TerminologyImpl::CheckInValueSet(const v1::ValidateCodeRequest& req
                                               v1::ValidateCodeResponse* resp) const {
   std::unique_ptr<storage::Reader> reader = store_->NewReader();
   auto [url, version] = SplitCanonical(req.value_set());
-  absl::StatusOr<const storage::ValueSetRecord*> vs =
-      FindValueSet(reader->catalog(), url, version);
+  storage::ValueSetRecord given;
+  absl::StatusOr<const storage::ValueSetRecord*> vs = DefinitionOf(
+      reader->catalog(), req.has_value_set_definition() ? &req.value_set_definition() : nullptr,
+      url, version, &given);
   if (!vs.ok()) return vs.status();
   std::string code;
   std::vector<std::string> modifiers;

@@ -14,8 +14,9 @@ documented rules (tests/readme.md and the IG's page on the format):
     $optional$ entries and $optional-properties$ may be absent, every other property must be
     there and nothing else may; strings may be $$, $id$, $uuid$, $instant$, $date$, $url$,
     $token$, $string$, $semver$, $version$, $choice:a|b$, $fragments:a|b$ or $external:N$
-    (our wording of message N of that response file, from --externals; without it the
-    fragments after the second colon, or anything);
+    (message N of that response file as the server words it: tx.fhir.org's wording, from the
+    suite's messages-tx.fhir.org.json, which Codebook follows, overlaid by --externals where
+    Codebook's differs; for a message in neither, the fragments after the second colon);
   - the HTTP status must be in the class the test names (http-code, default 2xx).
 
 Each test is judged twice: with message texts compared, and with them ignored (the text of an
@@ -61,6 +62,9 @@ KINDS = {
     "$semver$": re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"),
 }
 TEXT_KEYS = {"text", "diagnostics"}
+
+
+SHOW = False  # --show: print each test's request, expected response and answer
 
 
 class Mismatch(Exception):
@@ -274,7 +278,7 @@ class Server:
 
     @staticmethod
     def kind(path):
-        with open(path) as f:
+        with open(path, encoding="utf-8-sig") as f:
             return json.load(f).get("resourceType", "?")
 
     def post(self, endpoint, body, headers):
@@ -311,10 +315,10 @@ def status_ok(status, code):
 
 def run_test(server, root, test, externals):
     """(passed with texts, passed ignoring texts, the first difference or '')."""
-    with open(os.path.join(root, test["request"])) as f:
+    with open(os.path.join(root, test["request"]), encoding="utf-8-sig") as f:
         request = json.load(f)
     if "profile" in test:
-        with open(os.path.join(root, test["profile"])) as f:
+        with open(os.path.join(root, test["profile"]), encoding="utf-8-sig") as f:
             profile = json.load(f)
         names = {p.get("name") for p in request.get("parameter", [])}
         for p in profile.get("parameter", []):
@@ -324,12 +328,16 @@ def run_test(server, root, test, externals):
     if "Accept-Language" in test:
         headers["Accept-Language"] = test["Accept-Language"]
     response_file = test.get("response:flat") or test["response"]
-    with open(os.path.join(root, response_file)) as f:
+    with open(os.path.join(root, response_file), encoding="utf-8-sig") as f:
         expected = json.load(f)
     endpoint = ENDPOINTS.get(test["operation"])
     if endpoint is None:
         return False, False, f"operation {test['operation']} is not run"
     status, body = server.post(endpoint, request, headers)
+    if SHOW:
+        print(f"--- {test['name']}: request\n{json.dumps(request, indent=1)}\n--- expected "
+              f"({test.get('http-code') or '2xx'})\n{json.dumps(expected, indent=1)}\n"
+              f"--- answer (HTTP {status})\n{json.dumps(json.loads(body), indent=1)}")
     try:
         actual = json.loads(body)
     except ValueError:
@@ -363,15 +371,24 @@ def main():
     ap.add_argument("--filter", default="", help="only tests whose suite/name contains this")
     ap.add_argument("--details", action="store_true", help="print every failure's difference")
     ap.add_argument("--json", help="write every test's result to this file")
+    ap.add_argument("--show", action="store_true",
+                    help="print each test's request, expected response and answer")
     args = ap.parse_args()
+    global SHOW
+    SHOW = args.show
     root = args.suite_dir
     if not os.path.exists(os.path.join(root, "test-cases.json")):
         print(f"no HL7 test suite at {root}: nothing to run")
         return 0
-    externals = None
-    if args.externals and os.path.exists(args.externals):
-        with open(args.externals) as f:
-            externals = json.load(f)
+    # Codebook words its messages as tx.fhir.org does, so the suite's own file of tx.fhir.org's
+    # texts is the base; ours (--externals) gives our wording where it differs.
+    externals = {}
+    base = os.path.join(root, "messages-tx.fhir.org.json")
+    for path in (base, args.externals):
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8-sig") as f:
+                for response_file, texts in json.load(f).items():
+                    externals.setdefault(response_file, {}).update(texts)
     with open(os.path.join(root, "test-cases.json")) as f:
         cases = json.load(f)
     rows, results = [], {}

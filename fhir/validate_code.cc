@@ -1,0 +1,363 @@
+// $validate-code on CodeSystem and ValueSet: one check per coding, its findings as FHIR issues
+// in the HL7 validator's wording and message ids (so clients that read them, and HL7's test
+// suite, understand them), and the billing answer for Codebook's own systems (deleted,
+// terminated, not billable on the date of service).
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "fhir/fhir_service.h"
+#include "service/conversions.h"
+
+namespace codebook::fhir {
+
+// A coding as the request gives it, and where in the request it is (for issue expressions).
+struct FhirService::CodingIn {
+  std::string system, version, code;
+  std::optional<std::string> display;
+  std::string where;  // "" (code, system, display parameters), "Coding", "CodeableConcept.coding[0]"
+  std::string Path(const std::string& element) const {
+    return where.empty() ? element : absl::StrCat(where, ".", element);
+  }
+};
+
+// What one coding came to.
+struct FhirService::CodingCheck {
+  bool result = false;
+  bool found = false;     // the code is in its code system
+  bool inactive = false;
+  bool unknown_system = false;
+  bool caused_by_unknown_system = false;  // the value set itself names the unknown system
+  std::string unknown_canonical;          // what x-caused-by-unknown-system names
+  bool mismatch = false;                  // the coding's version is not the value set's
+  std::string system, version, code, display;
+  std::vector<Issue> issues;
+};
+
+namespace {
+
+Issue MakeIssue(std::string code, std::string tx_code, std::string message_id, std::string text,
+                std::string expression, std::string severity = "error") {
+  Issue i;
+  i.severity = std::move(severity);
+  i.code = std::move(code);
+  i.tx_code = std::move(tx_code);
+  i.message_id = std::move(message_id);
+  i.text = std::move(text);
+  i.expression = std::move(expression);
+  return i;
+}
+
+// FHIR's canonical of a value set, as messages name it: "url|version".
+std::string Canonical(const v1::ValueSet& vs) {
+  return vs.version().empty() || vs.version() == "0" ? vs.url()
+                                                     : absl::StrCat(vs.url(), "|", vs.version());
+}
+
+// The one system a value set's includes name, or "" when none or several.
+std::string OnlySystem(const v1::ValueSet& vs) {
+  std::string only;
+  for (const v1::ValueSetRule& r : vs.includes()) {
+    if (r.system().empty()) return "";
+    if (!only.empty() && only != r.system()) return "";
+    only = r.system();
+  }
+  return only;
+}
+
+}  // namespace
+
+FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::ValueSet* vs,
+                                                  const Params& params,
+                                                  const Caller& caller) const {
+  CodingCheck out;
+  out.system = in.system;
+  out.code = in.code;
+  out.version = in.version;
+  absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(in.system);
+  const std::string vs_name = vs != nullptr ? Canonical(*vs) : "";
+  auto not_in_vs = [&]() {
+    if (vs == nullptr) return;
+    out.issues.push_back(MakeIssue(
+        "code-invalid", "not-in-vs", "None_of_the_provided_codes_are_in_the_value_set_one",
+        absl::StrCat("The provided code '", in.system, "#", in.code,
+                     "' was not found in the value set '", vs_name, "'"),
+        in.Path("code")));
+  };
+  if (!info.ok()) {
+    out.unknown_system = true;
+    out.issues.push_back(MakeIssue(
+        "not-found", "not-found", "UNKNOWN_CODESYSTEM",
+        absl::StrCat("A definition for CodeSystem '", in.system,
+                     "' could not be found, so the code cannot be validated"),
+        in.Path("system")));
+    // When the value set takes the system's codes, membership cannot be told: the unknown
+    // system is the cause. Otherwise the code is simply not in the value set.
+    for (const v1::ValueSetRule& r : vs != nullptr ? vs->includes()
+                                                   : google::protobuf::RepeatedPtrField<
+                                                         v1::ValueSetRule>()) {
+      out.caused_by_unknown_system = out.caused_by_unknown_system || r.system() == in.system;
+    }
+    if (!out.caused_by_unknown_system) not_in_vs();
+    return out;
+  }
+  out.system = FhirCanonical((*info)->id, (*info)->uri);
+  const std::string& id = (*info)->id;
+  // Which version answers: a forced one, else the one the value set pins, else the coding's,
+  // else the request's default, else the one in force on the date.
+  const std::string pin = vs != nullptr ? PinnedVersion(*vs, id, out.system) : "";
+  const std::string forced = VersionParam(params, "force-system-version", out.system);
+  const std::string fallback = VersionParam(params, "system-version", out.system);
+  // A coding's version that the value set's pin (a wildcard) allows is the one used.
+  const bool coding_fits_pin = !pin.empty() && !in.version.empty() && VersionMatches(pin, in.version);
+  const std::string pattern = !forced.empty()       ? forced
+                              : coding_fits_pin     ? in.version
+                              : !pin.empty()        ? pin
+                              : !in.version.empty() ? in.version
+                                                    : fallback;
+  auto unknown_version = [&](const std::string& version) {
+    std::vector<std::string> versions = VersionsOf(id);
+    std::string valid;
+    for (size_t i = 0; i < versions.size(); ++i) {
+      absl::StrAppend(&valid, i == 0 ? "" : i + 1 == versions.size() ? " or " : ", ",
+                      versions[i]);
+    }
+    out.unknown_system = out.caused_by_unknown_system = true;
+    out.unknown_canonical = absl::StrCat(out.system, "|", version);
+    out.issues.push_back(MakeIssue(
+        "not-found", "not-found", "UNKNOWN_CODESYSTEM_VERSION",
+        absl::StrCat("A definition for CodeSystem '", out.system, "' version '", version,
+                     "' could not be found, so the code cannot be validated. Valid versions: ",
+                     valid),
+        in.Path("system")));
+  };
+  if (!in.version.empty() && ResolveVersion(id, in.version).empty() && pattern != in.version) {
+    unknown_version(in.version);
+  }
+  if (!pin.empty() && !in.version.empty() && !VersionMatches(pin, in.version)) {
+    std::string pinned = ResolveVersion(id, pin);
+    out.issues.push_back(MakeIssue(
+        "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH",
+        absl::StrCat("The code system '", out.system, "' version '", pinned.empty() ? pin : pinned,
+                     "' in the ValueSet include is different to the one in the value ('",
+                     in.version, "')"),
+        in.Path("version")));
+    out.mismatch = true;
+  }
+  std::string used;
+  if (!pattern.empty()) {
+    used = ResolveVersion(id, pattern);
+    if (used.empty()) {
+      unknown_version(pattern);
+      out.version = in.version.empty() ? pattern : in.version;
+      return out;
+    }
+  }
+  v1::ValidateCodeRequest req;
+  req.set_system(id);
+  req.set_code(in.code);
+  req.set_version(used);
+  if (std::optional<std::string> date = params.Text("date")) {
+    req.set_date_of_service(date->substr(0, 10));
+  }
+  if (vs != nullptr) {
+    *req.mutable_value_set_definition() = *vs;
+    ApplyVersionParams(params, req.mutable_value_set_definition());
+  }
+  v1::ValidateCodeResponse resp;
+  absl::Status s = terminology_->ValidateCode(req, &resp);
+  if (!s.ok()) {
+    Error e = ErrorFromStatus(s);
+    e.issue.expression = in.Path("system");
+    out.issues.push_back(e.issue);
+    return out;
+  }
+  if (caller.LacksLicence(auth_, (*info)->license_scope)) service::WithholdText(&resp);
+  out.version = resp.release().version();
+  out.found = resp.has_concept() && !resp.concept().code().empty();
+  if (out.found) {
+    out.code = resp.concept().code();
+    out.display = resp.concept().text_withheld() ? "" : resp.concept().display();
+    out.inactive = resp.concept().status() == v1::CONCEPT_STATUS_INACTIVE;
+  }
+  const bool member = vs == nullptr || resp.value_set().member();
+  switch (resp.outcome()) {
+    case v1::VALIDATION_OUTCOME_VALID:
+      out.result = !out.mismatch && !out.unknown_system;
+      break;
+    case v1::VALIDATION_OUTCOME_UNKNOWN_CODE:
+    case v1::VALIDATION_OUTCOME_MALFORMED_CODE:
+      not_in_vs();
+      out.issues.push_back(MakeIssue(
+          "code-invalid", "invalid-code", "Unknown_Code_in_Version",
+          absl::StrCat("Unknown code '", in.code, "' in the CodeSystem '", out.system,
+                       "' version '", out.version, "'"),
+          in.Path("code")));
+      break;
+    case v1::VALIDATION_OUTCOME_NOT_IN_VALUE_SET:
+      not_in_vs();
+      break;
+    case v1::VALIDATION_OUTCOME_DELETED:
+    case v1::VALIDATION_OUTCOME_INVALID_MODIFIER:
+      not_in_vs();
+      out.issues.push_back(
+          MakeIssue("code-invalid", "invalid-code", "", resp.message(), in.Path("code")));
+      break;
+    default:  // terminated, not billable, not yet effective: the code exists, may not be used
+      if (!member) not_in_vs();
+      out.issues.push_back(
+          MakeIssue("business-rule", "code-rule", "", resp.message(), in.Path("code")));
+      break;
+  }
+  // The display, when given, must be the concept's or one of its designations'.
+  if (in.display && out.found && !resp.concept().text_withheld() &&
+      *in.display != resp.concept().display()) {
+    bool matches = false;
+    for (const v1::Designation& d : resp.concept().designations()) {
+      matches = matches || *in.display == d.value();
+    }
+    if (!matches) {
+      const bool only_spaces =
+          absl::StrJoin(absl::StrSplit(*in.display, ' ', absl::SkipEmpty()), " ") ==
+          resp.concept().display();
+      std::string language = params.Text("displayLanguage").value_or("");
+      if (language.empty()) language = "--";
+      out.issues.push_back(MakeIssue(
+          "invalid", "invalid-display", "Display_Name_for__should_be_one_of__instead_of",
+          absl::StrCat(only_spaces ? "Wrong whitespace in Display Name '" : "Wrong Display Name '",
+                       *in.display, "' for ", out.system, "#", out.code, ". Valid display is '",
+                       resp.concept().display(), "' (en) (for the language(s) '", language,
+                       "')"),
+          in.Path("display")));
+      out.result = false;
+    }
+  }
+  return out;
+}
+
+FhirService::Result FhirService::ValidateCodeInSystem(const Params& params,
+                                                      const Caller& caller) const {
+  return ValidateCode(params, caller, /*in_value_set=*/false);
+}
+
+FhirService::Result FhirService::ValidateCodeInValueSet(const Params& params,
+                                                        const Caller& caller) const {
+  return ValidateCode(params, caller, /*in_value_set=*/true);
+}
+
+FhirService::Result FhirService::ValidateCode(const Params& params, const Caller& caller,
+                                              bool in_value_set) const {
+  std::optional<v1::ValueSet> vs;
+  if (in_value_set) {
+    absl::StatusOr<v1::ValueSet> found = ValueSetOf(params);
+    if (!found.ok()) return found.status();
+    vs = *std::move(found);
+  }
+  // The codings: code (+ system / url, version, display), a coding, or a codeableConcept.
+  std::vector<CodingIn> codings;
+  if (const Json* cc = params.Complex("codeableConcept", "valueCodeableConcept")) {
+    int i = 0;
+    for (const Json& c : cc->value("coding", Json::array())) {
+      CodingIn in;
+      in.system = c.value("system", "");
+      in.version = c.value("version", "");
+      in.code = c.value("code", "");
+      if (c.contains("display")) in.display = c.value("display", "");
+      in.where = absl::StrCat("CodeableConcept.coding[", i++, "]");
+      codings.push_back(std::move(in));
+    }
+  } else if (const Json* c = params.Complex("coding", "valueCoding")) {
+    CodingIn in;
+    in.system = c->value("system", "");
+    in.version = c->value("version", "");
+    in.code = c->value("code", "");
+    if (c->contains("display")) in.display = c->value("display", "");
+    in.where = "Coding";
+    codings.push_back(std::move(in));
+  } else if (std::optional<std::string> code = params.Text("code")) {
+    CodingIn in;
+    in.code = *code;
+    in.system = params.Text("system").value_or(in_value_set ? "" : params.Text("url").value_or(""));
+    in.version = params.Text(in_value_set ? "systemVersion" : "version").value_or("");
+    in.display = params.Text("display");
+    codings.push_back(std::move(in));
+  }
+  if (codings.empty()) {
+    return absl::InvalidArgumentError(
+        "$validate-code needs a code (with its system), a coding or a codeableConcept");
+  }
+  std::vector<CodingCheck> checks;
+  for (CodingIn& in : codings) {
+    if (in.code.empty()) return absl::InvalidArgumentError("a coding without a code");
+    if (in.system.empty()) {
+      absl::StatusOr<bool> infer = params.Bool("inferSystem", false);
+      std::string only = vs ? OnlySystem(*vs) : "";
+      if (vs && infer.ok() && *infer && !only.empty()) {
+        in.system = only;
+      } else if (vs) {
+        CodingCheck check;
+        check.code = in.code;
+        check.issues.push_back(MakeIssue(
+            "not-found", "cannot-infer", "Coding_has_no_system__cannot_validate",
+            absl::StrCat("The System URI could not be determined for the code '", in.code,
+                         "' in the ValueSet '", Canonical(*vs), "'"),
+            in.Path("code")));
+        check.issues.push_back(MakeIssue(
+            "code-invalid", "not-in-vs", "None_of_the_provided_codes_are_in_the_value_set_one",
+            absl::StrCat("The provided code '#", in.code, "' was not found in the value set '",
+                         Canonical(*vs), "'"),
+            in.Path("code")));
+        checks.push_back(std::move(check));
+        continue;
+      } else {
+        return absl::InvalidArgumentError("CodeSystem/$validate-code needs the code's system (url)");
+      }
+    }
+    checks.push_back(CheckCoding(in, vs ? &*vs : nullptr, params, caller));
+  }
+  // A codeableConcept is valid when one of its codings is; the answer speaks of that one, or
+  // of the first.
+  const CodingCheck* chosen = &checks.front();
+  for (const CodingCheck& c : checks) {
+    if (c.result) {
+      chosen = &c;
+      break;
+    }
+  }
+  std::vector<Issue> issues;
+  for (const CodingCheck& c : checks) {
+    if (chosen->result && &c != chosen) continue;
+    issues.insert(issues.end(), c.issues.begin(), c.issues.end());
+  }
+  ParamsOut out;
+  out.Add("result", "valueBoolean", chosen->result);
+  if (const Json* cc = params.Complex("codeableConcept", "valueCodeableConcept")) {
+    out.Add("codeableConcept", "valueCodeableConcept", *cc);
+  }
+  out.Add("code", "valueCode", chosen->code);
+  if (!chosen->system.empty()) out.Add("system", "valueUri", chosen->system);
+  if (!chosen->version.empty()) out.Add("version", "valueString", chosen->version);
+  if (!chosen->display.empty()) out.Add("display", "valueString", chosen->display);
+  if (chosen->inactive) out.Add("inactive", "valueBoolean", true);
+  if (chosen->unknown_system) {
+    out.Add(chosen->caused_by_unknown_system ? "x-caused-by-unknown-system" : "x-unknown-system",
+            "valueCanonical",
+            chosen->unknown_canonical.empty() ? chosen->system : chosen->unknown_canonical);
+  }
+  if (!issues.empty()) {
+    std::vector<std::string> texts;
+    for (const Issue& i : issues) {
+      if (i.severity == "error" || !chosen->result) texts.push_back(i.text);
+    }
+    std::sort(texts.begin(), texts.end());
+    texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
+    if (!texts.empty()) out.Add("message", "valueString", absl::StrJoin(texts, "; "));
+    out.AddResource("issues", OperationOutcome(issues));
+  }
+  return Answer{200, out.Build()};
+}
+
+}  // namespace codebook::fhir
