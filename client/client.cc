@@ -342,12 +342,14 @@ absl::Status Client::ExportRelease(
 absl::StatusOr<v1::Release> Client::CreateRelease(const std::string& system,
                                                   const std::string& version,
                                                   const std::string& effective_date,
-                                                  const std::string& description) {
+                                                  const std::string& description,
+                                                  const std::string& resource_json) {
   v1::CreateReleaseRequest req;
   req.set_system(system);
   req.set_version(version);
   req.set_effective_date(effective_date);
   req.set_description(description);
+  req.set_resource_json(resource_json);
   auto r = Call(admin_.get(), &v1::ReleaseAdmin::Stub::CreateRelease, req,
                 After(options_.admin_deadline));
   if (!r.ok()) return r.status();
@@ -595,8 +597,10 @@ absl::StatusOr<v1::Release> Client::ImportReleaseFrom(const std::string& system,
                                                      const std::string& effective_date,
                                                      const std::string& description,
                                                      const ConceptSource& source, bool publish,
-                                                     ProgressFn progress) {
-  absl::StatusOr<v1::Release> created = CreateRelease(system, version, effective_date, description);
+                                                     ProgressFn progress,
+                                                     const std::string& resource_json) {
+  absl::StatusOr<v1::Release> created =
+      CreateRelease(system, version, effective_date, description, resource_json);
   if (!created.ok()) return created.status();
   auto discard_on_error = [&](absl::Status s) {
     absl::Status d = DiscardRelease(system, version);

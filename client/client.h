@@ -144,9 +144,11 @@ class Client {
                                    const std::function<void(const v1::ClaimLineResult&)>& on_result);
 
   // ReleaseAdmin.
+  // `resource_json`: the FHIR CodeSystem the concepts come from (CreateReleaseRequest).
   absl::StatusOr<v1::Release> CreateRelease(const std::string& system, const std::string& version,
                                             const std::string& effective_date,
-                                            const std::string& description = "");
+                                            const std::string& description = "",
+                                            const std::string& resource_json = "");
   // Sends `concepts` in one stream, `chunk` concepts per message; all are stored or none.
   // Pass the vector with std::move to spare a copy of a large release. With `publish`, the
   // server publishes the release at the end of the stream, in the same write (see
@@ -184,7 +186,8 @@ class Client {
                                                 const std::string& effective_date,
                                                 const std::string& description,
                                                 const ConceptSource& source, bool publish,
-                                                ProgressFn progress = nullptr);
+                                                ProgressFn progress = nullptr,
+                                                const std::string& resource_json = "");
 
   // The generated stubs, for calls the wrapper does not cover.
   v1::Terminology::Stub* terminology() { return terminology_.get(); }

@@ -1,9 +1,11 @@
 #include "fhir/fhir_service.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "service/conversions.h"
@@ -64,6 +66,20 @@ Json UseCoding(const std::string& use) {
   const size_t bar = use.rfind('|');
   if (bar == std::string::npos) return {{"system", kDesignationUse}, {"code", use}};
   return {{"system", use.substr(0, bar)}, {"code", use.substr(bar + 1)}};
+}
+
+// The value[x] key of a FHIR code system's property, from its declared type ("" unknown).
+std::string PropertyValueKey(const Json& resource, const std::string& code) {
+  for (const Json& p : resource.value("property", Json::array())) {
+    if (p.value("code", "") != code) continue;
+    const std::string type = p.value("type", "string");
+    if (type == "code" || type == "boolean" || type == "integer" || type == "decimal" ||
+        type == "dateTime" || type == "string") {
+      return "value" + std::string(1, static_cast<char>(std::toupper(type[0]))) + type.substr(1);
+    }
+    return "valueString";
+  }
+  return "";
 }
 
 // Whether property `code` was asked for: no property parameter, "*", or the code itself.
@@ -297,9 +313,15 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
       break;
     }
   }
+  // A FHIR code system answers with its resource's name, version and property types.
+  std::shared_ptr<const Json> resource = ResourceOf((*info)->id, resp.release().version());
   ParamsOut out;
-  out.Add("name", "valueString", (*info)->title.empty() ? (*info)->id : (*info)->title);
-  out.Add("version", "valueString", resp.release().version());
+  std::string name = (*info)->title.empty() ? (*info)->id : (*info)->title;
+  if (resource != nullptr) name = resource->value("name", resource->value("title", name));
+  out.Add("name", "valueString", name);
+  if (resource == nullptr || resource->contains("version")) {
+    out.Add("version", "valueString", resp.release().version());
+  }
   out.Add("system", "valueUri", FhirCanonical((*info)->id, (*info)->uri));
   out.Add("code", "valueCode", c.code());
   if (!c.text_withheld()) out.Add("display", "valueString", display);
@@ -336,7 +358,18 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
     if (name == "definition") {
       out.Add("definition", "valueString", value);
     } else if (!absl::StartsWith(name, "definition:")) {
-      property(name, "valueString", value);
+      const std::string key = resource != nullptr ? PropertyValueKey(*resource, name) : "";
+      Json typed = value;
+      if (key == "valueBoolean") {
+        typed = value == "true";
+      } else if (key == "valueInteger") {
+        int64_t n = 0;
+        typed = absl::SimpleAtoi(value, &n) ? Json(n) : Json(value);
+      } else if (key == "valueDecimal") {
+        double d = 0;
+        typed = absl::SimpleAtod(value, &d) ? Json(d) : Json(value);
+      }
+      property(name, key.empty() ? "valueString" : key, typed);
     }
   }
   if (c.text_withheld()) {
@@ -383,6 +416,28 @@ FhirService::Result FhirService::Subsumes(const Params& params) const {
   ParamsOut out;
   out.Add("outcome", "valueCode", outcome);
   return Answer{200, out.Build()};
+}
+
+std::shared_ptr<const Json> FhirService::ResourceOf(const std::string& system_id,
+                                                    const std::string& version) const {
+  const auto key = std::make_pair(system_id, version);
+  {
+    absl::MutexLock l(&resources_mu_);
+    auto it = resources_.find(key);
+    if (it != resources_.end()) return it->second;
+  }
+  v1::GetReleaseRequest req;
+  req.set_system(system_id);
+  req.mutable_selector()->set_version(version);
+  v1::GetReleaseResponse resp;
+  std::shared_ptr<const Json> parsed;
+  if (terminology_->GetRelease(req, &resp).ok() && !resp.release().resource_json().empty()) {
+    Json j = Json::parse(resp.release().resource_json(), nullptr, false);
+    if (j.is_object()) parsed = std::make_shared<const Json>(std::move(j));
+  }
+  absl::MutexLock l(&resources_mu_);
+  resources_[key] = parsed;
+  return parsed;
 }
 
 }  // namespace codebook::fhir

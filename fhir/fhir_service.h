@@ -25,10 +25,13 @@
 #ifndef CODEBOOK_FHIR_FHIR_SERVICE_H_
 #define CODEBOOK_FHIR_FHIR_SERVICE_H_
 
+#include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "fhir/outcome.h"
 #include "fhir/parameters.h"
 #include "service/auth.h"
@@ -137,8 +140,16 @@ class FhirService {
   // The release selector of `version` and/or `date` (INVALID_ARGUMENT when both are given).
   absl::StatusOr<v1::ReleaseSelector> SelectorOf(const Params& params) const;
 
+  // The FHIR CodeSystem resource a release was imported from (without its concepts), parsed
+  // once: releases never change; null for a release that has none (Codebook's own systems).
+  std::shared_ptr<const Json> ResourceOf(const std::string& system_id,
+                                         const std::string& version) const;
+
   const service::TerminologyImpl* terminology_;
   const service::Authorizer* auth_;
+  mutable absl::Mutex resources_mu_;
+  mutable std::map<std::pair<std::string, std::string>, std::shared_ptr<const Json>> resources_
+      ABSL_GUARDED_BY(resources_mu_);
 };
 
 }  // namespace codebook::fhir

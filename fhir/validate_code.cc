@@ -33,6 +33,7 @@ struct FhirService::CodingCheck {
   bool caused_by_unknown_system = false;  // the value set itself names the unknown system
   std::string unknown_canonical;          // what x-caused-by-unknown-system names
   bool mismatch = false;                  // the coding's version is not the value set's
+  bool version_known = true;  // false: the FHIR code system has no version (Codebook made one)
   std::string system, version, code, display;
   std::vector<Issue> issues;
 };
@@ -84,6 +85,7 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
     out.issues.push_back(MakeIssue(
         "code-invalid", "not-in-vs", "None_of_the_provided_codes_are_in_the_value_set_one",
         absl::StrCat("The provided code '", in.system, "#", in.code,
+                     in.display ? absl::StrCat(" ('", *in.display, "')") : "",
                      "' was not found in the value set '", vs_name, "'"),
         in.Path("code")));
   };
@@ -177,14 +179,26 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   }
   if (caller.LacksLicence(auth_, (*info)->license_scope)) service::WithholdText(&resp);
   out.version = resp.release().version();
+  if (std::shared_ptr<const Json> resource = ResourceOf(id, out.version)) {
+    out.version_known = resource->contains("version");
+  }
   out.found = resp.has_concept() && !resp.concept().code().empty();
   if (out.found) {
     out.code = resp.concept().code();
     out.display = resp.concept().text_withheld() ? "" : resp.concept().display();
     out.inactive = resp.concept().status() == v1::CONCEPT_STATUS_INACTIVE;
   }
-  const bool member = vs == nullptr || resp.value_set().member();
-  switch (resp.outcome()) {
+  // A code system registered from FHIR has no billing rules: a code it marks notSelectable is a
+  // header to Codebook, but a code that a value set may hold and a client may validate.
+  const bool billing = service::FindBuiltInSystem(id).ok();
+  const bool member =
+      vs == nullptr || resp.value_set().member() ||
+      (!billing && resp.value_set().outcome() == v1::MEMBERSHIP_OUTCOME_HEADER);
+  v1::ValidationOutcome outcome = resp.outcome();
+  if (!billing && outcome == v1::VALIDATION_OUTCOME_NOT_BILLABLE) {
+    outcome = member ? v1::VALIDATION_OUTCOME_VALID : v1::VALIDATION_OUTCOME_NOT_IN_VALUE_SET;
+  }
+  switch (outcome) {
     case v1::VALIDATION_OUTCOME_VALID:
       out.result = !out.mismatch && !out.unknown_system;
       break;
@@ -339,7 +353,9 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
   }
   out.Add("code", "valueCode", chosen->code);
   if (!chosen->system.empty()) out.Add("system", "valueUri", chosen->system);
-  if (!chosen->version.empty()) out.Add("version", "valueString", chosen->version);
+  if (!chosen->version.empty() && chosen->version_known) {
+    out.Add("version", "valueString", chosen->version);
+  }
   if (!chosen->display.empty()) out.Add("display", "valueString", chosen->display);
   if (chosen->inactive) out.Add("inactive", "valueBoolean", true);
   if (chosen->unknown_system) {

@@ -73,6 +73,9 @@ class CodeSystemParser {
       return s;
     }
     FhirCodeSystem out;
+    Json header = doc;
+    header.erase("concept");
+    out.resource_json = header.dump(-1, ' ', false, Json::error_handler_t::replace);
     std::string url, name, title, publisher, date, meaning;
     for (auto [key, field] : {std::pair{"url", &url}, {"name", &name}, {"title", &title},
                               {"publisher", &publisher}, {"date", &date},

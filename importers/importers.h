@@ -189,6 +189,7 @@ struct FhirCodeSystem {
   std::string supplements;  // the canonical it supplements, for content "supplement"
   std::string language;     // the resource's language, "" when absent
   Concepts concepts;
+  std::string resource_json;  // the resource without its concepts, as JSON
 };
 
 // A FHIR R4 or R5 CodeSystem resource in JSON, checked element by element (importers/fhir_json.h:

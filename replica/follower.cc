@@ -204,6 +204,7 @@ absl::Status Follower::CopyRelease(const std::string& system, const v1::Release&
   create.set_version(release.version());
   create.set_effective_date(release.effective_date());
   create.set_description(release.description());
+  create.set_resource_json(release.resource_json());
   v1::CreateReleaseResponse created;
   if (absl::Status s = admin_.CreateRelease(create, &created); !s.ok()) return s;
   std::unique_ptr<service::ReleaseAdminImpl::Upload> upload = admin_.StartUpload();

@@ -77,6 +77,7 @@ void ToApi(const storage::ReleaseRecord& r, v1::Release* out) {
     c->set_headers_added(r.counts.headers_added);
     c->set_headers_removed(r.counts.headers_removed);
   }
+  out->set_resource_json(r.resource_json);
 }
 
 void ToApi(const CodeSystemInfo& s, v1::CodeSystem* out) {

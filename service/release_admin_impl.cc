@@ -39,13 +39,17 @@ absl::Status ReleaseAdminImpl::CreateRelease(const v1::CreateReleaseRequest& req
   if (req.description().size() > 1000) {
     return absl::InvalidArgumentError("description is longer than 1000 characters");
   }
+  if (req.resource_json().size() > (1 << 20)) {
+    return absl::InvalidArgumentError("resource_json is longer than 1 MiB");
+  }
   if (absl::Status s = CheckSupplementCreate(*store_->catalog(), **system, req.version(),
                                              req.effective_date());
       !s.ok()) {
     return s;
   }
   absl::StatusOr<storage::ReleaseRecord> r = store_->CreateRelease(
-      (*system)->id, req.version(), req.effective_date(), req.description(), NowMicros());
+      (*system)->id, req.version(), req.effective_date(), req.description(), NowMicros(),
+      req.resource_json());
   if (!r.ok()) return r.status();
   ToApi(*r, resp->mutable_release());
   return absl::OkStatus();

@@ -473,10 +473,12 @@ namespace {
 // 1: up to staged_concepts. 2: adds the retraction reason and time. Both are read.
 constexpr uint8_t kReleaseFormatV1 = 1;
 constexpr uint8_t kReleaseFormat = 2;
+constexpr uint8_t kReleaseFormatWithResource = 3;  // format 2, then the FHIR resource
 }
 
 std::string EncodeRelease(const ReleaseRecord& r) {
-  std::string v(1, static_cast<char>(kReleaseFormat));
+  std::string v(1, static_cast<char>(r.resource_json.empty() ? kReleaseFormat
+                                                             : kReleaseFormatWithResource));
   PutLengthPrefixed(&v, r.system);
   PutLengthPrefixed(&v, r.version);
   PutLengthPrefixed(&v, r.effective_date);
@@ -494,12 +496,13 @@ std::string EncodeRelease(const ReleaseRecord& r) {
   PutVarint64(&v, static_cast<uint64_t>(r.staged_concepts));
   PutLengthPrefixed(&v, r.retract_reason);
   PutVarint64(&v, static_cast<uint64_t>(r.retract_time_micros));
+  if (!r.resource_json.empty()) PutLengthPrefixed(&v, r.resource_json);
   return v;
 }
 
 absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r) {
   uint8_t format, state;
-  if (!GetByte(&in, &format) || (format != kReleaseFormat && format != kReleaseFormatV1) ||
+  if (!GetByte(&in, &format) || format < kReleaseFormatV1 || format > kReleaseFormatWithResource ||
       !GetString(&in, &r->system) ||
       !GetString(&in, &r->version) || !GetString(&in, &r->effective_date) ||
       !GetByte(&in, &state) || state < 1 || state > 3 || !GetVarint64(&in, &r->sequence)) {
@@ -520,8 +523,12 @@ absl::Status DecodeRelease(absl::string_view in, ReleaseRecord* r) {
     return Corrupt("release");
   }
   r->retract_reason.clear();
-  if (format == kReleaseFormat &&
+  r->resource_json.clear();
+  if (format >= kReleaseFormat &&
       (!GetString(&in, &r->retract_reason) || !GetVarint64(&in, &retracted))) {
+    return Corrupt("release");
+  }
+  if (format == kReleaseFormatWithResource && !GetString(&in, &r->resource_json)) {
     return Corrupt("release");
   }
   if (!in.empty()) return Corrupt("release");

@@ -41,6 +41,8 @@
 //                 | varint64 staged_concepts
 //                 format 2 adds: | str retract_reason | varint64 retract_time_micros
 //                 (format 1, without them, is still read; new records are written as format 2)
+//                 format 3 adds, after those: | str resource_json (written only for a release
+//                 that has one; others stay format 2)
 //
 // SystemValue:    format:u8 (=1) | str uri | str title | str publisher | str code_format
 //                 | str code_pattern | flags:u8 (bit0 case sensitive) | str hierarchy_meaning

@@ -130,6 +130,30 @@ TEST(EncodingTest, ReleaseRoundTripAndTruncation) {
   }
 }
 
+TEST(EncodingTest, ReleaseWithAFhirResourceIsFormat3AndOthersStayFormat2) {
+  ReleaseRecord r;
+  r.system = "simple";
+  r.version = "0.1.0";
+  r.effective_date = "2023-04-01";
+  r.state = ReleaseState::kPublished;
+  r.sequence = 1;
+  std::string plain = EncodeRelease(r);
+  EXPECT_EQ(plain[0], '\x02');
+  r.resource_json = R"({"resourceType":"CodeSystem","name":"Simple"})";
+  std::string with = EncodeRelease(r);
+  EXPECT_EQ(with[0], '\x03');
+  EXPECT_EQ(with.substr(1, plain.size() - 1), plain.substr(1));
+  ReleaseRecord out;
+  ASSERT_TRUE(DecodeRelease(with, &out).ok());
+  EXPECT_EQ(out.resource_json, r.resource_json);
+  for (size_t n = plain.size(); n < with.size(); ++n) {
+    EXPECT_EQ(DecodeRelease(absl::string_view(with).substr(0, n), &out).code(),
+              absl::StatusCode::kDataLoss);
+  }
+  ASSERT_TRUE(DecodeRelease(plain, &out).ok());
+  EXPECT_EQ(out.resource_json, "");
+}
+
 TEST(EncodingTest, ValueSetRoundTripAndTruncation) {
   ValueSetRecord r = testing::DiabetesValueSet();
   r.create_time_micros = 1700000000000003;

@@ -202,6 +202,10 @@ struct ReleaseRecord {
   int64_t staged_concepts = 0;
   std::string retract_reason;       // set when retracted
   int64_t retract_time_micros = 0;  // 0 unless retracted
+  // The FHIR CodeSystem resource the release was imported from, as JSON without its concepts
+  // (its name, version, properties and their types, ...); "" when it came from elsewhere. Not
+  // covered by the checksum, which is of the concepts.
+  std::string resource_json;
 };
 
 }  // namespace codebook::storage

@@ -322,7 +322,8 @@ absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,
                                                    absl::string_view version,
                                                    absl::string_view effective_date,
                                                    absl::string_view description,
-                                                   int64_t now_micros) {
+                                                   int64_t now_micros,
+                                                   absl::string_view resource_json) {
   absl::MutexLock l(&write_mu_);
   std::shared_ptr<const Catalog> snapshot = catalog();  // keeps *existing alive
   if (const ReleaseRecord* existing = snapshot->Find(system, version)) {
@@ -336,6 +337,7 @@ absl::StatusOr<ReleaseRecord> Store::CreateRelease(absl::string_view system,
   r.state = ReleaseState::kStaged;
   r.description = std::string(description);
   r.create_time_micros = now_micros;
+  r.resource_json = std::string(resource_json);
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
   rocksdb::Status s = db()->Put(wo, cf(Cf::kReleases), ReleaseKey(system, version), EncodeRelease(r));

@@ -112,10 +112,12 @@ class Store {
   absl::StatusOr<ValueSetRecord> CreateValueSet(ValueSetRecord r, int64_t now_micros,
                                                 bool* created = nullptr);
 
-  // Creates a staged release. ALREADY_EXISTS if the version exists in any state.
+  // Creates a staged release (`resource_json`: ReleaseRecord::resource_json). ALREADY_EXISTS if
+  // the version exists in any state.
   absl::StatusOr<ReleaseRecord> CreateRelease(absl::string_view system, absl::string_view version,
                                               absl::string_view effective_date,
-                                              absl::string_view description, int64_t now_micros);
+                                              absl::string_view description, int64_t now_micros,
+                                              absl::string_view resource_json = "");
   // Adds concepts to a staged release: all of them or, on error, none. Not synced on its own: a
   // crash may lose a whole upload (never part of one); Publish syncs. INVALID_ARGUMENT for a
   // code given twice (in this call or an earlier one); NOT_FOUND for an unknown release;

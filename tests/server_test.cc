@@ -1117,8 +1117,17 @@ TEST(ReplicaTest, RegisteredCodeSystemsAreCopiedAndFollowed) {
   ASSERT_TRUE(admin->CreateCodeSystem(tos).ok());
   concepts[0].set_code("a");
   concepts[0].set_display("Lower-case code");
-  ASSERT_TRUE(admin->ImportRelease("TOS", "1", "2025-01-01", "", concepts, true).ok());
+  // With the FHIR resource it came from, which the replica keeps too.
+  const std::string resource = R"({"resourceType":"CodeSystem","name":"TypeOfService"})";
+  auto one_chunk = [&](const ConceptChunkFn& sink) {
+    sink(concepts);
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(admin->ImportReleaseFrom("TOS", "1", "2025-01-01", "", one_chunk, true, nullptr,
+                                       resource)
+                  .ok());
   EXPECT_TRUE(served("TOS", "1"));
+  EXPECT_EQ(client->GetRelease("TOS", Selector::Version("1"))->resource_json(), resource);
   auto systems = client->ListCodeSystems();
   ASSERT_TRUE(systems.ok()) << systems.status();
   ASSERT_GE(systems->size(), 2u);

@@ -266,6 +266,8 @@ class Cli {
   absl::Status FhirCodeSystemDefaults(const std::string& path);
   // The concepts of a file parsed before the import began (FhirCodeSystemDefaults).
   std::optional<importers::Concepts> parsed_;
+  // The FHIR CodeSystem an import's concepts come from (without them), kept with the release.
+  std::string resource_json_;
 
   Args args_;
   std::string command_;
@@ -670,6 +672,7 @@ absl::Status Cli::FhirCodeSystemDefaults(const std::string& path) {
   absl::StatusOr<importers::FhirCodeSystem> cs = importers::ParseFhirCodeSystem(path);
   if (!cs.ok()) return cs.status();
   parsed_ = std::move(cs->concepts);
+  resource_json_ = cs->resource_json;
   if (!Has("version")) {
     args_.flags["version"] = !cs->version.empty() ? cs->version : !cs->date.empty() ? cs->date : "1";
   }
@@ -765,7 +768,7 @@ int Cli::Import() {
     description = absl::StrCat(format, " file ", path.substr(path.rfind('/') + 1));
   }
   auto release = client_->ImportReleaseFrom(system, version, Flag("effective"), description,
-                                            source, Has("publish"), progress);
+                                            source, Has("publish"), progress, resource_json_);
   std::cerr << (tty ? "\r" : " ");
   if (!release.ok()) {
     std::cerr << "failed\n";

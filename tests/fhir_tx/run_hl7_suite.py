@@ -228,6 +228,15 @@ class Comparer:
         said = []
         for e in wanted:
             if not is_optional(e) and not any(fits(e, a) for a in actual):
+                # Against the entry of the same name (parameters, parts), say what differs.
+                same = [a for a in actual if isinstance(e, dict) and isinstance(a, dict) and
+                        "name" in e and a.get("name") == e.get("name")]
+                if len(same) == 1:
+                    try:
+                        self.node(f"{path}<{e['name']}>", e, same[0])
+                    except Mismatch as m:
+                        said.append(str(m))
+                        break
                 said.append("none is like " + json.dumps(e)[:160])
                 break
         for a in actual:
