@@ -154,7 +154,11 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
     used = ResolveVersion(id, pattern);
     if (used.empty()) {
       unknown_version(pattern);
-      out.version = in.version.empty() ? pattern : in.version;
+      // The answer names the version the coding gave, else the newest.
+      std::vector<std::string> versions = VersionsOf(id);
+      out.version = !in.version.empty() ? in.version
+                    : versions.empty()  ? pattern
+                                        : versions.back();
       return out;
     }
   }
@@ -226,25 +230,47 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
           MakeIssue("business-rule", "code-rule", "", resp.message(), in.Path("code")));
       break;
   }
-  // The display, when given, must be the concept's or one of its designations'.
-  if (in.display && out.found && !resp.concept().text_withheld() &&
-      *in.display != resp.concept().display()) {
-    bool matches = false;
+  // The display, when given, must be the concept's or one of its designations', in the
+  // languages asked for (displayLanguage, else Accept-Language) when any are.
+  if (in.display && out.found && !resp.concept().text_withheld()) {
+    std::string asked = params.Text("displayLanguage").value_or(caller.request->accept_language);
+    std::vector<std::string> languages;
+    for (absl::string_view part : absl::StrSplit(asked, ',', absl::SkipEmpty())) {
+      std::string tag(absl::StripAsciiWhitespace(part.substr(0, part.find(';'))));
+      if (!tag.empty() && tag != "*") languages.push_back(tag);
+    }
+    auto wanted = [&](const std::string& language) {
+      if (languages.empty() || language.empty()) return true;
+      for (const std::string& l : languages) {
+        const std::string shorter = l.size() < language.size() ? l : language;
+        const std::string longer = l.size() < language.size() ? language : l;
+        if (absl::StartsWithIgnoreCase(longer, shorter) &&
+            (longer.size() == shorter.size() || longer[shorter.size()] == '-')) {
+          return true;
+        }
+      }
+      return false;
+    };
+    std::shared_ptr<const Json> resource = ResourceOf(id, out.version);
+    // The language of the concept's display: the code system's (none known for a FHIR code
+    // system that does not say: it matches any), English for Codebook's own.
+    const std::string own_language =
+        resource != nullptr ? resource->value("language", std::string()) : "en";
+    bool matches = wanted(own_language) && *in.display == resp.concept().display();
     for (const v1::Designation& d : resp.concept().designations()) {
-      matches = matches || *in.display == d.value();
+      const std::string language = d.language().empty() ? own_language : d.language();
+      matches = matches || (wanted(language) && *in.display == d.value());
     }
     if (!matches) {
       const bool only_spaces =
           absl::StrJoin(absl::StrSplit(*in.display, ' ', absl::SkipEmpty()), " ") ==
           resp.concept().display();
-      std::string language = params.Text("displayLanguage").value_or("");
-      if (language.empty()) language = "--";
       out.issues.push_back(MakeIssue(
           "invalid", "invalid-display", "Display_Name_for__should_be_one_of__instead_of",
           absl::StrCat(only_spaces ? "Wrong whitespace in Display Name '" : "Wrong Display Name '",
                        *in.display, "' for ", out.system, "#", out.code, ". Valid display is '",
-                       resp.concept().display(), "' (en) (for the language(s) '", language,
-                       "')"),
+                       resp.concept().display(), "' (", own_language.empty() ? "en" : own_language,
+                       ") (for the language(s) '", asked.empty() ? "--" : asked, "')"),
           in.Path("display")));
       out.result = false;
     }
@@ -351,8 +377,12 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
   if (const Json* cc = params.Complex("codeableConcept", "valueCodeableConcept")) {
     out.Add("codeableConcept", "valueCodeableConcept", *cc);
   }
-  out.Add("code", "valueCode", chosen->code);
-  if (!chosen->system.empty()) out.Add("system", "valueUri", chosen->system);
+  // For a codeableConcept, the code and system are those of the coding found, if any.
+  const bool concept = params.Complex("codeableConcept", "valueCodeableConcept") != nullptr;
+  if (!concept || chosen->found) {
+    out.Add("code", "valueCode", chosen->code);
+    if (!chosen->system.empty()) out.Add("system", "valueUri", chosen->system);
+  }
   if (!chosen->version.empty() && chosen->version_known) {
     out.Add("version", "valueString", chosen->version);
   }

@@ -2,6 +2,7 @@
 // from), FHIR's implicit value sets of a code system (url?fhir_vs, url?fhir_vs=isa/CODE), and a
 // value set passed with the request (valueSet, or tx-resource with the url asked for).
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "absl/strings/match.h"
@@ -224,23 +225,36 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
                     {"total", all.total()},
                     {"offset", offset}};
   Json parameters = Json::array();
-  for (const char* echoed : {"excludeNested", "activeOnly", "includeDesignations", "filter",
-                             "count", "offset", "date", "displayLanguage"}) {
-    std::optional<std::string> v = params.Text(echoed);
-    if (!v) continue;
-    std::string name = echoed;
-    if (name == "excludeNested" || name == "activeOnly" || name == "includeDesignations") {
-      parameters.push_back({{"name", name}, {"valueBoolean", *v == "true"}});
-    } else if (name == "count" || name == "offset") {
-      parameters.push_back({{"name", name}, {"valueInteger", std::stoi(*v)}});
-    } else {
-      parameters.push_back({{"name", name}, {"valueString", *v}});
+  // The request's parameters, echoed as FHIR types them.
+  static constexpr std::pair<const char*, const char*> kEchoed[] = {
+      {"excludeNested", "valueBoolean"},        {"activeOnly", "valueBoolean"},
+      {"includeDesignations", "valueBoolean"},  {"includeDefinition", "valueBoolean"},
+      {"filter", "valueString"},                {"count", "valueInteger"},
+      {"offset", "valueInteger"},               {"date", "valueDateTime"},
+      {"displayLanguage", "valueCode"},         {"designation", "valueString"},
+      {"property", "valueString"},              {"system-version", "valueUri"},
+      {"force-system-version", "valueUri"},     {"check-system-version", "valueUri"}};
+  for (const auto& [name, key] : kEchoed) {
+    std::vector<std::string> values = params.Texts(name);
+    if (values.empty() && std::string(name) == "displayLanguage" &&
+        !caller.request->accept_language.empty()) {
+      values.push_back(caller.request->accept_language);
+    }
+    for (const std::string& v : values) {
+      Json value = v;
+      if (std::string(key) == "valueBoolean") value = v == "true";
+      if (std::string(key) == "valueInteger") value = std::atoi(v.c_str());
+      parameters.push_back({{"name", name}, {key, std::move(value)}});
     }
   }
   for (const v1::ReleaseRef& r : all.releases()) {
     absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(r.system());
     std::string uri = info.ok() ? FhirCanonical((*info)->id, (*info)->uri) : r.system();
-    parameters.push_back({{"name", "used-codesystem"}, {"valueUri", uri + "|" + r.version()}});
+    // A FHIR code system without a version has none to name (Codebook gave it its date).
+    std::shared_ptr<const Json> resource = ResourceOf(r.system(), r.version());
+    const bool versioned = resource == nullptr || resource->contains("version");
+    parameters.push_back({{"name", "used-codesystem"},
+                          {"valueUri", versioned ? uri + "|" + r.version() : uri}});
   }
   expansion["parameter"] = std::move(parameters);
   Json contains = Json::array();
