@@ -390,6 +390,21 @@ TEST_F(FhirTest, ReadsNeedATokenWhenTheServerSaysSo) {
   EXPECT_EQ(c.Get("/fhir/CodeSystem")->status, 200);
 }
 
+// fhir-kit-client from npm (tests/fhir_client, installed by tests/run.sh with npm ci): a
+// lookup and a validation for a date of service, an expansion page by page, and an error.
+TEST_F(FhirTest, AThirdPartyFhirClientFromNpm) {
+  const std::string dir = std::string(CODEBOOK_TESTS_DIR) + "/fhir_client";
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/fhir-kit-client"))
+      << "run npm ci in tests/fhir_client (tests/run.sh does)";
+  std::string out;
+  const std::string base = "http://127.0.0.1:" + std::to_string(server_->ports().fhir) + "/fhir";
+  EXPECT_EQ(RunCommand("node " + dir + "/fhir_kit_test.mjs " + base + " " + kReadToken, &out), 0)
+      << out;
+  EXPECT_NE(out.find("checks passed"), std::string::npos) << out;
+  // The script fails when the server does not answer as it must: here, no server at all.
+  EXPECT_NE(RunCommand("node " + dir + "/fhir_kit_test.mjs http://127.0.0.1:1/fhir", &out), 0);
+}
+
 TEST_F(FhirTest, ConnectionsAreKeptAlive) {
   httplib::Client c = Http();
   c.set_keep_alive(true);

@@ -17,11 +17,14 @@ report() { printf 'tests/run.sh took %d s:\n%s' $((SECONDS - start)) "$times"; }
 lap "dependencies"
 "$root/deploy/build.sh"
 lap "build"
-# The Node.js client test's packages, from the lock file (again only when it changed).
-if [[ ! -f "$root/client/node/node_modules/.package-lock.json" ||
-      "$root/client/node/package-lock.json" -nt "$root/client/node/node_modules/.package-lock.json" ]]; then
-  (cd "$root/client/node" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# The Node.js packages of the client tests (the gRPC client, the third-party FHIR client), each
+# from its lock file, again only when it changed.
+for dir in "$root/client/node" "$root/tests/fhir_client"; do
+  if [[ ! -f "$dir/node_modules/.package-lock.json" ||
+        "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 (cd "$root/build" && ctest --output-on-failure -j2 --timeout 600)
 lap "ctest"
 if [[ "${CODEBOOK_QUICK:-0}" == 1 ]]; then report; exit 0; fi

@@ -13,9 +13,11 @@ out="$root/build-asan"
 [[ -f "$out/CMakeCache.txt" ]] || cmake -S "$root" -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCODEBOOK_SANITIZE=ON > /dev/null
 cmake --build "$out" -j"${JOBS:-2}"
-if [[ ! -f "$root/client/node/node_modules/.package-lock.json" ]]; then
-  (cd "$root/client/node" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+for dir in "$root/client/node" "$root/tests/fhir_client"; do
+  if [[ ! -f "$dir/node_modules/.package-lock.json" ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 # Children (codebookd, the CLI) inherit these. Every report also goes to a file in $reports,
 # so that one from a server a test did not ask for its exit status still fails the run.
 reports="$out/sanitizer-reports"
