@@ -1,5 +1,9 @@
 #include "fhir/outcome.h"
 
+#include <optional>
+
+#include "absl/strings/cord.h"
+
 namespace codebook::fhir {
 
 Json IssueJson(const Issue& issue) {
@@ -34,9 +38,21 @@ Json OperationOutcome(const std::vector<Issue>& issues) {
   return j;
 }
 
+namespace {
+constexpr char kMessageIdPayload[] = "type.codebook.dev/fhir.message-id";
+}  // namespace
+
+absl::Status WithMessageId(absl::Status status, const std::string& message_id) {
+  status.SetPayload(kMessageIdPayload, absl::Cord(message_id));
+  return status;
+}
+
 Error ErrorFromStatus(const absl::Status& status) {
   Error e;
   e.issue.text = std::string(status.message());
+  if (auto id = status.GetPayload(kMessageIdPayload); id.has_value()) {
+    e.issue.message_id = std::string(*id);
+  }
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:

@@ -38,9 +38,14 @@ struct Error {
   Issue issue;
 };
 
+// `status` carrying the message id its issue should have (a payload of the status), for errors
+// the FHIR layer words itself in the HL7 validator's terms.
+absl::Status WithMessageId(absl::Status status, const std::string& message_id);
+
 // The domain's status as FHIR sees it: INVALID_ARGUMENT 400 invalid, NOT_FOUND 404 not-found,
 // FAILED_PRECONDITION 422 business-rule, PERMISSION_DENIED 403 forbidden, UNAUTHENTICATED 401
 // login, RESOURCE_EXHAUSTED 429 throttled, UNAVAILABLE 503 transient, others 500 exception.
+// A message id set by WithMessageId becomes the issue's.
 Error ErrorFromStatus(const absl::Status& status);
 
 }  // namespace codebook::fhir

@@ -266,7 +266,9 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
           absl::StrJoin(absl::StrSplit(*in.display, ' ', absl::SkipEmpty()), " ") ==
           resp.concept().display();
       out.issues.push_back(MakeIssue(
-          "invalid", "invalid-display", "Display_Name_for__should_be_one_of__instead_of",
+          "invalid", "invalid-display",
+          only_spaces ? "Display_Name_WS_for__should_be_one_of__instead_of"
+                      : "Display_Name_for__should_be_one_of__instead_of",
           absl::StrCat(only_spaces ? "Wrong whitespace in Display Name '" : "Wrong Display Name '",
                        *in.display, "' for ", out.system, "#", out.code, ". Valid display is '",
                        resp.concept().display(), "' (", own_language.empty() ? "en" : own_language,
@@ -367,23 +369,41 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
       break;
     }
   }
+  const bool concept = params.Complex("codeableConcept", "valueCodeableConcept") != nullptr;
   std::vector<Issue> issues;
   for (const CodingCheck& c : checks) {
     if (chosen->result && &c != chosen) continue;
     issues.insert(issues.end(), c.issues.begin(), c.issues.end());
+  }
+  // A codeableConcept none of whose codings is in the value set: one error for the concept,
+  // and each coding's absence as information.
+  if (concept && vs && !chosen->result) {
+    bool none_in = false;
+    for (Issue& i : issues) {
+      if (i.tx_code != "not-in-vs") continue;
+      i.severity = "information";
+      i.tx_code = "this-code-not-in-vs";
+      none_in = true;
+    }
+    if (none_in) {
+      issues.insert(issues.begin(),
+                    MakeIssue("code-invalid", "not-in-vs", "TX_GENERAL_CC_ERROR_MESSAGE",
+                              absl::StrCat("No valid coding was found for the value set '",
+                                           Canonical(*vs), "'"),
+                              ""));
+    }
   }
   ParamsOut out;
   out.Add("result", "valueBoolean", chosen->result);
   if (const Json* cc = params.Complex("codeableConcept", "valueCodeableConcept")) {
     out.Add("codeableConcept", "valueCodeableConcept", *cc);
   }
-  // For a codeableConcept, the code and system are those of the coding found, if any.
-  const bool concept = params.Complex("codeableConcept", "valueCodeableConcept") != nullptr;
+  // For a codeableConcept, the code, system and version are those of the coding found, if any.
   if (!concept || chosen->found) {
     out.Add("code", "valueCode", chosen->code);
     if (!chosen->system.empty()) out.Add("system", "valueUri", chosen->system);
   }
-  if (!chosen->version.empty() && chosen->version_known) {
+  if (!chosen->version.empty() && chosen->version_known && (!concept || chosen->found)) {
     out.Add("version", "valueString", chosen->version);
   }
   if (!chosen->display.empty()) out.Add("display", "valueString", chosen->display);
@@ -396,7 +416,9 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
   if (!issues.empty()) {
     std::vector<std::string> texts;
     for (const Issue& i : issues) {
-      if (i.severity == "error" || !chosen->result) texts.push_back(i.text);
+      if (i.severity != "information" && (i.severity == "error" || !chosen->result)) {
+        texts.push_back(i.text);
+      }
     }
     std::sort(texts.begin(), texts.end());
     texts.erase(std::unique(texts.begin(), texts.end()), texts.end());

@@ -137,15 +137,19 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
   v1::ListValueSetsRequest req;
   req.set_url(url);
   v1::ListValueSetsResponse list;
-  if (absl::Status s = terminology_->ListValueSets(req, &list); !s.ok()) return s;
+  if (absl::Status s = terminology_->ListValueSets(req, &list);
+      !s.ok() && !absl::IsNotFound(s)) {
+    return s;
+  }
   const v1::ValueSet* found = nullptr;
   for (const v1::ValueSet& vs : list.value_sets()) {
     if (version.empty() || vs.version() == version) found = &vs;  // the newest when no version
   }
   if (found == nullptr) {
-    return absl::NotFoundError(absl::StrCat("A definition for the value Set '", url,
-                                            version.empty() ? "" : "|" + version,
-                                            "' could not be found"));
+    return WithMessageId(absl::NotFoundError(absl::StrCat("A definition for the value Set '", url,
+                                                          version.empty() ? "" : "|" + version,
+                                                          "' could not be found")),
+                         "Unable_to_resolve_value_Set_");
   }
   return *found;
 }
@@ -222,8 +226,8 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
   Json expansion = {{"identifier", "urn:uuid:" + Uuid()},
                     {"timestamp", absl::FormatTime("%Y-%m-%dT%H:%M:%S+00:00", absl::Now(),
                                                    absl::UTCTimeZone())},
-                    {"total", all.total()},
-                    {"offset", offset}};
+                    {"total", all.total()}};
+  if (params.Has("offset")) expansion["offset"] = offset;
   Json parameters = Json::array();
   // The request's parameters, echoed as FHIR types them.
   static constexpr std::pair<const char*, const char*> kEchoed[] = {
