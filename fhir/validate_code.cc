@@ -58,6 +58,14 @@ std::string Canonical(const v1::ValueSet& vs) {
                                                      : absl::StrCat(vs.url(), "|", vs.version());
 }
 
+// Whether a value set's includes take codes of the system (by id or URI).
+bool Includes(const v1::ValueSet& vs, const std::string& id, const std::string& uri) {
+  for (const v1::ValueSetRule& r : vs.includes()) {
+    if (r.system() == id || r.system() == uri) return true;
+  }
+  return false;
+}
+
 // The one system a value set's includes name, or "" when none or several.
 std::string OnlySystem(const v1::ValueSet& vs) {
   std::string only;
@@ -110,16 +118,36 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   const std::string& id = (*info)->id;
   // Which version answers: a forced one, else the one the value set pins, else the coding's,
   // else the request's default, else the one in force on the date.
-  const std::string pin = vs != nullptr ? PinnedVersion(*vs, id, out.system) : "";
   const std::string forced = VersionParam(params, "force-system-version", out.system);
   const std::string fallback = VersionParam(params, "system-version", out.system);
-  // A coding's version that the value set's pin (a wildcard) allows is the one used.
-  const bool coding_fits_pin = !pin.empty() && !in.version.empty() && VersionMatches(pin, in.version);
-  const std::string pattern = !forced.empty()       ? forced
-                              : coding_fits_pin     ? in.version
-                              : !pin.empty()        ? pin
-                              : !in.version.empty() ? in.version
-                                                    : fallback;
+  // The versions the value set allows the system in: each include's pin, the newest for an
+  // include without one. A coding without a version takes the value set's single pin, else the
+  // request's default (system-version), else the release in force; a coding with one must be
+  // one the value set allows.
+  std::vector<std::string> allowed;
+  std::string pin;  // the value set's own pin, when all its includes of the system agree
+  if (vs != nullptr) {
+    pin = PinnedVersion(*vs, id, out.system);
+    std::vector<std::string> versions = VersionsOf(id);
+    for (const v1::ValueSetRule& r : vs->includes()) {
+      if (r.system() != id && r.system() != out.system) continue;
+      std::string v = !r.version().empty() ? r.version()
+                      : versions.empty()    ? ""
+                                            : versions.back();
+      if (!v.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+        allowed.push_back(v);
+      }
+    }
+  }
+  bool coding_allowed = allowed.empty();
+  for (const std::string& a : allowed) {
+    coding_allowed = coding_allowed || in.version.empty() || VersionMatches(a, in.version);
+  }
+  const std::string pattern = !forced.empty()                    ? forced
+                              : !in.version.empty() && coding_allowed ? in.version
+                              : !in.version.empty()              ? allowed.front()
+                              : !pin.empty()                     ? pin
+                                                                 : fallback;
   auto unknown_version = [&](const std::string& version) {
     std::vector<std::string> versions = VersionsOf(id);
     std::string valid;
@@ -139,8 +167,9 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   if (!in.version.empty() && ResolveVersion(id, in.version).empty() && pattern != in.version) {
     unknown_version(in.version);
   }
-  if (!pin.empty() && !in.version.empty() && !VersionMatches(pin, in.version)) {
-    std::string pinned = ResolveVersion(id, pin);
+  if (forced.empty() && !coding_allowed) {
+    std::string pinned = ResolveVersion(id, allowed.front());
+    const std::string& pin = allowed.front();
     out.issues.push_back(MakeIssue(
         "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH",
         absl::StrCat("The code system '", out.system, "' version '", pinned.empty() ? pin : pinned,
@@ -261,10 +290,25 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
       const std::string language = d.language().empty() ? own_language : d.language();
       matches = matches || (wanted(language) && *in.display == d.value());
     }
+    // No display at all in the languages asked for: the default one is accepted, and said so.
+    bool any_in_language = wanted(own_language);
+    for (const v1::Designation& d : resp.concept().designations()) {
+      any_in_language = any_in_language || (!d.language().empty() && wanted(d.language()));
+    }
+    if (!matches && !any_in_language && *in.display == resp.concept().display()) {
+      out.issues.push_back(MakeIssue(
+          "invalid", "invalid-display", "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK",
+          absl::StrCat("There are no valid display names found for the code ", out.system, "#",
+                       out.code, " for language(s) '", asked, "'. The display is '",
+                       *in.display, "' which is a valid display for the default language"),
+          in.Path("display"), "information"));
+      matches = true;
+    }
     if (!matches) {
       const bool only_spaces =
+          *in.display != resp.concept().display() &&
           absl::StrJoin(absl::StrSplit(*in.display, ' ', absl::SkipEmpty()), " ") ==
-          resp.concept().display();
+              resp.concept().display();
       out.issues.push_back(MakeIssue(
           "invalid", "invalid-display",
           only_spaces ? "Display_Name_WS_for__should_be_one_of__instead_of"
