@@ -130,7 +130,8 @@ class FhirService {
                                    const std::string& system_uri);
   // The definition with the request's version parameters applied to its includes: a forced
   // version replaces theirs, a default fills those without one (wildcards resolved).
-  void ApplyVersionParams(const Params& params, v1::ValueSet* vs) const;
+  // Returns whether the request's system-version default was applied to an include.
+  bool ApplyVersionParams(const Params& params, v1::ValueSet* vs) const;
   absl::StatusOr<v1::ValueSet> ImplicitValueSet(const std::string& url) const;
   // A value set as a FHIR resource: the one it was made from, else one made from its rules.
   Json ValueSetResource(const v1::ValueSet& vs) const;

@@ -40,7 +40,16 @@ Json OperationOutcome(const std::vector<Issue>& issues) {
 
 namespace {
 constexpr char kMessageIdPayload[] = "type.codebook.dev/fhir.message-id";
+constexpr char kCodePayload[] = "type.codebook.dev/fhir.issue-code";
+constexpr char kTxCodePayload[] = "type.codebook.dev/fhir.tx-issue-type";
 }  // namespace
+
+absl::Status WithIssue(absl::Status status, const std::string& message_id,
+                       const std::string& code, const std::string& tx_code) {
+  status.SetPayload(kCodePayload, absl::Cord(code));
+  status.SetPayload(kTxCodePayload, absl::Cord(tx_code));
+  return WithMessageId(std::move(status), message_id);
+}
 
 absl::Status WithMessageId(absl::Status status, const std::string& message_id) {
   status.SetPayload(kMessageIdPayload, absl::Cord(message_id));
@@ -53,6 +62,8 @@ Error ErrorFromStatus(const absl::Status& status) {
   if (auto id = status.GetPayload(kMessageIdPayload); id.has_value()) {
     e.issue.message_id = std::string(*id);
   }
+  auto code = status.GetPayload(kCodePayload);
+  auto tx_code = status.GetPayload(kTxCodePayload);
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:
@@ -91,6 +102,8 @@ Error ErrorFromStatus(const absl::Status& status) {
       e.issue.code = "exception";
       break;
   }
+  if (code.has_value()) e.issue.code = std::string(*code);
+  if (tx_code.has_value()) e.issue.tx_code = std::string(*tx_code);
   return e;
 }
 

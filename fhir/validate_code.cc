@@ -119,7 +119,11 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   // Which version answers: a forced one, else the one the value set pins, else the coding's,
   // else the request's default, else the one in force on the date.
   const std::string forced = VersionParam(params, "force-system-version", out.system);
-  const std::string fallback = VersionParam(params, "system-version", out.system);
+  const std::string check = VersionParam(params, "check-system-version", out.system);
+  // The request's default for a coding without a version: system-version, else the version the
+  // request checks for.
+  std::string fallback = VersionParam(params, "system-version", out.system);
+  if (fallback.empty()) fallback = check;
   // The versions the value set allows the system in: each include's pin, the newest for an
   // include without one. A coding without a version takes the value set's single pin, else the
   // request's default (system-version), else the release in force; a coding with one must be
@@ -189,6 +193,21 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
                     : versions.empty()  ? pattern
                                         : versions.back();
       return out;
+    }
+  }
+  if (!check.empty()) {
+    std::string actual = used;
+    if (actual.empty()) {
+      std::vector<std::string> versions = VersionsOf(id);
+      if (!versions.empty()) actual = versions.back();
+    }
+    if (!actual.empty() && !VersionMatches(check, actual)) {
+      out.issues.push_back(MakeIssue(
+          "exception", "version-error", "VALUESET_VERSION_CHECK",
+          absl::StrCat("The version '", actual, "' is not allowed for system '", out.system,
+                       "': required to be '", check, "' by a version-check parameter"),
+          in.Path("version")));
+      out.mismatch = true;
     }
   }
   v1::ValidateCodeRequest req;

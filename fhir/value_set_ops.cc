@@ -157,7 +157,7 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
 FhirService::Result FhirService::Expand(const Params& params, const Caller& caller) const {
   absl::StatusOr<v1::ValueSet> vs = ValueSetOf(params);
   if (!vs.ok()) return vs.status();
-  ApplyVersionParams(params, &*vs);
+  const bool defaulted = ApplyVersionParams(params, &*vs);
   v1::ExpandValueSetRequest req;
   *req.mutable_definition() = *vs;
   if (req.definition().version().empty()) req.mutable_definition()->set_version("0");
@@ -220,6 +220,19 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
         "the expansion has ", all.total(), " concepts, more than ", kMaxUnpagedExpansion,
         " in one answer: page it with count and offset, or narrow it with filter"));
   }
+  // check-system-version: every release the expansion used must be one the request allows.
+  for (const v1::ReleaseRef& r : all.releases()) {
+    absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(r.system());
+    if (!info.ok()) continue;
+    const std::string uri = FhirCanonical((*info)->id, (*info)->uri);
+    const std::string check = VersionParam(params, "check-system-version", uri);
+    if (!check.empty() && !VersionMatches(check, r.version())) {
+      return WithIssue(absl::InvalidArgumentError(absl::StrCat(
+                           "The version '", r.version(), "' is not allowed for system '", uri,
+                           "': required to be '", check, "' by a version-check parameter")),
+                       "VALUESET_VERSION_CHECK", "exception", "version-error");
+    }
+  }
   Json resource = ValueSetResource(*vs);
   // The definition stays with the stored value set; an expansion answers with its metadata.
   resource.erase("compose");
@@ -236,8 +249,7 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
       {"filter", "valueString"},                {"count", "valueInteger"},
       {"offset", "valueInteger"},               {"date", "valueDateTime"},
       {"displayLanguage", "valueCode"},         {"designation", "valueString"},
-      {"property", "valueString"},              {"system-version", "valueUri"},
-      {"force-system-version", "valueUri"},     {"check-system-version", "valueUri"}};
+      {"property", "valueString"},              {"force-system-version", "valueUri"}};
   for (const auto& [name, key] : kEchoed) {
     std::vector<std::string> values = params.Texts(name);
     if (values.empty() && std::string(name) == "displayLanguage" &&
@@ -249,6 +261,11 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
       if (std::string(key) == "valueBoolean") value = v == "true";
       if (std::string(key) == "valueInteger") value = std::atoi(v.c_str());
       parameters.push_back({{"name", name}, {key, std::move(value)}});
+    }
+  }
+  if (defaulted) {
+    for (const std::string& v : params.Texts("system-version")) {
+      parameters.push_back({{"name", "system-version"}, {"valueUri", v}});
     }
   }
   for (const v1::ReleaseRef& r : all.releases()) {

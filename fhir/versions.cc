@@ -65,7 +65,8 @@ std::string FhirService::PinnedVersion(const v1::ValueSet& vs, const std::string
   return pinned;
 }
 
-void FhirService::ApplyVersionParams(const Params& params, v1::ValueSet* vs) const {
+bool FhirService::ApplyVersionParams(const Params& params, v1::ValueSet* vs) const {
+  bool defaulted = false;
   for (auto* rules : {vs->mutable_includes(), vs->mutable_excludes()}) {
     for (v1::ValueSetRule& r : *rules) {
       if (r.system().empty()) continue;
@@ -74,14 +75,18 @@ void FhirService::ApplyVersionParams(const Params& params, v1::ValueSet* vs) con
       const std::string uri = FhirCanonical((*info)->id, (*info)->uri);
       std::string forced = VersionParam(params, "force-system-version", uri);
       std::string fallback = VersionParam(params, "system-version", uri);
+      if (fallback.empty()) fallback = VersionParam(params, "check-system-version", uri);
       std::string pattern = !forced.empty()         ? forced
                             : !r.version().empty()  ? r.version()
                                                     : fallback;
+      defaulted = defaulted || (forced.empty() && r.version().empty() && !fallback.empty() &&
+                                !VersionParam(params, "system-version", uri).empty());
       if (pattern.empty()) continue;
       std::string resolved = ResolveVersion((*info)->id, pattern);
       r.set_version(resolved.empty() ? pattern : resolved);
     }
   }
+  return defaulted;
 }
 
 }  // namespace codebook::fhir
