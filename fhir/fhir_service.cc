@@ -292,6 +292,7 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
   }
   absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(*system);
   if (!info.ok()) return info.status();
+  if (absl::Status s = CheckSupplements(params, nullptr); !s.ok()) return s;
   absl::StatusOr<v1::ReleaseSelector> selector = SelectorOf(params);
   if (!selector.ok()) return selector.status();
   v1::LookupRequest req;

@@ -114,6 +114,11 @@ class FhirService {
   // an implicit one (url?fhir_vs...), or a stored one (url, valueSetVersion or url|version).
   absl::StatusOr<v1::ValueSet> ValueSetOf(const Params& params) const;
 
+  // NOT_FOUND ("Required supplement not found") for a supplement the request asks for
+  // (useSupplement) or the value set names (its valueset-supplement extension) that is not a
+  // code system here.
+  absl::Status CheckSupplements(const Params& params, const v1::ValueSet* vs) const;
+
   // Code system versions (versions.cc). The published release versions of a system, in
   // publish order.
   std::vector<std::string> VersionsOf(const std::string& system_id) const;

@@ -361,6 +361,7 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
     if (!found.ok()) return found.status();
     vs = *std::move(found);
   }
+  if (absl::Status s = CheckSupplements(params, vs ? &*vs : nullptr); !s.ok()) return s;
   // The codings: code (+ system / url, version, display), a coding, or a codeableConcept.
   std::vector<CodingIn> codings;
   if (const Json* cc = params.Complex("codeableConcept", "valueCodeableConcept")) {

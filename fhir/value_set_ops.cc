@@ -108,9 +108,14 @@ absl::StatusOr<v1::ValueSet> FhirService::ImplicitValueSet(const std::string& ur
 
 absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const {
   if (const Json* resource = params.Complex("valueSet", "resource")) {
+    // A value set passed whole needs no url (a stored one does): it gets a stand-in for the
+    // rules, and answers keep the resource as it came.
+    Json given = *resource;
+    if (!given.contains("url")) given["url"] = "urn:codebook:value-set-in-request";
     absl::StatusOr<importers::FhirValueSet> parsed =
-        importers::ParseFhirValueSetJson(resource->dump(), "valueSet");
+        importers::ParseFhirValueSetJson(given.dump(), "valueSet");
     if (!parsed.ok()) return parsed.status();
+    parsed->value_set.set_resource_json(resource->dump());
     return parsed->value_set;
   }
   std::string url = params.Text("url").value_or(params.Text("context").value_or(""));
@@ -157,6 +162,7 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
 FhirService::Result FhirService::Expand(const Params& params, const Caller& caller) const {
   absl::StatusOr<v1::ValueSet> vs = ValueSetOf(params);
   if (!vs.ok()) return vs.status();
+  if (absl::Status s = CheckSupplements(params, &*vs); !s.ok()) return s;
   const bool defaulted = ApplyVersionParams(params, &*vs);
   v1::ExpandValueSetRequest req;
   *req.mutable_definition() = *vs;
@@ -333,6 +339,28 @@ FhirService::Result FhirService::SearchValueSets(const Request& request) const {
                  {"total", entries.size()},
                  {"entry", std::move(entries)}};
   return Answer{200, std::move(bundle)};
+}
+
+absl::Status FhirService::CheckSupplements(const Params& params, const v1::ValueSet* vs) const {
+  std::vector<std::string> wanted = params.Texts("useSupplement");
+  if (vs != nullptr && !vs->resource_json().empty()) {
+    Json resource = Json::parse(vs->resource_json(), nullptr, false);
+    if (resource.is_object()) {
+      for (const Json& e : resource.value("extension", Json::array())) {
+        if (e.value("url", "") == "http://hl7.org/fhir/StructureDefinition/valueset-supplement") {
+          wanted.push_back(e.value("valueCanonical", ""));
+        }
+      }
+    }
+  }
+  for (const std::string& canonical : wanted) {
+    const std::string url = canonical.substr(0, canonical.find('|'));
+    if (url.empty() || SystemOf(url).ok()) continue;
+    return WithMessageId(
+        absl::NotFoundError(absl::StrCat("Required supplement not found: ", canonical)),
+        "VALUESET_SUPPLEMENT_MISSING");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace codebook::fhir
