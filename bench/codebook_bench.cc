@@ -34,6 +34,10 @@
 //           beside Ping in the same round; DiffValueSet across each consecutive pair of
 //           ICD-10-CM releases for every billable code (a new version per run: cold), time
 //           against the number of changes.
+//  fhir     (with --fhir, the server's FHIR port) $lookup and $validate-code (for a date of
+//           service) requests/s with p50/p99 at --concurrency over keep-alive connections, next
+//           to gRPC Lookup made the same way in the same round (their ratio); $expand of all of
+//           ICD-10-CM with a text filter, 20 a page, one client (bench/fhir_phase.h).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -52,6 +56,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/fhir_phase.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -74,7 +79,9 @@
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server for the rpc phase (empty: skip it)");
 ABSL_FLAG(std::string, data, "", "data folder with icd10cm/<version>/ order files "
                                  "(default ../shared/data, else data/sample)");
-ABSL_FLAG(std::string, phases, "storage,rpc,search,claims,valueset",
+ABSL_FLAG(std::string, fhir, "",
+          "HOST:PORT of the server's FHIR port for the fhir phase (empty: skip it)");
+ABSL_FLAG(std::string, phases, "storage,rpc,search,claims,valueset,fhir",
           "phases to run (soak: a timed mixed load, see bench/soak.sh)");
 ABSL_FLAG(int, repeat, 5, "runs of each measurement; medians are reported");
 ABSL_FLAG(int, calls, 50000, "unary calls per Ping/Lookup run");
@@ -1230,6 +1237,19 @@ int Main() {
   std::vector<std::string> valueset_pairs;
   bool valuesets = has_server && phases.count("valueset");
   if (valuesets) ValueSetPhase(releases, &f, &valueset_pairs);
+  if (has_server && phases.count("fhir") && !absl::GetFlag(FLAGS_fhir).empty()) {
+    bench::FhirPhaseOptions o;
+    o.fhir = absl::GetFlag(FLAGS_fhir);
+    o.server = absl::GetFlag(FLAGS_server);
+    o.version = releases.back().version;
+    o.date = releases.back().effective;
+    o.calls = absl::GetFlag(FLAGS_calls);
+    o.concurrency = absl::GetFlag(FLAGS_concurrency);
+    o.repeat = absl::GetFlag(FLAGS_repeat);
+    bench::FhirPhase(o, CodesOf(parsed.back()), [&f](const std::string& name, double v) {
+      f.Add(name, v);
+    });
+  }
   if (has_server && phases.count("soak")) {
     SoakPhase(releases.back().version, parsed.back());
     return 0;
@@ -1316,7 +1336,28 @@ int Main() {
                                    f.Get(name + " changes"), f.Get(name + " ms"));
     }
   }
+  const bool fhir = f.runs.count("fhir $lookup req/s") > 0;
+  if (fhir) {
+    std::cout << absl::StrFormat("FHIR port (%s; %d requests a run at concurrency %d, keep-alive)\n",
+                                 absl::GetFlag(FLAGS_fhir), absl::GetFlag(FLAGS_calls),
+                                 absl::GetFlag(FLAGS_concurrency));
+    for (const char* n : {"grpc Lookup calls/s (blocking threads)", "grpc Lookup p50 us",
+                          "fhir $lookup req/s", "fhir $lookup p50 us", "fhir $lookup p99 us",
+                          "fhir $validate-code req/s", "fhir $validate-code p50 us",
+                          "fhir $validate-code p99 us", "fhir $expand with filter req/s (one client)",
+                          "fhir phase failures"}) {
+      line(n, "%.0f");
+    }
+    line("fhir $expand with filter p50 ms", "%.2f");
+    line("fhir $expand with filter p99 ms", "%.2f");
+  }
   std::cout << "ratios\n";
+  if (fhir) {
+    for (const char* n : {"fhir $lookup / grpc Lookup round ratio",
+                          "fhir $validate-code / grpc Lookup round ratio"}) {
+      std::cout << absl::StrFormat("  %-34s %.3f  (median of per-round ratios)\n", n, f.Get(n));
+    }
+  }
   if (valuesets) {
     std::cout << absl::StrFormat("  %-34s %.3f  (median of per-round ratios)\n",
                                  "membership / ping calls/s", f.Get("membership/ping round ratio"));

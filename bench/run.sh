@@ -24,11 +24,12 @@ trap cleanup EXIT
 
 start_server() {  # $1: database folder; sets pid and addr
   rm -f "$work/port"
-  "$bin/server/codebookd" --plaintext --listen=127.0.0.1:0 --db="$1" --port_file="$work/port" \
-    2>>"$work/server.log" &
+  "$bin/server/codebookd" --plaintext --listen=127.0.0.1:0 --fhir_listen=127.0.0.1:0 --db="$1" \
+    --port_file="$work/port" 2>>"$work/server.log" &
   pid=$!
   for _ in $(seq 1 200); do [[ -s "$work/port" ]] && break; sleep 0.05; done
   addr="127.0.0.1:$(head -n 1 "$work/port")"
+  fhir="127.0.0.1:$(sed -n 4p "$work/port")"
 }
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 
@@ -58,7 +59,7 @@ start_server "$work/db"
     if (match($0, /total [0-9.]+ s/)) printf "  %-22s %-18s %s\n", release, format, substr($0, RSTART + 6, RLENGTH - 6)
   }'
 echo "== codebook_bench"
-"$bin/bench/codebook_bench" --server="$addr" --data="$data" "$@" | tee "$work/bench.txt"
+"$bin/bench/codebook_bench" --server="$addr" --fhir="$fhir" --data="$data" "$@" | tee "$work/bench.txt"
 stop_server
 
 # PostgreSQL beside it, then the ratios (Codebook's figures from the runs above).
