@@ -167,6 +167,16 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
     }
     if (parts.size() == 2) return method_not_allowed();
   }
+  if (parts.size() == 2 && parts[0] == "ConceptMap") {
+    if (!get && !post) return method_not_allowed();
+    if (parts[1] != "$translate") {
+      return absl::NotFoundError(
+          absl::StrCat("ConceptMap has no operation ", parts[1], "; try $translate"));
+    }
+    absl::StatusOr<Params> params = ParamsOf(request);
+    if (!params.ok()) return params.status();
+    return Translate(*params);
+  }
   if (!parts.empty() && parts[0] == "ValueSet") {
     if (parts.size() == 1) return get ? SearchValueSets(request) : method_not_allowed();
     if (parts.size() == 2 && (get || post)) {

@@ -19,6 +19,9 @@
 //   GET|POST ValueSet/$expand             url (stored, implicit ?fhir_vs[=isa/CODE], or a
 //                                         tx-resource) or valueSet; filter, count, offset,
 //                                         activeOnly, includeDesignations, date
+//   GET|POST ConceptMap/$translate        system + code (R4) or sourceSystem + sourceCode (R5):
+//                                         successors from the conversion tables; reverse (or
+//                                         targetCode) for predecessors, each with its date
 //   GET|POST ValueSet/$validate-code      the value set as for $expand; code + system (+
 //                                         systemVersion), coding or codeableConcept; display
 // Errors are OperationOutcome resources with the HTTP status of outcome.h's ErrorFromStatus.
@@ -42,6 +45,9 @@ namespace codebook::fhir {
 // The canonical URI FHIR clients know a system by: the registry's URI, but for HCPCS HL7's
 // (terminology.hl7.org names it with http://, the registry with https://; both are accepted).
 std::string FhirCanonical(const std::string& system_id, const std::string& registry_uri);
+
+// The canonical of the ConceptMap of a system's conversion tables.
+std::string ConversionMapUrl(const std::string& system_id);
 
 // Whether a code system version matches a FHIR version pattern: equal, or equal but for "x" or
 // "*" segments ("1.0.x" matches "1.0.0").
@@ -108,6 +114,7 @@ class FhirService {
   Result ValidateCode(const Params& params, const Caller& caller, bool in_value_set) const;
   Result Subsumes(const Params& params) const;
   Result Expand(const Params& params, const Caller& caller) const;
+  Result Translate(const Params& params) const;
   Result SearchValueSets(const Request& request) const;
 
   // The value set a request names: a valueSet resource, a tx-resource with the url asked for,

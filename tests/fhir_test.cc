@@ -335,6 +335,45 @@ TEST_F(FhirTest, ExpandsImplicitValueSetsWithFilterAndPaging) {
   EXPECT_EQ(status, 400);
 }
 
+TEST_F(FhirTest, TranslateFollowsTheConversionTables) {
+  ClientOptions options;
+  options.target = "127.0.0.1:" + std::to_string(server_->ports().grpc);
+  options.bearer_token = kAdminToken;
+  Client admin(options);
+  v1::CodeLink link;
+  link.set_code("T81.320A");
+  link.set_previous_code("T81.32XA");
+  link.set_effective("2024-10-01");
+  ASSERT_TRUE(admin.AddCodeLinks("ICD10CM", {link}).ok());
+  int status = 0;
+  auto concept_of = [](const Json& parameters) {
+    for (const Json& p : parameters["parameter"]) {
+      if (p["name"] != "match") continue;
+      for (const Json& part : p["part"]) {
+        if (part["name"] == "concept") return part["valueCoding"]["code"].get<std::string>();
+      }
+    }
+    return std::string();
+  };
+  Json forward = Get(std::string("/ConceptMap/$translate?system=") + kIcd + "&code=T81.32XA",
+                     &status);
+  ASSERT_EQ(status, 200) << forward.dump();
+  EXPECT_EQ(Param(forward, "result"), true);
+  EXPECT_EQ(concept_of(forward), "T81.320A") << forward.dump();
+  EXPECT_NE(forward.dump().find("2024-10-01"), std::string::npos) << "the link's date";
+  Json reverse = Get(std::string("/ConceptMap/$translate?system=") + kIcd +
+                         "&code=T81.320A&reverse=true", &status);
+  EXPECT_EQ(concept_of(reverse), "T81.32XA") << reverse.dump();
+  Json none = Get(std::string("/ConceptMap/$translate?system=") + kIcd + "&code=I10", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(Param(none, "result"), false);
+  Get(std::string("/ConceptMap/$translate?url=http://example.org/map&system=") + kIcd +
+          "&code=I10", &status);
+  EXPECT_EQ(status, 404);
+  Get("/ConceptMap/$translate?code=I10", &status);
+  EXPECT_EQ(status, 400);
+}
+
 TEST_F(FhirTest, ErrorsAreOperationOutcomesWithTheRightStatus) {
   int status = 0;
   Json unknown = Get("/CodeSystem/$lookup?system=http://example.org/none&code=x", &status);
