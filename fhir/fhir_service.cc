@@ -96,6 +96,13 @@ std::string FirstLanguage(const std::string& header) {
 
 }  // namespace
 
+std::string CodeOf(const service::CodeSystemInfo& system, const std::string& code) {
+  if (system.id != "CPT" && system.id != "HCPCS") return code;
+  std::string out = code;
+  std::replace(out.begin(), out.end(), ':', '-');
+  return out;
+}
+
 std::string FhirCanonical(const std::string& system_id, const std::string& registry_uri) {
   return system_id == "HCPCS" ? kHl7HcpcsUri : registry_uri;
 }
@@ -307,7 +314,7 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
   if (!selector.ok()) return selector.status();
   v1::LookupRequest req;
   req.set_system((*info)->id);
-  req.set_code(*code);
+  req.set_code(CodeOf(**info, *code));
   *req.mutable_selector() = *selector;
   v1::LookupResponse resp;
   if (absl::Status s = terminology_->Lookup(req, &resp); !s.ok()) return s;

@@ -46,6 +46,10 @@ namespace codebook::fhir {
 // (terminology.hl7.org names it with http://, the registry with https://; both are accepted).
 std::string FhirCanonical(const std::string& system_id, const std::string& registry_uri);
 
+// A code as Codebook reads it: CPT and HCPCS post-coordinated expressions with modifiers,
+// "99213:25" (FHIR's form), become Codebook's "99213-25"; other codes are unchanged.
+std::string CodeOf(const service::CodeSystemInfo& system, const std::string& code);
+
 // The canonical of the ConceptMap of a system's conversion tables.
 std::string ConversionMapUrl(const std::string& system_id);
 

@@ -212,7 +212,7 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   }
   v1::ValidateCodeRequest req;
   req.set_system(id);
-  req.set_code(in.code);
+  req.set_code(CodeOf(**info, in.code));
   req.set_version(used);
   if (std::optional<std::string> date = params.Text("date")) {
     req.set_date_of_service(date->substr(0, 10));
@@ -236,7 +236,8 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   }
   out.found = resp.has_concept() && !resp.concept().code().empty();
   if (out.found) {
-    out.code = resp.concept().code();
+    // An expression with modifiers ("99213:25") is answered as given.
+    out.code = in.code.find(':') != std::string::npos ? in.code : resp.concept().code();
     out.display = resp.concept().text_withheld() ? "" : resp.concept().display();
     out.inactive = resp.concept().status() == v1::CONCEPT_STATUS_INACTIVE;
   }

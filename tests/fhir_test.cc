@@ -240,6 +240,15 @@ TEST_F(FhirTest, CptTextOnlyForCallersWithTheLicence) {
                        &status, kReadToken);
   EXPECT_EQ(Param(validated, "result"), true) << validated.dump();
   EXPECT_TRUE(Param(validated, "display").is_null()) << validated.dump();
+  // CPT's code:modifier expressions.
+  Json modified = Get(std::string("/CodeSystem/$validate-code?url=") + kCpt + "&code=99215:25",
+                      &status, kCoderToken);
+  EXPECT_EQ(Param(modified, "result"), true) << modified.dump();
+  EXPECT_EQ(Param(modified, "code"), "99215:25");
+  Json bad_modifier = Get(std::string("/CodeSystem/$validate-code?url=") + kCpt +
+                              "&code=99215:ZZ", &status, kCoderToken);
+  EXPECT_EQ(Param(bad_modifier, "result"), false) << bad_modifier.dump();
+  EXPECT_NE(Param(bad_modifier, "message").get<std::string>().find("ZZ"), std::string::npos);
 }
 
 TEST_F(FhirTest, CodeSystemsAreSearchedAndReadOneReleaseEach) {
