@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -54,7 +56,14 @@ class TextFilter {
  public:
   explicit TextFilter(absl::string_view filter)
       : code_prefix_(absl::AsciiStrToUpper(absl::StripAsciiWhitespace(filter))),
-        words_(ParseQuery(filter)) {}
+        words_(ParseQuery(filter)) {
+    // Terms are lower-case; so must the words be that the text scan looks for.
+    for (QueryWord& qw : words_) {
+      for (std::vector<std::string>& alt : qw.alternatives) {
+        for (std::string& w : alt) absl::AsciiStrToLower(&w);
+      }
+    }
+  }
 
   bool Matches(const ExpandedConcept& c) {
     const std::string printed = PrintedCode(*c.system, c.code);
@@ -62,10 +71,28 @@ class TextFilter {
       return true;
     }
     if (words_.empty()) return false;
-    storage::IndexTerms(c.record, &terms_);
+    // A term is a lower-cased word of the text, so a term starting with w means w occurs in the
+    // lower-cased text: a scan of that text rejects most concepts before their terms are made.
+    lower_.clear();
+    auto append = [&](const std::string& text) {
+      for (char ch : text) lower_.push_back(absl::ascii_tolower(static_cast<unsigned char>(ch)));
+      lower_.push_back('\n');
+    };
+    append(c.record.display);
+    for (const auto& [use, text] : c.record.designations) append(text);
+    for (const QueryWord& qw : words_) {
+      bool any = false;
+      for (const std::vector<std::string>& alt : qw.alternatives) {
+        any = any || std::all_of(alt.begin(), alt.end(), [&](const std::string& w) {
+                return absl::StrContains(lower_, w);
+              });
+      }
+      if (!any) return false;
+    }
+    terms_.Set(c.record);
     auto has_prefix = [&](const std::string& w) {
-      auto it = std::lower_bound(terms_.begin(), terms_.end(), w);
-      return it != terms_.end() && absl::StartsWith(*it, w);
+      auto it = std::lower_bound(terms_.terms().begin(), terms_.terms().end(), w);
+      return it != terms_.terms().end() && absl::StartsWith(*it, w);
     };
     for (const QueryWord& qw : words_) {
       bool any = false;
@@ -80,7 +107,8 @@ class TextFilter {
  private:
   std::string code_prefix_;
   std::vector<QueryWord> words_;
-  std::vector<std::string> terms_;
+  std::string lower_;        // the concept's text, lower-cased (reused)
+  storage::TermList terms_;  // its index terms (reused)
 };
 
 void ChangeToApi(const ValueSetChange& c, v1::ValueSetChange* out) {
