@@ -96,6 +96,19 @@ std::string FirstLanguage(const std::string& header) {
 
 }  // namespace
 
+std::string StatusWarning(const Json& resource) {
+  for (const Json& e : resource.value("extension", Json::array())) {
+    if (e.value("url", "") ==
+        "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status") {
+      const std::string status = e.value("valueCode", "");
+      if (status == "withdrawn" || status == "deprecated") return status;
+    }
+  }
+  if (resource.value("status", "") == "draft") return "draft";
+  if (resource.value("experimental", false)) return "experimental";
+  return "";
+}
+
 std::string CodeOf(const service::CodeSystemInfo& system, const std::string& code) {
   if (system.id != "CPT" && system.id != "HCPCS") return code;
   std::string out = code;

@@ -50,6 +50,10 @@ std::string FhirCanonical(const std::string& system_id, const std::string& regis
 // "99213:25" (FHIR's form), become Codebook's "99213-25"; other codes are unchanged.
 std::string CodeOf(const service::CodeSystemInfo& system, const std::string& code);
 
+// What a FHIR resource's status says a reader should be warned of: "withdrawn" or
+// "deprecated" (its standards-status extension), "draft", "experimental"; "" for nothing.
+std::string StatusWarning(const Json& resource);
+
 // The canonical of the ConceptMap of a system's conversion tables.
 std::string ConversionMapUrl(const std::string& system_id);
 

@@ -233,6 +233,14 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   out.version = resp.release().version();
   if (std::shared_ptr<const Json> resource = ResourceOf(id, out.version)) {
     out.version_known = resource->contains("version");
+    if (const std::string warning = StatusWarning(*resource); !warning.empty()) {
+      std::string id_upper = warning;
+      absl::AsciiStrToUpper(&id_upper);
+      out.issues.push_back(MakeIssue(
+          "business-rule", "status-check", "MSG_" + id_upper,
+          absl::StrCat("Reference to ", warning, " CodeSystem ", out.system, "|", out.version),
+          "", "information"));
+    }
   }
   out.found = resp.has_concept() && !resp.concept().code().empty();
   if (out.found) {
@@ -436,6 +444,18 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
   }
   const bool concept = params.Complex("codeableConcept", "valueCodeableConcept") != nullptr;
   std::vector<Issue> issues;
+  if (vs && !vs->resource_json().empty()) {
+    Json resource = Json::parse(vs->resource_json(), nullptr, false);
+    const std::string warning = resource.is_object() ? StatusWarning(resource) : "";
+    if (warning == "deprecated" || warning == "withdrawn") {
+      std::string id_upper = warning;
+      absl::AsciiStrToUpper(&id_upper);
+      issues.push_back(MakeIssue("business-rule", "status-check", "MSG_" + id_upper,
+                                 absl::StrCat("Reference to ", warning, " ValueSet ",
+                                              Canonical(*vs)),
+                                 "", "information"));
+    }
+  }
   for (const CodingCheck& c : checks) {
     if (chosen->result && &c != chosen) continue;
     issues.insert(issues.end(), c.issues.begin(), c.issues.end());

@@ -251,11 +251,11 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
   // The request's parameters, echoed as FHIR types them.
   static constexpr std::pair<const char*, const char*> kEchoed[] = {
       {"excludeNested", "valueBoolean"},        {"activeOnly", "valueBoolean"},
-      {"includeDesignations", "valueBoolean"},  {"includeDefinition", "valueBoolean"},
+      {"includeDesignations", "valueBoolean"},
       {"filter", "valueString"},                {"count", "valueInteger"},
       {"offset", "valueInteger"},               {"date", "valueDateTime"},
       {"displayLanguage", "valueCode"},         {"designation", "valueString"},
-      {"property", "valueString"},              {"force-system-version", "valueUri"}};
+      {"force-system-version", "valueUri"}};
   for (const auto& [name, key] : kEchoed) {
     std::vector<std::string> values = params.Texts(name);
     if (values.empty() && std::string(name) == "displayLanguage" &&
@@ -282,6 +282,24 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
     const bool versioned = resource == nullptr || resource->contains("version");
     parameters.push_back({{"name", "used-codesystem"},
                           {"valueUri", versioned ? uri + "|" + r.version() : uri}});
+  }
+  // Warnings of the code systems used and of the value set itself: draft, experimental,
+  // deprecated, withdrawn.
+  for (const v1::ReleaseRef& r : all.releases()) {
+    std::shared_ptr<const Json> cs = ResourceOf(r.system(), r.version());
+    const std::string warning = cs != nullptr ? StatusWarning(*cs) : "";
+    if (warning.empty()) continue;
+    absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(r.system());
+    const std::string uri = info.ok() ? FhirCanonical((*info)->id, (*info)->uri) : r.system();
+    parameters.push_back({{"name", "warning-" + warning}, {"valueUri", uri + "|" + r.version()}});
+  }
+  // (A value set warns only of its standards status: a draft value set is the common case.)
+  if (const std::string warning = StatusWarning(resource);
+      warning == "deprecated" || warning == "withdrawn") {
+    const std::string canonical = vs->version().empty() || vs->version() == "0"
+                                      ? vs->url()
+                                      : absl::StrCat(vs->url(), "|", vs->version());
+    parameters.push_back({{"name", "warning-" + warning}, {"valueUri", canonical}});
   }
   expansion["parameter"] = std::move(parameters);
   Json contains = Json::array();
