@@ -225,7 +225,16 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   absl::Status s = terminology_->ValidateCode(req, &resp);
   if (!s.ok()) {
     Error e = ErrorFromStatus(s);
-    e.issue.expression = in.Path("system");
+    // A value set the definition imports that is not here, in FHIR's words.
+    constexpr absl::string_view kNoValueSet = "no value set ";
+    if (absl::IsNotFound(s) && absl::StartsWith(s.message(), kNoValueSet)) {
+      e.issue.text = absl::StrCat("A definition for the value Set '",
+                                  s.message().substr(kNoValueSet.size()), "' could not be found");
+      e.issue.message_id = "Unable_to_resolve_value_Set_";
+      e.issue.expression.clear();
+    } else {
+      e.issue.expression = in.Path("system");
+    }
     out.issues.push_back(e.issue);
     return out;
   }
@@ -252,6 +261,20 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   // A code system registered from FHIR has no billing rules: a code it marks notSelectable is a
   // header to Codebook, but a code that a value set may hold and a client may validate.
   const bool billing = service::FindBuiltInSystem(id).ok();
+  // An inactive concept is valid, with a warning to review its use.
+  if (out.found && out.inactive && resp.outcome() != v1::VALIDATION_OUTCOME_TERMINATED) {
+    auto status = resp.concept().properties().find("status");
+    std::string said = "inactive";
+    if (status != resp.concept().properties().end() && !status->second.empty() &&
+        status->second != "inactive") {
+      said = absl::StrCat(status->second, " and inactive");
+    }
+    out.issues.push_back(MakeIssue(
+        "business-rule", "code-comment", "INACTIVE_CONCEPT_FOUND",
+        absl::StrCat("The concept '", out.code, "' has a status of ", said,
+                     " and its use should be reviewed"),
+        in.where.empty() ? "code" : in.where, "warning"));
+  }
   const bool member =
       vs == nullptr || resp.value_set().member() ||
       (!billing && resp.value_set().outcome() == v1::MEMBERSHIP_OUTCOME_HEADER);
@@ -287,49 +310,76 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
           MakeIssue("business-rule", "code-rule", "", resp.message(), in.Path("code")));
       break;
   }
-  // The display, when given, must be the concept's or one of its designations', in the
-  // languages asked for (displayLanguage, else Accept-Language) when any are.
-  if (in.display && out.found && !resp.concept().text_withheld()) {
-    std::string asked = params.Text("displayLanguage").value_or(caller.request->accept_language);
-    std::vector<std::string> languages;
-    for (absl::string_view part : absl::StrSplit(asked, ',', absl::SkipEmpty())) {
-      std::string tag(absl::StripAsciiWhitespace(part.substr(0, part.find(';'))));
-      if (!tag.empty() && tag != "*") languages.push_back(tag);
-    }
-    auto wanted = [&](const std::string& language) {
-      if (languages.empty() || language.empty()) return true;
-      for (const std::string& l : languages) {
-        const std::string shorter = l.size() < language.size() ? l : language;
-        const std::string longer = l.size() < language.size() ? language : l;
-        if (absl::StartsWithIgnoreCase(longer, shorter) &&
-            (longer.size() == shorter.size() || longer[shorter.size()] == '-')) {
-          return true;
-        }
+  // The languages asked for (displayLanguage, else Accept-Language), and the language of the
+  // concept's display.
+  const std::string asked =
+      params.Text("displayLanguage").value_or(caller.request->accept_language);
+  std::vector<std::string> languages;
+  for (absl::string_view part : absl::StrSplit(asked, ',', absl::SkipEmpty())) {
+    std::string tag(absl::StripAsciiWhitespace(part.substr(0, part.find(';'))));
+    if (!tag.empty() && tag != "*") languages.push_back(tag);
+  }
+  auto wanted = [&](const std::string& language) {
+    if (languages.empty() || language.empty()) return true;
+    for (const std::string& l : languages) {
+      const std::string shorter = l.size() < language.size() ? l : language;
+      const std::string longer = l.size() < language.size() ? language : l;
+      if (absl::StartsWithIgnoreCase(longer, shorter) &&
+          (longer.size() == shorter.size() || longer[shorter.size()] == '-')) {
+        return true;
       }
-      return false;
-    };
-    std::shared_ptr<const Json> resource = ResourceOf(id, out.version);
-    // The language of the concept's display: the code system's (none known for a FHIR code
-    // system that does not say: it matches any), English for Codebook's own.
-    const std::string own_language =
-        resource != nullptr ? resource->value("language", std::string()) : "en";
+    }
+    return false;
+  };
+  std::shared_ptr<const Json> resource = ResourceOf(id, out.version);
+  // The language of the concept's display: the code system's (none known for a FHIR code
+  // system that does not say: it matches any), English for Codebook's own.
+  const std::string own_language =
+      resource != nullptr ? resource->value("language", std::string()) : "en";
+  // The display answered is one in the languages asked for, when the concept has one.
+  if (out.found && !resp.concept().text_withheld() && !wanted(own_language)) {
+    for (const v1::Designation& d : resp.concept().designations()) {
+      if (!d.language().empty() && wanted(d.language())) {
+        out.display = d.value();
+        break;
+      }
+    }
+  }
+  // The display, when given, must be the concept's or one of its designations', in those
+  // languages when any are asked for.
+  if (in.display && out.found && !resp.concept().text_withheld()) {
     bool matches = wanted(own_language) && *in.display == resp.concept().display();
     for (const v1::Designation& d : resp.concept().designations()) {
       const std::string language = d.language().empty() ? own_language : d.language();
       matches = matches || (wanted(language) && *in.display == d.value());
     }
-    // No display at all in the languages asked for: the default one is accepted, and said so.
+    // No display at all in the languages asked for: one in the default language is accepted,
+    // and said so.
     bool any_in_language = wanted(own_language);
+    bool default_match = *in.display == resp.concept().display();
     for (const v1::Designation& d : resp.concept().designations()) {
       any_in_language = any_in_language || (!d.language().empty() && wanted(d.language()));
+      default_match = default_match || ((d.language().empty() || d.language() == own_language) &&
+                                        *in.display == d.value());
     }
-    if (!matches && !any_in_language && *in.display == resp.concept().display()) {
+    absl::StatusOr<bool> lenient = params.Bool("lenient-display-validation", false);
+    const std::string severity = lenient.ok() && *lenient ? "warning" : "error";
+    if (!matches && !any_in_language && default_match) {
       out.issues.push_back(MakeIssue(
           "invalid", "invalid-display", "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK",
           absl::StrCat("There are no valid display names found for the code ", out.system, "#",
                        out.code, " for language(s) '", asked, "'. The display is '",
                        *in.display, "' which is a valid display for the default language"),
           in.Path("display"), "information"));
+      matches = true;
+    } else if (!matches && !any_in_language) {
+      out.issues.push_back(MakeIssue(
+          "invalid", "invalid-display", "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR",
+          absl::StrCat("Wrong Display Name '", *in.display, "' for ", out.system, "#", out.code,
+                       ". There are no valid display names found for language(s) '", asked,
+                       "'. Default display is '", resp.concept().display(), "'"),
+          in.Path("display"), severity));
+      if (severity == "error") out.result = false;
       matches = true;
     }
     if (!matches) {
@@ -345,8 +395,8 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
                        *in.display, "' for ", out.system, "#", out.code, ". Valid display is '",
                        resp.concept().display(), "' (", own_language.empty() ? "en" : own_language,
                        ") (for the language(s) '", asked.empty() ? "--" : asked, "')"),
-          in.Path("display")));
-      out.result = false;
+          in.Path("display"), severity));
+      if (severity == "error") out.result = false;
     }
   }
   return out;
@@ -501,9 +551,7 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
   if (!issues.empty()) {
     std::vector<std::string> texts;
     for (const Issue& i : issues) {
-      if (i.severity != "information" && (i.severity == "error" || !chosen->result)) {
-        texts.push_back(i.text);
-      }
+      if (i.severity != "information") texts.push_back(i.text);
     }
     std::sort(texts.begin(), texts.end());
     texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
