@@ -68,19 +68,6 @@ Json UseCoding(const std::string& use) {
   return {{"system", use.substr(0, bar)}, {"code", use.substr(bar + 1)}};
 }
 
-// The value[x] key of a FHIR code system's property, from its declared type ("" unknown).
-std::string PropertyValueKey(const Json& resource, const std::string& code) {
-  for (const Json& p : resource.value("property", Json::array())) {
-    if (p.value("code", "") != code) continue;
-    const std::string type = p.value("type", "string");
-    if (type == "code" || type == "boolean" || type == "integer" || type == "decimal" ||
-        type == "dateTime" || type == "string") {
-      return "value" + std::string(1, static_cast<char>(std::toupper(type[0]))) + type.substr(1);
-    }
-    return "valueString";
-  }
-  return "";
-}
 
 // Whether property `code` was asked for: no property parameter, "*", or the code itself.
 bool Wanted(const std::vector<std::string>& asked, const std::string& code) {
@@ -95,6 +82,36 @@ std::string FirstLanguage(const std::string& header) {
 }
 
 }  // namespace
+
+// The value[x] key of a FHIR code system's property, from its declared type ("" unknown).
+std::string PropertyValueKey(const Json& resource, const std::string& code) {
+  for (const Json& p : resource.value("property", Json::array())) {
+    if (p.value("code", "") != code) continue;
+    const std::string type = p.value("type", "string");
+    if (type == "code" || type == "boolean" || type == "integer" || type == "decimal" ||
+        type == "dateTime" || type == "string") {
+      return "value" + std::string(1, static_cast<char>(std::toupper(type[0]))) + type.substr(1);
+    }
+    return "valueString";
+  }
+  return "";
+}
+
+std::pair<std::string, Json> PropertyValue(const Json* resource, const std::string& code,
+                                           const std::string& value) {
+  std::string key = resource != nullptr ? PropertyValueKey(*resource, code) : "";
+  Json typed = value;
+  if (key == "valueBoolean") {
+    typed = value == "true";
+  } else if (key == "valueInteger") {
+    int64_t n = 0;
+    typed = absl::SimpleAtoi(value, &n) ? Json(n) : Json(value);
+  } else if (key == "valueDecimal") {
+    double d = 0;
+    typed = absl::SimpleAtod(value, &d) ? Json(d) : Json(value);
+  }
+  return {key.empty() ? "valueString" : key, std::move(typed)};
+}
 
 std::string StatusWarning(const Json& resource) {
   for (const Json& e : resource.value("extension", Json::array())) {
@@ -389,18 +406,8 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
     if (name == "definition") {
       out.Add("definition", "valueString", value);
     } else if (!absl::StartsWith(name, "definition:")) {
-      const std::string key = resource != nullptr ? PropertyValueKey(*resource, name) : "";
-      Json typed = value;
-      if (key == "valueBoolean") {
-        typed = value == "true";
-      } else if (key == "valueInteger") {
-        int64_t n = 0;
-        typed = absl::SimpleAtoi(value, &n) ? Json(n) : Json(value);
-      } else if (key == "valueDecimal") {
-        double d = 0;
-        typed = absl::SimpleAtod(value, &d) ? Json(d) : Json(value);
-      }
-      property(name, key.empty() ? "valueString" : key, typed);
+      auto [key, typed] = PropertyValue(resource.get(), name, value);
+      property(name, key, std::move(typed));
     }
   }
   if (c.text_withheld()) {

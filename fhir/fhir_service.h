@@ -50,6 +50,13 @@ std::string FhirCanonical(const std::string& system_id, const std::string& regis
 // "99213:25" (FHIR's form), become Codebook's "99213-25"; other codes are unchanged.
 std::string CodeOf(const service::CodeSystemInfo& system, const std::string& code);
 
+// The value[x] key of a FHIR code system's property, from its declared type ("" unknown).
+std::string PropertyValueKey(const Json& resource, const std::string& code);
+// A stored property value as FHIR types it in `resource` (a code system; may be null:
+// valueString): the value[x] key and the value.
+std::pair<std::string, Json> PropertyValue(const Json* resource, const std::string& code,
+                                           const std::string& value);
+
 // What a FHIR resource's status says a reader should be warned of: "withdrawn" or
 // "deprecated" (its standards-status extension), "draft", "experimental"; "" for nothing.
 std::string StatusWarning(const Json& resource);

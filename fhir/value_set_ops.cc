@@ -302,6 +302,29 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
     parameters.push_back({{"name", "warning-" + warning}, {"valueUri", canonical}});
   }
   expansion["parameter"] = std::move(parameters);
+  // The resource of each code system release used, for property types.
+  auto release_resource = [&](const std::string& system) -> std::shared_ptr<const Json> {
+    for (const v1::ReleaseRef& r : all.releases()) {
+      if (r.system() == system) return ResourceOf(r.system(), r.version());
+    }
+    return nullptr;
+  };
+  const std::vector<std::string> asked_properties = params.Texts("property");
+  if (!asked_properties.empty()) {
+    Json declared = Json::array();
+    for (const std::string& p : asked_properties) {
+      Json d = {{"code", p}};
+      for (const v1::ReleaseRef& r : all.releases()) {
+        std::shared_ptr<const Json> cs = ResourceOf(r.system(), r.version());
+        if (cs == nullptr) continue;
+        for (const Json& prop : cs->value("property", Json::array())) {
+          if (prop.value("code", "") == p && prop.contains("uri")) d["uri"] = prop["uri"];
+        }
+      }
+      declared.push_back(std::move(d));
+    }
+    expansion["property"] = std::move(declared);
+  }
   Json contains = Json::array();
   for (const v1::ExpansionEntry& e : all.concepts()) {
     absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(e.system());
@@ -311,6 +334,16 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
     if (c.status() == v1::CONCEPT_STATUS_INACTIVE) entry["inactive"] = true;
     entry["code"] = c.code();
     if (!c.text_withheld() && !c.display().empty()) entry["display"] = c.display();
+    // The properties asked for, typed as the code system declares them.
+    Json properties = Json::array();
+    for (const std::string& p : asked_properties) {
+      auto value = c.properties().find(p);
+      if (value == c.properties().end()) continue;
+      std::shared_ptr<const Json> cs = release_resource(e.system());
+      auto [key, typed] = PropertyValue(cs.get(), p, value->second);
+      properties.push_back({{"code", p}, {key, std::move(typed)}});
+    }
+    if (!properties.empty()) entry["property"] = std::move(properties);
     if (*designations && !c.designations().empty()) {
       Json list = Json::array();
       for (const v1::Designation& d : c.designations()) {
