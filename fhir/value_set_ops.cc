@@ -213,13 +213,14 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
       all.set_total(page.total());
     }
     for (v1::ExpansionEntry& e : *page.mutable_concepts()) {
+      if (all.concepts_size() >= wanted) break;  // count=0: the total only
       if (caller.LacksLicence(auth_, terminology_->LicenseScope(e.system()))) {
         service::WithholdText(e.mutable_concept());
       }
       *all.add_concepts() = std::move(e);
     }
     req.set_offset(offset + all.concepts_size());
-    if (page.concepts().empty()) break;
+    if (page.concepts().empty() || wanted == 0) break;
   } while (all.concepts_size() < wanted && offset + all.concepts_size() < all.total());
   if (count < 0 && all.total() - offset > kMaxUnpagedExpansion) {
     return absl::ResourceExhaustedError(absl::StrCat(
