@@ -90,8 +90,8 @@ void FhirPhase(const FhirPhaseOptions& o, const std::vector<std::string>& codes,
     double lookup_rate = RunThreads(
         o.calls, o.concurrency,
         [&](int t, int i) {
-          return get(t, absl::StrCat("/fhir/CodeSystem/$lookup?system=", icd, "&code=",
-                                     codes[i % codes.size()], "&version=", o.version));
+          return get(t, absl::StrCat("/fhir/CodeSystem/$lookup?system=", icd,
+                                     "&code=", codes[i % codes.size()], "&version=", o.version));
         },
         &lat, &failures);
     total_failures += failures;
@@ -102,8 +102,8 @@ void FhirPhase(const FhirPhaseOptions& o, const std::vector<std::string>& codes,
     double validate_rate = RunThreads(
         o.calls, o.concurrency,
         [&](int t, int i) {
-          return get(t, absl::StrCat("/fhir/CodeSystem/$validate-code?url=", icd, "&code=",
-                                     codes[i % codes.size()], "&date=", o.date));
+          return get(t, absl::StrCat("/fhir/CodeSystem/$validate-code?url=", icd,
+                                     "&code=", codes[i % codes.size()], "&date=", o.date));
         },
         &lat, &failures);
     total_failures += failures;
@@ -113,7 +113,7 @@ void FhirPhase(const FhirPhaseOptions& o, const std::vector<std::string>& codes,
     add("fhir $validate-code / grpc Lookup round ratio", validate_rate / grpc_rate);
     // $expand of all of ICD-10-CM with a text filter, 20 codes a page, one client at a time.
     static const char* const kFilters[] = {"diabetes kidney", "fracture femur", "asthma",
-                                           "hypertens", "pregnan", "sepsis"};
+                                           "hypertens",       "pregnan",        "sepsis"};
     const int expands = std::max(60, o.calls / 200);
     double expand_rate = RunThreads(
         expands, 1,

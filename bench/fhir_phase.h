@@ -12,8 +12,8 @@
 namespace codebook::bench {
 
 struct FhirPhaseOptions {
-  std::string fhir;    // HOST:PORT of the FHIR port
-  std::string server;  // HOST:PORT of the gRPC port
+  std::string fhir;     // HOST:PORT of the FHIR port
+  std::string server;   // HOST:PORT of the gRPC port
   std::string version;  // the ICD-10-CM release asked for
   std::string date;     // a date of service in that release
   int calls = 20000;    // requests per measurement

@@ -32,8 +32,8 @@ Json CodeSystemResource(const v1::CodeSystem& system, const v1::Release& release
             {"content", "not-present"},
             {"count", release.counts().total_active()}};
   if (!release.description().empty()) j["description"] = release.description();
-  j["identifier"] = Json::array({{{"system", "http://codebook.dev/fhir/release-checksum"},
-                                  {"value", release.checksum()}}});
+  j["identifier"] = Json::array(
+      {{{"system", "http://codebook.dev/fhir/release-checksum"}, {"value", release.checksum()}}});
   return j;
 }
 
@@ -55,8 +55,8 @@ FhirService::Result FhirService::SearchCodeSystems(const Request& request) const
     } else if (key == "_id") {
       id = value;
     } else if (!absl::StartsWith(key, "_")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "CodeSystem search has no parameter '", key, "'; use url, version, name or _id"));
+      return absl::InvalidArgumentError(absl::StrCat("CodeSystem search has no parameter '", key,
+                                                     "'; use url, version, name or _id"));
     }
   }
   v1::ListCodeSystemsResponse systems;
@@ -83,8 +83,8 @@ FhirService::Result FhirService::SearchCodeSystems(const Request& request) const
       if (!version.empty() && r.version() != version) continue;
       Json resource = CodeSystemResource(system, r);
       if (!id.empty() && resource["id"] != id) continue;
-      std::string full_url = absl::StrCat(request.base_url, "/CodeSystem/",
-                                          resource["id"].get<std::string>());
+      std::string full_url =
+          absl::StrCat(request.base_url, "/CodeSystem/", resource["id"].get<std::string>());
       entries.push_back({{"fullUrl", full_url},
                          {"resource", std::move(resource)},
                          {"search", {{"mode", "match"}}}});
@@ -110,8 +110,7 @@ FhirService::Result FhirService::ReadCodeSystem(const std::string& id) const {
     v1::ListReleasesResponse releases;
     if (absl::Status s = terminology_->ListReleases(req, &releases); !s.ok()) return s;
     for (const v1::Release& r : releases.releases()) {
-      if (r.state() == v1::RELEASE_STATE_PUBLISHED &&
-          ResourceId(system.id(), r.version()) == id) {
+      if (r.state() == v1::RELEASE_STATE_PUBLISHED && ResourceId(system.id(), r.version()) == id) {
         return Answer{200, CodeSystemResource(system, r)};
       }
     }

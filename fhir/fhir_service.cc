@@ -48,10 +48,14 @@ Error MakeError(int status, std::string code, std::string text) {
 
 const char* KindName(v1::ConceptKind k) {
   switch (k) {
-    case v1::CONCEPT_KIND_CODE: return "code";
-    case v1::CONCEPT_KIND_HEADER: return "header";
-    case v1::CONCEPT_KIND_MODIFIER: return "modifier";
-    default: return "unspecified";
+    case v1::CONCEPT_KIND_CODE:
+      return "code";
+    case v1::CONCEPT_KIND_HEADER:
+      return "header";
+    case v1::CONCEPT_KIND_MODIFIER:
+      return "modifier";
+    default:
+      return "unspecified";
   }
 }
 
@@ -67,7 +71,6 @@ Json UseCoding(const std::string& use) {
   if (bar == std::string::npos) return {{"system", kDesignationUse}, {"code", use}};
   return {{"system", use.substr(0, bar)}, {"code", use.substr(bar + 1)}};
 }
-
 
 // Whether property `code` was asked for: no property parameter, "*", or the code itself.
 bool Wanted(const std::vector<std::string>& asked, const std::string& code) {
@@ -178,10 +181,10 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
   auto method_not_allowed = [&]() -> Result {
     Answer a;
     a.status = 405;
-    a.body = OperationOutcome({MakeError(405, "not-supported",
-                                         absl::StrCat(request.method, " is not supported on ",
-                                                      request.path))
-                                   .issue});
+    a.body = OperationOutcome(
+        {MakeError(405, "not-supported",
+                   absl::StrCat(request.method, " is not supported on ", request.path))
+             .issue});
     return a;
   };
   if (parts.size() == 1 && parts[0] == "metadata") {
@@ -226,8 +229,8 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
     }
     if (parts.size() == 2) return method_not_allowed();
   }
-  return absl::NotFoundError(absl::StrCat(
-      "nothing is served at ", request.path, "; see ", request.base_url, "/metadata"));
+  return absl::NotFoundError(
+      absl::StrCat("nothing is served at ", request.path, "; see ", request.base_url, "/metadata"));
 }
 
 FhirService::Result FhirService::Metadata(const Request& request) const {
@@ -259,10 +262,11 @@ FhirService::Result FhirService::Metadata(const Request& request) const {
             {"instantiates",
              Json::array({"http://hl7.org/fhir/CapabilityStatement/terminology-server"})}};
   Json resources = Json::array();
-  resources.push_back({{"type", "CodeSystem"},
-                       {"interaction", Json::array({{{"code", "read"}}, {{"code", "search-type"}}})},
-                       {"searchParam", search},
-                       {"operation", cs_ops}});
+  resources.push_back(
+      {{"type", "CodeSystem"},
+       {"interaction", Json::array({{{"code", "read"}}, {{"code", "search-type"}}})},
+       {"searchParam", search},
+       {"operation", cs_ops}});
   j["rest"] = Json::array({{{"mode", "server"}, {"resource", resources}}});
   return Answer{200, std::move(j)};
 }
@@ -282,7 +286,8 @@ FhirService::Result FhirService::TerminologyCapabilities() const {
     Json versions = Json::array();
     for (const v1::Release& r : releases.releases()) {
       if (r.state() != v1::RELEASE_STATE_PUBLISHED) continue;
-      versions.push_back({{"code", r.version()}, {"isDefault", r.version() == system.current_version()}});
+      versions.push_back(
+          {{"code", r.version()}, {"isDefault", r.version() == system.current_version()}});
     }
     if (versions.empty()) continue;
     list.push_back({{"uri", FhirCanonical(system.id(), system.uri())}, {"version", versions}});
@@ -298,8 +303,7 @@ FhirService::Result FhirService::TerminologyCapabilities() const {
   return Answer{200, std::move(j)};
 }
 
-absl::StatusOr<const service::CodeSystemInfo*> FhirService::SystemOf(
-    const std::string& uri) const {
+absl::StatusOr<const service::CodeSystemInfo*> FhirService::SystemOf(const std::string& uri) const {
   auto catalog = terminology_->store()->catalog();
   // HL7's canonical for HCPCS (terminology.hl7.org) is http://, the registry's https://.
   const std::string* id = &uri;
@@ -397,7 +401,8 @@ FhirService::Result FhirService::Lookup(const Params& params, const Caller& call
   if (!c.action_effective_date().empty()) {
     property("action-effective-date", "valueDate", c.action_effective_date());
   }
-  if (!c.termination_date().empty()) property("termination-date", "valueDate", c.termination_date());
+  if (!c.termination_date().empty())
+    property("termination-date", "valueDate", c.termination_date());
   if (!c.action_code().empty()) property("action-code", "valueCode", c.action_code());
   std::vector<std::pair<std::string, std::string>> sorted(c.properties().begin(),
                                                           c.properties().end());
@@ -430,8 +435,9 @@ FhirService::Result FhirService::Subsumes(const Params& params) const {
     }
   }
   if (!a || !b || !system || a->empty() || b->empty() || system->empty()) {
-    return absl::InvalidArgumentError("$subsumes needs codeA, codeB and system, or codingA and "
-                                      "codingB");
+    return absl::InvalidArgumentError(
+        "$subsumes needs codeA, codeB and system, or codingA and "
+        "codingB");
   }
   absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(*system);
   if (!info.ok()) return info.status();
@@ -446,10 +452,17 @@ FhirService::Result FhirService::Subsumes(const Params& params) const {
   if (absl::Status s = terminology_->Subsumes(req, &resp); !s.ok()) return s;
   const char* outcome = "not-subsumed";
   switch (resp.outcome()) {
-    case v1::SUBSUMPTION_OUTCOME_EQUIVALENT: outcome = "equivalent"; break;
-    case v1::SUBSUMPTION_OUTCOME_SUBSUMES: outcome = "subsumes"; break;
-    case v1::SUBSUMPTION_OUTCOME_SUBSUMED_BY: outcome = "subsumed-by"; break;
-    default: break;
+    case v1::SUBSUMPTION_OUTCOME_EQUIVALENT:
+      outcome = "equivalent";
+      break;
+    case v1::SUBSUMPTION_OUTCOME_SUBSUMES:
+      outcome = "subsumes";
+      break;
+    case v1::SUBSUMPTION_OUTCOME_SUBSUMED_BY:
+      outcome = "subsumed-by";
+      break;
+    default:
+      break;
   }
   ParamsOut out;
   out.Add("outcome", "valueCode", outcome);

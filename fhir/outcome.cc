@@ -17,9 +17,9 @@ Json IssueJson(const Issue& issue) {
   j["code"] = issue.code;
   Json details = Json::object();
   if (!issue.tx_code.empty()) {
-    details["coding"] = Json::array(
-        {{{"system", "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"},
-          {"code", issue.tx_code}}});
+    details["coding"] =
+        Json::array({{{"system", "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"},
+                      {"code", issue.tx_code}}});
   }
   details["text"] = issue.text;
   j["details"] = std::move(details);
@@ -44,8 +44,8 @@ constexpr char kCodePayload[] = "type.codebook.dev/fhir.issue-code";
 constexpr char kTxCodePayload[] = "type.codebook.dev/fhir.tx-issue-type";
 }  // namespace
 
-absl::Status WithIssue(absl::Status status, const std::string& message_id,
-                       const std::string& code, const std::string& tx_code) {
+absl::Status WithIssue(absl::Status status, const std::string& message_id, const std::string& code,
+                       const std::string& tx_code) {
   status.SetPayload(kCodePayload, absl::Cord(code));
   status.SetPayload(kTxCodePayload, absl::Cord(tx_code));
   return WithMessageId(std::move(status), message_id);

@@ -9,10 +9,9 @@
 #ifndef CODEBOOK_FHIR_OUTCOME_H_
 #define CODEBOOK_FHIR_OUTCOME_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 
@@ -42,8 +41,8 @@ struct Error {
 // the FHIR layer words itself in the HL7 validator's terms.
 absl::Status WithMessageId(absl::Status status, const std::string& message_id);
 // The same with the issue's FHIR code and tx-issue-type code instead of the status's own.
-absl::Status WithIssue(absl::Status status, const std::string& message_id,
-                       const std::string& code, const std::string& tx_code);
+absl::Status WithIssue(absl::Status status, const std::string& message_id, const std::string& code,
+                       const std::string& tx_code);
 
 // The domain's status as FHIR sees it: INVALID_ARGUMENT 400 invalid, NOT_FOUND 404 not-found,
 // FAILED_PRECONDITION 422 business-rule, PERMISSION_DENIED 403 forbidden, UNAUTHENTICATED 401

@@ -50,8 +50,7 @@ absl::StatusOr<Params> Params::FromBody(const std::string& body) {
   int i = 0;
   for (Json& e : j["parameter"]) {
     if (!e.is_object() || !e.contains("name") || !e["name"].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Parameters.parameter[", i, "] has no name"));
+      return absl::InvalidArgumentError(absl::StrCat("Parameters.parameter[", i, "] has no name"));
     }
     p.params_.push_back(std::move(e));
     ++i;

@@ -46,8 +46,7 @@ FhirService::Result FhirService::Translate(const Params& params) const {
     if (url->substr(0, url->find('|')) != map) {
       return WithMessageId(
           absl::NotFoundError(absl::StrCat("A definition for the ConceptMap '", *url,
-                                           "' could not be found; Codebook translates with ",
-                                           map)),
+                                           "' could not be found; Codebook translates with ", map)),
           "Unable_to_resolve_ConceptMap_");
     }
   }
@@ -69,14 +68,15 @@ FhirService::Result FhirService::Translate(const Params& params) const {
   for (const v1::CodeLink& link : links) {
     const std::string& other = *reverse ? link.previous_code() : link.code();
     Json parts = Json::array();
-    parts.push_back({{"name", "equivalence"}, {"valueCode", "relatedto"}});  // FHIR R4
+    parts.push_back({{"name", "equivalence"}, {"valueCode", "relatedto"}});    // FHIR R4
     parts.push_back({{"name", "relationship"}, {"valueCode", "related-to"}});  // FHIR R5
     parts.push_back({{"name", "concept"}, {"valueCoding", {{"system", uri}, {"code", other}}}});
     parts.push_back({{"name", "originMap"}, {"valueCanonical", map}});
     if (!link.effective().empty()) {
-      parts.push_back({{"name", "property"},
-                       {"part", Json::array({{{"name", "code"}, {"valueCode", "effective"}},
-                                             {{"name", "value"}, {"valueDate", link.effective()}}})}});
+      parts.push_back(
+          {{"name", "property"},
+           {"part", Json::array({{{"name", "code"}, {"valueCode", "effective"}},
+                                 {{"name", "value"}, {"valueDate", link.effective()}}})}});
     }
     out.AddParts("match", std::move(parts));
   }

@@ -18,7 +18,8 @@ namespace codebook::fhir {
 struct FhirService::CodingIn {
   std::string system, version, code;
   std::optional<std::string> display;
-  std::string where;  // "" (code, system, display parameters), "Coding", "CodeableConcept.coding[0]"
+  std::string
+      where;  // "" (code, system, display parameters), "Coding", "CodeableConcept.coding[0]"
   std::string Path(const std::string& element) const {
     return where.empty() ? element : absl::StrCat(where, ".", element);
   }
@@ -27,7 +28,7 @@ struct FhirService::CodingIn {
 // What one coding came to.
 struct FhirService::CodingCheck {
   bool result = false;
-  bool found = false;     // the code is in its code system
+  bool found = false;  // the code is in its code system
   bool inactive = false;
   bool unknown_system = false;
   bool caused_by_unknown_system = false;  // the value set itself names the unknown system
@@ -99,16 +100,15 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   };
   if (!info.ok()) {
     out.unknown_system = true;
-    out.issues.push_back(MakeIssue(
-        "not-found", "not-found", "UNKNOWN_CODESYSTEM",
-        absl::StrCat("A definition for CodeSystem '", in.system,
-                     "' could not be found, so the code cannot be validated"),
-        in.Path("system")));
+    out.issues.push_back(
+        MakeIssue("not-found", "not-found", "UNKNOWN_CODESYSTEM",
+                  absl::StrCat("A definition for CodeSystem '", in.system,
+                               "' could not be found, so the code cannot be validated"),
+                  in.Path("system")));
     // When the value set takes the system's codes, membership cannot be told: the unknown
     // system is the cause. Otherwise the code is simply not in the value set.
-    for (const v1::ValueSetRule& r : vs != nullptr ? vs->includes()
-                                                   : google::protobuf::RepeatedPtrField<
-                                                         v1::ValueSetRule>()) {
+    for (const v1::ValueSetRule& r :
+         vs != nullptr ? vs->includes() : google::protobuf::RepeatedPtrField<v1::ValueSetRule>()) {
       out.caused_by_unknown_system = out.caused_by_unknown_system || r.system() == in.system;
     }
     if (!out.caused_by_unknown_system) not_in_vs();
@@ -135,9 +135,7 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
     std::vector<std::string> versions = VersionsOf(id);
     for (const v1::ValueSetRule& r : vs->includes()) {
       if (r.system() != id && r.system() != out.system) continue;
-      std::string v = !r.version().empty() ? r.version()
-                      : versions.empty()    ? ""
-                                            : versions.back();
+      std::string v = !r.version().empty() ? r.version() : versions.empty() ? "" : versions.back();
       if (!v.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
         allowed.push_back(v);
       }
@@ -147,25 +145,24 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   for (const std::string& a : allowed) {
     coding_allowed = coding_allowed || in.version.empty() || VersionMatches(a, in.version);
   }
-  const std::string pattern = !forced.empty()                    ? forced
+  const std::string pattern = !forced.empty()                         ? forced
                               : !in.version.empty() && coding_allowed ? in.version
-                              : !in.version.empty()              ? allowed.front()
-                              : !pin.empty()                     ? pin
-                                                                 : fallback;
+                              : !in.version.empty()                   ? allowed.front()
+                              : !pin.empty()                          ? pin
+                                                                      : fallback;
   auto unknown_version = [&](const std::string& version) {
     std::vector<std::string> versions = VersionsOf(id);
     std::string valid;
     for (size_t i = 0; i < versions.size(); ++i) {
-      absl::StrAppend(&valid, i == 0 ? "" : i + 1 == versions.size() ? " or " : ", ",
-                      versions[i]);
+      absl::StrAppend(&valid, i == 0 ? "" : i + 1 == versions.size() ? " or " : ", ", versions[i]);
     }
     out.unknown_system = out.caused_by_unknown_system = true;
     out.unknown_canonical = absl::StrCat(out.system, "|", version);
     out.issues.push_back(MakeIssue(
         "not-found", "not-found", "UNKNOWN_CODESYSTEM_VERSION",
-        absl::StrCat("A definition for CodeSystem '", out.system, "' version '", version,
-                     "' could not be found, so the code cannot be validated. Valid versions: ",
-                     valid),
+        absl::StrCat(
+            "A definition for CodeSystem '", out.system, "' version '", version,
+            "' could not be found, so the code cannot be validated. Valid versions: ", valid),
         in.Path("system")));
   };
   if (!in.version.empty() && ResolveVersion(id, in.version).empty() && pattern != in.version) {
@@ -189,9 +186,7 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
       unknown_version(pattern);
       // The answer names the version the coding gave, else the newest.
       std::vector<std::string> versions = VersionsOf(id);
-      out.version = !in.version.empty() ? in.version
-                    : versions.empty()  ? pattern
-                                        : versions.back();
+      out.version = !in.version.empty() ? in.version : versions.empty() ? pattern : versions.back();
       return out;
     }
   }
@@ -247,8 +242,8 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
       absl::AsciiStrToUpper(&id_upper);
       out.issues.push_back(MakeIssue(
           "business-rule", "status-check", "MSG_" + id_upper,
-          absl::StrCat("Reference to ", warning, " CodeSystem ", out.system, "|", out.version),
-          "", "information"));
+          absl::StrCat("Reference to ", warning, " CodeSystem ", out.system, "|", out.version), "",
+          "information"));
     }
   }
   out.found = resp.has_concept() && !resp.concept().code().empty();
@@ -269,15 +264,13 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
         status->second != "inactive") {
       said = absl::StrCat(status->second, " and inactive");
     }
-    out.issues.push_back(MakeIssue(
-        "business-rule", "code-comment", "INACTIVE_CONCEPT_FOUND",
-        absl::StrCat("The concept '", out.code, "' has a status of ", said,
-                     " and its use should be reviewed"),
-        in.where.empty() ? "code" : in.where, "warning"));
+    out.issues.push_back(MakeIssue("business-rule", "code-comment", "INACTIVE_CONCEPT_FOUND",
+                                   absl::StrCat("The concept '", out.code, "' has a status of ",
+                                                said, " and its use should be reviewed"),
+                                   in.where.empty() ? "code" : in.where, "warning"));
   }
-  const bool member =
-      vs == nullptr || resp.value_set().member() ||
-      (!billing && resp.value_set().outcome() == v1::MEMBERSHIP_OUTCOME_HEADER);
+  const bool member = vs == nullptr || resp.value_set().member() ||
+                      (!billing && resp.value_set().outcome() == v1::MEMBERSHIP_OUTCOME_HEADER);
   v1::ValidationOutcome outcome = resp.outcome();
   if (!billing && outcome == v1::VALIDATION_OUTCOME_NOT_BILLABLE) {
     outcome = member ? v1::VALIDATION_OUTCOME_VALID : v1::VALIDATION_OUTCOME_NOT_IN_VALUE_SET;
@@ -289,11 +282,11 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
     case v1::VALIDATION_OUTCOME_UNKNOWN_CODE:
     case v1::VALIDATION_OUTCOME_MALFORMED_CODE:
       not_in_vs();
-      out.issues.push_back(MakeIssue(
-          "code-invalid", "invalid-code", "Unknown_Code_in_Version",
-          absl::StrCat("Unknown code '", in.code, "' in the CodeSystem '", out.system,
-                       "' version '", out.version, "'"),
-          in.Path("code")));
+      out.issues.push_back(
+          MakeIssue("code-invalid", "invalid-code", "Unknown_Code_in_Version",
+                    absl::StrCat("Unknown code '", in.code, "' in the CodeSystem '", out.system,
+                                 "' version '", out.version, "'"),
+                    in.Path("code")));
       break;
     case v1::VALIDATION_OUTCOME_NOT_IN_VALUE_SET:
       not_in_vs();
@@ -368,8 +361,8 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
       out.issues.push_back(MakeIssue(
           "invalid", "invalid-display", "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK",
           absl::StrCat("There are no valid display names found for the code ", out.system, "#",
-                       out.code, " for language(s) '", asked, "'. The display is '",
-                       *in.display, "' which is a valid display for the default language"),
+                       out.code, " for language(s) '", asked, "'. The display is '", *in.display,
+                       "' which is a valid display for the default language"),
           in.Path("display"), "information"));
       matches = true;
     } else if (!matches && !any_in_language) {
@@ -383,10 +376,9 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
       matches = true;
     }
     if (!matches) {
-      const bool only_spaces =
-          *in.display != resp.concept().display() &&
-          absl::StrJoin(absl::StrSplit(*in.display, ' ', absl::SkipEmpty()), " ") ==
-              resp.concept().display();
+      const bool only_spaces = *in.display != resp.concept().display() &&
+                               absl::StrJoin(absl::StrSplit(*in.display, ' ', absl::SkipEmpty()),
+                                             " ") == resp.concept().display();
       out.issues.push_back(MakeIssue(
           "invalid", "invalid-display",
           only_spaces ? "Display_Name_WS_for__should_be_one_of__instead_of"
@@ -465,11 +457,11 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
       } else if (vs) {
         CodingCheck check;
         check.code = in.code;
-        check.issues.push_back(MakeIssue(
-            "not-found", "cannot-infer", "Coding_has_no_system__cannot_validate",
-            absl::StrCat("The System URI could not be determined for the code '", in.code,
-                         "' in the ValueSet '", Canonical(*vs), "'"),
-            in.Path("code")));
+        check.issues.push_back(
+            MakeIssue("not-found", "cannot-infer", "Coding_has_no_system__cannot_validate",
+                      absl::StrCat("The System URI could not be determined for the code '", in.code,
+                                   "' in the ValueSet '", Canonical(*vs), "'"),
+                      in.Path("code")));
         check.issues.push_back(MakeIssue(
             "code-invalid", "not-in-vs", "None_of_the_provided_codes_are_in_the_value_set_one",
             absl::StrCat("The provided code '#", in.code, "' was not found in the value set '",
@@ -478,7 +470,8 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
         checks.push_back(std::move(check));
         continue;
       } else {
-        return absl::InvalidArgumentError("CodeSystem/$validate-code needs the code's system (url)");
+        return absl::InvalidArgumentError(
+            "CodeSystem/$validate-code needs the code's system (url)");
       }
     }
     checks.push_back(CheckCoding(in, vs ? &*vs : nullptr, params, caller));
@@ -500,10 +493,9 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
     if (warning == "deprecated" || warning == "withdrawn") {
       std::string id_upper = warning;
       absl::AsciiStrToUpper(&id_upper);
-      issues.push_back(MakeIssue("business-rule", "status-check", "MSG_" + id_upper,
-                                 absl::StrCat("Reference to ", warning, " ValueSet ",
-                                              Canonical(*vs)),
-                                 "", "information"));
+      issues.push_back(MakeIssue(
+          "business-rule", "status-check", "MSG_" + id_upper,
+          absl::StrCat("Reference to ", warning, " ValueSet ", Canonical(*vs)), "", "information"));
     }
   }
   for (const CodingCheck& c : checks) {

@@ -46,8 +46,8 @@ Json RuleJson(const v1::ValueSetRule& rule) {
     j["filter"] = std::move(filters);
   }
   if (!rule.value_sets().empty()) {
-    j["valueSet"] = Json(std::vector<std::string>(rule.value_sets().begin(),
-                                                  rule.value_sets().end()));
+    j["valueSet"] =
+        Json(std::vector<std::string>(rule.value_sets().begin(), rule.value_sets().end()));
   }
   return j;
 }
@@ -66,8 +66,8 @@ Json FhirService::ValueSetResource(const v1::ValueSet& vs) const {
   if (!vs.publisher().empty()) j["publisher"] = vs.publisher();
   if (!vs.description().empty()) j["description"] = vs.description();
   Json compose = Json::object();
-  for (const auto& [key, rules] : {std::pair{"include", &vs.includes()},
-                                   std::pair{"exclude", &vs.excludes()}}) {
+  for (const auto& [key, rules] :
+       {std::pair{"include", &vs.includes()}, std::pair{"exclude", &vs.excludes()}}) {
     if (rules->empty()) continue;
     Json list = Json::array();
     for (const v1::ValueSetRule& r : *rules) {
@@ -90,7 +90,8 @@ absl::StatusOr<v1::ValueSet> FhirService::ImplicitValueSet(const std::string& ur
   v1::ValueSet vs;
   vs.set_url(url);
   vs.set_version("0");
-  vs.set_title(absl::StrCat((*info)->title, rest.empty() ? ", every concept" : ", " + rest.substr(1)));
+  vs.set_title(
+      absl::StrCat((*info)->title, rest.empty() ? ", every concept" : ", " + rest.substr(1)));
   v1::ValueSetRule* rule = vs.add_includes();
   rule->set_system((*info)->id);
   if (rest.empty()) return vs;
@@ -101,9 +102,9 @@ absl::StatusOr<v1::ValueSet> FhirService::ImplicitValueSet(const std::string& ur
     f->set_value(rest.substr(5));
     return vs;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "the implicit value set '", url, "' is not one Codebook knows: use ?fhir_vs (every "
-      "concept) or ?fhir_vs=isa/CODE"));
+  return absl::InvalidArgumentError(absl::StrCat("the implicit value set '", url,
+                                                 "' is not one Codebook knows: use ?fhir_vs (every "
+                                                 "concept) or ?fhir_vs=isa/CODE"));
 }
 
 absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const {
@@ -142,8 +143,7 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
   v1::ListValueSetsRequest req;
   req.set_url(url);
   v1::ListValueSetsResponse list;
-  if (absl::Status s = terminology_->ListValueSets(req, &list);
-      !s.ok() && !absl::IsNotFound(s)) {
+  if (absl::Status s = terminology_->ListValueSets(req, &list); !s.ok() && !absl::IsNotFound(s)) {
     return s;
   }
   const v1::ValueSet* found = nullptr;
@@ -201,10 +201,12 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
     req.set_page_size(std::clamp(wanted - all.concepts_size(), 1, kPage));
     v1::ExpandValueSetResponse page;
     if (absl::Status s = terminology_->ExpandValueSet(req, &page); !s.ok()) return s;
-    if (absl::Status s = service::RefuseLicensedTextMatch(req, &page, [&](const std::string& id) {
-          const std::string scope = terminology_->LicenseScope(id);
-          return caller.LacksLicence(auth_, scope) ? scope : std::string();
-        });
+    if (absl::Status s = service::RefuseLicensedTextMatch(
+            req, &page,
+            [&](const std::string& id) {
+              const std::string scope = terminology_->LicenseScope(id);
+              return caller.LacksLicence(auth_, scope) ? scope : std::string();
+            });
         !s.ok()) {
       return s;
     }
@@ -243,19 +245,23 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
   Json resource = ValueSetResource(*vs);
   // The definition stays with the stored value set; an expansion answers with its metadata.
   resource.erase("compose");
-  Json expansion = {{"identifier", "urn:uuid:" + Uuid()},
-                    {"timestamp", absl::FormatTime("%Y-%m-%dT%H:%M:%S+00:00", absl::Now(),
-                                                   absl::UTCTimeZone())},
-                    {"total", all.total()}};
+  Json expansion = {
+      {"identifier", "urn:uuid:" + Uuid()},
+      {"timestamp", absl::FormatTime("%Y-%m-%dT%H:%M:%S+00:00", absl::Now(), absl::UTCTimeZone())},
+      {"total", all.total()}};
   if (params.Has("offset")) expansion["offset"] = offset;
   Json parameters = Json::array();
   // The request's parameters, echoed as FHIR types them.
   static constexpr std::pair<const char*, const char*> kEchoed[] = {
-      {"excludeNested", "valueBoolean"},        {"activeOnly", "valueBoolean"},
+      {"excludeNested", "valueBoolean"},
+      {"activeOnly", "valueBoolean"},
       {"includeDesignations", "valueBoolean"},
-      {"filter", "valueString"},                {"count", "valueInteger"},
-      {"offset", "valueInteger"},               {"date", "valueDateTime"},
-      {"displayLanguage", "valueCode"},         {"designation", "valueString"},
+      {"filter", "valueString"},
+      {"count", "valueInteger"},
+      {"offset", "valueInteger"},
+      {"date", "valueDateTime"},
+      {"displayLanguage", "valueCode"},
+      {"designation", "valueString"},
       {"force-system-version", "valueUri"}};
   for (const auto& [name, key] : kEchoed) {
     std::vector<std::string> values = params.Texts(name);
@@ -281,8 +287,8 @@ FhirService::Result FhirService::Expand(const Params& params, const Caller& call
     // A FHIR code system without a version has none to name (Codebook gave it its date).
     std::shared_ptr<const Json> resource = ResourceOf(r.system(), r.version());
     const bool versioned = resource == nullptr || resource->contains("version");
-    parameters.push_back({{"name", "used-codesystem"},
-                          {"valueUri", versioned ? uri + "|" + r.version() : uri}});
+    parameters.push_back(
+        {{"name", "used-codesystem"}, {"valueUri", versioned ? uri + "|" + r.version() : uri}});
   }
   // Warnings of the code systems used and of the value set itself: draft, experimental,
   // deprecated, withdrawn.
@@ -373,8 +379,8 @@ FhirService::Result FhirService::SearchValueSets(const Request& request) const {
     } else if (key == "version") {
       version = value;
     } else if (!absl::StartsWith(key, "_")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "ValueSet search has no parameter '", key, "'; use url or version"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("ValueSet search has no parameter '", key, "'; use url or version"));
     }
   }
   v1::ListValueSetsRequest req;

@@ -76,9 +76,9 @@ bool FhirService::ApplyVersionParams(const Params& params, v1::ValueSet* vs) con
       std::string forced = VersionParam(params, "force-system-version", uri);
       std::string fallback = VersionParam(params, "system-version", uri);
       if (fallback.empty()) fallback = VersionParam(params, "check-system-version", uri);
-      std::string pattern = !forced.empty()         ? forced
-                            : !r.version().empty()  ? r.version()
-                                                    : fallback;
+      std::string pattern = !forced.empty()        ? forced
+                            : !r.version().empty() ? r.version()
+                                                   : fallback;
       defaulted = defaulted || (forced.empty() && r.version().empty() && !fallback.empty() &&
                                 !VersionParam(params, "system-version", uri).empty());
       if (pattern.empty()) continue;

@@ -118,7 +118,8 @@ absl::StatusOr<codebook::server::Options> OptionsFromFlags(bool read_files) {
   o.health_listen = absl::GetFlag(FLAGS_health_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   o.fhir_listen = absl::GetFlag(FLAGS_fhir_listen);
-  o.fhir_max_body_bytes = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_fhir_max_body_kb))) << 10;
+  o.fhir_max_body_bytes = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_fhir_max_body_kb)))
+                          << 10;
   o.access_log = absl::GetFlag(FLAGS_access_log);
   o.max_streams = absl::GetFlag(FLAGS_max_streams);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
@@ -136,8 +137,8 @@ absl::StatusOr<codebook::server::Options> OptionsFromFlags(bool read_files) {
     }
     o.follow_token = std::string(absl::StripAsciiWhitespace(token->substr(0, token->find('\n'))));
     if (o.follow_token.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--follow_token_file: ", token_file, " has no token on its first line"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--follow_token_file: ", token_file, " has no token on its first line"));
     }
   }
   return o;
@@ -197,13 +198,15 @@ int Run() {
   }
   codebook::server::Server::Ports ports = (*server)->ports();
   const std::string listen = options->listen;
-  std::cerr << "codebookd: serving on " << listen.substr(0, listen.rfind(':')) << ":"
-            << ports.grpc << ", database " << options->db_path << " ("
-            << (*server)->release_count() << " releases)" << std::endl;
+  std::cerr << "codebookd: serving on " << listen.substr(0, listen.rfind(':')) << ":" << ports.grpc
+            << ", database " << options->db_path << " (" << (*server)->release_count()
+            << " releases)" << std::endl;
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     // One port per line: gRPC, metrics, health, FHIR (0: none).
     std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
-    std::ofstream(tmp) << ports.grpc << "\n" << ports.metrics << "\n" << ports.health << "\n"
+    std::ofstream(tmp) << ports.grpc << "\n"
+                       << ports.metrics << "\n"
+                       << ports.health << "\n"
                        << ports.fhir << "\n";
     std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
   }

@@ -23,7 +23,8 @@ void AppendStoreGauges(const storage::Store& store, std::string* out) {
     const storage::ReleaseRecord* newest = nullptr;
     for (const auto& r : catalog->Releases(info.id)) {
       ++by_state[static_cast<int>(r.state) & 3];
-      if (r.state == ReleaseState::kPublished && (newest == nullptr || r.sequence > newest->sequence)) {
+      if (r.state == ReleaseState::kPublished &&
+          (newest == nullptr || r.sequence > newest->sequence)) {
         newest = &r;
       }
     }
@@ -87,10 +88,11 @@ void AppendReplicaGauges(const replica::Follower& follower, std::string* out) {
     behind.emplace_back(absl::StrCat("system=\"", system, "\""), n);
   }
   const bool in_sync = follower.InSync();
-  AppendGauge(out, "codebook_replica_in_sync", "1 when this replica has every release of its primary.",
-              {{"", in_sync ? 1 : 0}});
+  AppendGauge(out, "codebook_replica_in_sync",
+              "1 when this replica has every release of its primary.", {{"", in_sync ? 1 : 0}});
   AppendGauge(out, "codebook_replica_releases_behind",
-              "Releases of the primary not yet here, per system (-1: primary unreachable).", behind);
+              "Releases of the primary not yet here, per system (-1: primary unreachable).",
+              behind);
   double seconds = in_sync ? 0
                    : lag.last_in_sync == absl::InfinitePast()
                        ? -1

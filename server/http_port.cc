@@ -54,7 +54,8 @@ absl::StatusOr<std::unique_ptr<HttpPort>> HttpPort::Create(const HttpPortOptions
   // Answers are small and written in pieces (headers, body): without TCP_NODELAY, Nagle's
   // algorithm and the client's delayed ACK hold each answer back by tens of milliseconds.
   server->set_tcp_nodelay(true);
-  server->set_keep_alive_max_count(static_cast<size_t>(std::max(1, options.keep_alive_max_requests)));
+  server->set_keep_alive_max_count(
+      static_cast<size_t>(std::max(1, options.keep_alive_max_requests)));
   const int64_t usec = absl::ToInt64Microseconds(options.read_timeout);
   server->set_read_timeout(usec / 1000000, usec % 1000000);
   return std::unique_ptr<HttpPort>(new HttpPort(std::move(server)));
@@ -73,8 +74,8 @@ absl::StatusOr<int> HttpPort::Start(const std::string& listen) {
     port = 0;
   }
   if (port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen,
-                                               ": the address is in use or not this host's"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen, ": the address is in use or not this host's"));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return port;
@@ -91,8 +92,7 @@ std::string HttpPort::ClientCommonName(const httplib::Request& request) {
   X509* cert = SSL_get_peer_certificate(request.ssl);
   if (cert == nullptr) return "";
   char name[256] = {0};
-  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name,
-                                    sizeof name);
+  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name);
   X509_free(cert);
   return n > 0 ? std::string(name, static_cast<size_t>(n)) : "";
 }

@@ -40,7 +40,7 @@ struct HttpPortOptions {
   // a certificate that chains to it (mutual TLS), as on the gRPC port.
   std::string tls_cert, tls_key, tls_client_ca;
   size_t max_body_bytes = 8 << 20;
-  int threads = 32;                   // connections served at once
+  int threads = 32;                     // connections served at once
   int keep_alive_max_requests = 10000;  // on one connection, then it is closed
   absl::Duration read_timeout = absl::Seconds(5);
 };

@@ -51,19 +51,30 @@ TEST(HttpPortTest, MetricsPortAnswersMetricsHealthAndRefusesTheRest) {
   ASSERT_NE(http, nullptr);
   absl::StatusOr<int> port = http->Start("127.0.0.1:0");
   ASSERT_TRUE(port.ok()) << port.status();
-  std::string metrics = Exchange(*port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string metrics =
+      Exchange(*port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(metrics.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << metrics;
   EXPECT_NE(metrics.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(metrics.find("\r\n\r\nm 1\n"), std::string::npos);
-  EXPECT_EQ(Exchange(*port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200 OK", 0), 0u);
+  EXPECT_EQ(Exchange(*port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 200 OK", 0),
+            0u);
   healthy = false;
-  EXPECT_EQ(Exchange(*port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 503", 0), 0u);
-  EXPECT_EQ(Exchange(*port, "POST /metrics HTTP/1.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
-  EXPECT_EQ(Exchange(*port, "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(Exchange(*port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 503", 0),
+            0u);
+  EXPECT_EQ(Exchange(*port, "POST /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 405", 0),
+            0u);
+  EXPECT_EQ(Exchange(*port, "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 404", 0),
+            0u);
   EXPECT_EQ(Exchange(*port, "garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   // A client that sends half a request and stalls is dropped, and others are still served.
   EXPECT_EQ(Exchange(*port, "GET /metr").size(), 0u);
-  EXPECT_EQ(Exchange(*port, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(Exchange(*port, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 200", 0),
+            0u);
 
   std::unique_ptr<HttpPort> taken = MetricsPort([] { return true; });
   absl::StatusOr<int> again = taken->Start("127.0.0.1:" + std::to_string(*port));

@@ -10,7 +10,8 @@ namespace codebook::server {
 void AddMetricsRoutes(httplib::Server& routes, std::function<std::string()> metrics,
                       std::function<bool()> healthy) {
   routes.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.method == "GET" || req.method == "HEAD")
+      return httplib::Server::HandlerResponse::Unhandled;
     res.status = 405;
     res.set_content("only GET\n", "text/plain");
     return httplib::Server::HandlerResponse::Handled;
@@ -88,8 +89,9 @@ void AddFhirRoutes(httplib::Server& routes, const fhir::FhirService* fhir, size_
         // cpp-httplib 0.11 refuses a request line whose query holds a second '?', which FHIR
         // clients encode and curl does not: say how to send it.
         if (res.status == 400 && std::count(req.target.begin(), req.target.end(), '?') > 1) {
-          text = "the URL has a second '?' (an implicit value set such as url=...?fhir_vs=isa/X): "
-                 "encode it as %3F (and '=' as %3D), as FHIR clients do";
+          text =
+              "the URL has a second '?' (an implicit value set such as url=...?fhir_vs=isa/X): "
+              "encode it as %3F (and '=' as %3D), as FHIR clients do";
         }
         break;
     }

@@ -12,9 +12,9 @@
 #include "client/client.h"
 #include "fhir/fhir_service.h"
 #include "replica/follower.h"
-#include "server/http_routes.h"
 #include "server/gauges.h"
 #include "server/http_port.h"
+#include "server/http_routes.h"
 #include "service/code_systems.h"
 #include "service/grpc_services.h"
 #include "service/memory_releaser.h"
@@ -80,11 +80,10 @@ std::string HostOf(const std::string& listen) { return listen.substr(0, listen.r
 
 std::vector<std::string> CheckOptions(const Options& o) {
   std::vector<std::string> problems;
-  for (const auto& [name, value] :
-       {std::pair<const char*, std::string>{"--listen", o.listen},
-        {"--metrics_listen", o.metrics_listen},
-        {"--health_listen", o.health_listen},
-        {"--fhir_listen", o.fhir_listen}}) {
+  for (const auto& [name, value] : {std::pair<const char*, std::string>{"--listen", o.listen},
+                                    {"--metrics_listen", o.metrics_listen},
+                                    {"--health_listen", o.health_listen},
+                                    {"--fhir_listen", o.fhir_listen}}) {
     if (!value.empty() && !SplitHostPort(value).ok()) {
       problems.push_back(absl::StrCat(name, "=", value, " is not HOST:PORT"));
     }
@@ -180,8 +179,8 @@ absl::Status Server::Parts::Build() {
   admin = std::make_unique<service::ReleaseAdminImpl>(store.get(), clock);
   follower_admin = std::make_unique<service::ReleaseAdminImpl>(store.get(), clock);
   streams = std::make_unique<service::StreamLimit>(std::max(1, o.max_streams));
-  terminology_handler = std::make_unique<service::TerminologyHandler>(terminology.get(),
-                                                                      auth.get(), streams.get());
+  terminology_handler =
+      std::make_unique<service::TerminologyHandler>(terminology.get(), auth.get(), streams.get());
   if (!o.follow.empty()) {
     admin->SetReadOnly("this server is a read replica of " + o.follow +
                        "; send admin calls to the primary");
@@ -190,9 +189,8 @@ absl::Status Server::Parts::Build() {
       std::make_unique<service::ReleaseAdminHandler>(admin.get(), auth.get(), streams.get());
   // Publishes and retractions wake the open WatchReleases streams.
   service::TerminologyHandler* handler = terminology_handler.get();
-  store->SetEventListener([handler](const std::string& system) {
-    handler->NotifyReleaseEvent(system);
-  });
+  store->SetEventListener(
+      [handler](const std::string& system) { handler->NotifyReleaseEvent(system); });
   metrics = std::make_unique<service::CallMetrics>(ServedMethods());
   if (absl::Status s = StartGrpc(*credentials); !s.ok()) return s;
   if (absl::Status s = StartHealthPort(); !s.ok()) return s;
@@ -212,8 +210,7 @@ absl::Status Server::Parts::Build() {
   return StartHttpPorts();
 }
 
-absl::Status Server::Parts::StartGrpc(
-    const std::shared_ptr<grpc::ServerCredentials>& credentials) {
+absl::Status Server::Parts::StartGrpc(const std::shared_ptr<grpc::ServerCredentials>& credentials) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -246,8 +243,7 @@ absl::Status Server::Parts::StartGrpc(
 absl::Status Server::Parts::StartHealthPort() {
   if (options.health_listen.empty()) return absl::OkStatus();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
-                           &ports.health);
+  builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(), &ports.health);
   health_server = builder.BuildAndStart();
   if (health_server == nullptr || ports.health == 0) {
     return absl::UnavailableError(
@@ -286,8 +282,8 @@ absl::Status Server::Parts::StartHttpPorts() {
     if (!port.ok()) return port.status();
     metrics_port = *std::move(port);
     service::CallMetrics* m = metrics.get();
-    AddMetricsRoutes(metrics_port->routes(), [m] { return m->Render(); },
-                     [this] { return serving.load(); });
+    AddMetricsRoutes(
+        metrics_port->routes(), [m] { return m->Render(); }, [this] { return serving.load(); });
     absl::StatusOr<int> bound = metrics_port->Start(options.metrics_listen);
     if (!bound.ok()) {
       return absl::Status(bound.status().code(),
@@ -318,8 +314,7 @@ absl::Status Server::Parts::StartHttpPorts() {
     }
     ports.fhir = *bound;
     std::cerr << "codebookd: FHIR R4 terminology on " << (options.plaintext ? "http" : "https")
-              << "://" << HostOf(options.fhir_listen) << ":" << ports.fhir << "/fhir"
-              << std::endl;
+              << "://" << HostOf(options.fhir_listen) << ":" << ports.fhir << "/fhir" << std::endl;
   }
   return absl::OkStatus();
 }

@@ -52,7 +52,7 @@ struct Options {
   // Read replica: the primary's HOST:PORT, and how to reach it.
   std::string follow;
   std::string follow_tls_ca, follow_tls_cert, follow_tls_key;  // PEM files
-  std::string follow_token;                                     // the bearer token itself
+  std::string follow_token;                                    // the bearer token itself
 
   std::string server_version = "codebookd 0.1.0";
 };

@@ -10,9 +10,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "server/server.h"
 #include "service/auth.h"
@@ -37,9 +36,9 @@ class FhirTest : public ::testing::Test {
     char tmpl[] = "/tmp/codebook-fhir-XXXXXX";
     dir_ = new std::string(mkdtemp(tmpl));
     std::ofstream tokens(*dir_ + "/tokens");
-    for (const auto& [token, scopes, name] :
-         {std::tuple{kAdminToken, "read,admin", "loader"}, {kReadToken, "read", "claims-app"},
-          {kCoderToken, "read,license:CPT", "coder-app"}}) {
+    for (const auto& [token, scopes, name] : {std::tuple{kAdminToken, "read,admin", "loader"},
+                                              {kReadToken, "read", "claims-app"},
+                                              {kCoderToken, "read,license:CPT", "coder-app"}}) {
       tokens << service::HashToken(token) << "  " << scopes << "  " << name << "\n";
     }
     tokens.close();
@@ -54,7 +53,8 @@ class FhirTest : public ::testing::Test {
     Client admin(client_options);
     absl::Status imported = ImportFiles(
         &admin, kSample,
-        {kSampleCpt[0], kSampleCpt[1],
+        {kSampleCpt[0],
+         kSampleCpt[1],
          {"HCPCS", "2017", "2017-01-01", "hcpcs", "/hcpcs/2017/HCPC17_CONTR_ANWEB.txt"},
          {"HCPCS", "2018", "2018-01-01", "hcpcs", "/hcpcs/2018/HCPC2018_CONTR_ANWEB_disc.txt"},
          {"ICD10CM", "FY2024", "2023-10-01", "icd10cm-order",
@@ -144,8 +144,9 @@ TEST_F(FhirTest, MetadataDescribesTheServerAndItsCodeSystems) {
 
 TEST_F(FhirTest, LookupAnswersForTheDateOfService) {
   int status = 0;
-  Json found = Get(std::string("/CodeSystem/$lookup?system=") + kIcd +
-                       "&code=T81.32XA&date=2024-05-01", &status);
+  Json found =
+      Get(std::string("/CodeSystem/$lookup?system=") + kIcd + "&code=T81.32XA&date=2024-05-01",
+          &status);
   ASSERT_EQ(status, 200) << found.dump();
   EXPECT_EQ(found["resourceType"], "Parameters");
   EXPECT_EQ(Param(found, "version"), "FY2024");
@@ -153,8 +154,9 @@ TEST_F(FhirTest, LookupAnswersForTheDateOfService) {
   EXPECT_FALSE(Param(found, "display").get<std::string>().empty()) << found.dump();
   EXPECT_EQ(Property(found, "billable"), true);
   // FY2025 deleted it: on a later date of service it is not there, and the outcome says so.
-  Json deleted = Get(std::string("/CodeSystem/$lookup?system=") + kIcd +
-                         "&code=T81.32XA&date=2024-11-01", &status);
+  Json deleted =
+      Get(std::string("/CodeSystem/$lookup?system=") + kIcd + "&code=T81.32XA&date=2024-11-01",
+          &status);
   EXPECT_EQ(status, 404) << deleted.dump();
   EXPECT_EQ(deleted["resourceType"], "OperationOutcome");
   EXPECT_EQ(deleted["issue"][0]["code"], "not-found");
@@ -162,8 +164,8 @@ TEST_F(FhirTest, LookupAnswersForTheDateOfService) {
             std::string::npos)
       << deleted.dump();
   // A header: abstract, not billable, with its children's parent link.
-  Json header = Get(std::string("/CodeSystem/$lookup?system=") + kIcd + "&code=E11&property=billable",
-                    &status);
+  Json header = Get(
+      std::string("/CodeSystem/$lookup?system=") + kIcd + "&code=E11&property=billable", &status);
   ASSERT_EQ(status, 200) << header.dump();
   EXPECT_EQ(Param(header, "abstract"), true);
   EXPECT_EQ(Property(header, "billable"), false);
@@ -172,8 +174,8 @@ TEST_F(FhirTest, LookupAnswersForTheDateOfService) {
   auto res = Http().Post(
       "/fhir/CodeSystem/$lookup",
       Json{{"resourceType", "Parameters"},
-           {"parameter", {{{"name", "coding"},
-                           {"valueCoding", {{"system", kIcd}, {"code", "E11.9"}}}}}}}
+           {"parameter",
+            {{{"name", "coding"}, {"valueCoding", {{"system", kIcd}, {"code", "E11.9"}}}}}}}
           .dump(),
       "application/fhir+json");
   ASSERT_TRUE(res);
@@ -183,14 +185,16 @@ TEST_F(FhirTest, LookupAnswersForTheDateOfService) {
 
 TEST_F(FhirTest, ValidateCodeGivesTheBillingAnswer) {
   int status = 0;
-  Json ok = Get(std::string("/CodeSystem/$validate-code?url=") + kIcd +
-                    "&code=T81.32XA&date=2024-09-30", &status);
+  Json ok =
+      Get(std::string("/CodeSystem/$validate-code?url=") + kIcd + "&code=T81.32XA&date=2024-09-30",
+          &status);
   ASSERT_EQ(status, 200) << ok.dump();
   EXPECT_EQ(Param(ok, "result"), true) << ok.dump();
   EXPECT_EQ(Param(ok, "version"), "FY2024");
   // Deleted by FY2025, in force from 2024-10-01.
-  Json deleted = Get(std::string("/CodeSystem/$validate-code?url=") + kIcd +
-                         "&code=T81.32XA&date=2024-10-01", &status);
+  Json deleted =
+      Get(std::string("/CodeSystem/$validate-code?url=") + kIcd + "&code=T81.32XA&date=2024-10-01",
+          &status);
   ASSERT_EQ(status, 200) << deleted.dump();
   EXPECT_EQ(Param(deleted, "result"), false);
   EXPECT_EQ(Param(deleted, "version"), "FY2025");
@@ -204,22 +208,25 @@ TEST_F(FhirTest, ValidateCodeGivesTheBillingAnswer) {
   EXPECT_EQ(Param(header, "issues")["issue"][0]["code"], "business-rule") << header.dump();
   EXPECT_FALSE(Param(header, "display").is_null()) << header.dump();
   // G0505 was terminated on 2017-12-31.
-  Json before = Get(std::string("/CodeSystem/$validate-code?url=") + kHcpcs +
-                        "&code=G0505&date=2017-06-01", &status);
+  Json before =
+      Get(std::string("/CodeSystem/$validate-code?url=") + kHcpcs + "&code=G0505&date=2017-06-01",
+          &status);
   EXPECT_EQ(Param(before, "result"), true) << before.dump();
-  Json after = Get(std::string("/CodeSystem/$validate-code?url=") + kHcpcs +
-                       "&code=G0505&date=2018-06-01", &status);
+  Json after =
+      Get(std::string("/CodeSystem/$validate-code?url=") + kHcpcs + "&code=G0505&date=2018-06-01",
+          &status);
   EXPECT_EQ(Param(after, "result"), false) << after.dump();
   EXPECT_NE(Param(after, "message").get<std::string>().find("2017-12-31"), std::string::npos)
       << after.dump();
   // A wrong display fails with an invalid-display issue; the right one passes.
-  Json wrong = Get(std::string("/CodeSystem/$validate-code?url=") + kIcd +
-                       "&code=I10&display=Hypotension", &status);
+  Json wrong =
+      Get(std::string("/CodeSystem/$validate-code?url=") + kIcd + "&code=I10&display=Hypotension",
+          &status);
   EXPECT_EQ(Param(wrong, "result"), false) << wrong.dump();
   EXPECT_EQ(Param(wrong, "issues")["issue"][0]["details"]["coding"][0]["code"], "invalid-display");
   // An unknown code: FHIR's wording and message id.
-  Json unknown = Get(std::string("/CodeSystem/$validate-code?url=") + kIcd + "&code=Q99.99",
-                     &status);
+  Json unknown =
+      Get(std::string("/CodeSystem/$validate-code?url=") + kIcd + "&code=Q99.99", &status);
   EXPECT_EQ(Param(unknown, "result"), false);
   EXPECT_EQ(Param(unknown, "message"),
             std::string("Unknown code 'Q99.99' in the CodeSystem '") + kIcd + "' version 'FY2025'");
@@ -245,8 +252,8 @@ TEST_F(FhirTest, CptTextOnlyForCallersWithTheLicence) {
                       &status, kCoderToken);
   EXPECT_EQ(Param(modified, "result"), true) << modified.dump();
   EXPECT_EQ(Param(modified, "code"), "99215:25");
-  Json bad_modifier = Get(std::string("/CodeSystem/$validate-code?url=") + kCpt +
-                              "&code=99215:ZZ", &status, kCoderToken);
+  Json bad_modifier = Get(std::string("/CodeSystem/$validate-code?url=") + kCpt + "&code=99215:ZZ",
+                          &status, kCoderToken);
   EXPECT_EQ(Param(bad_modifier, "result"), false) << bad_modifier.dump();
   EXPECT_NE(Param(bad_modifier, "message").get<std::string>().find("ZZ"), std::string::npos);
 }
@@ -269,12 +276,12 @@ TEST_F(FhirTest, CodeSystemsAreSearchedAndReadOneReleaseEach) {
 
 TEST_F(FhirTest, SubsumesFollowsTheHierarchy) {
   int status = 0;
-  Json a = Get(std::string("/CodeSystem/$subsumes?system=") + kIcd + "&codeA=E11&codeB=E11.9",
-               &status);
+  Json a =
+      Get(std::string("/CodeSystem/$subsumes?system=") + kIcd + "&codeA=E11&codeB=E11.9", &status);
   ASSERT_EQ(status, 200) << a.dump();
   EXPECT_EQ(Param(a, "outcome"), "subsumes");
-  Json b = Get(std::string("/CodeSystem/$subsumes?system=") + kIcd + "&codeA=E11.9&codeB=I10",
-               &status);
+  Json b =
+      Get(std::string("/CodeSystem/$subsumes?system=") + kIcd + "&codeA=E11.9&codeB=I10", &status);
   EXPECT_EQ(Param(b, "outcome"), "not-subsumed");
 }
 
@@ -286,7 +293,8 @@ TEST_F(FhirTest, ExpandsImplicitValueSetsWithFilterAndPaging) {
   Json unencoded = Get(std::string("/ValueSet/$expand?url=") + kIcd + "?fhir_vs=isa/E11", &status);
   EXPECT_EQ(status, 400);
   EXPECT_NE(unencoded["issue"][0]["details"]["text"].get<std::string>().find("%3F"),
-            std::string::npos) << unencoded.dump();
+            std::string::npos)
+      << unencoded.dump();
   Json all = Get(std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs%3Disa/E11", &status);
   ASSERT_EQ(status, 200) << all.dump();
   EXPECT_EQ(all["resourceType"], "ValueSet");
@@ -299,15 +307,17 @@ TEST_F(FhirTest, ExpandsImplicitValueSetsWithFilterAndPaging) {
   }
   EXPECT_TRUE(header) << "E11 is a header: abstract";
   EXPECT_EQ(all["expansion"]["parameter"].back()["valueUri"], std::string(kIcd) + "|FY2025");
-  Json filtered = Get(std::string("/ValueSet/$expand?url=") + kIcd +
-                          "%3Ffhir_vs%3Disa/E11&filter=hyperglycemia", &status);
+  Json filtered = Get(
+      std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs%3Disa/E11&filter=hyperglycemia",
+      &status);
   ASSERT_EQ(filtered["expansion"]["total"], 1) << filtered.dump();
   EXPECT_EQ(filtered["expansion"]["contains"][0]["code"], "E11.65");
   // Pages by count and offset: two pages hold every concept once.
   std::set<std::string> seen;
   for (int offset = 0; offset < total; offset += 2) {
-    Json page = Get(std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs%3Disa/E11&count=2&offset=" +
-                        std::to_string(offset), &status);
+    Json page = Get(std::string("/ValueSet/$expand?url=") + kIcd +
+                        "%3Ffhir_vs%3Disa/E11&count=2&offset=" + std::to_string(offset),
+                    &status);
     ASSERT_EQ(status, 200) << page.dump();
     EXPECT_EQ(page["expansion"]["total"], total);
     EXPECT_EQ(page["expansion"]["offset"], offset);
@@ -315,13 +325,14 @@ TEST_F(FhirTest, ExpandsImplicitValueSetsWithFilterAndPaging) {
   }
   EXPECT_EQ(static_cast<int>(seen.size()), total);
   // A value set passed in the request.
-  Json body = {{"resourceType", "Parameters"},
-               {"parameter",
-                {{{"name", "valueSet"},
-                  {"resource",
-                   {{"resourceType", "ValueSet"},
-                    {"url", "https://payer.example/vs/hypertension"},
-                    {"compose", {{"include", {{{"system", kIcd}, {"concept", {{{"code", "I10"}}}}}}}}}}}}}}};
+  Json body = {
+      {"resourceType", "Parameters"},
+      {"parameter",
+       {{{"name", "valueSet"},
+         {"resource",
+          {{"resourceType", "ValueSet"},
+           {"url", "https://payer.example/vs/hypertension"},
+           {"compose", {{"include", {{{"system", kIcd}, {"concept", {{{"code", "I10"}}}}}}}}}}}}}}};
   auto res = Http().Post("/fhir/ValueSet/$expand", body.dump(), "application/fhir+json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
@@ -364,20 +375,21 @@ TEST_F(FhirTest, TranslateFollowsTheConversionTables) {
     }
     return std::string();
   };
-  Json forward = Get(std::string("/ConceptMap/$translate?system=") + kIcd + "&code=T81.32XA",
-                     &status);
+  Json forward =
+      Get(std::string("/ConceptMap/$translate?system=") + kIcd + "&code=T81.32XA", &status);
   ASSERT_EQ(status, 200) << forward.dump();
   EXPECT_EQ(Param(forward, "result"), true);
   EXPECT_EQ(concept_of(forward), "T81.320A") << forward.dump();
   EXPECT_NE(forward.dump().find("2024-10-01"), std::string::npos) << "the link's date";
-  Json reverse = Get(std::string("/ConceptMap/$translate?system=") + kIcd +
-                         "&code=T81.320A&reverse=true", &status);
+  Json reverse =
+      Get(std::string("/ConceptMap/$translate?system=") + kIcd + "&code=T81.320A&reverse=true",
+          &status);
   EXPECT_EQ(concept_of(reverse), "T81.32XA") << reverse.dump();
   Json none = Get(std::string("/ConceptMap/$translate?system=") + kIcd + "&code=I10", &status);
   EXPECT_EQ(status, 200);
   EXPECT_EQ(Param(none, "result"), false);
-  Get(std::string("/ConceptMap/$translate?url=http://example.org/map&system=") + kIcd +
-          "&code=I10", &status);
+  Get(std::string("/ConceptMap/$translate?url=http://example.org/map&system=") + kIcd + "&code=I10",
+      &status);
   EXPECT_EQ(status, 404);
   Get("/ConceptMap/$translate?code=I10", &status);
   EXPECT_EQ(status, 400);
@@ -393,21 +405,23 @@ TEST_F(FhirTest, ErrorsAreOperationOutcomesWithTheRightStatus) {
   EXPECT_EQ(status, 400);
   EXPECT_EQ(missing["issue"][0]["code"], "invalid");
   Json both = Get(std::string("/CodeSystem/$lookup?system=") + kIcd +
-                      "&code=E11&version=FY2025&date=2024-11-01", &status);
+                      "&code=E11&version=FY2025&date=2024-11-01",
+                  &status);
   EXPECT_EQ(status, 400) << both.dump();
   Get(std::string("/CodeSystem/$lookup?system=") + kIcd + "&code=E11&date=yesterday", &status);
   EXPECT_EQ(status, 400);
   Get("/Nothing/here", &status);
   EXPECT_EQ(status, 404);
   // Bodies: not JSON, not Parameters, too large.
-  for (const std::string& body : {std::string("{not json"), std::string(R"({"resourceType":"Patient"})")}) {
+  for (const std::string& body :
+       {std::string("{not json"), std::string(R"({"resourceType":"Patient"})")}) {
     auto res = Http().Post("/fhir/CodeSystem/$lookup", body, "application/fhir+json");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400) << res->body;
     EXPECT_EQ(Json::parse(res->body)["resourceType"], "OperationOutcome");
   }
-  auto big = Http().Post("/fhir/CodeSystem/$lookup", std::string(100 << 10, ' '),
-                         "application/fhir+json");
+  auto big =
+      Http().Post("/fhir/CodeSystem/$lookup", std::string(100 << 10, ' '), "application/fhir+json");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(Json::parse(big->body)["issue"][0]["code"], "too-costly");
@@ -457,7 +471,8 @@ TEST_F(FhirTest, ConnectionsAreKeptAlive) {
   httplib::Client c = Http();
   c.set_keep_alive(true);
   for (int i = 0; i < 20; ++i) {
-    auto res = c.Get((std::string("/fhir/CodeSystem/$validate-code?url=") + kIcd + "&code=I10").c_str());
+    auto res =
+        c.Get((std::string("/fhir/CodeSystem/$validate-code?url=") + kIcd + "&code=I10").c_str());
     ASSERT_TRUE(res) << i;
     ASSERT_EQ(res->status, 200);
   }
