@@ -278,6 +278,9 @@ absl::Status Server::Parts::StartHttpPorts() {
     HttpPortOptions http;
     http.threads = 4;
     http.max_body_bytes = 8192;
+    // A scrape endpoint, as before: each connection is closed after its answer, so that a
+    // client that reads to the end of the stream is not held by keep-alive.
+    http.keep_alive_max_requests = 1;
     absl::StatusOr<std::unique_ptr<HttpPort>> port = HttpPort::Create(http);
     if (!port.ok()) return port.status();
     metrics_port = *std::move(port);

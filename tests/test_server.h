@@ -201,7 +201,8 @@ inline std::string HttpGet(int port, const std::string& path, int* status) {
     close(fd);
     return "";
   }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  // Read to the end: the connection must close after the answer.
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   (void)!write(fd, req.data(), req.size());
   std::string resp;
   char buf[8192];
