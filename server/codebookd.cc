@@ -184,6 +184,8 @@ int Run() {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A client that goes away mid-answer must not end the server (OpenSSL writes with write(2)).
+  signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<codebook::server::Options> options = OptionsFromFlags(/*read_files=*/true);
   if (!options.ok()) {

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <openssl/x509.h>
 
 #include "absl/strings/numbers.h"
@@ -30,6 +31,9 @@ absl::StatusOr<std::unique_ptr<HttpPort>> HttpPort::Create(const HttpPortOptions
   if (options.tls_cert.empty()) {
     server = std::make_unique<httplib::Server>();
   } else {
+    // OpenSSL writes with write(2): a client gone mid-answer would raise SIGPIPE and end the
+    // process. A server ignores it, process-wide, and sees EPIPE instead.
+    signal(SIGPIPE, SIG_IGN);
     auto tls = std::make_unique<httplib::SSLServer>(
         options.tls_cert.c_str(), options.tls_key.c_str(),
         options.tls_client_ca.empty() ? nullptr : options.tls_client_ca.c_str());
