@@ -200,7 +200,7 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
       absl::StatusOr<Params> params = ParamsOf(request);
       if (!params.ok()) return params.status();
       if (parts[1] == "$lookup") return Lookup(*params, caller);
-      if (parts[1] == "$validate-code") return ValidateCodeInSystem(*params, caller);
+      if (parts[1] == "$validate-code") return ValidateCode(*params, caller, /*in_value_set=*/false);
       if (parts[1] == "$subsumes") return Subsumes(*params);
       return absl::NotFoundError(absl::StrCat("CodeSystem has no operation ", parts[1],
                                               "; try $lookup, $validate-code or $subsumes"));
@@ -223,7 +223,7 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
       absl::StatusOr<Params> params = ParamsOf(request);
       if (!params.ok()) return params.status();
       if (parts[1] == "$expand") return Expand(*params, caller);
-      if (parts[1] == "$validate-code") return ValidateCodeInValueSet(*params, caller);
+      if (parts[1] == "$validate-code") return ValidateCode(*params, caller, /*in_value_set=*/true);
       return absl::NotFoundError(
           absl::StrCat("ValueSet has no operation ", parts[1], "; try $expand or $validate-code"));
     }
@@ -237,8 +237,8 @@ FhirService::Result FhirService::Metadata(const Request& request) const {
   for (const auto& [name, value] : request.query) {
     if (name == "mode" && value == "terminology") return TerminologyCapabilities();
   }
-  v1::PingResponse ping;
-  terminology_->Ping(v1::PingRequest(), &ping);
+  v1::PingResponse ping;  // the server's version, for software.version
+  if (absl::Status s = terminology_->Ping(v1::PingRequest(), &ping); !s.ok()) return s;
   auto op = [&](const char* name, const char* definition) {
     return Json{{"name", name}, {"definition", definition}};
   };

@@ -119,8 +119,6 @@ class FhirService {
   Result SearchCodeSystems(const Request& request) const;
   Result ReadCodeSystem(const std::string& id) const;
   Result Lookup(const Params& params, const Caller& caller) const;
-  Result ValidateCodeInSystem(const Params& params, const Caller& caller) const;
-  Result ValidateCodeInValueSet(const Params& params, const Caller& caller) const;
   // One coding checked (validate_code.cc).
   struct CodingIn;
   struct CodingCheck;

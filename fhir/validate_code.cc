@@ -59,14 +59,6 @@ std::string Canonical(const v1::ValueSet& vs) {
                                                      : absl::StrCat(vs.url(), "|", vs.version());
 }
 
-// Whether a value set's includes take codes of the system (by id or URI).
-bool Includes(const v1::ValueSet& vs, const std::string& id, const std::string& uri) {
-  for (const v1::ValueSetRule& r : vs.includes()) {
-    if (r.system() == id || r.system() == uri) return true;
-  }
-  return false;
-}
-
 // The one system a value set's includes name, or "" when none or several.
 std::string OnlySystem(const v1::ValueSet& vs) {
   std::string only;
@@ -392,16 +384,6 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
     }
   }
   return out;
-}
-
-FhirService::Result FhirService::ValidateCodeInSystem(const Params& params,
-                                                      const Caller& caller) const {
-  return ValidateCode(params, caller, /*in_value_set=*/false);
-}
-
-FhirService::Result FhirService::ValidateCodeInValueSet(const Params& params,
-                                                        const Caller& caller) const {
-  return ValidateCode(params, caller, /*in_value_set=*/true);
 }
 
 FhirService::Result FhirService::ValidateCode(const Params& params, const Caller& caller,
