@@ -28,7 +28,7 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("CODEBOOK_BUILD", os.path.join(ROOT, "build"))
-CODEBOOKD = os.path.join(BUILD, "service", "codebookd")
+CODEBOOKD = os.path.join(BUILD, "server", "codebookd")
 CLI = os.path.join(BUILD, "client", "codebook")
 ADMIN_TOKEN = "local-topology-admin-token-0001"
 REPLICA_TOKEN = "local-topology-replica-token-01"
@@ -113,7 +113,9 @@ class Server:
         for _ in range(600):
             if os.path.exists(ports_file):
                 with open(ports_file) as f:
-                    self.grpc, self.metrics, self.health = (int(x) for x in f.read().split())
+                    # gRPC, metrics, health, FHIR (0: not served); see codebookd --help.
+                    ports = [int(x) for x in f.read().split()]
+                self.grpc, self.metrics, self.health = ports[:3]
                 return
             if self.proc.poll() is not None:
                 break
