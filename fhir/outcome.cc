@@ -24,7 +24,6 @@ Json IssueJson(const Issue& issue) {
   details["text"] = issue.text;
   j["details"] = std::move(details);
   if (!issue.expression.empty()) {
-    j["location"] = Json::array({issue.expression});
     j["expression"] = Json::array({issue.expression});
   }
   return j;

@@ -5,7 +5,7 @@
 // severity, its FHIR issue code (http://hl7.org/fhir/issue-type), a code of the tx-issue-type
 // code system in details.coding (http://hl7.org/fhir/tools/CodeSystem/tx-issue-type), the text,
 // a message id in the operationoutcome-message-id extension, and the FHIRPath expression of
-// the input it is about.
+// the input it is about (in issue.expression only: R4 deprecates issue.location for it).
 #ifndef CODEBOOK_FHIR_OUTCOME_H_
 #define CODEBOOK_FHIR_OUTCOME_H_
 
