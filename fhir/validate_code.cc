@@ -480,9 +480,28 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
           absl::StrCat("Reference to ", warning, " ValueSet ", Canonical(*vs)), "", "information"));
     }
   }
+  // A codeableConcept with a coding in the value set is still invalid when another of its
+  // codings is in error for a reason of its own (an unknown code): that coding's issues are
+  // reported, its absence from the value set as information.
+  bool other_error = false;
   for (const CodingCheck& c : checks) {
-    if (chosen->result && &c != chosen) continue;
+    if (chosen->result && &c != chosen) {
+      bool own_error = false;
+      for (const Issue& i : c.issues) {
+        own_error |= i.severity == "error" && i.tx_code == "invalid-code";
+      }
+      if (!own_error) continue;
+      other_error = true;
+    }
     issues.insert(issues.end(), c.issues.begin(), c.issues.end());
+  }
+  const bool result = chosen->result && !other_error;
+  if (other_error) {
+    for (Issue& i : issues) {
+      if (i.tx_code != "not-in-vs") continue;
+      i.severity = "information";
+      i.tx_code = "this-code-not-in-vs";
+    }
   }
   // A codeableConcept none of whose codings is in the value set: one error for the concept,
   // and each coding's absence as information.
@@ -503,19 +522,23 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
     }
   }
   ParamsOut out;
-  out.Add("result", "valueBoolean", chosen->result);
+  out.Add("result", "valueBoolean", result);
   if (const Json* cc = params.Complex("codeableConcept", "valueCodeableConcept")) {
     out.Add("codeableConcept", "valueCodeableConcept", *cc);
   }
-  // For a codeableConcept, the code, system and version are those of the coding found, if any.
-  if (!concept || chosen->found) {
+  // For a codeableConcept, the code, system, version and display are those of a coding found
+  // that the value set does not leave out, if any.
+  bool left_out = false;
+  for (const Issue& i : chosen->issues) left_out |= i.tx_code == "not-in-vs";
+  const bool speak = !concept || chosen->result || (chosen->found && !left_out);
+  if (speak) {
     out.Add("code", "valueCode", chosen->code);
     if (!chosen->system.empty()) out.Add("system", "valueUri", chosen->system);
   }
-  if (!chosen->version.empty() && chosen->version_known && (!concept || chosen->found)) {
+  if (!chosen->version.empty() && chosen->version_known && speak) {
     out.Add("version", "valueString", chosen->version);
   }
-  if (!chosen->display.empty()) out.Add("display", "valueString", chosen->display);
+  if (!chosen->display.empty() && speak) out.Add("display", "valueString", chosen->display);
   if (chosen->inactive) out.Add("inactive", "valueBoolean", true);
   if (chosen->unknown_system) {
     out.Add(chosen->caused_by_unknown_system ? "x-caused-by-unknown-system" : "x-unknown-system",
