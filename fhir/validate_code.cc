@@ -137,11 +137,11 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   for (const std::string& a : allowed) {
     coding_allowed = coding_allowed || in.version.empty() || VersionMatches(a, in.version);
   }
-  const std::string pattern = !forced.empty()                         ? forced
-                              : !in.version.empty() && coding_allowed ? in.version
-                              : !in.version.empty()                   ? allowed.front()
-                              : !pin.empty()                          ? pin
-                                                                      : fallback;
+  std::string pattern = !forced.empty()                         ? forced
+                        : !in.version.empty() && coding_allowed ? in.version
+                        : !in.version.empty()                   ? allowed.front()
+                        : !pin.empty()                          ? pin
+                                                                : fallback;
   auto unknown_version = [&](const std::string& version) {
     std::vector<std::string> versions = VersionsOf(id);
     std::string valid;
@@ -157,19 +157,61 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
             "' could not be found, so the code cannot be validated. Valid versions: ", valid),
         in.Path("system")));
   };
-  if (!in.version.empty() && ResolveVersion(id, in.version).empty() && pattern != in.version) {
-    unknown_version(in.version);
-  }
-  if (forced.empty() && !coding_allowed) {
-    std::string pinned = ResolveVersion(id, allowed.front());
-    const std::string& pin = allowed.front();
-    out.issues.push_back(MakeIssue(
-        "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH",
-        absl::StrCat("The code system '", out.system, "' version '", pinned.empty() ? pin : pinned,
-                     "' in the ValueSet include is different to the one in the value ('",
-                     in.version, "')"),
-        in.Path("version")));
-    out.mismatch = true;
+  const bool coding_known = in.version.empty() || !ResolveVersion(id, in.version).empty();
+  if (vs != nullptr && !coding_known) {
+    // A coding with a version the code system does not have, in a value set: the version the
+    // value set takes (forced, else its include's pin, else the request's default, else the
+    // newest) answers, and the coding's is reported against it.
+    std::string result = !forced.empty() ? forced : !pin.empty() ? pin : fallback;
+    if (result.empty() && !coding_allowed) result = allowed.front();
+    std::vector<std::string> versions = VersionsOf(id);
+    const std::string taken = result.empty()      ? (versions.empty() ? "" : versions.back())
+                              : ResolveVersion(id, result);
+    if (!taken.empty() && taken != in.version && !VersionMatches(in.version, taken)) {
+      const bool versionless = pin.empty() && forced.empty() && fallback.empty();
+      if (versionless && !coding_known) {
+        out.issues.push_back(MakeIssue(
+            "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH_DEFAULT",
+            absl::StrCat("The code system '", out.system, "' version '", taken,
+                         "' for the versionless include in the ValueSet include is different to "
+                         "the one in the value ('",
+                         in.version, "')"),
+            in.Path("version"), "warning"));
+      } else if (!versionless && result != pin) {
+        out.issues.push_back(MakeIssue(
+            "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH_CHANGED",
+            absl::StrCat("The code system '", out.system, "' version '", result,
+                         "' resulting from the version '", pin,
+                         "' in the ValueSet include is different to the one in the value ('",
+                         in.version, "')"),
+            in.Path("version")));
+        out.mismatch = true;
+      } else {
+        out.issues.push_back(MakeIssue(
+            "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH",
+            absl::StrCat("The code system '", out.system, "' version '", taken,
+                         "' in the ValueSet include is different to the one in the value ('",
+                         in.version, "')"),
+            in.Path("version")));
+        out.mismatch = true;
+      }
+      if (!coding_known) unknown_version(in.version);
+    }
+    pattern = result;
+  } else {
+    if (!coding_known && pattern != in.version) unknown_version(in.version);
+    if (forced.empty() && !coding_allowed) {
+      std::string pinned = ResolveVersion(id, allowed.front());
+      const std::string& pin = allowed.front();
+      out.issues.push_back(MakeIssue(
+          "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH",
+          absl::StrCat("The code system '", out.system, "' version '",
+                       pinned.empty() ? pin : pinned,
+                       "' in the ValueSet include is different to the one in the value ('",
+                       in.version, "')"),
+          in.Path("version")));
+      out.mismatch = true;
+    }
   }
   std::string used;
   if (!pattern.empty()) {
@@ -546,9 +588,12 @@ FhirService::Result FhirService::ValidateCode(const Params& params, const Caller
             chosen->unknown_canonical.empty() ? chosen->system : chosen->unknown_canonical);
   }
   if (!issues.empty()) {
+    // The message: the errors' texts, else the warnings'.
+    bool errors = false;
+    for (const Issue& i : issues) errors |= i.severity == "error";
     std::vector<std::string> texts;
     for (const Issue& i : issues) {
-      if (i.severity != "information") texts.push_back(i.text);
+      if (i.severity == "error" || (!errors && i.severity == "warning")) texts.push_back(i.text);
     }
     std::sort(texts.begin(), texts.end());
     texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
