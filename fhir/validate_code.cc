@@ -218,9 +218,14 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
     used = ResolveVersion(id, pattern);
     if (used.empty()) {
       unknown_version(pattern);
-      // The answer names the version the coding gave, else the newest.
+      // The answer names the version the coding gave, else the request's default, else the
+      // newest.
       std::vector<std::string> versions = VersionsOf(id);
-      out.version = !in.version.empty() ? in.version : versions.empty() ? pattern : versions.back();
+      const std::string defaulted = fallback.empty() ? "" : ResolveVersion(id, fallback);
+      out.version = !in.version.empty()  ? in.version
+                    : !defaulted.empty() ? defaulted
+                    : versions.empty()   ? pattern
+                                         : versions.back();
       return out;
     }
   }
