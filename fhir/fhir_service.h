@@ -68,6 +68,10 @@ std::string ConversionMapUrl(const std::string& system_id);
 // "*" segments ("1.0.x" matches "1.0.0").
 bool VersionMatches(const std::string& pattern, const std::string& version);
 
+// Whether resource version `a` comes before `b`: segment by segment, numerically where both
+// segments are numbers ("1.10.0" after "1.9.0"), else as text.
+bool VersionBefore(const std::string& a, const std::string& b);
+
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string path;    // below the base: "/metadata", "/CodeSystem/$lookup"

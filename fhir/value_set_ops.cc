@@ -148,7 +148,10 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
   }
   const v1::ValueSet* found = nullptr;
   for (const v1::ValueSet& vs : list.value_sets()) {
-    if (version.empty() || vs.version() == version) found = &vs;  // the newest when no version
+    if (!version.empty() ? vs.version() == version
+                         : found == nullptr || !VersionBefore(vs.version(), found->version())) {
+      found = &vs;  // the newest when no version is asked for
+    }
   }
   if (found == nullptr) {
     return WithMessageId(absl::NotFoundError(absl::StrCat("A definition for the value Set '", url,

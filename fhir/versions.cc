@@ -1,8 +1,10 @@
 // Code system versions in FHIR requests: wildcards ("1.0.x"), the value set's pinned versions,
 // and the system-version, force-system-version and check-system-version parameters.
+#include <cstdint>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "fhir/fhir_service.h"
 
@@ -17,6 +19,18 @@ bool VersionMatches(const std::string& pattern, const std::string& version) {
     if (p[i] != "x" && p[i] != "X" && p[i] != "*" && p[i] != v[i]) return false;
   }
   return true;
+}
+
+bool VersionBefore(const std::string& a, const std::string& b) {
+  std::vector<std::string> x = absl::StrSplit(a, '.');
+  std::vector<std::string> y = absl::StrSplit(b, '.');
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    if (x[i] == y[i]) continue;
+    int64_t m = 0, n = 0;
+    if (absl::SimpleAtoi(x[i], &m) && absl::SimpleAtoi(y[i], &n)) return m < n;
+    return x[i] < y[i];
+  }
+  return x.size() < y.size();
 }
 
 std::vector<std::string> FhirService::VersionsOf(const std::string& system_id) const {
