@@ -61,6 +61,10 @@ std::pair<std::string, Json> PropertyValue(const Json* resource, const std::stri
 // "deprecated" (its standards-status extension), "draft", "experimental"; "" for nothing.
 std::string StatusWarning(const Json& resource);
 
+// `params` with the parameters a value set's definition sets (compose's
+// valueset-expansion-parameter extensions) added where the request does not give them.
+Params WithExpansionParameters(const Params& params, const v1::ValueSet& vs);
+
 // The canonical of the ConceptMap of a system's conversion tables.
 std::string ConversionMapUrl(const std::string& system_id);
 

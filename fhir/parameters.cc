@@ -36,6 +36,11 @@ void Params::AddQuery(const std::vector<std::pair<std::string, std::string>>& qu
   }
 }
 
+void Params::AddDefault(Json parameter) {
+  if (!parameter.is_object() || Has(parameter.value("name", ""))) return;
+  params_.push_back(std::move(parameter));
+}
+
 absl::StatusOr<Params> Params::FromBody(const std::string& body) {
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return absl::InvalidArgumentError("the body is not JSON");

@@ -24,6 +24,9 @@ class Params {
   static absl::StatusOr<Params> FromBody(const std::string& body);
   // Adds the query's pairs to parameters read from a body (FHIR allows both at once).
   void AddQuery(const std::vector<std::pair<std::string, std::string>>& query);
+  // Adds `parameter` (a Parameters.parameter element) unless one of its name is given: a
+  // default that the request overrides.
+  void AddDefault(Json parameter);
 
   // The first value of `name` as text: a query value, or any primitive value[x] (boolean and
   // numbers printed); nullopt when absent or not primitive.

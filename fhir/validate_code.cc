@@ -165,8 +165,8 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
     std::string result = !forced.empty() ? forced : !pin.empty() ? pin : fallback;
     if (result.empty() && !coding_allowed) result = allowed.front();
     std::vector<std::string> versions = VersionsOf(id);
-    const std::string taken = result.empty()      ? (versions.empty() ? "" : versions.back())
-                              : ResolveVersion(id, result);
+    const std::string taken =
+        result.empty() ? (versions.empty() ? "" : versions.back()) : ResolveVersion(id, result);
     if (!taken.empty() && taken != in.version && !VersionMatches(in.version, taken)) {
       const bool versionless = pin.empty() && forced.empty() && fallback.empty();
       if (versionless && !coding_known) {
@@ -433,14 +433,16 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   return out;
 }
 
-FhirService::Result FhirService::ValidateCode(const Params& params, const Caller& caller,
+FhirService::Result FhirService::ValidateCode(const Params& request_params, const Caller& caller,
                                               bool in_value_set) const {
   std::optional<v1::ValueSet> vs;
   if (in_value_set) {
-    absl::StatusOr<v1::ValueSet> found = ValueSetOf(params);
+    absl::StatusOr<v1::ValueSet> found = ValueSetOf(request_params);
     if (!found.ok()) return found.status();
     vs = *std::move(found);
   }
+  // The value set's own parameters (displayLanguage, ...) apply unless the request gives them.
+  const Params params = vs ? WithExpansionParameters(request_params, *vs) : request_params;
   if (absl::Status s = CheckSupplements(params, vs ? &*vs : nullptr); !s.ok()) return s;
   // The codings: code (+ system / url, version, display), a coding, or a codeableConcept.
   std::vector<CodingIn> codings;

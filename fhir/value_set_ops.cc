@@ -162,9 +162,41 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
   return *found;
 }
 
-FhirService::Result FhirService::Expand(const Params& params, const Caller& caller) const {
-  absl::StatusOr<v1::ValueSet> vs = ValueSetOf(params);
+Params WithExpansionParameters(const Params& params, const v1::ValueSet& vs) {
+  Params out = params;
+  if (vs.resource_json().empty()) return out;
+  Json resource = Json::parse(vs.resource_json(), nullptr, false);
+  if (!resource.is_object() || !resource.contains("compose") || !resource["compose"].is_object()) {
+    return out;
+  }
+  for (const Json& ext : resource["compose"].value("extension", Json::array())) {
+    const std::string url = ext.value("url", "");
+    if (url != "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter" &&
+        url != "http://hl7.org/fhir/tools/StructureDefinition/valueset-expansion-parameter") {
+      continue;
+    }
+    Json parameter = Json::object();
+    for (const Json& part : ext.value("extension", Json::array())) {
+      if (!part.is_object()) continue;
+      for (const auto& [key, value] : part.items()) {
+        if (key == "url" || !absl::StartsWith(key, "value")) continue;
+        if (part.value("url", "") == "name") parameter["name"] = value;
+        if (part.value("url", "") == "value") parameter[key] = value;
+      }
+    }
+    if (parameter.contains("name") && parameter["name"].is_string() && parameter.size() == 2) {
+      out.AddDefault(std::move(parameter));
+    }
+  }
+  return out;
+}
+
+FhirService::Result FhirService::Expand(const Params& request_params, const Caller& caller) const {
+  absl::StatusOr<v1::ValueSet> vs = ValueSetOf(request_params);
   if (!vs.ok()) return vs.status();
+  // Parameters the value set's definition sets (compose's valueset-expansion-parameter
+  // extensions) apply unless the request gives them.
+  const Params params = WithExpansionParameters(request_params, *vs);
   if (absl::Status s = CheckSupplements(params, &*vs); !s.ok()) return s;
   const bool defaulted = ApplyVersionParams(params, &*vs);
   v1::ExpandValueSetRequest req;
