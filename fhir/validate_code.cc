@@ -595,12 +595,17 @@ FhirService::Result FhirService::ValidateCode(const Params& request_params, cons
             chosen->unknown_canonical.empty() ? chosen->system : chosen->unknown_canonical);
   }
   if (!issues.empty()) {
-    // The message: the errors' texts, else the warnings'.
-    bool errors = false;
-    for (const Issue& i : issues) errors |= i.severity == "error";
+    // The message: the errors' texts, else the warnings', else the information's (but for
+    // notes on the status of the resources used).
+    std::string level = "information";
+    for (const Issue& i : issues) {
+      if (i.severity == "error" || (i.severity == "warning" && level != "error")) {
+        level = i.severity;
+      }
+    }
     std::vector<std::string> texts;
     for (const Issue& i : issues) {
-      if (i.severity == "error" || (!errors && i.severity == "warning")) texts.push_back(i.text);
+      if (i.severity == level && i.tx_code != "status-check") texts.push_back(i.text);
     }
     std::sort(texts.begin(), texts.end());
     texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
