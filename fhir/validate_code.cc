@@ -424,8 +424,9 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
                       : "Display_Name_for__should_be_one_of__instead_of",
           absl::StrCat(only_spaces ? "Wrong whitespace in Display Name '" : "Wrong Display Name '",
                        *in.display, "' for ", out.system, "#", out.code, ". Valid display is '",
-                       resp.concept().display(), "' (", own_language.empty() ? "en" : own_language,
-                       ") (for the language(s) '", asked.empty() ? "--" : asked, "')"),
+                       resp.concept().display(), "' ",
+                       own_language.empty() ? "" : absl::StrCat("(", own_language, ") "),
+                       "(for the language(s) '", asked.empty() ? "--" : asked, "')"),
           in.Path("display"), severity));
       if (severity == "error") out.result = false;
     }
