@@ -418,15 +418,34 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
       const bool only_spaces = *in.display != resp.concept().display() &&
                                absl::StrJoin(absl::StrSplit(*in.display, ' ', absl::SkipEmpty()),
                                              " ") == resp.concept().display();
+      // The valid displays: the concept's and its designations', in the languages asked for.
+      std::vector<std::pair<std::string, std::string>> valid;  // display, language
+      auto add_valid = [&](const std::string& display, const std::string& language) {
+        if (!wanted(language)) return;
+        if (std::find(valid.begin(), valid.end(), std::pair{display, language}) == valid.end()) {
+          valid.emplace_back(display, language);
+        }
+      };
+      add_valid(resp.concept().display(), own_language);
+      for (const v1::Designation& d : resp.concept().designations()) {
+        add_valid(d.value(), d.language().empty() ? own_language : d.language());
+      }
+      if (valid.empty()) valid.emplace_back(resp.concept().display(), own_language);
+      std::string choices =
+          valid.size() == 1 ? "Valid display is "
+                            : absl::StrCat("Valid display is one of ", valid.size(), " choices: ");
+      for (size_t i = 0; i < valid.size(); ++i) {
+        absl::StrAppend(&choices, i == 0 ? "" : i + 1 == valid.size() ? " or " : ", ", "'",
+                        valid[i].first, "'",
+                        valid[i].second.empty() ? "" : absl::StrCat(" (", valid[i].second, ")"));
+      }
       out.issues.push_back(MakeIssue(
           "invalid", "invalid-display",
           only_spaces ? "Display_Name_WS_for__should_be_one_of__instead_of"
                       : "Display_Name_for__should_be_one_of__instead_of",
           absl::StrCat(only_spaces ? "Wrong whitespace in Display Name '" : "Wrong Display Name '",
-                       *in.display, "' for ", out.system, "#", out.code, ". Valid display is '",
-                       resp.concept().display(), "' ",
-                       own_language.empty() ? "" : absl::StrCat("(", own_language, ") "),
-                       "(for the language(s) '", asked.empty() ? "--" : asked, "')"),
+                       *in.display, "' for ", out.system, "#", out.code, ". ", choices,
+                       " (for the language(s) '", asked.empty() ? "--" : asked, "')"),
           in.Path("display"), severity));
       if (severity == "error") out.result = false;
     }
