@@ -200,7 +200,8 @@ FhirService::Result FhirService::Route(const Request& request, const Caller& cal
       absl::StatusOr<Params> params = ParamsOf(request);
       if (!params.ok()) return params.status();
       if (parts[1] == "$lookup") return Lookup(*params, caller);
-      if (parts[1] == "$validate-code") return ValidateCode(*params, caller, /*in_value_set=*/false);
+      if (parts[1] == "$validate-code")
+        return ValidateCode(*params, caller, /*in_value_set=*/false);
       if (parts[1] == "$subsumes") return Subsumes(*params);
       return absl::NotFoundError(absl::StrCat("CodeSystem has no operation ", parts[1],
                                               "; try $lookup, $validate-code or $subsumes"));

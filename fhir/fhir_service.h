@@ -150,6 +150,8 @@ class FhirService {
   // Code system versions (versions.cc). The published release versions of a system, in
   // publish order.
   std::vector<std::string> VersionsOf(const std::string& system_id) const;
+  // Those versions as FHIR's messages list them: "1.0.0, 1.1.0 or 1.2.0".
+  std::string VersionListText(const std::string& system_id) const;
   // The published version `pattern` names: itself, else the newest one it matches with "x" or
   // "*" segments (FHIR's version wildcards, "1.0.x"); "" when none.
   std::string ResolveVersion(const std::string& system_id, const std::string& pattern) const;

@@ -143,11 +143,7 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
                         : !pin.empty()                          ? pin
                                                                 : fallback;
   auto unknown_version = [&](const std::string& version) {
-    std::vector<std::string> versions = VersionsOf(id);
-    std::string valid;
-    for (size_t i = 0; i < versions.size(); ++i) {
-      absl::StrAppend(&valid, i == 0 ? "" : i + 1 == versions.size() ? " or " : ", ", versions[i]);
-    }
+    const std::string valid = VersionListText(id);
     out.unknown_system = out.caused_by_unknown_system = true;
     out.unknown_canonical = absl::StrCat(out.system, "|", version);
     out.issues.push_back(MakeIssue(
@@ -435,8 +431,11 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
           valid.size() == 1 ? "Valid display is "
                             : absl::StrCat("Valid display is one of ", valid.size(), " choices: ");
       for (size_t i = 0; i < valid.size(); ++i) {
-        absl::StrAppend(&choices, i == 0 ? "" : i + 1 == valid.size() ? " or " : ", ", "'",
-                        valid[i].first, "'",
+        absl::StrAppend(&choices,
+                        i == 0                  ? ""
+                        : i + 1 == valid.size() ? " or "
+                                                : ", ",
+                        "'", valid[i].first, "'",
                         valid[i].second.empty() ? "" : absl::StrCat(" (", valid[i].second, ")"));
       }
       out.issues.push_back(MakeIssue(

@@ -199,6 +199,18 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
   const Params params = WithExpansionParameters(request_params, *vs);
   if (absl::Status s = CheckSupplements(params, &*vs); !s.ok()) return s;
   const bool defaulted = ApplyVersionParams(params, &*vs);
+  // A version the definition names (or the request forces) that is not here.
+  for (const v1::ValueSetRule& r : vs->includes()) {
+    if (r.system().empty() || r.version().empty()) continue;
+    absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(r.system());
+    if (!info.ok() || !ResolveVersion((*info)->id, r.version()).empty()) continue;
+    return WithIssue(
+        absl::NotFoundError(absl::StrCat(
+            "A definition for CodeSystem '", FhirCanonical((*info)->id, (*info)->uri),
+            "' version '", r.version(), "' could not be found, so the value set cannot be ",
+            "expanded. Valid versions: ", VersionListText((*info)->id))),
+        "UNKNOWN_CODESYSTEM_VERSION_EXP", "not-found", "not-found");
+  }
   v1::ExpandValueSetRequest req;
   *req.mutable_definition() = *vs;
   if (req.definition().version().empty()) req.mutable_definition()->set_version("0");

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "fhir/fhir_service.h"
 
@@ -43,6 +44,15 @@ std::vector<std::string> FhirService::VersionsOf(const std::string& system_id) c
     if (r.state() == v1::RELEASE_STATE_PUBLISHED) out.push_back(r.version());
   }
   return out;
+}
+
+std::string FhirService::VersionListText(const std::string& system_id) const {
+  std::vector<std::string> versions = VersionsOf(system_id);
+  std::string text;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    absl::StrAppend(&text, i == 0 ? "" : i + 1 == versions.size() ? " or " : ", ", versions[i]);
+  }
+  return text;
 }
 
 std::string FhirService::ResolveVersion(const std::string& system_id,
