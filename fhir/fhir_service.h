@@ -152,6 +152,11 @@ class FhirService {
   std::vector<std::string> VersionsOf(const std::string& system_id) const;
   // Those versions as FHIR's messages list them: "1.0.0, 1.1.0 or 1.2.0".
   std::string VersionListText(const std::string& system_id) const;
+  // INVALID_ARGUMENT (vs-invalid) when a filter of the value set's definition has no value. Its
+  // expression is the filter's value with the value set's canonical when `expanding`
+  // ("ValueSet[URL|VERSION].compose.include[0].filter[0].value"), else the filter's
+  // ("ValueSet.compose.include[0].filter[0]"), as tx.fhir.org words each.
+  absl::Status CheckFilters(const v1::ValueSet& vs, bool expanding) const;
   // The published version `pattern` names: itself, else the newest one it matches with "x" or
   // "*" segments (FHIR's version wildcards, "1.0.x"); "" when none.
   std::string ResolveVersion(const std::string& system_id, const std::string& pattern) const;

@@ -41,12 +41,14 @@ namespace {
 constexpr char kMessageIdPayload[] = "type.codebook.dev/fhir.message-id";
 constexpr char kCodePayload[] = "type.codebook.dev/fhir.issue-code";
 constexpr char kTxCodePayload[] = "type.codebook.dev/fhir.tx-issue-type";
+constexpr char kExpressionPayload[] = "type.codebook.dev/fhir.expression";
 }  // namespace
 
 absl::Status WithIssue(absl::Status status, const std::string& message_id, const std::string& code,
-                       const std::string& tx_code) {
+                       const std::string& tx_code, const std::string& expression) {
   status.SetPayload(kCodePayload, absl::Cord(code));
   status.SetPayload(kTxCodePayload, absl::Cord(tx_code));
+  if (!expression.empty()) status.SetPayload(kExpressionPayload, absl::Cord(expression));
   return WithMessageId(std::move(status), message_id);
 }
 
@@ -103,6 +105,9 @@ Error ErrorFromStatus(const absl::Status& status) {
   }
   if (code.has_value()) e.issue.code = std::string(*code);
   if (tx_code.has_value()) e.issue.tx_code = std::string(*tx_code);
+  if (auto expression = status.GetPayload(kExpressionPayload); expression.has_value()) {
+    e.issue.expression = std::string(*expression);
+  }
   return e;
 }
 

@@ -40,9 +40,10 @@ struct Error {
 // `status` carrying the message id its issue should have (a payload of the status), for errors
 // the FHIR layer words itself in the HL7 validator's terms.
 absl::Status WithMessageId(absl::Status status, const std::string& message_id);
-// The same with the issue's FHIR code and tx-issue-type code instead of the status's own.
+// The same with the issue's FHIR code and tx-issue-type code instead of the status's own, and
+// the FHIRPath expression of what it is about ("" none).
 absl::Status WithIssue(absl::Status status, const std::string& message_id, const std::string& code,
-                       const std::string& tx_code);
+                       const std::string& tx_code, const std::string& expression = "");
 
 // The domain's status as FHIR sees it: INVALID_ARGUMENT 400 invalid, NOT_FOUND 404 not-found,
 // FAILED_PRECONDITION 422 business-rule, PERMISSION_DENIED 403 forbidden, UNAUTHENTICATED 401

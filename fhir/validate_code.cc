@@ -459,6 +459,7 @@ FhirService::Result FhirService::ValidateCode(const Params& request_params, cons
     absl::StatusOr<v1::ValueSet> found = ValueSetOf(request_params);
     if (!found.ok()) return found.status();
     vs = *std::move(found);
+    if (absl::Status s = CheckFilters(*vs, /*expanding=*/false); !s.ok()) return s;
   }
   // The value set's own parameters (displayLanguage, ...) apply unless the request gives them.
   const Params params = vs ? WithExpansionParameters(request_params, *vs) : request_params;

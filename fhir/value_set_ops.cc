@@ -191,6 +191,33 @@ Params WithExpansionParameters(const Params& params, const v1::ValueSet& vs) {
   return out;
 }
 
+absl::Status FhirService::CheckFilters(const v1::ValueSet& vs, bool expanding) const {
+  for (const auto* rules : {&vs.includes(), &vs.excludes()}) {
+    for (int i = 0; i < rules->size(); ++i) {
+      const v1::ValueSetRule& r = (*rules)[i];
+      for (int f = 0; f < r.filters_size(); ++f) {
+        if (!r.filters(f).value().empty()) continue;
+        absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(r.system());
+        const std::string system =
+            info.ok() ? FhirCanonical((*info)->id, (*info)->uri) : r.system();
+        return WithIssue(
+            absl::InvalidArgumentError(absl::StrCat(
+                "The system ", system, " filter with property = ", r.filters(f).property(),
+                ", op = ", r.filters(f).op(), " has no value")),
+            "UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE", "invalid", "vs-invalid",
+            absl::StrCat("ValueSet",
+                         expanding
+                             ? absl::StrCat("[", vs.url(),
+                                            vs.version().empty() ? "" : "|" + vs.version(), "]")
+                             : "",
+                         ".compose.", rules == &vs.includes() ? "include[" : "exclude[", i,
+                         "].filter[", f, "]", expanding ? ".value" : ""));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 FhirService::Result FhirService::Expand(const Params& request_params, const Caller& caller) const {
   absl::StatusOr<v1::ValueSet> vs = ValueSetOf(request_params);
   if (!vs.ok()) return vs.status();
@@ -198,6 +225,7 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
   // extensions) apply unless the request gives them.
   const Params params = WithExpansionParameters(request_params, *vs);
   if (absl::Status s = CheckSupplements(params, &*vs); !s.ok()) return s;
+  if (absl::Status s = CheckFilters(*vs, /*expanding=*/true); !s.ok()) return s;
   const bool defaulted = ApplyVersionParams(params, &*vs);
   // A version the definition names (or the request forces) that is not here.
   for (const v1::ValueSetRule& r : vs->includes()) {
