@@ -492,4 +492,26 @@ std::shared_ptr<const Json> FhirService::ResourceOf(const std::string& system_id
   return parsed;
 }
 
+std::vector<std::string> LanguagesAsked(const std::string& asked) {
+  std::vector<std::string> languages;
+  for (absl::string_view part : absl::StrSplit(asked, ',', absl::SkipEmpty())) {
+    std::string tag(absl::StripAsciiWhitespace(part.substr(0, part.find(';'))));
+    if (!tag.empty() && tag != "*") languages.push_back(tag);
+  }
+  return languages;
+}
+
+bool LanguageWanted(const std::vector<std::string>& asked, const std::string& language) {
+  if (asked.empty() || language.empty()) return true;
+  for (const std::string& l : asked) {
+    const std::string& shorter = l.size() < language.size() ? l : language;
+    const std::string& longer = l.size() < language.size() ? language : l;
+    if (absl::StartsWithIgnoreCase(longer, shorter) &&
+        (longer.size() == shorter.size() || longer[shorter.size()] == '-')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace codebook::fhir

@@ -65,6 +65,13 @@ std::string StatusWarning(const Json& resource);
 // valueset-expansion-parameter extensions) added where the request does not give them.
 Params WithExpansionParameters(const Params& params, const v1::ValueSet& vs);
 
+// The language tags a displayLanguage or Accept-Language value asks for, in order ("de, en;q=0.8,
+// *" is {"de", "en"}: weights and the wildcard dropped).
+std::vector<std::string> LanguagesAsked(const std::string& asked);
+// Whether a display in `language` is one of `asked`: no languages asked, a display of no stated
+// language, or a tag that one of them equals or is a prefix of at a "-" ("de" and "de-CH").
+bool LanguageWanted(const std::vector<std::string>& asked, const std::string& language);
+
 // The canonical of the ConceptMap of a system's conversion tables.
 std::string ConversionMapUrl(const std::string& system_id);
 

@@ -342,23 +342,8 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   // concept's display.
   const std::string asked =
       params.Text("displayLanguage").value_or(caller.request->accept_language);
-  std::vector<std::string> languages;
-  for (absl::string_view part : absl::StrSplit(asked, ',', absl::SkipEmpty())) {
-    std::string tag(absl::StripAsciiWhitespace(part.substr(0, part.find(';'))));
-    if (!tag.empty() && tag != "*") languages.push_back(tag);
-  }
-  auto wanted = [&](const std::string& language) {
-    if (languages.empty() || language.empty()) return true;
-    for (const std::string& l : languages) {
-      const std::string shorter = l.size() < language.size() ? l : language;
-      const std::string longer = l.size() < language.size() ? language : l;
-      if (absl::StartsWithIgnoreCase(longer, shorter) &&
-          (longer.size() == shorter.size() || longer[shorter.size()] == '-')) {
-        return true;
-      }
-    }
-    return false;
-  };
+  const std::vector<std::string> languages = LanguagesAsked(asked);
+  auto wanted = [&](const std::string& language) { return LanguageWanted(languages, language); };
   std::shared_ptr<const Json> resource = ResourceOf(id, out.version);
   // The language of the concept's display: the code system's (none known for a FHIR code
   // system that does not say: it matches any), English for Codebook's own.

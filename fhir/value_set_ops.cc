@@ -407,6 +407,10 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
     }
     expansion["property"] = std::move(declared);
   }
+  // The languages asked for: a concept whose code system's language is not one of them is
+  // displayed in a designation that is, and its own display becomes a designation.
+  const std::vector<std::string> languages =
+      LanguagesAsked(params.Text("displayLanguage").value_or(caller.request->accept_language));
   Json contains = Json::array();
   for (const v1::ExpansionEntry& e : all.concepts()) {
     absl::StatusOr<const service::CodeSystemInfo*> info = SystemOf(e.system());
@@ -415,7 +419,25 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
     if (c.kind() == v1::CONCEPT_KIND_HEADER) entry["abstract"] = true;
     if (c.status() == v1::CONCEPT_STATUS_INACTIVE) entry["inactive"] = true;
     entry["code"] = c.code();
-    if (!c.text_withheld() && !c.display().empty()) entry["display"] = c.display();
+    int shown = -1;  // the designation displayed instead of the concept's display
+    std::string own_language;
+    if (!languages.empty() && !c.text_withheld()) {
+      std::shared_ptr<const Json> cs = release_resource(e.system());
+      own_language = cs != nullptr ? cs->value("language", "") : "";
+      for (size_t l = 0; l < languages.size() && shown < 0 && !own_language.empty() &&
+                         !LanguageWanted(languages, own_language);
+           ++l) {
+        for (int i = 0; i < c.designations_size() && shown < 0; ++i) {
+          const std::string& language = c.designations(i).language();
+          if (!language.empty() && LanguageWanted({languages[l]}, language)) shown = i;
+        }
+      }
+    }
+    if (shown >= 0) {
+      entry["display"] = c.designations(shown).value();
+    } else if (!c.text_withheld() && !c.display().empty()) {
+      entry["display"] = c.display();
+    }
     // The properties asked for, typed as the code system declares them.
     Json properties = Json::array();
     for (const std::string& p : asked_properties) {
@@ -428,7 +450,12 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
     if (!properties.empty()) entry["property"] = std::move(properties);
     if (*designations && !c.designations().empty()) {
       Json list = Json::array();
-      for (const v1::Designation& d : c.designations()) {
+      if (shown >= 0) {
+        list.push_back({{"language", own_language}, {"value", c.display()}});
+      }
+      for (int i = 0; i < c.designations_size(); ++i) {
+        if (i == shown) continue;
+        const v1::Designation& d = c.designations(i);
         Json dj = Json::object();
         if (!d.language().empty()) dj["language"] = d.language();
         if (!d.use().empty()) {

@@ -11,10 +11,11 @@ documented rules (tests/readme.md and the IG's page on the format):
   - each test's request (a Parameters resource, R5 form; the test's profile parameters added) is
     POSTed to the operation's endpoint, with the test's Accept-Language;
   - the answer is compared with the expected response as a template: array order ignored,
-    $optional$ entries may be absent, $optional-properties$ may be absent or present (the
-    suite lists some that its expected answer leaves out, such as a ValueSet's publisher),
-    every other property must be there and nothing else may; strings may be $$, $id$, $uuid$, $instant$, $date$, $url$,
-    $token$, $string$, $semver$, $version$, $choice:a|b$, $fragments:a|b$ or $external:N$
+    $optional$ entries (and objects) may be absent, $optional-properties$ may be absent or
+    present (the suite lists some that its expected answer leaves out, such as a ValueSet's
+    publisher), every other property must be there and nothing else may; strings may be $$,
+    $id$, $uuid$, $instant$, $date$, $url$, $token$, $string$, $semver$, $version$,
+    $choice:a|b$, $fragments:a|b$ or $external:N$
     (message N of that response file as the server words it: tx.fhir.org's wording, from the
     suite's messages-tx.fhir.org.json, which Codebook follows, overlaid by --externals where
     Codebook's differs; for a message in neither, the fragments after the second colon);
@@ -181,6 +182,8 @@ class Comparer:
                     continue
                 if isinstance(value, list) and all(is_optional(e) for e in value):
                     continue  # an array of optional entries may be left out whole
+                if is_optional(value):
+                    continue  # so may an object marked $optional$ (a designation's use)
                 raise Mismatch(f"{path}: missing property '{key}'")
             if key in counted:
                 if not isinstance(actual[key], list) or len(actual[key]) != len(value):
