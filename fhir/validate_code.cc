@@ -360,6 +360,15 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   }
   // The display, when given, must be the concept's or one of its designations', in those
   // languages when any are asked for.
+  // A display of licensed text the caller may not read is not checked (the answer would tell
+  // the text), and the answer says so.
+  if (in.display && out.found && resp.concept().text_withheld()) {
+    out.issues.push_back(MakeIssue(
+        "forbidden", "", "",
+        absl::StrCat("The display was not checked: the text of ", (*info)->id, " needs the scope ",
+                     (*info)->license_scope),
+        in.Path("display"), "warning"));
+  }
   if (in.display && out.found && !resp.concept().text_withheld()) {
     bool matches = wanted(own_language) && *in.display == resp.concept().display();
     for (const v1::Designation& d : resp.concept().designations()) {

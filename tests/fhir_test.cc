@@ -247,6 +247,19 @@ TEST_F(FhirTest, CptTextOnlyForCallersWithTheLicence) {
                        &status, kReadToken);
   EXPECT_EQ(Param(validated, "result"), true) << validated.dump();
   EXPECT_TRUE(Param(validated, "display").is_null()) << validated.dump();
+  // A display given by a caller without the licence is not checked (the error would tell the
+  // text): valid, with a warning that says so; the licensed caller's is checked.
+  const std::string wrong_display =
+      std::string("/CodeSystem/$validate-code?url=") + kCpt + "&code=99215&display=Wrong";
+  Json unchecked = Get(wrong_display, &status, kReadToken);
+  EXPECT_EQ(Param(unchecked, "result"), true) << unchecked.dump();
+  EXPECT_NE(unchecked.dump().find("The display was not checked"), std::string::npos)
+      << unchecked.dump();
+  EXPECT_EQ(unchecked.dump().find("Valid display"), std::string::npos) << unchecked.dump();
+  Json checked = Get(wrong_display, &status, kCoderToken);
+  EXPECT_EQ(Param(checked, "result"), false) << checked.dump();
+  EXPECT_NE(checked.dump().find("Wrong Display Name 'Wrong'"), std::string::npos)
+      << checked.dump();
   // CPT's code:modifier expressions.
   Json modified = Get(std::string("/CodeSystem/$validate-code?url=") + kCpt + "&code=99215:25",
                       &status, kCoderToken);
