@@ -165,7 +165,7 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
         result.empty() ? (versions.empty() ? "" : versions.back()) : ResolveVersion(id, result);
     if (!taken.empty() && taken != in.version && !VersionMatches(in.version, taken)) {
       const bool versionless = pin.empty() && forced.empty() && fallback.empty();
-      if (versionless && !coding_known) {
+      if (versionless) {
         out.issues.push_back(MakeIssue(
             "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH_DEFAULT",
             absl::StrCat("The code system '", out.system, "' version '", taken,
@@ -173,7 +173,7 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
                          "the one in the value ('",
                          in.version, "')"),
             in.Path("version"), "warning"));
-      } else if (!versionless && result != pin) {
+      } else if (result != pin) {
         out.issues.push_back(MakeIssue(
             "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH_CHANGED",
             absl::StrCat("The code system '", out.system, "' version '", result,
@@ -191,18 +191,17 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
             in.Path("version")));
         out.mismatch = true;
       }
-      if (!coding_known) unknown_version(in.version);
+      unknown_version(in.version);
     }
     pattern = result;
   } else {
     if (!coding_known && pattern != in.version) unknown_version(in.version);
     if (forced.empty() && !coding_allowed) {
-      std::string pinned = ResolveVersion(id, allowed.front());
-      const std::string& pin = allowed.front();
+      const std::string pinned = ResolveVersion(id, allowed.front());
       out.issues.push_back(MakeIssue(
           "invalid", "vs-invalid", "VALUESET_VALUE_MISMATCH",
           absl::StrCat("The code system '", out.system, "' version '",
-                       pinned.empty() ? pin : pinned,
+                       pinned.empty() ? allowed.front() : pinned,
                        "' in the ValueSet include is different to the one in the value ('",
                        in.version, "')"),
           in.Path("version")));
@@ -363,11 +362,11 @@ FhirService::CodingCheck FhirService::CheckCoding(const CodingIn& in, const v1::
   // A display of licensed text the caller may not read is not checked (the answer would tell
   // the text), and the answer says so.
   if (in.display && out.found && resp.concept().text_withheld()) {
-    out.issues.push_back(MakeIssue(
-        "forbidden", "", "",
-        absl::StrCat("The display was not checked: the text of ", (*info)->id, " needs the scope ",
-                     (*info)->license_scope),
-        in.Path("display"), "warning"));
+    out.issues.push_back(
+        MakeIssue("forbidden", "", "",
+                  absl::StrCat("The display was not checked: the text of ", (*info)->id,
+                               " needs the scope ", (*info)->license_scope),
+                  in.Path("display"), "warning"));
   }
   if (in.display && out.found && !resp.concept().text_withheld()) {
     bool matches = wanted(own_language) && *in.display == resp.concept().display();
