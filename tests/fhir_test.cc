@@ -258,8 +258,7 @@ TEST_F(FhirTest, CptTextOnlyForCallersWithTheLicence) {
   EXPECT_EQ(unchecked.dump().find("Valid display"), std::string::npos) << unchecked.dump();
   Json checked = Get(wrong_display, &status, kCoderToken);
   EXPECT_EQ(Param(checked, "result"), false) << checked.dump();
-  EXPECT_NE(checked.dump().find("Wrong Display Name 'Wrong'"), std::string::npos)
-      << checked.dump();
+  EXPECT_NE(checked.dump().find("Wrong Display Name 'Wrong'"), std::string::npos) << checked.dump();
   // CPT's code:modifier expressions.
   Json modified = Get(std::string("/CodeSystem/$validate-code?url=") + kCpt + "&code=99215:25",
                       &status, kCoderToken);
@@ -366,6 +365,54 @@ TEST_F(FhirTest, ExpandsImplicitValueSetsWithFilterAndPaging) {
   EXPECT_EQ(status, 400);
   Get(std::string("/ValueSet/$expand?url=") + kIcd + "%3Ffhir_vs&count=many", &status);
   EXPECT_EQ(status, 400);
+}
+
+TEST_F(FhirTest, VersionsThatAreNotHereAreNamedWithTheOnesThatAre) {
+  auto post = [](const std::string& op, const Json& parameters, int* status) {
+    Json body = {{"resourceType", "Parameters"}, {"parameter", parameters}};
+    auto res = Http().Post(("/fhir/ValueSet/" + op).c_str(), body.dump(), "application/fhir+json");
+    *status = res ? res->status : 0;
+    return res ? Json::parse(res->body, nullptr, false) : Json();
+  };
+  auto value_set = [](const Json& include) {
+    return Json{{"name", "valueSet"},
+                {"resource",
+                 {{"resourceType", "ValueSet"},
+                  {"url", "https://payer.example/vs/diabetes"},
+                  {"compose", {{"include", Json::array({include})}}}}}};
+  };
+  int status = 0;
+  // A value set pinned to a release that is not here cannot be expanded.
+  Json pinned =
+      post("$expand", Json::array({value_set({{"system", kIcd}, {"version", "FY1999"}})}), &status);
+  EXPECT_EQ(status, 404) << pinned.dump();
+  EXPECT_NE(pinned.dump().find("version 'FY1999' could not be found, so the value set cannot be "
+                               "expanded. Valid versions: FY2024 or FY2025"),
+            std::string::npos)
+      << pinned.dump();
+  // A coding of a release that is not here: invalid, answered in the release the value set
+  // takes (the newest), the unknown version named.
+  Json coding =
+      post("$validate-code",
+           {value_set({{"system", kIcd}}),
+            {{"name", "coding"},
+             {"valueCoding", {{"system", kIcd}, {"version", "FY1999"}, {"code", "E11.9"}}}}},
+           &status);
+  EXPECT_EQ(status, 200) << coding.dump();
+  EXPECT_EQ(Param(coding, "result"), false) << coding.dump();
+  EXPECT_EQ(Param(coding, "version"), "FY2025") << coding.dump();
+  EXPECT_EQ(Param(coding, "x-caused-by-unknown-system"), std::string(kIcd) + "|FY1999");
+  EXPECT_NE(coding.dump().find("UNKNOWN_CODESYSTEM_VERSION"), std::string::npos) << coding.dump();
+  // A filter without a value is refused, naming the filter.
+  Json filter =
+      post("$validate-code",
+           {value_set({{"system", kIcd}, {"filter", {{{"property", "concept"}, {"op", "is-a"}}}}}),
+            {{"name", "code"}, {"valueCode", "E11.9"}},
+            {{"name", "system"}, {"valueUri", kIcd}}},
+           &status);
+  EXPECT_EQ(status, 400) << filter.dump();
+  EXPECT_EQ(filter["issue"][0]["expression"][0], "ValueSet.compose.include[0].filter[0]")
+      << filter.dump();
 }
 
 TEST_F(FhirTest, TranslateFollowsTheConversionTables) {
