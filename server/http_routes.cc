@@ -61,16 +61,20 @@ void Send(const fhir::Response& r, httplib::Response& res) {
 
 }  // namespace
 
-void AddFhirRoutes(httplib::Server& routes, const fhir::FhirService* fhir, size_t max_body_bytes) {
-  auto handler = [fhir](const httplib::Request& req, httplib::Response& res) {
-    Send(fhir->Handle(ToFhirRequest(req, req.ssl != nullptr)), res);
-  };
-  const char* pattern = R"(/fhir(/.*)?)";
+void RouteEveryMethod(httplib::Server& routes, const char* pattern,
+                      const httplib::Server::Handler& handler) {
   routes.Get(pattern, handler);
   routes.Post(pattern, handler);
   routes.Put(pattern, handler);
   routes.Delete(pattern, handler);
   routes.Patch(pattern, handler);
+}
+
+void AddFhirRoutes(httplib::Server& routes, const fhir::FhirService* fhir, size_t max_body_bytes) {
+  auto handler = [fhir](const httplib::Request& req, httplib::Response& res) {
+    Send(fhir->Handle(ToFhirRequest(req, req.ssl != nullptr)), res);
+  };
+  RouteEveryMethod(routes, R"(/fhir(/.*)?)", handler);
   routes.set_error_handler([max_body_bytes](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     std::string text;

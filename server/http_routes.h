@@ -12,6 +12,11 @@
 
 namespace codebook::server {
 
+// Routes GET, POST, PUT, DELETE and PATCH of `pattern` to `handler` (which answers each method
+// itself, a 405 for those it does not take).
+void RouteEveryMethod(httplib::Server& routes, const char* pattern,
+                      const httplib::Server::Handler& handler);
+
 // GET /metrics answers `metrics()` as "text/plain; version=0.0.4"; GET /healthz answers 200
 // "ok" while `healthy()`, else 503; other paths 404, other methods 405.
 void AddMetricsRoutes(httplib::Server& routes, std::function<std::string()> metrics,

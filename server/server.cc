@@ -15,6 +15,7 @@
 #include "server/gauges.h"
 #include "server/http_port.h"
 #include "server/http_routes.h"
+#include "server/json_api.h"
 #include "service/code_systems.h"
 #include "service/grpc_services.h"
 #include "service/memory_releaser.h"
@@ -310,6 +311,10 @@ absl::Status Server::Parts::StartHttpPorts() {
     fhir_port = *std::move(port);
     fhir = std::make_unique<fhir::FhirService>(terminology.get(), auth.get());
     AddFhirRoutes(fhir_port->routes(), fhir.get(), options.fhir_max_body_bytes);
+    // The gRPC API in JSON beside FHIR, through the gRPC services themselves (server/json_api.h).
+    grpc::ChannelArguments in_process;
+    in_process.SetMaxReceiveMessageSize(options.max_message_bytes);
+    AddJsonApiRoutes(fhir_port->routes(), grpc_server->InProcessChannel(in_process));
     absl::StatusOr<int> bound = fhir_port->Start(options.fhir_listen);
     if (!bound.ok()) {
       return absl::Status(bound.status().code(),

@@ -527,6 +527,58 @@ TEST_F(FhirTest, AThirdPartyFhirClientFromNpm) {
   EXPECT_NE(RunCommand("node " + dir + "/fhir_kit_test.mjs http://127.0.0.1:1/fhir", &out), 0);
 }
 
+// The HTTP port's other API: the gRPC methods in JSON (server/json_api.h).
+TEST_F(FhirTest, TheGrpcApiInJsonBesideFhir) {
+  auto call = [](const std::string& method, const std::string& body, const std::string& token,
+                 int* status) {
+    auto res = Http(token).Post(("/api/v1/" + method).c_str(), body, "application/json");
+    *status = res ? res->status : 0;
+    if (res) EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << method;
+    return res ? Json::parse(res->body, nullptr, false) : Json();
+  };
+  int status = 0;
+  Json lookup = call("codebook.v1.Terminology/Lookup", R"({"system":"ICD10CM","code":"E11.9"})",
+                     kReadToken, &status);
+  ASSERT_EQ(status, 200) << lookup.dump();
+  EXPECT_EQ(lookup["release"]["version"], "FY2025");
+  EXPECT_EQ(lookup["concept"]["code"], "E11.9");
+  EXPECT_FALSE(lookup["concept"].value("display", "").empty()) << lookup.dump();
+  // A server-streaming method answers an array of its messages.
+  Json diff = call("codebook.v1.Terminology/DiffReleases",
+                   R"({"system":"ICD10CM","fromVersion":"FY2024","toVersion":"FY2025"})",
+                   kReadToken, &status);
+  ASSERT_EQ(status, 200) << diff.dump();
+  ASSERT_TRUE(diff.is_array() && !diff.empty()) << diff.dump();
+  EXPECT_EQ(diff[0]["to"]["version"], "FY2025");
+  // CPT's text as over gRPC: withheld without the licence.
+  const std::string cpt = R"({"system":"CPT","code":"99215"})";
+  Json withheld = call("codebook.v1.Terminology/Lookup", cpt, kReadToken, &status);
+  EXPECT_EQ(status, 200) << withheld.dump();
+  EXPECT_EQ(withheld["concept"].value("textWithheld", false), true) << withheld.dump();
+  EXPECT_FALSE(withheld["concept"].contains("display")) << withheld.dump();
+  Json licensed = call("codebook.v1.Terminology/Lookup", cpt, kCoderToken, &status);
+  EXPECT_FALSE(licensed["concept"].value("display", "").empty()) << licensed.dump();
+  // Errors: JSON with the gRPC code, and the HTTP status of that code.
+  Json unknown = call("codebook.v1.Terminology/Nope", "{}", kReadToken, &status);
+  EXPECT_EQ(status, 404);
+  EXPECT_EQ(unknown["status"], "NOT_FOUND") << unknown.dump();
+  Json bad = call("codebook.v1.Terminology/Lookup", R"({"sytem":"ICD10CM"})", kReadToken, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(bad.value("message", "").find("sytem"), std::string::npos) << bad.dump();
+  Json missing = call("codebook.v1.Terminology/Lookup", R"({"system":"ICD10CM","code":"Q99.99"})",
+                      kReadToken, &status);
+  EXPECT_EQ(status, 404) << missing.dump();
+  const std::string discard = R"({"system":"CPT","version":"2025"})";
+  Json forbidden = call("codebook.v1.ReleaseAdmin/DiscardRelease", discard, kReadToken, &status);
+  EXPECT_EQ(status, 403) << forbidden.dump();
+  Json anonymous = call("codebook.v1.ReleaseAdmin/DiscardRelease", discard, "", &status);
+  EXPECT_EQ(status, 401) << anonymous.dump();
+  auto get = Http().Get("/api/v1/codebook.v1.Terminology/Lookup");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->get_header_value("Allow"), "POST");
+}
+
 TEST_F(FhirTest, ConnectionsAreKeptAlive) {
   httplib::Client c = Http();
   c.set_keep_alive(true);
