@@ -6,7 +6,8 @@ packages=(build-essential cmake pkg-config
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
           librocksdb-dev libabsl-dev libgtest-dev libgmock-dev zlib1g-dev libssl-dev
           libzip-dev libpugixml-dev libre2-dev nlohmann-json3-dev libcpp-httplib-dev openssl
-          clang libclang-rt-14-dev python3 python3-grpcio python3-protobuf python3-yaml nodejs)
+          clang libclang-rt-14-dev python3 python3-grpcio python3-protobuf python3-yaml nodejs
+          chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

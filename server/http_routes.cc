@@ -1,9 +1,13 @@
 #include "server/http_routes.h"
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/http_port.h"
+#include "server/web_assets.h"
 
 namespace codebook::server {
 
@@ -68,6 +72,51 @@ void RouteEveryMethod(httplib::Server& routes, const char* pattern,
   routes.Put(pattern, handler);
   routes.Delete(pattern, handler);
   routes.Patch(pattern, handler);
+}
+
+void AddWebRoutes(httplib::Server& routes) {
+  auto serve = [](const WebAsset& asset, const httplib::Request& req, httplib::Response& res) {
+    static constexpr std::pair<std::string_view, const char*> kTypes[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"}};
+    const char* type = "application/octet-stream";
+    for (const auto& [ending, content_type] : kTypes) {
+      if (asset.path.size() >= ending.size() &&
+          asset.path.substr(asset.path.size() - ending.size()) == ending) {
+        type = content_type;
+      }
+    }
+    const std::string etag = absl::StrCat(
+        "\"", absl::Hex(std::hash<std::string_view>()({asset.data, asset.size})), "\"");
+    res.set_header("ETag", etag);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    if (req.get_header_value("If-None-Match") == etag) {
+      res.status = 304;
+      return;
+    }
+    res.set_content(asset.data, asset.size, type);
+  };
+  auto find = [](std::string_view path) -> const WebAsset* {
+    for (const WebAsset& a : WebAssets()) {
+      if (a.path == path) return &a;
+    }
+    return nullptr;
+  };
+  routes.Get("/", [serve, find](const httplib::Request& req, httplib::Response& res) {
+    if (const WebAsset* index = find("index.html")) serve(*index, req, res);
+  });
+  routes.Get(R"(/ui/([A-Za-z0-9._-]+))",
+             [serve, find](const httplib::Request& req, httplib::Response& res) {
+               if (const WebAsset* asset = find(req.matches[1].str())) {
+                 serve(*asset, req, res);
+               } else {
+                 res.status = 404;
+               }
+             });
 }
 
 void AddFhirRoutes(httplib::Server& routes, const fhir::FhirService* fhir, size_t max_body_bytes) {

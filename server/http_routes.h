@@ -27,6 +27,11 @@ void AddMetricsRoutes(httplib::Server& routes, std::function<std::string()> metr
 // OperationOutcome; a body over `max_body_bytes` a 413 one.
 void AddFhirRoutes(httplib::Server& routes, const fhir::FhirService* fhir, size_t max_body_bytes);
 
+// The web page (server/web_assets.h): GET / answers index.html, GET /ui/FILE the file, with its
+// content type, an ETag (304 to a matching If-None-Match), Cache-Control no-cache and a
+// Content-Security-Policy that lets the page load only from this server.
+void AddWebRoutes(httplib::Server& routes);
+
 }  // namespace codebook::server
 
 #endif  // CODEBOOK_SERVER_HTTP_ROUTES_H_

@@ -315,6 +315,7 @@ absl::Status Server::Parts::StartHttpPorts() {
     grpc::ChannelArguments in_process;
     in_process.SetMaxReceiveMessageSize(options.max_message_bytes);
     AddJsonApiRoutes(fhir_port->routes(), grpc_server->InProcessChannel(in_process));
+    AddWebRoutes(fhir_port->routes());
     absl::StatusOr<int> bound = fhir_port->Start(options.fhir_listen);
     if (!bound.ok()) {
       return absl::Status(bound.status().code(),

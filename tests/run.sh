@@ -17,9 +17,9 @@ report() { printf 'tests/run.sh took %d s:\n%s' $((SECONDS - start)) "$times"; }
 lap "dependencies"
 "$root/deploy/build.sh"
 lap "build"
-# The Node.js packages of the client tests (the gRPC client, the third-party FHIR client), each
-# from its lock file, again only when it changed.
-for dir in "$root/client/node" "$root/tests/fhir_client"; do
+# The Node.js packages of the client tests (the gRPC client, the third-party FHIR client, the
+# browser test), each from its lock file, again only when it changed.
+for dir in "$root/client/node" "$root/tests/fhir_client" "$root/tests/ui"; do
   if [[ ! -f "$dir/node_modules/.package-lock.json" ||
         "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

@@ -13,7 +13,7 @@ out="$root/build-asan"
 [[ -f "$out/CMakeCache.txt" ]] || cmake -S "$root" -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCODEBOOK_SANITIZE=ON > /dev/null
 cmake --build "$out" -j"${JOBS:-2}"
-for dir in "$root/client/node" "$root/tests/fhir_client"; do
+for dir in "$root/client/node" "$root/tests/fhir_client" "$root/tests/ui"; do
   if [[ ! -f "$dir/node_modules/.package-lock.json" ]]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi

@@ -1,0 +1,22 @@
+# Writes OUT, a C++ source holding the web page's files (FILES, paths below web/) as byte
+# arrays, for server/web_assets.h. Run by the build (web/CMakeLists.txt) whenever a file changes:
+#   cmake -DOUT=web_assets.cc -DDIR=web -DFILES="index.html|app.js" -P embed.cmake
+string(REPLACE "|" ";" FILES "${FILES}")
+set(src "// Generated from web/ by web/embed.cmake: do not edit.\n")
+string(APPEND src "#include \"server/web_assets.h\"\n\nnamespace codebook::server {\nnamespace {\n")
+set(table "")
+set(i 0)
+foreach(name IN LISTS FILES)
+  file(READ "${DIR}/${name}" hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND src "const unsigned char kFile${i}[] = {${bytes}0x00};\n")
+  string(APPEND table "    {\"${name}\", reinterpret_cast<const char*>(kFile${i}), ${size}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND src "}  // namespace\n\nconst std::vector<WebAsset>& WebAssets() {\n")
+string(APPEND src "  static const std::vector<WebAsset> assets = {\n${table}  };\n  return assets;\n}\n\n")
+string(APPEND src "}  // namespace codebook::server\n")
+file(WRITE "${OUT}.tmp" "${src}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
