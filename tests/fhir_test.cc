@@ -555,7 +555,9 @@ TEST_F(FhirTest, TheGrpcApiInJsonBesideFhir) {
                  int* status) {
     auto res = Http(token).Post(("/api/v1/" + method).c_str(), body, "application/json");
     *status = res ? res->status : 0;
-    if (res) EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << method;
+    if (res) {
+      EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << method;
+    }
     return res ? Json::parse(res->body, nullptr, false) : Json();
   };
   int status = 0;
