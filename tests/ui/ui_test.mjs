@@ -2,7 +2,11 @@
 // own) as a user would: types a query key by key, reads the ranked results, opens a code with
 // the keyboard, and checks the page and its shareable URL. Keeps a screenshot of each step.
 //
-//   node ui_test.mjs BASE_URL SCREENSHOT_DIR
+//   node ui_test.mjs BASE_URL SCREENSHOT_DIR [KEYSTROKES]
+//
+// With KEYSTROKES, it then types 1-3 word queries key by key, waiting for each key's results,
+// until that many keystrokes, and prints the median and p99 of keystroke-to-results on the page
+// beside those of the same Search calls made alone from the page (the JSON API's round trip).
 //
 // BASE_URL: a codebookd HTTP port holding ICD-10-CM (FY2025 with E11.9), e.g.
 // http://127.0.0.1:8080. Exits 0 when every check passes, 1 with the failed check otherwise.
@@ -11,7 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-const [base, shots] = process.argv.slice(2);
+const [base, shots, keystrokesArg] = process.argv.slice(2);
+const keystrokes = Number(keystrokesArg || 0);
 if (!base || !shots) {
   console.error('usage: node ui_test.mjs BASE_URL SCREENSHOT_DIR');
   process.exit(2);
@@ -21,6 +26,58 @@ fs.mkdirSync(shots, { recursive: true });
 function check(ok, what) {
   if (!ok) throw new Error(`failed: ${what}`);
   console.log(`ok: ${what}`);
+}
+
+const QUERIES = ['diabetes', 'kidney failure', 'fracture of femur', 'essential hypertension',
+  'asthma', 'pneumonia', 'sepsis', 'obesity', 'major depressive', 'migraine', 'heart failure',
+  'knee pain', 'chest pain', 'urinary tract infection', 'anemia', 'copd', 'back pain',
+  'atrial fibrillation', 'breast cancer', 'hip replacement'];
+
+function percentile(values, p) {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))];
+}
+
+// Types QUERIES key by key (waiting for each key's results) until `count` keystrokes; then
+// times the same Search calls alone. Prints both distributions.
+async function measure(page, count) {
+  await page.goto(`${base}/?system=ICD10CM`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('#system option[value="ICD10CM"]');
+  const prefixes = [];
+  let typed = 0;
+  for (let i = 0; typed < count; ++i) {
+    const query = QUERIES[i % QUERIES.length];
+    await page.$eval('#q', (e) => { e.value = ''; });
+    for (const ch of query) {
+      if (typed >= count) break;
+      const before = await page.evaluate(() => window.codebookTimings.length);
+      await page.type('#q', ch);
+      typed += 1;
+      const prefix = await page.$eval('#q', (e) => e.value);
+      if (!prefix.trim()) continue;
+      prefixes.push(prefix.trim());
+      await page.waitForFunction((n) => window.codebookTimings.length > n, {}, before);
+    }
+  }
+  const onPage = await page.evaluate(() => window.codebookTimings);
+  const alone = await page.evaluate(async (qs) => {
+    const out = [];
+    for (const query of qs) {
+      const t0 = performance.now();
+      const res = await fetch('/api/v1/codebook.v1.Terminology/Search', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ system: 'ICD10CM', query, pageSize: 20 }) });
+      await res.json();
+      out.push(performance.now() - t0);
+    }
+    return out;
+  }, prefixes);
+  const f = (v) => v.toFixed(1);
+  console.log(`keystrokes: ${typed}, searches measured on the page: ${onPage.length}`);
+  console.log(`keystroke to results on the page: median ${f(percentile(onPage, 50))} ms, ` +
+              `p99 ${f(percentile(onPage, 99))} ms`);
+  console.log(`the same Search calls alone (JSON API round trip): median ` +
+              `${f(percentile(alone, 50))} ms, p99 ${f(percentile(alone, 99))} ms`);
 }
 
 const browser = await puppeteer.launch({
@@ -91,6 +148,7 @@ try {
         'an unknown code is reported on the page');
   await page.screenshot({ path: path.join(shots, '03-unknown-code.png'), fullPage: true });
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+  if (keystrokes > 0) await measure(page, keystrokes);
 
 } catch (e) {
   console.error(e.message);
