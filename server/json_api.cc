@@ -155,6 +155,14 @@ void AddJsonApiRoutes(httplib::Server& routes, std::shared_ptr<grpc::Channel> ch
       res.status = 405;
       return;
     }
+    // Only JSON: a page of another site can POST a form or text/plain here without asking,
+    // but not application/json, which needs a CORS preflight this port never grants.
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+      SendError(res, grpc::StatusCode::INVALID_ARGUMENT,
+                "send the request message with Content-Type: application/json");
+      res.status = 415;
+      return;
+    }
     // "/api/v1/codebook.v1.Terminology/Search" -> service and method.
     const std::string full = req.matches[1];
     const size_t slash = full.find('/');

@@ -597,6 +597,11 @@ TEST_F(FhirTest, TheGrpcApiInJsonBesideFhir) {
   EXPECT_EQ(status, 403) << forbidden.dump();
   Json anonymous = call("codebook.v1.ReleaseAdmin/DiscardRelease", discard, "", &status);
   EXPECT_EQ(status, 401) << anonymous.dump();
+  // Only JSON: another site's page could send a form or text/plain without a preflight.
+  auto text = Http().Post("/api/v1/codebook.v1.Terminology/Lookup",
+                          R"({"system":"ICD10CM","code":"E11.9"})", "text/plain");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->status, 415) << text->body;
   auto get = Http().Get("/api/v1/codebook.v1.Terminology/Lookup");
   ASSERT_TRUE(get);
   EXPECT_EQ(get->status, 405);
