@@ -542,7 +542,9 @@ TEST_F(FhirTest, TheWebPageInARealBrowser) {
   EXPECT_EQ(RunCommand("node " + dir + "/ui_test.mjs " + base + " " + shots, &out), 0) << out;
   EXPECT_NE(out.find("ok: Enter opens E11.9"), std::string::npos) << out;
   EXPECT_NE(out.find("ok: no script errors"), std::string::npos) << out;
-  for (const char* shot : {"01-search-diabetes.png", "02-concept.png", "03-unknown-code.png"}) {
+  EXPECT_NE(out.find("ok: at 200% zoom nothing spills sideways"), std::string::npos) << out;
+  for (const char* shot : {"01-search-diabetes.png", "02-concept.png", "02b-concept-zoom-200.png",
+                           "03-unknown-code.png"}) {
     EXPECT_GT(std::filesystem::file_size(shots + "/" + shot), 1000u) << shot;
   }
   // The script fails when the page is not there.

@@ -93,10 +93,19 @@ try {
   page.on('pageerror', (e) => errors.push(e.message));
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
+  const bodies = [];  // bytes of each answer's body on first load
+  const onResponse = async (r) => {
+    if (r.url().startsWith('data:')) return;
+    try { bodies.push((await r.buffer()).length); } catch { bodies.push(0); }
+  };
+  page.on('response', onResponse);
 
   const loaded = await page.goto(`${base}/`, { waitUntil: 'networkidle0' });
   check(loaded.ok(), `the page loads from ${base}/`);
   await page.waitForSelector('#system option[value="ICD10CM"]');
+  page.off('response', onResponse);
+  console.log(`first load: ${bodies.length} requests, ` +
+              `${bodies.reduce((a, b) => a + b, 0)} bytes of answers (uncompressed)`);
   const elsewhere = requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:'));
   check(elsewhere.length === 0,
         `every request of the page goes to the server (${elsewhere.join(', ')})`);
@@ -131,6 +140,14 @@ try {
   check(page.url().includes(`code=${encodeURIComponent(codes[0])}`),
         `the URL names the code (${page.url()})`);
   await page.screenshot({ path: path.join(shots, '02-concept.png'), fullPage: true });
+
+  // 200% zoom: the same page in half the width (CSS pixels) must not scroll sideways.
+  await page.setViewport({ width: 600, height: 800, deviceScaleFactor: 2 });
+  const sideways = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(sideways <= 0, `at 200% zoom nothing spills sideways (${sideways} px)`);
+  await page.screenshot({ path: path.join(shots, '02b-concept-zoom-200.png'), fullPage: true });
+  await page.setViewport({ width: 1200, height: 800 });
 
   // A shared link opens the same view.
   const shared = await browser.newPage();
