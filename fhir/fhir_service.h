@@ -61,9 +61,11 @@ std::pair<std::string, Json> PropertyValue(const Json* resource, const std::stri
 // "deprecated" (its standards-status extension), "draft", "experimental"; "" for nothing.
 std::string StatusWarning(const Json& resource);
 
-// `params` with the parameters a value set's definition sets (compose's
+// The FHIR resource a value set was made from, parsed; null when it has none.
+Json ParsedResource(const v1::ValueSet& vs);
+// `params` with the parameters a value set's definition sets (its resource's compose
 // valueset-expansion-parameter extensions) added where the request does not give them.
-Params WithExpansionParameters(const Params& params, const v1::ValueSet& vs);
+Params WithExpansionParameters(const Params& params, const Json& resource);
 
 // The language tags a displayLanguage or Accept-Language value asks for, in order ("de, en;q=0.8,
 // *" is {"de", "en"}: weights and the wildcard dropped).

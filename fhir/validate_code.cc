@@ -455,7 +455,8 @@ FhirService::Result FhirService::ValidateCode(const Params& request_params, cons
     if (absl::Status s = CheckFilters(*vs, /*expanding=*/false); !s.ok()) return s;
   }
   // The value set's own parameters (displayLanguage, ...) apply unless the request gives them.
-  const Params params = vs ? WithExpansionParameters(request_params, *vs) : request_params;
+  const Json resource = vs ? ParsedResource(*vs) : Json();
+  const Params params = WithExpansionParameters(request_params, resource);
   if (absl::Status s = CheckSupplements(params, vs ? &*vs : nullptr); !s.ok()) return s;
   // The codings: code (+ system / url, version, display), a coding, or a codeableConcept.
   std::vector<CodingIn> codings;
@@ -531,9 +532,8 @@ FhirService::Result FhirService::ValidateCode(const Params& request_params, cons
   }
   const bool concept = params.Complex("codeableConcept", "valueCodeableConcept") != nullptr;
   std::vector<Issue> issues;
-  if (vs && !vs->resource_json().empty()) {
-    Json resource = Json::parse(vs->resource_json(), nullptr, false);
-    const std::string warning = resource.is_object() ? StatusWarning(resource) : "";
+  if (resource.is_object()) {
+    const std::string warning = StatusWarning(resource);
     if (warning == "deprecated" || warning == "withdrawn") {
       std::string id_upper = warning;
       absl::AsciiStrToUpper(&id_upper);

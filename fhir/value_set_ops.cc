@@ -162,10 +162,14 @@ absl::StatusOr<v1::ValueSet> FhirService::ValueSetOf(const Params& params) const
   return *found;
 }
 
-Params WithExpansionParameters(const Params& params, const v1::ValueSet& vs) {
-  Params out = params;
-  if (vs.resource_json().empty()) return out;
+Json ParsedResource(const v1::ValueSet& vs) {
+  if (vs.resource_json().empty()) return Json();
   Json resource = Json::parse(vs.resource_json(), nullptr, false);
+  return resource.is_object() ? resource : Json();
+}
+
+Params WithExpansionParameters(const Params& params, const Json& resource) {
+  Params out = params;
   if (!resource.is_object() || !resource.contains("compose") || !resource["compose"].is_object()) {
     return out;
   }
@@ -223,7 +227,8 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
   if (!vs.ok()) return vs.status();
   // Parameters the value set's definition sets (compose's valueset-expansion-parameter
   // extensions) apply unless the request gives them.
-  const Params params = WithExpansionParameters(request_params, *vs);
+  const Json given = ParsedResource(*vs);
+  const Params params = WithExpansionParameters(request_params, given);
   if (absl::Status s = CheckSupplements(params, &*vs); !s.ok()) return s;
   if (absl::Status s = CheckFilters(*vs, /*expanding=*/true); !s.ok()) return s;
   const bool defaulted = ApplyVersionParams(params, &*vs);
@@ -249,12 +254,9 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
   absl::StatusOr<bool> active_only = params.Bool("activeOnly", false);
   if (!active_only.ok()) return active_only.status();
   // compose.inactive false in the resource: the definition leaves inactive codes out.
-  if (!vs->resource_json().empty()) {
-    Json given = Json::parse(vs->resource_json(), nullptr, false);
-    if (given.is_object() && given.contains("compose") && given["compose"].is_object() &&
-        given["compose"].value("inactive", true) == false) {
-      *active_only = true;
-    }
+  if (given.is_object() && given.contains("compose") && given["compose"].is_object() &&
+      given["compose"].value("inactive", true) == false) {
+    *active_only = true;
   }
   req.set_active_only(*active_only);
   absl::StatusOr<bool> designations = params.Bool("includeDesignations", false);
@@ -424,9 +426,10 @@ FhirService::Result FhirService::Expand(const Params& request_params, const Call
     if (!languages.empty() && !c.text_withheld()) {
       std::shared_ptr<const Json> cs = release_resource(e.system());
       own_language = cs != nullptr ? cs->value("language", "") : "";
-      for (size_t l = 0; l < languages.size() && shown < 0 && !own_language.empty() &&
-                         !LanguageWanted(languages, own_language);
-           ++l) {
+      // Only a code system that states a language not asked for is displayed otherwise; the
+      // languages are tried in the order asked.
+      const bool other = !own_language.empty() && !LanguageWanted(languages, own_language);
+      for (size_t l = 0; other && l < languages.size() && shown < 0; ++l) {
         for (int i = 0; i < c.designations_size() && shown < 0; ++i) {
           const std::string& language = c.designations(i).language();
           if (!language.empty() && LanguageWanted({languages[l]}, language)) shown = i;

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "server/http_routes.h"
@@ -29,12 +30,6 @@ using google::protobuf::MethodDescriptor;
 // The largest answer gathered from a streaming method (its messages as JSON): a caller that wants
 // more (a whole release's export) uses gRPC.
 constexpr size_t kMaxAnswerBytes = size_t{64} << 20;
-
-constexpr const char* kCodeNames[] = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
 
 int HttpStatusOf(grpc::StatusCode code) {
   switch (code) {
@@ -68,8 +63,10 @@ int HttpStatusOf(grpc::StatusCode code) {
 
 void SendError(httplib::Response& res, grpc::StatusCode code, const std::string& message) {
   const int c = static_cast<int>(code);
-  nlohmann::json body = {
-      {"code", c}, {"status", c >= 0 && c <= 16 ? kCodeNames[c] : "UNKNOWN"}, {"message", message}};
+  // gRPC's codes are absl's, number for number.
+  nlohmann::json body = {{"code", c},
+                         {"status", absl::StatusCodeToString(static_cast<absl::StatusCode>(c))},
+                         {"message", message}};
   res.status = HttpStatusOf(code);
   res.set_content(body.dump(), "application/json");
 }
@@ -211,6 +208,10 @@ void AddJsonApiRoutes(httplib::Server& routes, std::shared_ptr<grpc::Channel> ch
       SendError(res, status.error_code(), status.error_message());
       return;
     }
+    if (!method->server_streaming() && answers.size() != 1) {
+      SendError(res, grpc::StatusCode::INTERNAL, "the method gave no answer");
+      return;
+    }
     const Message* prototype = factory->GetPrototype(method->output_type());
     google::protobuf::util::JsonPrintOptions print;
     std::string body = method->server_streaming() ? "[" : "";
@@ -226,10 +227,6 @@ void AddJsonApiRoutes(httplib::Server& routes, std::shared_ptr<grpc::Channel> ch
       body += json;
     }
     if (method->server_streaming()) body += "]";
-    if (!method->server_streaming() && answers.size() != 1) {
-      SendError(res, grpc::StatusCode::INTERNAL, "the method gave no answer");
-      return;
-    }
     res.status = 200;
     res.set_content(body, "application/json");
   };
