@@ -3,11 +3,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
-#include <signal.h>
 #include <openssl/x509.h>
+#include <signal.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace codebook::server {
 
@@ -24,6 +27,17 @@ absl::StatusOr<HostPort> SplitHostPort(const std::string& address) {
     out.host = out.host.substr(1, out.host.size() - 2);
   }
   return out;
+}
+
+void AcceptNoBrotli(httplib::Request& req) {
+  auto found = req.headers.find("Accept-Encoding");  // httplib's header map ignores case
+  if (found == req.headers.end()) return;
+  std::vector<std::string> kept;
+  for (absl::string_view coding : absl::StrSplit(found->second, ',')) {
+    absl::string_view name = absl::StripAsciiWhitespace(coding.substr(0, coding.find(';')));
+    if (!absl::EqualsIgnoreCase(name, "br")) kept.emplace_back(absl::StripAsciiWhitespace(coding));
+  }
+  found->second = absl::StrJoin(kept, ", ");
 }
 
 absl::StatusOr<std::unique_ptr<HttpPort>> HttpPort::Create(const HttpPortOptions& options) {
@@ -58,6 +72,18 @@ absl::StatusOr<std::unique_ptr<HttpPort>> HttpPort::Create(const HttpPortOptions
   // Answers are small and written in pieces (headers, body): without TCP_NODELAY, Nagle's
   // algorithm and the client's delayed ACK hold each answer back by tens of milliseconds.
   server->set_tcp_nodelay(true);
+  // httplib hands handlers the request as const, but it is the server's own object, made for
+  // this request (not const): changing a header of it is well defined.
+  server->set_pre_routing_handler(
+      [only_get = options.only_get](const httplib::Request& req, httplib::Response& res) {
+        AcceptNoBrotli(const_cast<httplib::Request&>(req));
+        if (!only_get || req.method == "GET" || req.method == "HEAD") {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        res.status = 405;
+        res.set_content("only GET\n", "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
+      });
   server->set_keep_alive_max_count(
       static_cast<size_t>(std::max(1, options.keep_alive_max_requests)));
   const int64_t usec = absl::ToInt64Microseconds(options.read_timeout);

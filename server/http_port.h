@@ -11,8 +11,9 @@
 //
 // What a port does for every request, before any route sees it: TLS (and client certificates
 // when a client CA is given) from the same PEM files as the gRPC port; keep-alive; bodies over
-// `max_body_bytes` refused with 413; requests that stall past `read_timeout` dropped. Routes are
-// httplib handlers (see routes()); they run on the port's threads, concurrently.
+// `max_body_bytes` refused with 413; requests that stall past `read_timeout` dropped; answers
+// compressed with gzip, never Brotli (see AcceptNoBrotli). Routes are httplib handlers (see
+// routes()); they run on the port's threads, concurrently.
 #ifndef CODEBOOK_SERVER_HTTP_PORT_H_
 #define CODEBOOK_SERVER_HTTP_PORT_H_
 
@@ -35,6 +36,14 @@ struct HostPort {
 // otherwise. The one check of listen addresses, for flags and for HttpPort::Start.
 absl::StatusOr<HostPort> SplitHostPort(const std::string& address);
 
+// httplib 0.11 (Debian's build has Brotli and zlib) compresses an answer with Brotli whenever the
+// request accepts "br", as every browser's does, at Brotli's slowest quality (11): 15 to 20 ms
+// for a 10 KB answer on a development machine, ten times the request's own work, where gzip
+// takes a tenth of a millisecond. httplib picks the encoding from the request once the handler
+// has answered, and has no setting for it; so every port takes "br" (with any q-value) out of
+// the request's Accept-Encoding before routing, and the answer is gzip's or uncompressed.
+void AcceptNoBrotli(httplib::Request& req);
+
 struct HttpPortOptions {
   // PEM files; an empty certificate means plain HTTP. With client_ca, every client must present
   // a certificate that chains to it (mutual TLS), as on the gRPC port.
@@ -43,6 +52,8 @@ struct HttpPortOptions {
   int threads = 32;                     // connections served at once
   int keep_alive_max_requests = 10000;  // on one connection, then it is closed
   absl::Duration read_timeout = absl::Seconds(5);
+  // Answer every method but GET and HEAD with 405, before reading a body (the metrics port).
+  bool only_get = false;
 };
 
 class HttpPort {
@@ -51,7 +62,8 @@ class HttpPort {
   static absl::StatusOr<std::unique_ptr<HttpPort>> Create(const HttpPortOptions& options);
   ~HttpPort();
 
-  // Where routes are added (Get, Post, ... and an error handler); before Start.
+  // Where routes are added (Get, Post, ... and an error handler); before Start. The pre-routing
+  // handler is the port's own: do not replace it.
   httplib::Server& routes() { return *server_; }
   // Listens on "host:port" (port 0: any free port) and serves on threads of its own. Returns the
   // bound port; INVALID_ARGUMENT for a malformed address, UNAVAILABLE if it cannot be bound.

@@ -39,6 +39,7 @@ std::unique_ptr<HttpPort> MetricsPort(std::function<bool()> healthy) {
   options.threads = 2;
   options.max_body_bytes = 8192;
   options.read_timeout = absl::Seconds(1);
+  options.only_get = true;
   absl::StatusOr<std::unique_ptr<HttpPort>> port = HttpPort::Create(options);
   if (!port.ok()) return nullptr;
   AddMetricsRoutes((*port)->routes(), [] { return std::string("m 1\n"); }, std::move(healthy));
@@ -63,9 +64,13 @@ TEST(HttpPortTest, MetricsPortAnswersMetricsHealthAndRefusesTheRest) {
   EXPECT_EQ(Exchange(*port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
                 .rfind("HTTP/1.1 503", 0),
             0u);
-  EXPECT_EQ(Exchange(*port, "POST /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
-                .rfind("HTTP/1.1 405", 0),
-            0u);
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    EXPECT_EQ(
+        Exchange(*port, std::string(method) + " /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
+            .rfind("HTTP/1.1 405", 0),
+        0u)
+        << method;
+  }
   EXPECT_EQ(Exchange(*port, "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n")
                 .rfind("HTTP/1.1 404", 0),
             0u);
@@ -81,6 +86,40 @@ TEST(HttpPortTest, MetricsPortAnswersMetricsHealthAndRefusesTheRest) {
   EXPECT_EQ(again.status().code(), absl::StatusCode::kUnavailable) << again.status();
   EXPECT_EQ(taken->Start("localhost").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(taken->Start("127.0.0.1:70000").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HttpPortTest, AcceptNoBrotliKeepsEveryOtherCoding) {
+  httplib::Request req;
+  req.headers.emplace("accept-encoding", "gzip, deflate, br;q=1.0, zstd");
+  AcceptNoBrotli(req);
+  EXPECT_EQ(req.get_header_value("Accept-Encoding"), "gzip, deflate, zstd");
+  httplib::Request only_br;
+  only_br.headers.emplace("Accept-Encoding", " BR ");
+  AcceptNoBrotli(only_br);
+  EXPECT_EQ(only_br.get_header_value("Accept-Encoding"), "");
+  httplib::Request none;
+  AcceptNoBrotli(none);
+  EXPECT_FALSE(none.has_header("Accept-Encoding"));
+}
+
+// A browser's Accept-Encoding gets gzip, never Brotli (httplib's Brotli is its slowest quality).
+TEST(HttpPortTest, CompressesWithGzipNotBrotli) {
+  absl::StatusOr<std::unique_ptr<HttpPort>> http = HttpPort::Create(HttpPortOptions());
+  ASSERT_TRUE(http.ok()) << http.status();
+  (*http)->routes().Get("/text", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(10000, 'a'), "text/plain");
+  });
+  absl::StatusOr<int> port = (*http)->Start("127.0.0.1:0");
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto get = [&](const std::string& accept) {
+    return Exchange(*port, "GET /text HTTP/1.1\r\nAccept-Encoding: " + accept +
+                               "\r\nConnection: close\r\n\r\n");
+  };
+  std::string browser = get("gzip, deflate, br");
+  EXPECT_NE(browser.find("Content-Encoding: gzip\r\n"), std::string::npos) << browser;
+  std::string brotli_only = get("br");
+  EXPECT_EQ(brotli_only.find("Content-Encoding"), std::string::npos) << brotli_only;
+  EXPECT_NE(brotli_only.find(std::string(10000, 'a')), std::string::npos);
 }
 
 // Reads one answer with a Content-Length body from `fd`.

@@ -13,13 +13,6 @@ namespace codebook::server {
 
 void AddMetricsRoutes(httplib::Server& routes, std::function<std::string()> metrics,
                       std::function<bool()> healthy) {
-  routes.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD")
-      return httplib::Server::HandlerResponse::Unhandled;
-    res.status = 405;
-    res.set_content("only GET\n", "text/plain");
-    return httplib::Server::HandlerResponse::Handled;
-  });
   routes.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -79,7 +72,8 @@ void AddWebRoutes(httplib::Server& routes) {
     static constexpr std::pair<std::string_view, const char*> kTypes[] = {
         {".html", "text/html; charset=utf-8"},
         {".js", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"}};
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"}};
     const char* type = "application/octet-stream";
     for (const auto& [ending, content_type] : kTypes) {
       if (asset.path.size() >= ending.size() &&

@@ -18,7 +18,7 @@ void RouteEveryMethod(httplib::Server& routes, const char* pattern,
                       const httplib::Server::Handler& handler);
 
 // GET /metrics answers `metrics()` as "text/plain; version=0.0.4"; GET /healthz answers 200
-// "ok" while `healthy()`, else 503; other paths 404, other methods 405.
+// "ok" while `healthy()`, else 503; other paths 404. (Other methods: HttpPortOptions::only_get.)
 void AddMetricsRoutes(httplib::Server& routes, std::function<std::string()> metrics,
                       std::function<bool()> healthy);
 

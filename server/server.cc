@@ -282,6 +282,7 @@ absl::Status Server::Parts::StartHttpPorts() {
     // A scrape endpoint, as before: each connection is closed after its answer, so that a
     // client that reads to the end of the stream is not held by keep-alive.
     http.keep_alive_max_requests = 1;
+    http.only_get = true;
     absl::StatusOr<std::unique_ptr<HttpPort>> port = HttpPort::Create(http);
     if (!port.ok()) return port.status();
     metrics_port = *std::move(port);
