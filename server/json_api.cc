@@ -19,7 +19,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "server/http_port.h"
 #include "server/http_routes.h"
+#include "service/grpc_services.h"
 
 namespace codebook::server {
 namespace {
@@ -198,6 +200,10 @@ void AddJsonApiRoutes(httplib::Server& routes, std::shared_ptr<grpc::Channel> ch
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_seconds));
     if (std::string auth = req.get_header_value("Authorization"); !auth.empty()) {
       context.AddMetadata("authorization", auth);
+    }
+    if (std::string cn = HttpPort::ClientCommonName(req); !cn.empty()) {
+      context.AddMetadata(service::kForwardedCommonName, cn);
+      context.AddMetadata(service::kForwardKey, service::InProcessForwardKey());
     }
     Call call(stub.get(), &context,
               absl::StrCat("/", method->service()->full_name(), "/", method->name()),

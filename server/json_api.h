@@ -12,8 +12,9 @@
 // ExportRelease, ...) answers 200 with a JSON array of its messages. The call goes to the server's
 // own gRPC services over an in-process channel, so what it may do and see is what the same call
 // over gRPC may: the request's "Authorization" header is passed on as the call's bearer token
-// (scopes, the CPT licence, access log and metrics as on the gRPC port). A client certificate of
-// the HTTP port is not passed on: such a caller is anonymous to the gRPC services.
+// (scopes, the CPT licence, access log and metrics as on the gRPC port), and the common name of
+// the client certificate the HTTP port was shown, if any, as the call's certificate (see
+// service::kForwardedCommonName): a tokens file's "cert:NAME" lines apply as on the gRPC port.
 //
 // Errors are JSON {"code": N, "status": "NOT_FOUND", "message": "..."} (N the gRPC code) with
 // the HTTP status grpc-gateway gives that code: 400 a body that is not the method's request

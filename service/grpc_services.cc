@@ -1,5 +1,15 @@
 #include "service/grpc_services.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <deque>
+#include <iostream>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "service/claims.h"
 #include "service/code_systems.h"
@@ -7,17 +17,22 @@
 #include "service/search.h"
 #include "service/value_sets.h"
 
-#include <deque>
-#include <iostream>
-#include <utility>
-#include <vector>
-
 namespace codebook::service {
 
 grpc::Status ToGrpcStatus(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   // absl::StatusCode and grpc::StatusCode share their numbering (google.rpc.Code).
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+const std::string& InProcessForwardKey() {
+  static const std::string* key = [] {
+    unsigned char bytes[32];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no randomness: no safe key
+    return new std::string(absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes)));
+  }();
+  return *key;
 }
 
 namespace {
@@ -37,6 +52,14 @@ Credentials CredentialsOf(const grpc::ServerContextBase& ctx) {
     for (const grpc::string_ref& v : ac->FindPropertyValues("x509_common_name")) {
       c.common_name.assign(v.data(), v.size());
     }
+  }
+  auto key = metadata.find(kForwardKey);
+  auto name = metadata.find(kForwardedCommonName);
+  const std::string& ours = InProcessForwardKey();
+  if (c.common_name.empty() && key != metadata.end() && name != metadata.end() &&
+      key->second.size() == ours.size() &&
+      CRYPTO_memcmp(key->second.data(), ours.data(), ours.size()) == 0) {
+    c.common_name.assign(name->second.data(), name->second.size());
   }
   return c;
 }
@@ -65,9 +88,9 @@ absl::StatusOr<StreamLimit::Slot> StreamLimit::Acquire() {
   int open = open_.fetch_add(1);
   if (open >= max_) {
     open_.fetch_sub(1);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        open, " streams are open on this server, its limit (--max_streams=", max_,
-        "); retry later or use unary calls"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(open, " streams are open on this server, its limit (--max_streams=", max_,
+                     "); retry later or use unary calls"));
   }
   return Slot(this);
 }
@@ -133,8 +156,8 @@ void LogPublished(const v1::Release& r, absl::Duration took, const std::string& 
   std::cerr << "codebookd: published " << r.system() << " " << r.version() << " (effective "
             << r.effective_date() << ") as sequence " << r.sequence() << ": " << c.total()
             << " concepts, " << c.added() << " added, " << c.deleted() << " deleted, "
-            << c.changed() << " changed, " << r.checksum() << " in "
-            << absl::FormatDuration(took) << (caller.empty() ? "" : " by " + caller) << std::endl;
+            << c.changed() << " changed, " << r.checksum() << " in " << absl::FormatDuration(took)
+            << (caller.empty() ? "" : " by " + caller) << std::endl;
 }
 
 // Feeds an upload stream to the domain message by message, and commits it only when the client
@@ -144,8 +167,12 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadConceptsReq
  public:
   UploadReactor(grpc::CallbackServerContext* ctx, const ReleaseAdminImpl* impl,
                 v1::UploadConceptsResponse* resp, StreamLimit::Slot slot, std::string caller)
-      : ctx_(ctx), upload_(impl->StartUpload()), resp_(resp), start_(absl::Now()),
-        slot_(std::move(slot)), caller_(std::move(caller)) {
+      : ctx_(ctx),
+        upload_(impl->StartUpload()),
+        resp_(resp),
+        start_(absl::Now()),
+        slot_(std::move(slot)),
+        caller_(std::move(caller)) {
     StartRead(&msg_);
   }
 
@@ -226,8 +253,7 @@ template <typename Req, typename Resp>
 grpc::ServerWriteReactor<Resp>* ListStream(
     grpc::CallbackServerContext* ctx, const Authorizer* auth, StreamLimit* streams,
     const TerminologyImpl* impl,
-    absl::Status (TerminologyImpl::*method)(const Req&, std::vector<Resp>*) const,
-    const Req* req) {
+    absl::Status (TerminologyImpl::*method)(const Req&, std::vector<Resp>*) const, const Req* req) {
   std::vector<Resp> messages;
   StreamLimit::Slot slot;
   absl::Status s = OpenStream(auth, *ctx, Scope::kRead, streams, &slot);
@@ -255,9 +281,9 @@ TerminologyHandler::TerminologyHandler(const TerminologyImpl* impl, const Author
   SetMessageAllocatorFor_ValidateClaim(&claim_);
 }
 
-grpc::ServerUnaryReactor* TerminologyHandler::ListCodeSystems(
-    grpc::CallbackServerContext* ctx, const v1::ListCodeSystemsRequest* req,
-    v1::ListCodeSystemsResponse* resp) {
+grpc::ServerUnaryReactor* TerminologyHandler::ListCodeSystems(grpc::CallbackServerContext* ctx,
+                                                              const v1::ListCodeSystemsRequest* req,
+                                                              v1::ListCodeSystemsResponse* resp) {
   return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::ListCodeSystems, req, resp);
 }
 grpc::ServerUnaryReactor* TerminologyHandler::ListReleases(grpc::CallbackServerContext* ctx,
@@ -299,9 +325,9 @@ grpc::ServerUnaryReactor* TerminologyHandler::Search(grpc::CallbackServerContext
     const CodeSystemInfo& info = **impl_->System(req->system());
     if (!IsCodeQuery(info.format, req->query())) {
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(absl::StrCat(
-          "searching ", info.id, " text needs the ", info.license_scope,
-          " scope; without it, search by code"))));
+      reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(
+          absl::StrCat("searching ", info.id, " text needs the ", info.license_scope,
+                       " scope; without it, search by code"))));
       return reactor;
     }
   }
@@ -332,9 +358,9 @@ grpc::ServerUnaryReactor* TerminologyHandler::ListValueSets(grpc::CallbackServer
   return Unary(ctx, auth_, Scope::kRead, impl_, &TerminologyImpl::ListValueSets, req, resp);
 }
 
-grpc::ServerUnaryReactor* TerminologyHandler::ExpandValueSet(
-    grpc::CallbackServerContext* ctx, const v1::ExpandValueSetRequest* req,
-    v1::ExpandValueSetResponse* resp) {
+grpc::ServerUnaryReactor* TerminologyHandler::ExpandValueSet(grpc::CallbackServerContext* ctx,
+                                                             const v1::ExpandValueSetRequest* req,
+                                                             v1::ExpandValueSetResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::string caller;
   absl::Status s = Authorize(auth_, *ctx, Scope::kRead, &caller);
@@ -395,8 +421,8 @@ class ClaimStreamReactor final
       return;
     }
     if (!checker_ || index_ % kRefresh == 0) {
-      checker_ = std::make_unique<CodeChecker>(impl_->store(), impl_->Today(),
-                                               impl_->tabular_cache());
+      checker_ =
+          std::make_unique<CodeChecker>(impl_->store(), impl_->Today(), impl_->tabular_cache());
     }
     result_.Clear();
     absl::Status s = checker_->CheckLine(line_, index_++, checker_->today(), &result_);
@@ -561,8 +587,7 @@ grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>*
 TerminologyHandler::LookupStream(grpc::CallbackServerContext* ctx) {
   StreamLimit::Slot slot;
   if (absl::Status s = OpenStream(auth_, *ctx, Scope::kRead, streams_, &slot); !s.ok()) {
-    return new Refused<grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>>(
-        s);
+    return new Refused<grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>>(s);
   }
   return new LookupStreamReactor(ctx, impl_, auth_, std::move(slot));
 }
@@ -599,7 +624,10 @@ class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v
   // `ctx` outlives the reactor's polls (until OnDone).
   WatchReactor(TerminologyHandler* handler, grpc::CallbackServerContext* ctx,
                std::shared_ptr<WatchState> state, int64_t after, StreamLimit::Slot slot)
-      : handler_(handler), ctx_(ctx), state_(std::move(state)), slot_(std::move(slot)),
+      : handler_(handler),
+        ctx_(ctx),
+        state_(std::move(state)),
+        slot_(std::move(slot)),
         last_queued_(after) {}
 
   // Reads every event after the last one queued and writes them out.
@@ -607,9 +635,8 @@ class TerminologyHandler::WatchReactor final : public grpc::ServerWriteReactor<v
     if (finished_) return;
     if (!state_->value_set.empty()) {
       std::vector<v1::ReleaseEvent> events;
-      absl::Status s = handler_->impl_->ValueSetEvents(state_->value_set, &cursors_,
-                                                       state_->systems.empty() && !polled_,
-                                                       &events);
+      absl::Status s = handler_->impl_->ValueSetEvents(
+          state_->value_set, &cursors_, state_->systems.empty() && !polled_, &events);
       polled_ = true;
       if (!s.ok()) {
         FinishLocked(ToGrpcStatus(s));
@@ -762,9 +789,9 @@ grpc::ServerReadReactor<v1::UploadConceptsRequest>* ReleaseAdminHandler::UploadC
   }
   return new UploadReactor(ctx, impl_, resp, std::move(slot), std::move(caller));
 }
-grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
-    grpc::CallbackServerContext* ctx, const v1::PublishReleaseRequest* req,
-    v1::PublishReleaseResponse* resp) {
+grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(grpc::CallbackServerContext* ctx,
+                                                              const v1::PublishReleaseRequest* req,
+                                                              v1::PublishReleaseResponse* resp) {
   absl::Time start = absl::Now();
   std::string caller;
   absl::Status s = Authorize(auth_, *ctx, Scope::kAdmin, &caller);
@@ -774,15 +801,15 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::PublishRelease(
   reactor->Finish(ToGrpcStatus(s));
   return reactor;
 }
-grpc::ServerUnaryReactor* ReleaseAdminHandler::DiscardRelease(
-    grpc::CallbackServerContext* ctx, const v1::DiscardReleaseRequest* req,
-    v1::DiscardReleaseResponse* resp) {
+grpc::ServerUnaryReactor* ReleaseAdminHandler::DiscardRelease(grpc::CallbackServerContext* ctx,
+                                                              const v1::DiscardReleaseRequest* req,
+                                                              v1::DiscardReleaseResponse* resp) {
   return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::DiscardRelease, req, resp);
 }
 
-grpc::ServerUnaryReactor* ReleaseAdminHandler::RetractRelease(
-    grpc::CallbackServerContext* ctx, const v1::RetractReleaseRequest* req,
-    v1::RetractReleaseResponse* resp) {
+grpc::ServerUnaryReactor* ReleaseAdminHandler::RetractRelease(grpc::CallbackServerContext* ctx,
+                                                              const v1::RetractReleaseRequest* req,
+                                                              v1::RetractReleaseResponse* resp) {
   return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::RetractRelease, req, resp);
 }
 
@@ -798,9 +825,9 @@ grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateCodeSystem(
   return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::CreateCodeSystem, req, resp);
 }
 
-grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateValueSet(
-    grpc::CallbackServerContext* ctx, const v1::CreateValueSetRequest* req,
-    v1::CreateValueSetResponse* resp) {
+grpc::ServerUnaryReactor* ReleaseAdminHandler::CreateValueSet(grpc::CallbackServerContext* ctx,
+                                                              const v1::CreateValueSetRequest* req,
+                                                              v1::CreateValueSetResponse* resp) {
   return Unary(ctx, auth_, Scope::kAdmin, impl_, &ReleaseAdminImpl::CreateValueSet, req, resp);
 }
 

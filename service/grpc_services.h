@@ -15,10 +15,9 @@
 #include <set>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "codebook/v1/release_admin.grpc.pb.h"
 #include "codebook/v1/terminology.grpc.pb.h"
 #include "service/auth.h"
@@ -29,8 +28,18 @@ namespace codebook::service {
 
 // The one place where internal status becomes gRPC status (codes map one to one).
 grpc::Status ToGrpcStatus(const absl::Status& s);
+// A call made inside this process for an HTTP client (server/json_api.h) carries that client's
+// certificate common name in the metadata kForwardedCommonName, with kForwardKey set to
+// InProcessForwardKey(): 64 random hex digits made once per process that never leave it (not
+// logged, not sent). The name is believed only with the key, so no caller from outside the
+// process can claim a certificate it did not present.
+inline constexpr char kForwardedCommonName[] = "codebook-forwarded-cn";
+inline constexpr char kForwardKey[] = "codebook-forward-key";
+const std::string& InProcessForwardKey();
+
 // Whether the call of `ctx` may proceed under `auth` (null: always), from its "authorization"
-// header and its client certificate; *caller names the caller when known.
+// header and its client certificate (or the one forwarded, above); *caller names the caller
+// when known.
 absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
                        std::string* caller);
 // The caller of a call for the access log: "-" without `auth`, else Authorizer::NameOf.

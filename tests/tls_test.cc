@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "codebook/v1/release_admin.grpc.pb.h"
 #include "tests/test_server.h"
 
 namespace codebook::testing {
@@ -28,7 +29,8 @@ class TlsTest : public ::testing::Test {
         "  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=$ca -keyout $ca.key "
         "-out $ca.pem\n"
         "done\n"
-        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr\n"
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out "
+        "server.csr\n"
         "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
         "-extfile server.ext -out server.pem\n"
         "for c in client:ca reader:ca stranger:other-ca; do\n"
@@ -70,8 +72,8 @@ class TlsTest : public ::testing::Test {
   }
   static std::shared_ptr<grpc::ChannelCredentials> Tls(const std::string& cert = "",
                                                        const std::string& key = "") {
-    auto c = TlsChannelCredentials(F("ca.pem"), cert.empty() ? "" : F(cert),
-                                   key.empty() ? "" : F(key));
+    auto c =
+        TlsChannelCredentials(F("ca.pem"), cert.empty() ? "" : F(cert), key.empty() ? "" : F(key));
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? *c : nullptr;
   }
@@ -93,10 +95,10 @@ TEST_F(TlsTest, TlsServerRefusesPlaintextAndAnswersTls) {
   EXPECT_FALSE(PingWith(server, *other).ok());
   // The CLI with --tls_ca.
   std::string out;
-  EXPECT_EQ(RunCommand(kCli + " --server=" + server.address() + " --tls_ca=" + F("ca.pem") +
-                           " ping",
-                       &out),
-            0)
+  EXPECT_EQ(
+      RunCommand(kCli + " --server=" + server.address() + " --tls_ca=" + F("ca.pem") + " ping",
+                 &out),
+      0)
       << out;
   EXPECT_NE(RunCommand(kCli + " --server=" + server.address() + " --timeout=3 ping", &out), 0);
 }
@@ -110,16 +112,16 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheTrustedCa) {
   EXPECT_FALSE(PingWith(server, Tls("stranger.pem", "stranger.key")).ok());  // wrong CA
   EXPECT_TRUE(PingWith(server, Tls("client.pem", "client.key")).ok());
   std::string out;
-  EXPECT_EQ(RunCommand(kCli + " --server=" + server.address() + " --tls_ca=" + F("ca.pem") +
-                           " --tls_cert=" + F("client.pem") + " --tls_key=" + F("client.key") +
-                           " ping",
-                       &out),
-            0)
+  EXPECT_EQ(
+      RunCommand(kCli + " --server=" + server.address() + " --tls_ca=" + F("ca.pem") +
+                     " --tls_cert=" + F("client.pem") + " --tls_key=" + F("client.key") + " ping",
+                 &out),
+      0)
       << out;
   // A replica follows a mutual-TLS primary with its own certificate.
-  TestServer replica("", {"--follow=" + server.address(), "--follow_tls_ca=" + F("ca.pem"),
-                          "--follow_tls_cert=" + F("client.pem"),
-                          "--follow_tls_key=" + F("client.key")});
+  TestServer replica(
+      "", {"--follow=" + server.address(), "--follow_tls_ca=" + F("ca.pem"),
+           "--follow_tls_cert=" + F("client.pem"), "--follow_tls_key=" + F("client.key")});
   ASSERT_TRUE(replica.Alive());
   ASSERT_TRUE(PingWith(replica, nullptr).ok());
   int health = -1;
@@ -150,6 +152,22 @@ TEST_F(TlsTest, ClientCertificatesIdentifyCallers) {
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(denied.status().message(), "caller clinic has no admin scope");
   EXPECT_TRUE(clinic->ListReleases("CPT").ok());
+  // A certificate name sent as the in-process forwarding metadata counts only with the
+  // process's own key: a caller cannot claim another certificate's scopes with it.
+  auto stub = codebook::v1::ReleaseAdmin::NewStub(clinic->channel());
+  for (const std::string& key : {std::string(""), std::string(64, '0')}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("codebook-forwarded-cn", "client");
+    if (!key.empty()) ctx.AddMetadata("codebook-forward-key", key);
+    codebook::v1::CreateReleaseRequest req;
+    req.set_system("CPT");
+    req.set_version("2026");
+    req.set_effective_date("2026-01-01");
+    codebook::v1::CreateReleaseResponse res;
+    grpc::Status status = stub->CreateRelease(&ctx, req, &res);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    EXPECT_EQ(status.error_message(), "caller clinic has no admin scope");
+  }
 }
 
 // The FHIR port serves HTTPS with the gRPC port's certificate, asks for the same client
@@ -176,6 +194,16 @@ TEST_F(TlsTest, FhirPortUsesTheSameCertificatesAndCallers) {
   EXPECT_EQ(get("reader", "/fhir/CodeSystem"), 200);
   // Known certificate, no read scope in the tokens file: 401 as on the gRPC port.
   EXPECT_EQ(get("client", "/fhir/CodeSystem"), 401);
+  // The gRPC API in JSON (the web page's) knows the same callers by their certificates.
+  auto post = [&](const std::string& cert) {
+    httplib::SSLClient c("127.0.0.1", server.fhir_port(), F(cert + ".pem"), F(cert + ".key"));
+    c.set_ca_cert_path(F("ca.pem").c_str());
+    c.enable_server_certificate_verification(true);
+    auto res = c.Post("/api/v1/codebook.v1.Terminology/ListCodeSystems", "{}", "application/json");
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(post("reader"), 200);
+  EXPECT_EQ(post("client"), 401);
   // No client certificate, or one from another CA: the handshake fails.
   EXPECT_EQ(get("", "/fhir/metadata"), -1);
   EXPECT_EQ(get("stranger", "/fhir/metadata"), -1);
@@ -206,16 +234,17 @@ TEST_F(TlsTest, PlaintextOnlyWhenAskedFor) {
             2);
   EXPECT_NE(out.find("nope.pem: cannot read"), std::string::npos) << out;
   // Flags from a file (--flagfile): the same checks apply.
-  std::ofstream(db + "/codebookd.flags") << "--tls_cert=" << F("server.pem") << "\n--listen=127.0.0.1:0\n";
-  EXPECT_EQ(RunCommand(kCodebookd + " --flagfile=" + db + "/codebookd.flags --db=" + db + "/db",
-                       &out),
-            2);
+  std::ofstream(db + "/codebookd.flags")
+      << "--tls_cert=" << F("server.pem") << "\n--listen=127.0.0.1:0\n";
+  EXPECT_EQ(
+      RunCommand(kCodebookd + " --flagfile=" + db + "/codebookd.flags --db=" + db + "/db", &out),
+      2);
   EXPECT_NE(out.find("TLS needs both --tls_cert and --tls_key"), std::string::npos) << out;
   // A client given a certificate without its key is a usage error.
-  EXPECT_EQ(RunCommand(kCli + " --tls_ca=" + F("ca.pem") + " --tls_cert=" + F("client.pem") +
-                           " ping",
-                       &out),
-            2);
+  EXPECT_EQ(
+      RunCommand(kCli + " --tls_ca=" + F("ca.pem") + " --tls_cert=" + F("client.pem") + " ping",
+                 &out),
+      2);
   fs::remove_all(db);
 }
 
