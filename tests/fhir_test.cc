@@ -527,30 +527,6 @@ TEST_F(FhirTest, AThirdPartyFhirClientFromNpm) {
   EXPECT_NE(RunCommand("node " + dir + "/fhir_kit_test.mjs http://127.0.0.1:1/fhir", &out), 0);
 }
 
-// The web page in a real browser: Debian's headless Chromium driven by puppeteer-core
-// (tests/ui/ui_test.mjs), which searches, opens a code with the keyboard, follows a shared link
-// and keeps a screenshot of each step in ui-screenshots/ beside the test's working directory.
-TEST_F(FhirTest, TheWebPageInARealBrowser) {
-  const std::string dir = std::string(CODEBOOK_TESTS_DIR) + "/ui";
-  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/puppeteer-core"))
-      << "run npm ci in tests/ui (tests/run.sh does)";
-  ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium"))
-      << "install Debian's chromium (deploy/install-deps.sh does)";
-  const std::string shots = std::filesystem::absolute("ui-screenshots").string();
-  std::string out;
-  const std::string base = "http://127.0.0.1:" + std::to_string(server_->ports().fhir);
-  EXPECT_EQ(RunCommand("node " + dir + "/ui_test.mjs " + base + " " + shots, &out), 0) << out;
-  EXPECT_NE(out.find("ok: Enter opens E11.9"), std::string::npos) << out;
-  EXPECT_NE(out.find("ok: no script errors"), std::string::npos) << out;
-  EXPECT_NE(out.find("ok: at 200% zoom nothing spills sideways"), std::string::npos) << out;
-  for (const char* shot : {"01-search-diabetes.png", "02-concept.png", "02b-concept-zoom-200.png",
-                           "03-unknown-code.png"}) {
-    EXPECT_GT(std::filesystem::file_size(shots + "/" + shot), 1000u) << shot;
-  }
-  // The script fails when the page is not there.
-  EXPECT_NE(RunCommand("node " + dir + "/ui_test.mjs http://127.0.0.1:1 " + shots, &out), 0);
-}
-
 // The HTTP port's other API: the gRPC methods in JSON (server/json_api.h).
 TEST_F(FhirTest, TheGrpcApiInJsonBesideFhir) {
   auto call = [](const std::string& method, const std::string& body, const std::string& token,
