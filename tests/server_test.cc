@@ -1818,6 +1818,14 @@ TEST(PcsSupplementTest, TablesExplainEachCharacterAndTheIndexFindsProcedures) {
   EXPECT_EQ(table->pcs().characters_size(), 3);
   EXPECT_EQ(table->pcs().characters(2).meaning(), "Excision");
   EXPECT_FALSE(table->pcs().in_table());
+  // Another system's code has no PCS context at all (the field unset, not empty).
+  ASSERT_TRUE(ImportFiles(client.get(), kSample,
+                          {{"HCPCS", "2019", "2019-01-01", "hcpcs",
+                            "/hcpcs/2019/HCPC2019_CONTR_ANWEB.txt"}})
+                  .ok());
+  auto hcpcs = client->Lookup("HCPCS", "G0505");
+  ASSERT_TRUE(hcpcs.ok()) << hcpcs.status();
+  EXPECT_FALSE(hcpcs->has_pcs()) << hcpcs->ShortDebugString();
   // The CLI prints them.
   out = server.RunCli("lookup --system=ICD10PCS 0DTJ0ZZ", &rc);
   ASSERT_EQ(rc, 0) << out;
