@@ -68,7 +68,8 @@ function pcsPart(pcs) {
 function fields(c, release) {
   const dl = el('dl');
   if (release) dl.append(...row('Release', releaseName(release)));
-  dl.append(...row('Kind', enumName(c.kind, 'CONCEPT_KIND_'), ' ', ...tags(c)));
+  const kind = enumName(c.kind, 'CONCEPT_KIND_');
+  dl.append(...row('Kind', kind, ' ', ...tags(c).filter((t) => t.textContent !== kind)));
   dl.append(...row('Status', enumName(c.status, 'CONCEPT_STATUS_')));
   // The other texts, unless one only repeats the display (ICD-10-CM's short text often does).
   for (const d of (c.designations || []).filter((x) => x.value !== c.display || x.language)) {

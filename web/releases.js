@@ -8,24 +8,29 @@ import {
 const out = $('releases-out');
 const DAY = 24 * 3600 * 1000;
 
-// A bar per system: each release a mark at its effective date, between the first and last
-// effective dates of all the systems (decoration beside the tables, which say it all).
+// A bar per system: each release a dot at its effective date (its version in a tooltip), between
+// the first and last effective dates of all the systems, with a tick at each January 1 (a
+// picture beside the tables, which say it all; hidden from screen readers).
 function timeline(all, span) {
   const [t0, t1] = span;
-  const at = (d) => ((Date.parse(d) - t0) / Math.max(DAY, t1 - t0)) * 100;
+  const at = (t) => `${((t - t0) / Math.max(DAY, t1 - t0)) * 100}%`;
+  const ticks = [];
+  for (let y = new Date(t0).getUTCFullYear() + 1; Date.UTC(y, 0, 1) <= t1; ++y) {
+    const tick = el('span', { class: 'tick' }, String(y));
+    tick.style.left = at(Date.UTC(y, 0, 1));
+    ticks.push(tick);
+  }
   return el('div', { class: 'timeline', 'aria-hidden': 'true' },
             all.map(({ system, releases }) => el('div', { class: 'lane' },
               el('span', { class: 'lane-name' }, system.id),
               el('div', { class: 'lane-bar' }, releases.map((r) => {
                 const mark = el('span', { class: `mark ${enumName(r.state, 'RELEASE_STATE_')}`,
-                                          title: `${r.version}: ${r.effectiveDate}` }, r.version);
-                mark.style.left = `${at(r.effectiveDate)}%`;
+                                          title: `${system.id} ${r.version}: ${r.effectiveDate}` });
+                mark.style.left = at(Date.parse(r.effectiveDate));
                 return mark;
               })))),
             el('div', { class: 'lane' }, el('span', { class: 'lane-name' }),
-               el('div', { class: 'lane-axis' },
-                  el('span', {}, new Date(t0).toISOString().slice(0, 10)),
-                  el('span', {}, new Date(t1).toISOString().slice(0, 10)))));
+               el('div', { class: 'lane-axis' }, ticks)));
 }
 
 function releaseTable(system, releases) {
