@@ -201,9 +201,11 @@ void AddJsonApiRoutes(httplib::Server& routes, std::shared_ptr<grpc::Channel> ch
     if (std::string auth = req.get_header_value("Authorization"); !auth.empty()) {
       context.AddMetadata("authorization", auth);
     }
+    context.AddMetadata(service::kForwardKey, service::InProcessForwardKey());
+    context.AddMetadata(service::kForwardedFor,
+                        absl::StrCat(req.remote_addr, ":", req.remote_port));
     if (std::string cn = HttpPort::ClientCommonName(req); !cn.empty()) {
       context.AddMetadata(service::kForwardedCommonName, cn);
-      context.AddMetadata(service::kForwardKey, service::InProcessForwardKey());
     }
     Call call(stub.get(), &context,
               absl::StrCat("/", method->service()->full_name(), "/", method->name()),

@@ -15,6 +15,7 @@
 // (scopes, the CPT licence, access log and metrics as on the gRPC port), and the common name of
 // the client certificate the HTTP port was shown, if any, as the call's certificate (see
 // service::kForwardedCommonName): a tokens file's "cert:NAME" lines apply as on the gRPC port.
+// The access log names the HTTP client's address as the call's peer ("http:127.0.0.1:52044").
 //
 // Errors are JSON {"code": N, "status": "NOT_FOUND", "message": "..."} (N the gRPC code) with
 // the HTTP status grpc-gateway gives that code: 400 a body that is not the method's request

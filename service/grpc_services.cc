@@ -37,6 +37,19 @@ const std::string& InProcessForwardKey() {
 
 namespace {
 
+// The value of metadata `name` of a call forwarded with this process's key; "" otherwise.
+std::string Forwarded(const grpc::ServerContextBase& ctx, const char* name) {
+  const auto& metadata = ctx.client_metadata();
+  auto key = metadata.find(kForwardKey);
+  auto value = metadata.find(name);
+  const std::string& ours = InProcessForwardKey();
+  if (key == metadata.end() || value == metadata.end() || key->second.size() != ours.size() ||
+      CRYPTO_memcmp(key->second.data(), ours.data(), ours.size()) != 0) {
+    return "";
+  }
+  return std::string(value->second.data(), value->second.size());
+}
+
 struct Credentials {
   absl::string_view authorization;  // the "authorization" header, or empty
   std::string common_name;          // the client certificate's, or empty
@@ -53,14 +66,7 @@ Credentials CredentialsOf(const grpc::ServerContextBase& ctx) {
       c.common_name.assign(v.data(), v.size());
     }
   }
-  auto key = metadata.find(kForwardKey);
-  auto name = metadata.find(kForwardedCommonName);
-  const std::string& ours = InProcessForwardKey();
-  if (c.common_name.empty() && key != metadata.end() && name != metadata.end() &&
-      key->second.size() == ours.size() &&
-      CRYPTO_memcmp(key->second.data(), ours.data(), ours.size()) == 0) {
-    c.common_name.assign(name->second.data(), name->second.size());
-  }
+  if (c.common_name.empty()) c.common_name = Forwarded(ctx, kForwardedCommonName);
   return c;
 }
 
@@ -75,6 +81,11 @@ std::string SystemOf(const google::protobuf::Message& req) {
 }
 
 }  // namespace
+
+std::string PeerOf(const grpc::ServerContextBase& ctx) {
+  std::string forwarded = Forwarded(ctx, kForwardedFor);
+  return forwarded.empty() ? ctx.peer() : absl::StrCat("http:", forwarded);
+}
 
 absl::Status Authorize(const Authorizer* auth, const grpc::CallbackServerContext& ctx, Scope scope,
                        std::string* caller) {

@@ -33,9 +33,15 @@ grpc::Status ToGrpcStatus(const absl::Status& s);
 // InProcessForwardKey(): 64 random hex digits made once per process that never leave it (not
 // logged, not sent). The name is believed only with the key, so no caller from outside the
 // process can claim a certificate it did not present.
+// The HTTP client's address ("ADDRESS:PORT") goes likewise in kForwardedFor, for the access log.
 inline constexpr char kForwardedCommonName[] = "codebook-forwarded-cn";
+inline constexpr char kForwardedFor[] = "codebook-forwarded-for";
 inline constexpr char kForwardKey[] = "codebook-forward-key";
 const std::string& InProcessForwardKey();
+
+// Who sent the call of `ctx`, for the access log: gRPC's peer ("ipv4:127.0.0.1:52044"), or for
+// a call forwarded from the HTTP port with the key, "http:" and the HTTP client's address.
+std::string PeerOf(const grpc::ServerContextBase& ctx);
 
 // Whether the call of `ctx` may proceed under `auth` (null: always), from its "authorization"
 // header and its client certificate (or the one forwarded, above); *caller names the caller

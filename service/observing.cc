@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "service/grpc_services.h"
 
 namespace codebook::service {
 namespace {
@@ -59,9 +60,9 @@ class ObservingInterceptor final : public grpc::experimental::Interceptor {
         "{\"time\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", now, absl::UTCTimeZone()),
         "\",\"method\":\"", JsonEscape(method_), "\",\"caller\":\"",
         JsonEscape(ctx != nullptr && *caller_ ? (*caller_)(*ctx) : "-"), "\",\"peer\":\"",
-        JsonEscape(ctx != nullptr ? ctx->peer() : ""), "\",\"code\":\"",
-        CallMetrics::CodeName(code), "\",\"latency_ms\":",
-        absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(latency)));
+        JsonEscape(ctx != nullptr ? PeerOf(*ctx) : ""), "\",\"code\":\"",
+        CallMetrics::CodeName(code),
+        "\",\"latency_ms\":", absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(latency)));
     if (!status.ok()) absl::StrAppend(&line, ",\"message\":\"", JsonEscape(status.error_message()), "\"");
     line += "}";
     log_->Write(line);

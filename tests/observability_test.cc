@@ -2,6 +2,7 @@
 // HTTP port (calls, errors, latency, releases and concepts, replica lag), the access log, and
 // the limits (open streams, message size, deadlines), each refused with its status and a message.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -102,10 +103,17 @@ TEST(ObservabilityTest, AccessLogHasOneLinePerCallWithCallerStatusAndLatency) {
   }
   const std::string log = dir + "/access.log";
   {
-    TestServer server("", {"--tokens=" + dir + "/tokens", "--access_log=" + log});
+    TestServer server(
+        "", {"--tokens=" + dir + "/tokens", "--access_log=" + log, "--fhir_listen=127.0.0.1:0"});
     auto reader = server.NewClient(kReadToken);
     auto anonymous = server.NewClient();
     ASSERT_TRUE(ImportFiles(server.NewClient(kAdminToken).get(), kSample, {kTwoIcd[0]}).ok());
+    // The same call in JSON on the HTTP port (the web page's): logged with the HTTP client.
+    httplib::Client http("127.0.0.1", server.fhir_port());
+    http.set_bearer_token_auth(kReadToken.c_str());
+    auto json = http.Post("/api/v1/codebook.v1.Terminology/Lookup",
+                          R"({"system":"ICD10CM","code":"E11.9"})", "application/json");
+    ASSERT_TRUE(json && json->status == 200) << (json ? json->body : "no answer");
     ASSERT_TRUE(reader->Lookup("ICD10CM", "E11.9").ok());
     EXPECT_EQ(anonymous->CreateRelease("ICD10CM", "2099", "2098-10-01").status().code(),
               absl::StatusCode::kUnauthenticated);
@@ -114,7 +122,12 @@ TEST(ObservabilityTest, AccessLogHasOneLinePerCallWithCallerStatusAndLatency) {
     EXPECT_EQ(server.Stop(), 0);  // the log is flushed at exit
   }
   std::vector<std::string> lines = ReadLines(log);
-  ASSERT_GE(lines.size(), 4u);  // create, upload and publish, lookup, refused create
+  ASSERT_GE(lines.size(), 5u);  // create, upload and publish, lookup in JSON, lookup, refused
+  const std::string& in_json = lines[lines.size() - 3];
+  EXPECT_NE(in_json.find("\"method\":\"/codebook.v1.Terminology/Lookup\""), std::string::npos)
+      << in_json;
+  EXPECT_NE(in_json.find("\"caller\":\"claims-app\""), std::string::npos) << in_json;
+  EXPECT_NE(in_json.find("\"peer\":\"http:127.0.0.1:"), std::string::npos) << in_json;
   const std::string& lookup = lines[lines.size() - 2];
   EXPECT_NE(lookup.find("\"method\":\"/codebook.v1.Terminology/Lookup\""), std::string::npos) << lookup;
   EXPECT_NE(lookup.find("\"caller\":\"claims-app\""), std::string::npos) << lookup;
