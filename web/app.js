@@ -18,6 +18,10 @@ function route() {
     if (a.dataset.view === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  // The tab's title names what is shown, for bookmarks and the history list.
+  const titles = { search: p.get('code') || p.get('q') || 'Search', compare: 'Compare releases',
+                   claims: 'Claim lines', releases: 'Releases' };
+  document.title = `${titles[name]} · Codebook`;
   VIEWS[name].show(p);
 }
 

@@ -89,8 +89,13 @@ for (const f of [form.system, form.date, form.billable, form.kind]) {
     search();
     const code = params().get('code');
     if (code && (f === form.system || f === form.date)) {
-      if (f === form.system) setParams({ code: null });
-      else open(code);
+      if (f === form.system) {  // the code belongs to the other system: close it
+        setParams({ code: null });
+        opened = null;
+        concept.hidden = true;
+      } else {
+        open(code);
+      }
     }
   });
 }

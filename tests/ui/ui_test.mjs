@@ -182,6 +182,8 @@ async function searchAndOpen(page) {
   check(heading.includes(codes[0]), `Enter opens ${codes[0]}: "${heading}"`);
   check(page.url().includes(`code=${encodeURIComponent(codes[0])}`),
         `the URL names the code (${page.url()})`);
+  const title = await page.title();
+  check(title.startsWith(codes[0]), `and so does the title ("${title}")`);
   return heading;
 }
 
@@ -402,6 +404,11 @@ try {
   check((await shared.$eval('#q', (e) => e.value)) === 'diabetes',
         'the shared link opens the same code and query');
   await shared.close();
+  // Another system: the code of the first one closes.
+  await page.select('#system', 'HCPCS');
+  await page.waitForFunction(() => document.querySelector('#concept').hidden &&
+                                   !location.search.includes('code='));
+  check(true, 'choosing another system closes the code');
 
   // A code that is not there: said on the page.
   await openCode(page, 'system=ICD10CM&code=Q99.99');
