@@ -254,8 +254,9 @@ async function conceptDetails(page) {
   if (process.env.CODEBOOK_UI_TOKEN) {
     await page.click('footer summary');
     await page.type('#token', process.env.CODEBOOK_UI_TOKEN);
-    await page.keyboard.press('Enter');
-    await page.waitForNavigation({ waitUntil: 'networkidle0' });
+    // The page reloads with the token: wait for it from before the key, so it cannot be missed.
+    await Promise.all([page.waitForNavigation({ waitUntil: 'networkidle0' }),
+                       page.keyboard.press('Enter')]);
     await page.waitForSelector('#concept h2');
     await page.waitForFunction(() => !document.querySelector('#concept').innerText
       .startsWith('Opening'));
