@@ -47,7 +47,7 @@ const std::string* MeaningOf(const StoredAxis& a, char c) {
 }  // namespace
 
 absl::Status PcsContextOf(storage::Reader& reader, const storage::ReleaseRecord& base,
-                          absl::string_view code, v1::PcsContext* out) {
+                          absl::string_view code, v1::LookupResponse* resp) {
   if (code.size() < 3) return absl::OkStatus();
   const CodeSystemInfo* tables = SupplementOf(base.system, CodeFormat::kIcd10PcsTables);
   if (tables == nullptr) return absl::OkStatus();
@@ -58,8 +58,8 @@ absl::Status PcsContextOf(storage::Reader& reader, const storage::ReleaseRecord&
   absl::Status s = reader.Read(tables->id, table, source->sequence, &st);
   if (!s.ok()) return s;
   if (st.kind != storage::CodeState::Kind::kPresent) return absl::OkStatus();
-  // Written straight into *out (on the response's arena), not built aside and copied in.
-  v1::PcsContext& ctx = *out;
+  // Written straight into the response (on its arena), not built aside and copied in.
+  v1::PcsContext& ctx = *resp->mutable_pcs();
   ctx.Clear();
   ToRef(*source, ctx.mutable_source());
   ctx.set_table(table);

@@ -10,17 +10,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "codebook/v1/types.pb.h"
+#include "codebook/v1/terminology.pb.h"
 #include "storage/store.h"
 
 namespace codebook::service {
 
-// Fills *out for ICD-10-PCS `code` (storage form, 3 to 7 characters) of base release `base`,
-// from the Tables supplement release serving it, read through `reader` (one table and its rows).
-// Leaves *out untouched when the server holds no Tables for it, or they lack the code's table.
-// DATA_LOSS on a corrupt record (*out is then partly written).
+// Sets resp->pcs for ICD-10-PCS `code` (storage form, 3 to 7 characters) of base release
+// `base`, from the Tables supplement release serving it, read through `reader` (one table and
+// its rows). Leaves it unset when the server holds no Tables for it, or they lack the code's
+// table. DATA_LOSS on a corrupt record (resp->pcs is then partly written).
 absl::Status PcsContextOf(storage::Reader& reader, const storage::ReleaseRecord& base,
-                          absl::string_view code, v1::PcsContext* out);
+                          absl::string_view code, v1::LookupResponse* resp);
 
 }  // namespace codebook::service
 

@@ -105,9 +105,8 @@ absl::Status TerminologyImpl::Lookup(const v1::LookupRequest& req,
         tabular_cache_.For(*reader, **release);
     if (!tabular.ok()) return tabular.status();
     if (*tabular != nullptr) (*tabular)->Context(*code, resp->mutable_tabular());
-    s = PcsContextOf(*reader, **release, *code, resp->mutable_pcs());
+    s = PcsContextOf(*reader, **release, *code, resp);
     if (!s.ok()) return s;
-    if (!resp->pcs().has_source()) resp->clear_pcs();  // none: unset, as the proto says
   }
   if (!modifiers.empty()) {
     // Modifiers as of the release's first day, in it or in the other procedure system, read
