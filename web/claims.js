@@ -66,7 +66,7 @@ async function check() {
         el('span', { class: r.valid ? 'good' : 'bad' }, r.valid ? 'valid' : 'not valid'),
         issues.length ? el('ul', { class: 'issues' }, issues.map(issue)) : ''];
     });
-    fill(out, 
+    fill(out,
       el('p', { id: 'claims-count', role: 'status' },
          `${answer.validLines || 0} valid, ${answer.invalidLines || 0} not valid`),
       table(null, ['Line', 'As pasted', 'Result', 'Reasons'], rows, { id: 'claim-results' }));

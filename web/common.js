@@ -5,7 +5,7 @@
 export const $ = (id) => document.getElementById(id);
 
 // Calls METHOD with BODY (proto JSON); resolves to the answer (an array of messages for a
-// streaming method), rejects with an Error holding the server's message and its gRPC status.
+// streaming method), rejects with an Error holding the server's message.
 export async function api(method, body, signal) {
   const headers = { 'Content-Type': 'application/json' };
   const t = sessionStorage.getItem('codebook-token');
@@ -13,11 +13,7 @@ export async function api(method, body, signal) {
   const res = await fetch(`/api/v1/codebook.v1.Terminology/${method}`,
                           { method: 'POST', headers, body: JSON.stringify(body), signal });
   const answer = await res.json();
-  if (!res.ok) {
-    const e = new Error(answer.message || `HTTP ${res.status}`);
-    e.status = answer.status;
-    throw e;
-  }
+  if (!res.ok) throw new Error(answer.message || `HTTP ${res.status}`);
   return answer;
 }
 

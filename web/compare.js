@@ -21,7 +21,7 @@ const COUNTS = [
   ['headersRemoved', 'Headers removed'],
 ];
 
-let diff = null;  // { key, changes, summary, from, to, members, vsDiff }
+let diff = null;  // { key, changes, summary, from, to, vsCodes, vsDiff }: the last comparison
 
 async function fillReleases(system) {
   const answer = await api('ListReleases', { system });
@@ -47,9 +47,8 @@ async function fillValueSets() {
   }
 }
 
-// The codes of value set VS (url|version) on DATE, for SYSTEM: a Set (every page).
-async function members(vs, system, date) {
-  const [url, version] = vs.split('|');
+// The codes of the value set URL|VERSION on DATE, for SYSTEM: a Set (every page).
+async function members(url, version, system, date) {
   const codes = new Set();
   let pageToken = '';
   do {
@@ -138,7 +137,7 @@ function render(shown = SHOWN) {
     ? el('button', { type: 'button', id: 'cmp-more' }, `Show more (${picked.length - shown} left)`)
     : null;
   more?.addEventListener('click', () => render(shown + SHOWN));
-  fill(out, 
+  fill(out,
     el('h2', {}, `${from.system} ${from.version} → ${to.version}`),
     table('Counts by kind of change', ['Change', 'Codes'], counts),
     vsLine,
@@ -167,7 +166,8 @@ async function compare() {
     if (vs) {
       const [url, version] = vs.split('|');
       const [a, b, vsDiff] = await Promise.all([
-        members(vs, system, d.from.effectiveDate), members(vs, system, d.to.effectiveDate),
+        members(url, version, system, d.from.effectiveDate),
+        members(url, version, system, d.to.effectiveDate),
         api('DiffValueSet', { url, fromVersion: version, toVersion: version,
                               fromDate: d.from.effectiveDate, toDate: d.to.effectiveDate })]);
       d.vsCodes = new Set([...a, ...b]);

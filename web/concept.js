@@ -3,8 +3,11 @@
 // (descriptions, notes by kind, 7th characters, ICD-10-PCS axes, CPT/HCPCS properties and
 // modifiers) and its history across releases with predecessors and successors (GetCodeHistory).
 import {
-  api, el, fill, codeLink, enumName, releaseName, row, table, tags, errorText, setParams,
+  api, el, fill, codeLink, enumName, releaseName, row, table, tags, errorText,
 } from './common.js';
+
+// The systems whose codes take modifiers ("99213-25").
+const WITH_MODIFIERS = ['CPT', 'HCPCS'];
 
 // The Tabular's note kinds, in the order a coder reads them.
 const NOTE_KINDS = [
@@ -133,13 +136,13 @@ function placePart(system, date, code, ancestors, children) {
 }
 
 // Shows SYSTEM's CODE (modifiers may follow: "99213-25") in CONTAINER, in the release in force
-// on DATE ('' for today's).
-export async function showConcept(container, system, code, date) {
+// on DATE ('' for today's). The modifier field opens CODE-MODS with `open(code)`.
+export async function showConcept(container, system, code, date, open) {
   container.hidden = false;
   fill(container, el('p', {}, `Opening ${code}…`));
   const selector = date ? { dateOfService: date } : undefined;
   // CPT and HCPCS codes may carry modifiers; ICD-10-CM groups ("E08-E13") have a hyphen too.
-  const base = ['CPT', 'HCPCS'].includes(system) ? code.split('-')[0] : code;
+  const base = WITH_MODIFIERS.includes(system) ? code.split('-')[0] : code;
   const [lookup, ancestors, children, history] = await Promise.allSettled([
     api('Lookup', { system, code, selector }),
     api('GetAncestors', { system, code: base, selector }),
@@ -162,7 +165,7 @@ export async function showConcept(container, system, code, date) {
     if (modifiers && modifiers.length) parts.push(modifiersPart(modifiers));
     if (tabular && tabular.source) parts.push(tabularPart(system, date, c.code, tabular));
     if (pcs && pcs.characters) parts.push(pcsPart(pcs));
-    parts.push(modifierForm(container, system, date, found));
+    parts.push(modifierForm(system, found, open));
   } else {
     parts.push(el('h2', { tabindex: '-1' }, el('span', { class: 'code' }, code)),
                errorText(lookup.reason));
@@ -173,9 +176,9 @@ export async function showConcept(container, system, code, date) {
 }
 
 // For CPT and HCPCS procedure codes: a field to add modifiers ("25 LT"), opening CODE-25-LT.
-function modifierForm(container, system, date, answer) {
+function modifierForm(system, answer, open) {
   const c = answer.concept;
-  if (!['CPT', 'HCPCS'].includes(system) || c.kind !== 'CONCEPT_KIND_CODE') return null;
+  if (!WITH_MODIFIERS.includes(system) || c.kind !== 'CONCEPT_KIND_CODE') return null;
   const input = el('input', { id: 'modifiers', autocomplete: 'off', spellcheck: 'false',
                               placeholder: '25 LT', size: '10' });
   input.value = (answer.modifiers || []).map((m) => m.code).join(' ');
@@ -185,9 +188,7 @@ function modifierForm(container, system, date, answer) {
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const mods = input.value.trim().toUpperCase().split(/[\s,;-]+/).filter(Boolean);
-    const full = [c.code, ...mods].join('-');
-    setParams({ code: full }, true);
-    showConcept(container, system, full, date);
+    open([c.code, ...mods].join('-'));
   });
   return f;
 }

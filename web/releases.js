@@ -73,7 +73,7 @@ export async function show(p) {
     const span = [Math.min(...dates), Math.max(...dates)];
     const links = (await bases()).map((s) => [
       el('a', { href: `?view=releases&system=${s.id}` }, s.id), ' ']);
-    fill(out, 
+    fill(out,
       el('p', {}, 'Show one system with its supplements: ', links,
          el('a', { href: '?view=releases' }, 'all')),
       dates.length ? timeline(all, span) : el('p', {}, 'No releases yet.'),

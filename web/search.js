@@ -16,7 +16,7 @@ window.codebookTimings = [];
 let searchSeq = 0;
 let inFlight = null;
 let searched = null;  // the state the results on the page answer
-let opened = null;    // the code and date the concept panel shows
+let opened = null;    // "system|code|date" of the code the concept panel shows
 
 function state() {
   return { system: form.system.value, q: form.q.value.trim(), date: form.date.value,
@@ -86,24 +86,21 @@ document.addEventListener('keydown', (ev) => {
 form.q.addEventListener('input', search);
 for (const f of [form.system, form.date, form.billable, form.kind]) {
   f.addEventListener('change', () => {
+    if (f === form.system) setParams({ code: null });  // the open code was the other system's
     search();
-    const code = params().get('code');
-    if (code && (f === form.system || f === form.date)) {
-      if (f === form.system) {  // the code belongs to the other system: close it
-        setParams({ code: null });
-        opened = null;
-        concept.hidden = true;
-      } else {
-        open(code);
-      }
-    }
+    show(params());  // the open code again in the new date's release, or closed
   });
 }
 $('search-form').addEventListener('submit', (ev) => { ev.preventDefault(); search(); });
 
-function open(code) {
-  opened = `${form.system.value}|${code}|${form.date.value}`;
-  showConcept(concept, form.system.value, code, form.date.value);
+// Shows CODE in the concept panel unless it shows it already (same system and date); `push`
+// also makes it the URL's code in a new history entry (the panel's modifier field).
+function open(code, push = false) {
+  if (push) setParams({ code }, true);
+  const key = `${form.system.value}|${code}|${form.date.value}`;
+  if (key === opened) return;
+  opened = key;
+  showConcept(concept, form.system.value, code, form.date.value, (c) => open(c, true));
 }
 
 // Shows the view for the URL's parameters: searches again only when they changed, and opens
@@ -116,10 +113,10 @@ export async function show(p) {
   form.kind.value = p.get('kind') || '';
   if (JSON.stringify(state()) !== searched) search();
   const code = p.get('code');
-  if (!code) {
+  if (code) {
+    open(code);
+  } else {
     opened = null;
     concept.hidden = true;
-  } else if (`${form.system.value}|${code}|${form.date.value}` !== opened) {
-    open(code);
   }
 }

@@ -138,12 +138,17 @@ async function zoomed(page, name) {
   await page.setViewport(size);
 }
 
-// Opens PARAMS on a fresh load and waits for the concept panel's heading.
-async function openCode(page, params) {
-  await page.goto(`${base}/?${params}`, { waitUntil: 'networkidle0' });
+// Waits until the concept panel shows a code (its heading, not "Opening ...").
+async function conceptShown(page) {
   await page.waitForSelector('#concept h2');
   await page.waitForFunction(() => !document.querySelector('#concept').innerText
     .startsWith('Opening'));
+}
+
+// Opens PARAMS on a fresh load and waits for the concept panel's heading.
+async function openCode(page, params) {
+  await page.goto(`${base}/?${params}`, { waitUntil: 'networkidle0' });
+  await conceptShown(page);
 }
 
 async function searchAndOpen(page) {
@@ -246,6 +251,10 @@ async function conceptDetails(page) {
   check(/RT\s+Right side/i.test(mods), `E0114-RT shows the modifier RT ("${mods.split('\n')[0]}")`);
   check(page.url().includes('code=E0114-RT'), 'with the modifier in the URL');
   await shot(page, '02f-concept-hcpcs-modifier');
+  await page.goBack();
+  await page.waitForFunction(() => !document.querySelector('#concept .modifier') &&
+                                   /^E0114 /.test(document.querySelector('#concept h2')?.innerText));
+  check(!page.url().includes('E0114-RT'), 'Back returns to E0114 without the modifier');
 
   // CPT text obeys the caller's scope: withheld without a token, shown with the licence.
   await openCode(page, 'system=CPT&code=99213');
@@ -257,9 +266,7 @@ async function conceptDetails(page) {
     // The page reloads with the token: wait for it from before the key, so it cannot be missed.
     await Promise.all([page.waitForNavigation({ waitUntil: 'networkidle0' }),
                        page.keyboard.press('Enter')]);
-    await page.waitForSelector('#concept h2');
-    await page.waitForFunction(() => !document.querySelector('#concept').innerText
-      .startsWith('Opening'));
+    await conceptShown(page);
     const h = await text(page, '#concept h2');
     check(h.length > '99213 '.length && !(await text(page, '#concept')).includes('needs a licence'),
           `with a token holding license:CPT it is shown ("${h}")`);
