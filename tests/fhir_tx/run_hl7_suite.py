@@ -42,11 +42,11 @@ import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from codebookd_process import Codebookd  # noqa: E402
 
 FHIR_VERSION = "4.0.1"
 ENDPOINTS = {
@@ -261,20 +261,10 @@ class Server:
     """A codebookd with a FHIR port on a fresh database, loaded with a suite's resources."""
 
     def __init__(self, codebookd, cli):
-        self.dir = tempfile.mkdtemp(prefix="codebook-hl7-")
+        self.process = Codebookd(codebookd, prefix="codebook-hl7-")
+        self.process.start()
         self.cli = cli
-        ports = os.path.join(self.dir, "ports")
-        self.log = open(os.path.join(self.dir, "log"), "w")
-        self.proc = subprocess.Popen(
-            [codebookd, "--plaintext", "--listen=127.0.0.1:0", "--fhir_listen=127.0.0.1:0",
-             "--db=" + os.path.join(self.dir, "db"), "--port_file=" + ports],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(200):
-            if os.path.exists(ports):
-                break
-            time.sleep(0.05)
-        lines = open(ports).read().split()
-        self.grpc, self.fhir = int(lines[0]), int(lines[3])
+        self.grpc, self.fhir = self.process.grpc, self.process.http
         self.conn = http.client.HTTPConnection("127.0.0.1", self.fhir, timeout=60)
 
     def load(self, files):
@@ -317,13 +307,7 @@ class Server:
 
     def stop(self):
         self.conn.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.process.stop()
 
 
 def status_ok(status, code):

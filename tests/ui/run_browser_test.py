@@ -21,6 +21,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from codebookd_process import Codebookd  # noqa: E402
 
 # The checks the page must pass (ui_test.mjs prints "ok: ..." for each; a few are named here
 # so that a test script that silently skipped them fails).
@@ -52,8 +54,8 @@ def main():
         sys.exit("install Debian's chromium (deploy/install-deps.sh does)")
     shared = os.path.join(ROOT, "..", "shared", "data", "icd10cm")
     real = not args.data and os.path.isdir(shared)
-    work = tempfile.mkdtemp(prefix="codebook-ui-")
-    server = None
+    server = Codebookd(args.codebookd, prefix="codebook-ui-")
+    work = server.dir
     try:
         tokens = {"admin": ("ui-admin-token-0123456789", "read,admin"),
                   "coder": ("ui-coder-token-0123456789", "read,license:CPT")}
@@ -64,18 +66,8 @@ def main():
                 f.write(f"{line}  {scopes}  {name}\n")
         with open(os.path.join(work, "admin.tok"), "w") as f:
             f.write(tokens["admin"][0] + "\n")
-        ports = os.path.join(work, "ports")
-        log = open(os.path.join(work, "log"), "w")
-        server = subprocess.Popen(
-            [args.codebookd, "--plaintext", "--listen=127.0.0.1:0", "--fhir_listen=127.0.0.1:0",
-             "--db=" + os.path.join(work, "db"), "--tokens=" + os.path.join(work, "tokens"),
-             "--port_file=" + ports], stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(400):
-            if os.path.exists(ports) and len(open(ports).read().split()) >= 4:
-                break
-            time.sleep(0.05)
-        lines = open(ports).read().split()
-        grpc_port, http_port = int(lines[0]), int(lines[3])
+        server.start(["--tokens=" + os.path.join(work, "tokens")])
+        grpc_port, http_port = server.grpc, server.http
         env = dict(os.environ, CODEBOOK_CLI=args.cli,
                    CODEBOOK_TOKEN_FILE=os.path.join(work, "admin.tok"))
         started = time.time()
@@ -107,23 +99,18 @@ def main():
                 failed.append(f"missing screenshot {path}")
         if args.keystrokes and "keystroke to results on the page: median" not in run.stdout:
             failed.append("no keystroke timings")
-        server.terminate()
-        server.wait(timeout=30)
-        server = None
-        # With no server there, the browser test fails.
-        dead = subprocess.run(["node", os.path.join(HERE, "ui_test.mjs"), base,
-                               os.path.join(work, "shots")], capture_output=True, text=True,
-                              timeout=120)
-        if dead.returncode == 0:
-            failed.append("ui_test.mjs passed with no server")
-        print(f"screenshots: {os.path.abspath(args.shots)}")
-        for f in failed:
-            print("FAILED:", f)
-        return 1 if failed else 0
     finally:
-        if server:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        server.stop()
+    # With no server there, the browser test fails.
+    with tempfile.TemporaryDirectory(prefix="codebook-ui-") as shots:
+        dead = subprocess.run(["node", os.path.join(HERE, "ui_test.mjs"), base, shots],
+                              capture_output=True, text=True, timeout=120)
+    if dead.returncode == 0:
+        failed.append("ui_test.mjs passed with no server")
+    print(f"screenshots: {os.path.abspath(args.shots)}")
+    for f in failed:
+        print("FAILED:", f)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
